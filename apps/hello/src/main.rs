@@ -1,0 +1,59 @@
+//! The hello appliance: proves the kernel's services work end to end.
+//! Prints a banner, uses the heap (`Vec`, `BTreeMap`), sleeps 50 ms on the
+//! timer interrupt and checks the measured time, then exits with status 0
+//! (or 1 if a check failed).
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use kernel::println;
+use kernel::time::{Duration, Instant, sleep};
+
+kernel::app_main!(main);
+
+fn main(args: &[&str]) -> i32 {
+    println!(
+        "Hello from the {} appliance: {} MiB RAM, loaded by {}, command line \"{}\", app arguments {:?}",
+        kernel::system::arch(),
+        kernel::system::memory_bytes() >> 20,
+        kernel::system::loader(),
+        kernel::system::command_line(),
+        args
+    );
+    let mut failures = 0;
+
+    // The heap: a vector and an ordered map with a few thousand entries.
+    let squares: Vec<u64> = (0..10_000u64).map(|i| i * i).collect();
+    let mut words: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    for i in 0..2_000u64 {
+        words.insert(i * 7 % 2_000, alloc::format!("value-{i}").into_bytes());
+    }
+    let heap_ok = squares[9_999] == 99_980_001 && words.len() == 2_000 && words.keys().copied().eq(0..2_000);
+    let (used, total) = kernel::system::heap_usage();
+    println!("heap: {} KiB used of {} MiB: {}", used >> 10, total >> 20, verdict(heap_ok));
+    failures += usize::from(!heap_ok);
+
+    // The timer: sleep 50 ms and check the clock agrees within reason.
+    let start = Instant::now();
+    sleep(Duration::from_millis(50));
+    let slept = start.elapsed();
+    let timer_ok = slept >= Duration::from_millis(50) && slept < Duration::from_millis(500);
+    println!("timer: slept 50 ms, measured {} us: {}", slept.as_micros(), verdict(timer_ok));
+    failures += usize::from(!timer_ok);
+
+    if failures == 0 {
+        println!("hello: all checks passed");
+        0
+    } else {
+        println!("hello: {failures} check(s) failed");
+        1
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "FAILED" }
+}

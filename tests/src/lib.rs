@@ -1,0 +1,1 @@
+//! QEMU-booted integration tests (placeholder).
