@@ -1,1 +1,27 @@
-//! QEMU-booted integration tests (placeholder).
+//! The QEMU harness: machine profiles (`qemu/*.toml`), booting an appliance
+//! image, watching its serial console, and turning QEMU's exit status back
+//! into the guest's. `cargo xtask run` boots through it, and the integration
+//! tests in `tests/tests/` drive appliances with it.
+
+mod machine;
+mod profile;
+
+pub use machine::{Boot, Failure, Machine};
+pub use profile::{Accelerator, Arch, ExitConvention, Profile};
+
+use std::path::PathBuf;
+
+/// The repository root (this crate lives in `<root>/tests`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Where `cargo xtask image` puts finished images.
+pub fn image_dir() -> PathBuf {
+    std::env::var_os("APPLIANCE_IMAGE_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target/images"))
+}
+
+/// The image file of `app` for `arch` (as written by `cargo xtask image`).
+pub fn image_path(app: &str, arch: Arch) -> PathBuf {
+    image_dir().join(format!("{app}-{}.{}", arch.name(), arch.image_extension()))
+}

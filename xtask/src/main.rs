@@ -1,1 +1,187 @@
-fn main() {}
+//! `cargo xtask`: the project's host tool.
+//!
+//! - `setup`: finds or installs the toolchain and QEMU.
+//! - `image --app NAME --arch ARCH [--release]`: builds a bootable image.
+//! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [-- KERNEL ARGS]`
+//! - `test [--arch ARCH|all]`: formatting, lints, host tests, QEMU-booted tests.
+//! - `lint`: formatting and clippy for host crates and both bare-metal targets.
+
+mod args;
+mod elf;
+mod image;
+mod setup;
+mod toolchain;
+
+use args::Args;
+use qemu_tests::{Arch, Boot, Profile};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <command> [options]
+
+commands:
+  setup                                   install or find the toolchain and QEMU
+  image --app NAME [--arch ARCH] [--release]
+                                          build a bootable image, print its path and size
+  run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release] [-- KERNEL ARGS]
+                                          build and boot under QEMU, console on this terminal
+  test [--arch x86_64|aarch64|all]        formatting, lints, host tests and QEMU-booted tests
+  lint                                    cargo fmt --check and clippy (host and bare-metal)
+
+ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qemu/.";
+
+/// Host crates whose unit tests run on this machine (the bare-metal crates
+/// are exercised by the QEMU-booted tests in `qemu-tests`).
+const HOST_TESTED: &[&str] = &["redis-engine", "xtask"];
+
+/// A failure with a message that says what to do next.
+pub type Result<T> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let mut args = Args::from_env();
+    let result = match args.command().as_deref() {
+        Some("setup") => setup::run(&args).map(|_| ExitCode::SUCCESS),
+        Some("image") => image_command(&mut args),
+        Some("run") => run_command(&mut args),
+        Some("test") => test_command(&mut args),
+        Some("lint") => lint(),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a step, so every command says what it is doing.
+pub fn step(message: &str) {
+    eprintln!("==> {message}");
+}
+
+fn arch_option(args: &mut Args) -> Result<Arch> {
+    match args.value("--arch")? {
+        None => Ok(Arch::host()),
+        Some(name) => Arch::parse(&name)
+            .ok_or_else(|| format!("unknown architecture '{name}': use --arch x86_64 or --arch aarch64")),
+    }
+}
+
+fn app_option(args: &mut Args) -> Result<String> {
+    let app = args.value("--app")?.ok_or("missing --app NAME (for example --app hello)")?;
+    image::check_app(&app)?;
+    Ok(app)
+}
+
+fn image_command(args: &mut Args) -> Result<ExitCode> {
+    let app = app_option(args)?;
+    let arch = arch_option(args)?;
+    let release = args.flag("--release");
+    args.finish()?;
+    let image = image::build(&app, arch, release)?;
+    let size = std::fs::metadata(&image).map(|m| m.len()).unwrap_or(0);
+    println!("{} ({} KiB)", image.display(), size.div_ceil(1024));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_command(args: &mut Args) -> Result<ExitCode> {
+    let app = app_option(args)?;
+    let machine = args.value("--machine")?;
+    let arch = match (&machine, args.value("--arch")?) {
+        (_, Some(name)) => {
+            Arch::parse(&name).ok_or_else(|| format!("unknown architecture '{name}': use x86_64 or aarch64"))?
+        }
+        (Some(m), None) => Profile::load(m)?.arch,
+        (None, None) => Arch::host(),
+    };
+    let profile = Profile::load(machine.as_deref().unwrap_or(arch.default_machine()))?;
+    if profile.arch != arch {
+        return Err(format!("machine '{}' is {}, not {arch}: pick another --machine", profile.name, profile.arch));
+    }
+    let memory = args.value("--memory")?;
+    let release = args.flag("--release");
+    let cmdline = args.rest().join(" ");
+    args.finish()?;
+
+    setup::ensure_qemu(arch)?;
+    let image = image::build(&app, arch, release)?;
+    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args: Vec::new() };
+    step(&format!(
+        "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
+        profile.name,
+        profile.description,
+        qemu_tests::Accelerator::detect(arch).qemu_arg()
+    ));
+    let status = boot
+        .command("mon:stdio")
+        .status()
+        .map_err(|e| format!("cannot start {}: {e}; run `cargo xtask setup`", arch.qemu_binary()))?;
+    let code = status.code().unwrap_or(-1);
+    match profile.exit.decode(code) {
+        Some(guest) => {
+            step(&format!("{app} powered off with exit status {guest}"));
+            Ok(ExitCode::from(guest.clamp(0, 255) as u8))
+        }
+        None => Err(format!("QEMU exited with status {code} without the guest powering off")),
+    }
+}
+
+fn test_command(args: &mut Args) -> Result<ExitCode> {
+    let arches: Vec<Arch> = match args.value("--arch")?.as_deref() {
+        None | Some("all") => Arch::ALL.to_vec(),
+        Some(name) => vec![Arch::parse(name).ok_or_else(|| format!("unknown architecture '{name}'"))?],
+    };
+    args.finish()?;
+    setup::run_quietly()?;
+    lint()?;
+
+    step("host unit tests");
+    let mut host_tests = vec!["test"];
+    for package in HOST_TESTED {
+        host_tests.extend(["-p", package]);
+    }
+    cargo(&host_tests)?;
+
+    for &arch in &arches {
+        image::build("hello", arch, false)?;
+    }
+    step(&format!("QEMU-booted tests ({})", arches.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
+    let filters: Vec<String> = Arch::ALL
+        .iter()
+        .filter(|a| !arches.contains(a))
+        .flat_map(|a| ["--skip".to_string(), a.name().to_string()])
+        .collect();
+    let mut test_args = vec!["test", "-p", "qemu-tests", "--"];
+    test_args.extend(filters.iter().map(String::as_str));
+    cargo(&test_args)?;
+    step("all tests passed");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lint() -> Result<ExitCode> {
+    step("cargo fmt --check");
+    cargo(&["fmt", "--all", "--check"]).map_err(|e| format!("{e}\nrun `cargo fmt --all` to fix the formatting"))?;
+    step("clippy: host crates");
+    cargo(&["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"])?;
+    for arch in Arch::ALL {
+        step(&format!("clippy: kernel and apps for {arch}"));
+        image::clippy(arch)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the cargo that runs this xtask (the host toolchain).
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args(args)
+        .current_dir(qemu_tests::repo_root())
+        .status()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed", args.join(" "))) }
+}

@@ -49,7 +49,8 @@ pub(crate) fn init(info: &BootInfo) {
     for r in info.memory.iter().filter(|r| r.kind == MemoryKind::Usable) {
         frames.add(r.start, r.end);
     }
-    let tables = build_kernel_tables(info, &mut frames).unwrap_or_else(|e| panic!("building the kernel page tables: {e:?}"));
+    let tables =
+        build_kernel_tables(info, &mut frames).unwrap_or_else(|e| panic!("building the kernel page tables: {e:?}"));
     // SAFETY: the new tables map everything the kernel touches (its image with
     // the same addresses, all RAM, the devices in use) identically to the boot
     // tables, only with tighter rights.
@@ -57,8 +58,7 @@ pub(crate) fn init(info: &BootInfo) {
     ROOT.store(tables.root(), Ordering::Relaxed);
 
     let total = frames.free_bytes();
-    let (heap_start, heap_size) =
-        frames.take_largest(frame_reserve(total)).expect("no free memory for the heap");
+    let (heap_start, heap_size) = frames.take_largest(frame_reserve(total)).expect("no free memory for the heap");
     // SAFETY: the range was just taken out of the frame allocator, so nothing
     // else uses it, and it is mapped read/write as ordinary RAM.
     unsafe { heap::init(heap_start, heap_size) };
@@ -71,7 +71,10 @@ pub(crate) fn init(info: &BootInfo) {
     *FRAMES.lock() = frames;
 }
 
-fn build_kernel_tables(info: &BootInfo, frames: &mut FrameAllocator) -> Result<PageTables<arch::PageFormat>, paging::MapError> {
+fn build_kernel_tables(
+    info: &BootInfo,
+    frames: &mut FrameAllocator,
+) -> Result<PageTables<arch::PageFormat>, paging::MapError> {
     let mut tables = PageTables::<arch::PageFormat>::new(frames)?;
     for r in info.memory.iter() {
         let attrs = match r.kind {

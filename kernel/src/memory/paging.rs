@@ -108,7 +108,13 @@ impl<F: EntryFormat> PageTables<F> {
     /// using the largest leaves alignment allows. Replaces existing mappings;
     /// a larger leaf in the way is split so that its other pages keep their
     /// mapping.
-    pub fn map(&mut self, phys: u64, size: u64, attrs: Attributes, frames: &mut FrameAllocator) -> Result<(), MapError> {
+    pub fn map(
+        &mut self,
+        phys: u64,
+        size: u64,
+        attrs: Attributes,
+        frames: &mut FrameAllocator,
+    ) -> Result<(), MapError> {
         let mut addr = phys & !(PAGE_SIZE - 1);
         let end = (phys + size).next_multiple_of(PAGE_SIZE);
         while addr < end {

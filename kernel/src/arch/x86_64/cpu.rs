@@ -113,11 +113,7 @@ extern "x86-interrupt" fn page_fault(frame: InterruptStackFrame, code: PageFault
         "reading"
     };
     let why = if code.contains(PageFaultErrorCode::PROTECTION_VIOLATION) { "not allowed" } else { "not mapped" };
-    fatal(
-        "page fault",
-        &frame,
-        format_args!(", {access} address {address:#x} ({why}), error code {:#x}", code.bits()),
-    )
+    fatal("page fault", &frame, format_args!(", {access} address {address:#x} ({why}), error code {:#x}", code.bits()))
 }
 
 extern "x86-interrupt" fn double_fault(frame: InterruptStackFrame, _code: u64) -> ! {

@@ -1,0 +1,197 @@
+//! Booting an appliance under QEMU and watching its serial console.
+
+use crate::profile::{Accelerator, ExitConvention, Profile};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// What to boot, and how.
+#[derive(Clone, Debug)]
+pub struct Boot {
+    pub profile: Profile,
+    pub image: PathBuf,
+    /// Guest RAM, in QEMU's syntax (`128M`); the profile's default if `None`.
+    pub memory: Option<String>,
+    /// The kernel command line (kernel parameters, then `--` and app arguments).
+    pub cmdline: String,
+    /// Extra QEMU arguments (devices, network back ends).
+    pub qemu_args: Vec<String>,
+}
+
+impl Boot {
+    /// Boots `app`'s image (from `cargo xtask image`) on machine `machine`.
+    pub fn app(app: &str, machine: &str) -> Result<Boot, String> {
+        let profile = Profile::load(machine)?;
+        let image = crate::image_path(app, profile.arch);
+        if !image.exists() {
+            return Err(format!(
+                "no image {}: build it with `cargo xtask image --app {app} --arch {}`",
+                image.display(),
+                profile.arch
+            ));
+        }
+        Ok(Boot { profile, image, memory: None, cmdline: String::new(), qemu_args: Vec::new() })
+    }
+
+    pub fn cmdline(mut self, cmdline: &str) -> Boot {
+        self.cmdline = cmdline.to_string();
+        self
+    }
+
+    pub fn memory(mut self, memory: &str) -> Boot {
+        self.memory = Some(memory.to_string());
+        self
+    }
+
+    /// The QEMU command line. The console is the guest's first serial port,
+    /// on QEMU's standard output.
+    pub fn command(&self, serial: &str) -> Command {
+        let arch = self.profile.arch;
+        let mut cmd = Command::new(arch.qemu_binary());
+        cmd.args(&self.profile.args)
+            .args(["-accel", Accelerator::detect(arch).qemu_arg()])
+            .args(["-m", self.memory.as_deref().unwrap_or(&self.profile.memory)])
+            .args(["-smp", "1", "-display", "none", "-monitor", "none", "-no-reboot"])
+            .args(["-serial", serial])
+            .arg("-kernel")
+            .arg(&self.image)
+            .args(["-append", &self.cmdline])
+            .args(&self.qemu_args);
+        cmd
+    }
+}
+
+/// Why a machine did not do what a test expected; shows the console output.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub transcript: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        writeln!(f, "{}", self.message)?;
+        writeln!(f, "--- serial console ---")?;
+        f.write_str(&self.transcript)?;
+        write!(f, "--- end of console ---")
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// A running appliance. Killed when dropped.
+pub struct Machine {
+    child: Child,
+    lines: Receiver<String>,
+    transcript: String,
+    exit: ExitConvention,
+    started: Instant,
+}
+
+impl Machine {
+    /// Starts QEMU with the console captured.
+    pub fn start(boot: &Boot) -> Result<Machine, Failure> {
+        let started = Instant::now();
+        let mut child =
+            boot.command("stdio").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(
+                |e| Failure {
+                    message: format!(
+                        "cannot start {}: {e} (install QEMU with `cargo xtask setup`)",
+                        boot.profile.arch.qemu_binary()
+                    ),
+                    transcript: String::new(),
+                },
+            )?;
+        let (sender, lines) = channel();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let err_sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+                let line = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if err_sender.send(format!("qemu: {line}")).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Machine { child, lines, transcript: String::new(), exit: boot.profile.exit, started })
+    }
+
+    /// Time since QEMU was started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn fail(&self, message: String) -> Failure {
+        Failure { message, transcript: self.transcript.clone() }
+    }
+
+    fn record(&mut self, line: &str) {
+        self.transcript.push_str(line);
+        self.transcript.push('\n');
+    }
+
+    /// Waits until a console line contains `needle`; returns that line.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) -> Result<String, Failure> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.record(&line);
+                    if line.contains(needle) {
+                        return Ok(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(self.fail(format!("no console line containing {needle:?} within {timeout:?}")));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().ok().and_then(|s| s.code());
+                    return Err(
+                        self.fail(format!("the machine stopped (QEMU status {status:?}) before printing {needle:?}"))
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the machine to power off; returns the guest's exit status.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Result<i32, Failure> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.record(&line),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(self.fail(format!("the machine did not power off within {timeout:?}")));
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let status = self.child.wait().map_err(|e| self.fail(format!("waiting for QEMU: {e}")))?;
+        let code = status.code().unwrap_or(-1);
+        self.exit.decode(code).ok_or_else(|| self.fail(format!("QEMU itself failed (exit status {code})")))
+    }
+
+    /// Everything the console printed so far.
+    pub fn transcript(&self) -> &str {
+        &self.transcript
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,95 @@
+//! Boot tests: the hello appliance on every machine profile, the command
+//! line, the log level, and clear reports of panics and CPU faults.
+
+use qemu_tests::{Boot, Machine};
+use std::time::Duration;
+
+/// Generous: a cold QEMU under TCG on a loaded 2-core machine.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn boot(machine: &str, cmdline: &str) -> Machine {
+    let boot = Boot::app("hello", machine).unwrap_or_else(|e| panic!("{e}")).cmdline(cmdline);
+    Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn hello_passes(machine: &str) {
+    let mut m = boot(machine, "loglevel=info -- first second");
+    let banner = m.wait_for("Hello from the", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let arch = qemu_tests::Profile::load(machine).unwrap().arch;
+    assert!(banner.contains(&format!("the {arch} appliance")), "banner names the architecture: {banner}");
+    assert!(banner.contains(r#"app arguments ["first", "second"]"#), "app arguments reach main: {banner}");
+    m.wait_for("heap: ", BOOT_TIMEOUT).map(|l| assert!(l.ends_with(": ok"), "{l}")).unwrap_or_else(|e| panic!("{e}"));
+    m.wait_for("timer: slept 50 ms", BOOT_TIMEOUT)
+        .map(|l| assert!(l.ends_with(": ok"), "{l}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    m.wait_for("hello: all checks passed", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let status = m.wait_for_exit(BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 0, "clean exit powers off with status 0\n{}", m.transcript());
+}
+
+fn reports_failure(machine: &str, selftest: &str, expected: &[&str]) {
+    let mut m = boot(machine, &format!("selftest={selftest}"));
+    let line = m.wait_for("KERNEL PANIC", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let status = m.wait_for_exit(BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    // The panic message may continue on the next line (file:line, then the message).
+    let report = m.transcript()[m.transcript().find(&line).unwrap()..].to_string();
+    for needle in expected {
+        assert!(report.contains(needle), "the report names {needle:?}:\n{report}");
+    }
+    assert_eq!(status, 101, "a panic powers off with status 101\n{}", m.transcript());
+}
+
+fn log_level_is_honoured(machine: &str) {
+    let mut m = boot(machine, "loglevel=warn");
+    m.wait_for("hello: all checks passed", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.wait_for_exit(BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}")), 0);
+    assert!(!m.transcript().contains(" INFO "), "loglevel=warn hides info lines:\n{}", m.transcript());
+    let mut m = boot(machine, "loglevel=debug");
+    m.wait_for(" DEBUG ", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+}
+
+macro_rules! machine_tests {
+    ($module:ident, $machine:literal) => {
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn hello_boots_and_exits_cleanly() {
+                hello_passes($machine);
+            }
+
+            #[test]
+            fn panic_is_reported_with_nonzero_status() {
+                reports_failure($machine, "panic", &["selftest.rs", "deliberate panic"]);
+            }
+
+            #[test]
+            fn page_fault_is_reported_with_the_address() {
+                reports_failure($machine, "pagefault", &["page fault", "address 0x10", "not mapped"]);
+            }
+
+            #[test]
+            fn stack_overflow_is_reported() {
+                reports_failure($machine, "stackoverflow", &["CPU exception"]);
+            }
+
+            #[test]
+            fn log_level_comes_from_the_command_line() {
+                log_level_is_honoured($machine);
+            }
+        }
+    };
+}
+
+machine_tests!(x86_64_q35, "q35");
+machine_tests!(aarch64_virt, "virt");
+
+#[test]
+fn x86_64_microvm_boots() {
+    hello_passes("microvm");
+}
+
+#[test]
+fn aarch64_virt_gicv3_cpu_max_boots() {
+    hello_passes("virt-gicv3");
+}

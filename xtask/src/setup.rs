@@ -1,0 +1,142 @@
+//! `cargo xtask setup`: makes sure this machine has what the project needs,
+//! installing it with apt when running as root, or printing the exact
+//! command otherwise. The other commands call the same checks.
+
+use crate::args::Args;
+use crate::toolchain::{self, Toolchain};
+use crate::{Result, step};
+use qemu_tests::Arch;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub fn run(args: &Args) -> Result<()> {
+    args.finish()?;
+    let tc = ensure_toolchain()?;
+    step(&format!("toolchain: {}", tc.description));
+    for arch in Arch::ALL {
+        ensure_qemu(arch)?;
+        step(&format!("QEMU for {arch}: {}", qemu_version(arch).unwrap_or_default()));
+    }
+    step("setup complete");
+    Ok(())
+}
+
+/// Everything `cargo xtask test` needs, printing only what it installs.
+pub fn run_quietly() -> Result<()> {
+    ensure_toolchain()?;
+    for arch in Arch::ALL {
+        ensure_qemu(arch)?;
+    }
+    Ok(())
+}
+
+pub fn ensure_toolchain() -> Result<Toolchain> {
+    if let Some(tc) = toolchain::find() {
+        return Ok(tc);
+    }
+    step("no Rust toolchain with rust-src found; installing Debian's Rust packages");
+    apt_install(toolchain::DEBIAN_PACKAGES, None)?;
+    toolchain::find().ok_or_else(|| {
+        "Debian's Rust packages are installed but /usr/bin/rustc has no library source; \
+         check `dpkg -L rust-web-src`"
+            .to_string()
+    })
+}
+
+fn qemu_version(arch: Arch) -> Option<String> {
+    let out = Command::new(arch.qemu_binary()).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status.success().then(|| text.lines().next().unwrap_or_default().to_string())
+}
+
+pub fn ensure_qemu(arch: Arch) -> Result<()> {
+    if qemu_version(arch).is_some() {
+        return Ok(());
+    }
+    let package = match arch {
+        Arch::X86_64 => "qemu-system-x86",
+        Arch::Aarch64 => "qemu-system-arm",
+    };
+    step(&format!("{} is missing; installing {package}", arch.qemu_binary()));
+    // Debian 12's own QEMU (7.2) conflicts with the qemu-utils 10 these
+    // machines carry; bookworm-backports has QEMU 10.
+    let suite = if debian_codename().as_deref() == Some("bookworm") {
+        enable_bookworm_backports()?;
+        Some("bookworm-backports")
+    } else {
+        None
+    };
+    apt_install(&[package], suite)?;
+    qemu_version(arch)
+        .map(|_| ())
+        .ok_or_else(|| format!("{package} installed, but {} does not run", arch.qemu_binary()))
+}
+
+fn debian_codename() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    text.lines().find_map(|l| l.strip_prefix("VERSION_CODENAME=")).map(|v| v.trim_matches('"').to_string())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+const BACKPORTS_SOURCE: &str = "/etc/apt/sources.list.d/bookworm-backports.sources";
+
+fn enable_bookworm_backports() -> Result<()> {
+    let listed = ["/etc/apt/sources.list", "/etc/apt/sources.list.d"].iter().any(|p| {
+        let path = Path::new(p);
+        let files: Vec<_> = if path.is_dir() {
+            std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| e.path()).collect()
+        } else {
+            vec![path.to_path_buf()]
+        };
+        files.iter().any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.contains("bookworm-backports")))
+    });
+    if listed {
+        return Ok(());
+    }
+    let source = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\n\
+                  Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
+    if !is_root() {
+        return Err(format!(
+            "QEMU 10 comes from Debian's bookworm-backports, which is not enabled. Run:\n  \
+             printf '{}' | sudo tee {BACKPORTS_SOURCE} && sudo apt-get update",
+            source.replace('\n', "\\n")
+        ));
+    }
+    step(&format!("enabling bookworm-backports in {BACKPORTS_SOURCE}"));
+    std::fs::write(BACKPORTS_SOURCE, source).map_err(|e| format!("writing {BACKPORTS_SOURCE}: {e}"))?;
+    APT_UPDATED.store(false, Ordering::Relaxed);
+    Ok(())
+}
+
+static APT_UPDATED: AtomicBool = AtomicBool::new(false);
+
+/// Installs Debian packages (from `suite` if given), or explains how.
+pub fn apt_install(packages: &[&str], suite: Option<&str>) -> Result<()> {
+    let suite_args: Vec<&str> = suite.map(|s| vec!["-t", s]).unwrap_or_default();
+    let command = format!("apt-get install -y {}{}", suite_args.join(" ") + " ", packages.join(" "));
+    if !is_root() || Command::new("apt-get").arg("--version").output().is_err() {
+        return Err(format!("missing packages; install them with:\n  sudo apt-get update && sudo {command}"));
+    }
+    if !APT_UPDATED.swap(true, Ordering::Relaxed) {
+        step("apt-get update");
+        run_apt(&["update", "-q"])?;
+    }
+    step(&command);
+    let mut args = vec!["install", "-y", "-q"];
+    args.extend(suite_args);
+    args.extend(packages);
+    run_apt(&args)
+}
+
+fn run_apt(args: &[&str]) -> Result<()> {
+    let status = Command::new("apt-get")
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`apt-get {}` failed", args.join(" "))) }
+}
