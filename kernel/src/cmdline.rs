@@ -69,3 +69,39 @@ impl CommandLine {
         &self.app
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_kernel_parameters_from_app_arguments() {
+        let line = CommandLine::parse("loglevel=debug quiet ip=10.0.0.2/24 -- --port 6379 --maxmemory 64mb");
+        assert_eq!(line.get("loglevel"), Some("debug"));
+        assert_eq!(line.get("quiet"), Some(""), "a bare flag has an empty value");
+        assert_eq!(line.get("ip"), Some("10.0.0.2/24"));
+        assert_eq!(line.get("port"), None, "app arguments are not kernel parameters");
+        assert_eq!(line.app_args(), ["--port", "6379", "--maxmemory", "64mb"]);
+    }
+
+    #[test]
+    fn last_occurrence_wins_and_extra_separators_belong_to_the_app() {
+        let line = CommandLine::parse("loglevel=info loglevel=warn -- a -- b");
+        assert_eq!(line.get("loglevel"), Some("warn"));
+        assert_eq!(line.app_args(), ["a", "--", "b"]);
+    }
+
+    #[test]
+    fn empty_and_whitespace_lines() {
+        let line = CommandLine::parse("   ");
+        assert!(line.kernel_params().is_empty() && line.app_args().is_empty());
+        let line = CommandLine::parse("--");
+        assert!(line.kernel_params().is_empty() && line.app_args().is_empty());
+    }
+
+    #[test]
+    fn values_may_contain_equals_signs() {
+        let line = CommandLine::parse("key=a=b");
+        assert_eq!(line.get("key"), Some("a=b"));
+    }
+}

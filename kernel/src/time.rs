@@ -65,3 +65,73 @@ pub fn sleep_until(deadline: Instant) {
     }
     arch::set_timer(None);
 }
+
+/// A calendar date and time of day (UTC), as real-time clocks report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CivilTime {
+    pub year: u32,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+}
+
+impl CivilTime {
+    pub fn is_valid(&self) -> bool {
+        (1970..10_000).contains(&self.year)
+            && (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second < 61
+    }
+
+    /// Seconds since 1970-01-01 00:00:00 UTC (days-from-civil, proleptic
+    /// Gregorian calendar).
+    pub fn unix_seconds(&self) -> u64 {
+        let (month, day) = (u64::from(self.month), u64::from(self.day));
+        let year = u64::from(self.year) - u64::from(month <= 2);
+        let era = year / 400;
+        let year_of_era = year - era * 400;
+        let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        let days = era * 146_097 + day_of_era - 719_468;
+        days * 86_400 + u64::from(self.hour) * 3600 + u64::from(self.minute) * 60 + u64::from(self.second)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn civil(year: u32, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> CivilTime {
+        CivilTime { year, month, day, hour, minute, second }
+    }
+
+    #[test]
+    fn unix_seconds_of_known_dates() {
+        assert_eq!(civil(1970, 1, 1, 0, 0, 0).unix_seconds(), 0);
+        assert_eq!(civil(2000, 3, 1, 0, 0, 0).unix_seconds(), 951_868_800);
+        assert_eq!(civil(2024, 2, 29, 12, 30, 15).unix_seconds(), 1_709_209_815);
+        assert_eq!(civil(2026, 11, 22, 15, 48, 41).unix_seconds(), 1_795_362_521);
+    }
+
+    #[test]
+    fn rejects_impossible_dates() {
+        assert!(!civil(2026, 13, 1, 0, 0, 0).is_valid());
+        assert!(!civil(2026, 0, 1, 0, 0, 0).is_valid());
+        assert!(!civil(2026, 1, 1, 24, 0, 0).is_valid());
+        assert!(!civil(1969, 12, 31, 0, 0, 0).is_valid());
+        assert!(civil(2026, 12, 31, 23, 59, 60).is_valid(), "leap second");
+    }
+
+    #[test]
+    fn instants_saturate_instead_of_overflowing() {
+        let early = Instant(5);
+        let late = Instant(10);
+        assert_eq!(late - early, Duration::from_nanos(5));
+        assert_eq!(early - late, Duration::ZERO);
+        assert_eq!(Instant(u64::MAX - 1) + Duration::from_secs(1), Instant(u64::MAX));
+    }
+}

@@ -33,6 +33,11 @@ pub fn run_quietly() -> Result<()> {
 
 pub fn ensure_toolchain() -> Result<Toolchain> {
     if let Some(tc) = toolchain::find() {
+        if tc.clippy_dir.is_none() && tc.cargo.starts_with("/usr/bin") {
+            step("Debian's Rust has no clippy; installing rust-web-clippy");
+            apt_install(&["rust-web-clippy"], None)?;
+            return toolchain::find().ok_or_else(|| "the toolchain disappeared while installing clippy".to_string());
+        }
         return Ok(tc);
     }
     step("no Rust toolchain with rust-src found; installing Debian's Rust packages");

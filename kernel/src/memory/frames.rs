@@ -89,3 +89,60 @@ impl FrameAllocator {
         self.free.iter().map(|r| r.end - r.start).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn allocates_first_fit_and_aligns() {
+        let mut frames = FrameAllocator::new();
+        frames.add(0x1000, 0x10_0000);
+        assert_eq!(frames.alloc(1, PAGE_SIZE), Some(0x1000));
+        assert_eq!(frames.alloc(2, 0x1_0000), Some(0x1_0000), "64 KiB alignment skips ahead");
+        // The gap left by alignment is still free and used first.
+        assert_eq!(frames.alloc(1, PAGE_SIZE), Some(0x2000));
+        assert_eq!(frames.free_bytes(), 0x10_0000 - 0x1000 - 4 * PAGE_SIZE);
+    }
+
+    #[test]
+    fn rounds_partial_pages_inwards() {
+        let mut frames = FrameAllocator::new();
+        frames.add(0x1001, 0x3fff);
+        assert_eq!(frames.free_bytes(), PAGE_SIZE, "only the whole page 0x2000-0x3000 is usable");
+    }
+
+    #[test]
+    fn freeing_merges_neighbours() {
+        let mut frames = FrameAllocator::new();
+        frames.add(0, 16 * PAGE_SIZE);
+        let a = frames.alloc(4, PAGE_SIZE).unwrap();
+        let b = frames.alloc(4, PAGE_SIZE).unwrap();
+        frames.free(a, 4);
+        frames.free(b, 4);
+        assert_eq!(frames.free.len(), 1, "one contiguous range again: {:?}", frames.free);
+        assert_eq!(frames.alloc(16, PAGE_SIZE), Some(0));
+    }
+
+    #[test]
+    fn exhaustion_returns_none() {
+        let mut frames = FrameAllocator::new();
+        frames.add(0, 2 * PAGE_SIZE);
+        assert!(frames.alloc(3, PAGE_SIZE).is_none());
+        assert!(frames.alloc(2, PAGE_SIZE).is_some());
+        assert!(frames.alloc(1, PAGE_SIZE).is_none());
+    }
+
+    #[test]
+    fn heap_takes_the_largest_range_but_leaves_the_reserve() {
+        let mut frames = FrameAllocator::new();
+        frames.add(MIB, 2 * MIB); // 1 MiB
+        frames.add(16 * MIB, 80 * MIB); // 64 MiB
+        let (start, size) = frames.take_largest(4 * MIB).unwrap();
+        assert_eq!(start, 16 * MIB);
+        assert_eq!(size, 61 * MIB, "3 MiB stay behind, plus the 1 MiB range = the 4 MiB reserve");
+        assert_eq!(frames.free_bytes(), 4 * MIB);
+    }
+}

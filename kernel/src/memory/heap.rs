@@ -11,7 +11,7 @@ use linked_list_allocator::Heap;
 
 struct KernelHeap(spin::Mutex<Heap>);
 
-#[global_allocator]
+#[cfg_attr(target_os = "none", global_allocator)]
 static HEAP: KernelHeap = KernelHeap(spin::Mutex::new(Heap::empty()));
 
 // SAFETY: every block handed out comes from the one `Heap`, which returns

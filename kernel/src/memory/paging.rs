@@ -172,3 +172,130 @@ impl<F: EntryFormat> PageTables<F> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A simple encoding for testing the walk: bit 0 present, bit 1 table,
+    /// bits 2-3 rights, bit 4 device, address in bits 12-51.
+    struct TestFormat;
+
+    impl EntryFormat for TestFormat {
+        fn largest_leaf_depth() -> usize {
+            1
+        }
+        fn table(table: u64) -> u64 {
+            table | 0b11
+        }
+        fn leaf(phys: u64, _depth: usize, attrs: Attributes) -> u64 {
+            let rights = match attrs.rights {
+                Rights::ReadOnly => 0,
+                Rights::ReadWrite => 1,
+                Rights::ReadExecute => 2,
+            };
+            phys | 1 | (rights << 2) | (u64::from(attrs.memory == MemoryType::Device) << 4)
+        }
+        fn is_present(entry: u64) -> bool {
+            entry & 1 != 0
+        }
+        fn is_table(entry: u64, _depth: usize) -> bool {
+            entry & 2 != 0
+        }
+        fn address(entry: u64) -> u64 {
+            entry & 0x000F_FFFF_FFFF_F000
+        }
+        fn attributes(entry: u64) -> Attributes {
+            let rights = [Rights::ReadOnly, Rights::ReadWrite, Rights::ReadExecute][((entry >> 2) & 3) as usize];
+            let memory = if entry & 0x10 != 0 { MemoryType::Device } else { MemoryType::Normal };
+            Attributes { rights, memory }
+        }
+    }
+
+    /// Page-table frames in host memory (leaked for the test's duration):
+    /// the walk dereferences table addresses, and host addresses serve as
+    /// well as identity-mapped physical ones.
+    fn host_frames(pages: usize) -> FrameAllocator {
+        #[repr(align(4096))]
+        struct Page(#[allow(dead_code)] [u8; 4096]);
+        let memory: &'static mut [Page] = (0..pages).map(|_| Page([0; 4096])).collect::<Vec<_>>().leak();
+        let start = memory.as_ptr() as u64;
+        let mut frames = FrameAllocator::new();
+        frames.add(start, start + pages as u64 * PAGE_SIZE);
+        frames
+    }
+
+    /// Walks to the leaf mapping `addr`: (physical address, attributes, depth).
+    fn translate(tables: &PageTables<TestFormat>, addr: u64) -> Option<(u64, Attributes, usize)> {
+        let mut table = tables.root();
+        for depth in 0..4 {
+            // SAFETY (test): `table` is a table frame in host memory.
+            let entry = unsafe { (table as *const u64).add(index(addr, depth)).read() };
+            if !TestFormat::is_present(entry) {
+                return None;
+            }
+            if depth == 3 || !TestFormat::is_table(entry, depth) {
+                let offset = addr & (leaf_size(depth) - 1);
+                return Some((TestFormat::address(entry) + offset, TestFormat::attributes(entry), depth));
+            }
+            table = TestFormat::address(entry);
+        }
+        None
+    }
+
+    const GIB: u64 = 1 << 30;
+    const MIB2: u64 = 2 << 20;
+
+    #[test]
+    fn uses_the_largest_leaves_alignment_allows() {
+        let mut frames = host_frames(64);
+        let mut t = PageTables::<TestFormat>::new(&mut frames).unwrap();
+        // 1 GiB + 2 MiB + 4 KiB starting at 1 GiB: one 1 GiB block, one 2 MiB, one 4 KiB page.
+        t.map(GIB, GIB + MIB2 + PAGE_SIZE, Attributes::DATA, &mut frames).unwrap();
+        assert_eq!(translate(&t, GIB + 12345).map(|(p, _, d)| (p, d)), Some((GIB + 12345, 1)));
+        assert_eq!(translate(&t, 2 * GIB + 5).map(|(p, _, d)| (p, d)), Some((2 * GIB + 5, 2)));
+        assert_eq!(translate(&t, 2 * GIB + MIB2 + 7).map(|(p, _, d)| (p, d)), Some((2 * GIB + MIB2 + 7, 3)));
+        assert_eq!(translate(&t, 2 * GIB + MIB2 + PAGE_SIZE), None, "nothing past the end");
+        assert_eq!(translate(&t, GIB - 1), None, "nothing before the start");
+    }
+
+    #[test]
+    fn kernel_style_layout_keeps_wx_and_the_guard_page() {
+        let mut frames = host_frames(64);
+        let mut t = PageTables::<TestFormat>::new(&mut frames).unwrap();
+        let text = 0x20_0000;
+        t.map(text, 0x3000, Attributes::CODE, &mut frames).unwrap();
+        t.map(text + 0x3000, 0x1000, Attributes::READ_ONLY, &mut frames).unwrap();
+        t.map(text + 0x5000, 0x1000, Attributes::DATA, &mut frames).unwrap(); // 0x4000 = guard
+        let rights = |a| translate(&t, a).map(|(_, attrs, _)| attrs.rights);
+        assert_eq!(rights(text + 0x2fff), Some(Rights::ReadExecute));
+        assert_eq!(rights(text + 0x3000), Some(Rights::ReadOnly));
+        assert_eq!(rights(text + 0x4000), None, "the guard page stays unmapped");
+        assert_eq!(rights(text + 0x5000), Some(Rights::ReadWrite));
+    }
+
+    #[test]
+    fn remapping_inside_a_block_splits_it_and_keeps_the_rest() {
+        let mut frames = host_frames(64);
+        let mut t = PageTables::<TestFormat>::new(&mut frames).unwrap();
+        t.map(0, 2 * GIB, Attributes::DATA, &mut frames).unwrap();
+        assert_eq!(translate(&t, GIB + 0x1000).map(|(_, _, d)| d), Some(1));
+        t.map(GIB + 0x1000, 0x1000, Attributes::DEVICE, &mut frames).unwrap();
+        let (phys, attrs, depth) = translate(&t, GIB + 0x1000).unwrap();
+        assert_eq!((phys, attrs, depth), (GIB + 0x1000, Attributes::DEVICE, 3));
+        // Neighbours inside the old block keep their mapping and attributes.
+        assert_eq!(translate(&t, GIB).map(|(p, a, _)| (p, a)), Some((GIB, Attributes::DATA)));
+        assert_eq!(translate(&t, GIB + 0x2000).map(|(p, a, _)| (p, a)), Some((GIB + 0x2000, Attributes::DATA)));
+        assert_eq!(translate(&t, GIB + 0x40_0000).map(|(p, a, _)| (p, a)), Some((GIB + 0x40_0000, Attributes::DATA)));
+        t.unmap_page(GIB + 0x2000, &mut frames).unwrap();
+        assert_eq!(translate(&t, GIB + 0x2000), None);
+        assert!(translate(&t, GIB + 0x3000).is_some());
+    }
+
+    #[test]
+    fn running_out_of_table_frames_is_an_error() {
+        let mut frames = host_frames(2);
+        let mut t = PageTables::<TestFormat>::new(&mut frames).unwrap();
+        assert!(matches!(t.map(0x1000, 0x1000, Attributes::DATA, &mut frames), Err(MapError::OutOfFrames)));
+    }
+}

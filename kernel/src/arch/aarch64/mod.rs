@@ -1,1 +1,49 @@
-//! aarch64 (being written).
+//! aarch64 (QEMU `virt` and similar device-tree machines): PL011 console,
+//! EL1 exception vectors, GICv2/GICv3, the generic timer, 4-level stage-1
+//! paging, and power-off through semihosting or PSCI. Where the devices are
+//! comes from the device tree the boot path hands over.
+
+mod devicetree;
+mod exceptions;
+mod gic;
+mod paging;
+mod power;
+mod serial;
+mod timer;
+
+pub use exceptions::{init_cpu, wait_for_interrupt};
+pub use paging::{PageFormat, activate_page_tables, flush_tlb};
+pub use power::power_off;
+pub use serial::console_write;
+pub use timer::{monotonic_nanos, set_timer};
+
+pub const NAME: &str = "aarch64";
+
+/// Reads the device tree, starts the clock (so that log lines carry times
+/// from the start) and sets up the UART.
+pub fn init_console(info: &boot::BootInfo) {
+    let platform = devicetree::init(info);
+    timer::start_clock(info.entry_ticks);
+    serial::init(platform.uart.0);
+}
+
+/// Device ranges mapped at boot: the UART and the interrupt controller's
+/// distributor and CPU interface (GICv2) or redistributors (GICv3). Absent
+/// ones are empty ranges.
+pub fn device_windows() -> [(u64, u64); 3] {
+    let platform = devicetree::get();
+    let (distributor, cpu) = platform.gic.map_or(((0, 0), (0, 0)), |g| (g.distributor, g.cpu));
+    [platform.uart, distributor, cpu]
+}
+
+/// Sets up the interrupt controller with the virtual timer's interrupt, and
+/// the timer itself (off until the first `set_timer`).
+pub fn init_interrupts(info: &boot::BootInfo) {
+    timer::start_clock(info.entry_ticks);
+    timer::init();
+    let platform = devicetree::get();
+    match &platform.gic {
+        Some(gic) => gic::init(gic, platform.virtual_timer_intid),
+        None => log::error!("no interrupt controller in the device tree: the timer cannot wake the CPU"),
+    }
+}
