@@ -100,7 +100,8 @@ fn header_field(dtb: u64, offset: u64) -> u64 {
 /// dtc and libfdt) is copied, and the copy's `totalsize` says so. Returns the
 /// blob's (new) address and size.
 fn move_below_kernel(info: &BootInfo, dtb: u64, total_size: u64) -> (u64, u64) {
-    let (memory_reservations, structure, strings) = (header_field(dtb, 16), header_field(dtb, 8), header_field(dtb, 12));
+    let (memory_reservations, structure, strings) =
+        (header_field(dtb, 16), header_field(dtb, 8), header_field(dtb, 12));
     let used = (structure + header_field(dtb, 36)).max(strings + header_field(dtb, 32));
     if !(memory_reservations < structure && memory_reservations < strings && used <= total_size) {
         return (dtb, total_size); // an unusual layout: leave it alone
@@ -109,10 +110,7 @@ fn move_below_kernel(info: &BootInfo, dtb: u64, total_size: u64) -> (u64, u64) {
     let Some(target) = kernel_start.checked_sub(used).map(|a| a & !0xFFF) else { return (dtb, total_size) };
     let overlaps = target < dtb + total_size && dtb < kernel_start;
     // The kernel region is not carved out yet: free RAM still spans it.
-    let free = info
-        .memory
-        .iter()
-        .any(|r| r.kind == MemoryKind::Usable && r.start <= target && kernel_start <= r.end);
+    let free = info.memory.iter().any(|r| r.kind == MemoryKind::Usable && r.start <= target && kernel_start <= r.end);
     if overlaps || !free {
         return (dtb, total_size);
     }

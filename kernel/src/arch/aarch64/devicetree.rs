@@ -56,10 +56,12 @@ pub fn init(info: &BootInfo) -> &'static Platform {
     PLATFORM.call_once(|| match info.firmware {
         // SAFETY: the boot path found a valid blob at this address and marked
         // it as firmware tables, so it stays intact and mapped.
-        FirmwareTables::DeviceTree { address, .. } => match unsafe { fdt::Fdt::from_ptr(address as usize as *const u8) } {
-            Ok(fdt) => read(&fdt),
-            Err(_) => VIRT,
-        },
+        FirmwareTables::DeviceTree { address, .. } => {
+            match unsafe { fdt::Fdt::from_ptr(address as usize as *const u8) } {
+                Ok(fdt) => read(&fdt),
+                Err(_) => VIRT,
+            }
+        }
         _ => VIRT,
     })
 }

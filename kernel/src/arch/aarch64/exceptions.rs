@@ -341,7 +341,8 @@ fn report(frame: &ExceptionFrame) -> ! {
         EC_BRK => "BRK instruction (a Rust abort or trap)",
         _ => "synchronous exception",
     };
-    let is_abort = matches!(class, EC_INSTRUCTION_ABORT | EC_INSTRUCTION_ABORT_LOWER | EC_DATA_ABORT | EC_DATA_ABORT_LOWER);
+    let is_abort =
+        matches!(class, EC_INSTRUCTION_ABORT | EC_INSTRUCTION_ABORT_LOWER | EC_DATA_ABORT | EC_DATA_ABORT_LOWER);
     if !is_abort {
         let detail = if class == EC_BRK { iss & 0xFFFF } else { iss };
         panic!(
