@@ -17,6 +17,12 @@ pub struct FrameAllocator {
     free: heapless::Vec<Range, MAX_RANGES>,
 }
 
+impl Default for FrameAllocator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FrameAllocator {
     pub const fn new() -> Self {
         FrameAllocator { free: heapless::Vec::new() }

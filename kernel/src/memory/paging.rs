@@ -119,7 +119,7 @@ impl<F: EntryFormat> PageTables<F> {
         let end = (phys + size).next_multiple_of(PAGE_SIZE);
         while addr < end {
             let depth = (F::largest_leaf_depth()..=3)
-                .find(|&d| addr % leaf_size(d) == 0 && addr + leaf_size(d) <= end)
+                .find(|&d| addr.is_multiple_of(leaf_size(d)) && addr + leaf_size(d) <= end)
                 .unwrap_or(3);
             self.set(addr, depth, Some(F::leaf(addr, depth, attrs)), frames)?;
             addr += leaf_size(depth);
