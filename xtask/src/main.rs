@@ -7,6 +7,7 @@
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
 
 mod args;
+mod cargo;
 mod elf;
 mod image;
 mod setup;
@@ -14,7 +15,7 @@ mod toolchain;
 
 use args::Args;
 use qemu_tests::{Arch, Boot, Profile};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
 
@@ -147,7 +148,7 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
     }
     // The kernel crate uses unstable features (the x86 interrupt ABI), which
     // a stable host compiler accepts with RUSTC_BOOTSTRAP, as for the image.
-    let mut totals = cargo_test(&host_tests, &[("RUSTC_BOOTSTRAP", "1")])?;
+    let mut totals = cargo::test(&host_tests, &[("RUSTC_BOOTSTRAP", "1")])?;
 
     for &arch in &arches {
         image::build("hello", arch, false)?;
@@ -160,110 +161,22 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
         .collect();
     let mut test_args = vec!["test", "-p", "qemu-tests", "--"];
     test_args.extend(filters.iter().map(String::as_str));
-    totals.add(cargo_test(&test_args, &[])?);
+    totals.add(cargo::test(&test_args, &[])?);
     step("all tests passed");
     // One closing line for the whole run (CI reads the last result line).
     println!("summary: {} passed, 0 failed, {} skipped", totals.passed, totals.ignored);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Test counts, summed over `cargo test`'s "test result:" lines.
-#[derive(Default, Debug, PartialEq)]
-struct TestCounts {
-    passed: u64,
-    failed: u64,
-    ignored: u64,
-}
-
-impl TestCounts {
-    fn add(&mut self, other: TestCounts) {
-        self.passed += other.passed;
-        self.failed += other.failed;
-        self.ignored += other.ignored;
-    }
-
-    /// Reads `test result: ok. 16 passed; 0 failed; 1 ignored; ...`.
-    fn parse(line: &str) -> Option<TestCounts> {
-        let rest = line.strip_prefix("test result: ")?;
-        let mut counts = TestCounts::default();
-        for part in rest.split(';') {
-            let mut words = part.split_whitespace().rev();
-            let (Some(label), Some(number)) = (words.next(), words.next()) else { continue };
-            let Ok(n) = number.parse::<u64>() else { continue };
-            match label {
-                "passed" => counts.passed = n,
-                "failed" => counts.failed = n,
-                "ignored" => counts.ignored = n,
-                _ => {}
-            }
-        }
-        Some(counts)
-    }
-}
-
-/// Runs `cargo` with the given test arguments, passing its output through,
-/// and returns the summed counts.
-fn cargo_test(args: &[&str], env: &[(&str, &str)]) -> Result<TestCounts> {
-    use std::io::{BufRead, BufReader};
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut child = Command::new(&cargo)
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(qemu_tests::repo_root())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
-    let mut totals = TestCounts::default();
-    for line in BufReader::new(child.stdout.take().expect("piped")).lines().map_while(|l| l.ok()) {
-        println!("{line}");
-        if let Some(counts) = TestCounts::parse(&line) {
-            totals.add(counts);
-        }
-    }
-    let status = child.wait().map_err(|e| format!("waiting for cargo: {e}"))?;
-    if status.success() && totals.failed == 0 {
-        Ok(totals)
-    } else {
-        Err(format!("`cargo {}` failed: {} passed, {} failed", args.join(" "), totals.passed, totals.failed))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::TestCounts;
-
-    #[test]
-    fn reads_cargo_test_result_lines() {
-        let line = "test result: ok. 16 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s";
-        assert_eq!(TestCounts::parse(line), Some(TestCounts { passed: 16, failed: 2, ignored: 1 }));
-        assert_eq!(TestCounts::parse("running 3 tests"), None);
-    }
-}
-
 fn lint() -> Result<ExitCode> {
     step("cargo fmt --check");
-    cargo(&["fmt", "--all", "--check"]).map_err(|e| format!("{e}\nrun `cargo fmt --all` to fix the formatting"))?;
+    cargo::run(&["fmt", "--all", "--check"])
+        .map_err(|e| format!("{e}\nrun `cargo fmt --all` to fix the formatting"))?;
     step("clippy: host crates");
-    cargo(&["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"])?;
+    cargo::run(&["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"])?;
     for arch in Arch::ALL {
         step(&format!("clippy: kernel and apps for {arch}"));
         image::clippy(arch)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Runs the cargo that runs this xtask (the host toolchain).
-fn cargo(args: &[&str]) -> Result<()> {
-    cargo_with(args, &[])
-}
-
-fn cargo_with(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(qemu_tests::repo_root())
-        .status()
-        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed", args.join(" "))) }
 }
