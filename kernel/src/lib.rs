@@ -27,6 +27,7 @@ pub mod memory;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod power;
+pub mod random;
 mod selftest;
 pub mod system;
 pub mod time;
@@ -81,6 +82,7 @@ pub fn kernel_main(info: &'static boot::BootInfo) -> ! {
     );
     memory::init(info);
     arch::init_interrupts(info);
+    time::init();
     log::info!("kernel ready after {} us", time::since_entry().as_micros());
 
     if let Some(test) = cmdline.get("selftest") {

@@ -3,7 +3,29 @@
 //! CPU until it fires (no busy waiting).
 
 use crate::arch;
+use core::sync::atomic::{AtomicU64, Ordering};
 pub use core::time::Duration;
+
+/// Unix time, in nanoseconds, at the instant `monotonic_nanos` was zero.
+static UNIX_AT_ENTRY: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the real-time clock once; [`unix_time`] counts on from it with the
+/// monotonic clock (so wall time never jumps while the appliance runs).
+pub(crate) fn init() {
+    match arch::read_wall_clock() {
+        Some(seconds) => {
+            let nanos = seconds.saturating_mul(1_000_000_000).saturating_sub(arch::monotonic_nanos());
+            UNIX_AT_ENTRY.store(nanos, Ordering::Relaxed);
+            log::info!("wall clock: {seconds} s since the Unix epoch");
+        }
+        None => log::warn!("no real-time clock: wall time starts at the Unix epoch"),
+    }
+}
+
+/// Time since the Unix epoch (from the real-time clock read at boot).
+pub fn unix_time() -> Duration {
+    Duration::from_nanos(UNIX_AT_ENTRY.load(Ordering::Relaxed).saturating_add(arch::monotonic_nanos()))
+}
 
 /// A point in monotonic time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -22,6 +22,9 @@ fn hello_passes(machine: &str) {
     m.wait_for("timer: slept 50 ms", BOOT_TIMEOUT)
         .map(|l| assert!(l.ends_with(": ok"), "{l}"))
         .unwrap_or_else(|e| panic!("{e}"));
+    m.wait_for("wall clock: ", BOOT_TIMEOUT)
+        .map(|l| assert!(l.ends_with(": ok"), "{l}"))
+        .unwrap_or_else(|e| panic!("{e}"));
     m.wait_for("hello: all checks passed", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     let status = m.wait_for_exit(BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status, 0, "clean exit powers off with status 0\n{}", m.transcript());

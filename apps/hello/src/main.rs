@@ -1,7 +1,7 @@
 //! The hello appliance: proves the kernel's services work end to end.
 //! Prints a banner, uses the heap (`Vec`, `BTreeMap`), sleeps 50 ms on the
-//! timer interrupt and checks the measured time, then exits with status 0
-//! (or 1 if a check failed).
+//! timer interrupt and checks the measured time, reads the wall clock, then
+//! exits with status 0 (or 1 if a check failed).
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -44,6 +44,13 @@ fn main(args: &[&str]) -> i32 {
     let timer_ok = slept >= Duration::from_millis(50) && slept < Duration::from_millis(500);
     println!("timer: slept 50 ms, measured {} us: {}", slept.as_micros(), verdict(timer_ok));
     failures += usize::from(!timer_ok);
+
+    // The wall clock: read from the real-time clock at boot (QEMU's follows
+    // the host's), so it must be well past 2020.
+    let unix = kernel::time::unix_time().as_secs();
+    let clock_ok = unix > 1_600_000_000;
+    println!("wall clock: {unix} s since the Unix epoch: {}", verdict(clock_ok));
+    failures += usize::from(!clock_ok);
 
     if failures == 0 {
         println!("hello: all checks passed");

@@ -8,6 +8,7 @@
 //! - `activate_page_tables(root)`, `flush_tlb()`
 //! - `init_interrupts(&BootInfo)`: interrupt controller and timer
 //! - `monotonic_nanos()`, `set_timer(Option<u64>)`, `wait_for_interrupt()`
+//! - `read_wall_clock() -> Option<u64>`: the real-time clock, in Unix seconds
 //! - `power_off(status) -> !`
 
 #[cfg(target_arch = "aarch64")]

@@ -39,6 +39,8 @@ pub struct Platform {
     /// INTID of the EL1 virtual timer (a PPI).
     pub virtual_timer_intid: u32,
     pub psci: Option<PsciConduit>,
+    /// PL031 real-time clock registers `(base, size)`, if there is one.
+    pub rtc: Option<(u64, u64)>,
 }
 
 /// QEMU `virt`'s layout, for a boot without a device tree.
@@ -47,6 +49,7 @@ const VIRT: Platform = Platform {
     gic: Some(Gic { version: GicVersion::V2, distributor: (0x0800_0000, 0x1_0000), cpu: (0x0801_0000, 0x1_0000) }),
     virtual_timer_intid: 27,
     psci: Some(PsciConduit::Hvc),
+    rtc: Some((0x0901_0000, 0x1000)),
 };
 
 static PLATFORM: Once<Platform> = Once::new();
@@ -77,6 +80,7 @@ fn read(fdt: &fdt::Fdt) -> Platform {
         gic: find_gic(fdt),
         virtual_timer_intid: find_virtual_timer(fdt).unwrap_or(VIRT.virtual_timer_intid),
         psci: find_psci(fdt),
+        rtc: fdt.find_compatible(&["arm,pl031"]).and_then(|node| reg(node, 0)),
     }
 }
 

@@ -8,12 +8,14 @@ mod exceptions;
 mod gic;
 mod paging;
 mod power;
+mod rtc;
 mod serial;
 mod timer;
 
 pub use exceptions::{init_cpu, wait_for_interrupt};
 pub use paging::{PageFormat, activate_page_tables, flush_tlb};
 pub use power::power_off;
+pub use rtc::read_wall_clock;
 pub use serial::console_write;
 pub use timer::{monotonic_nanos, set_timer};
 
@@ -27,13 +29,13 @@ pub fn init_console(info: &boot::BootInfo) {
     serial::init(platform.uart.0);
 }
 
-/// Device ranges mapped at boot: the UART and the interrupt controller's
-/// distributor and CPU interface (GICv2) or redistributors (GICv3). Absent
-/// ones are empty ranges.
-pub fn device_windows() -> [(u64, u64); 3] {
+/// Device ranges mapped at boot: the UART, the interrupt controller's
+/// distributor and CPU interface (GICv2) or redistributors (GICv3), and the
+/// real-time clock. Absent ones are empty ranges.
+pub fn device_windows() -> [(u64, u64); 4] {
     let platform = devicetree::get();
     let (distributor, cpu) = platform.gic.map_or(((0, 0), (0, 0)), |g| (g.distributor, g.cpu));
-    [platform.uart, distributor, cpu]
+    [platform.uart, distributor, cpu, platform.rtc.unwrap_or((0, 0))]
 }
 
 /// Sets up the interrupt controller with the virtual timer's interrupt, and

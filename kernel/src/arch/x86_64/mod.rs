@@ -4,12 +4,19 @@
 mod apic;
 mod cpu;
 mod paging;
+mod rtc;
 mod serial;
 
 pub use apic::{init_interrupts, monotonic_nanos, set_timer};
 pub use cpu::{init_cpu, wait_for_interrupt};
 pub use paging::{PageFormat, activate_page_tables, flush_tlb};
 pub use serial::{console_write, init_console};
+
+/// Seconds since the Unix epoch from the CMOS clock, or `None` if it reads
+/// as nonsense.
+pub fn read_wall_clock() -> Option<u64> {
+    rtc::read_rtc().map(|t| t.unix_seconds())
+}
 
 pub const NAME: &str = "x86_64";
 
