@@ -20,10 +20,14 @@
 
 extern crate alloc;
 
+#[cfg(target_arch = "x86_64")]
+mod acpi;
 pub mod arch;
 mod cmdline;
 mod console;
+mod hardware;
 pub mod memory;
+pub mod net;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod power;

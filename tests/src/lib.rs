@@ -4,6 +4,7 @@
 //! tests in `tests/tests/` drive appliances with it.
 
 mod machine;
+pub mod network;
 mod profile;
 
 pub use machine::{Boot, Failure, Machine};

@@ -2,7 +2,8 @@
 //!
 //! - `setup`: finds or installs the toolchain and QEMU.
 //! - `image --app NAME --arch ARCH [--release]`: builds a bootable image.
-//! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [-- KERNEL ARGS]`
+//! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
+//!   [--forward HOST:GUEST]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all]`: formatting, lints, host tests, QEMU-booted tests.
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
 
@@ -14,6 +15,7 @@ mod setup;
 mod toolchain;
 
 use args::Args;
+use qemu_tests::network::{self, Backend, Forward, Network, Transport};
 use qemu_tests::{Arch, Boot, Profile};
 use std::process::ExitCode;
 
@@ -23,8 +25,11 @@ commands:
   setup                                   install or find the toolchain and QEMU
   image --app NAME [--arch ARCH] [--release]
                                           build a bootable image, print its path and size
-  run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release] [-- KERNEL ARGS]
-                                          build and boot under QEMU, console on this terminal
+  run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
+      [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [-- KERNEL ARGS]
+                                          build and boot under QEMU, console on this terminal;
+                                          apps with ports (echo: 7007->7) get a virtio-net NIC
+                                          on passt forwarding 127.0.0.1:HOST to the guest
   test [--arch x86_64|aarch64|all]        formatting, lints, host tests and QEMU-booted tests
   lint                                    cargo fmt --check and clippy (host and bare-metal)
 
@@ -92,7 +97,15 @@ fn image_command(args: &mut Args) -> Result<ExitCode> {
 
 fn run_command(args: &mut Args) -> Result<ExitCode> {
     let app = app_option(args)?;
-    let machine = args.value("--machine")?;
+    let mut machine = args.value("--machine")?;
+    let transport = match args.value("--transport")? {
+        None => None,
+        Some(t) => Some(Transport::parse(&t).ok_or_else(|| format!("unknown transport '{t}': use pci or mmio"))?),
+    };
+    // virtio-mmio needs a machine with virtio-mmio slots.
+    if machine.is_none() && transport == Some(Transport::Mmio) {
+        machine = Some("microvm".to_string());
+    }
     let arch = match (&machine, args.value("--arch")?) {
         (_, Some(name)) => {
             Arch::parse(&name).ok_or_else(|| format!("unknown architecture '{name}': use x86_64 or aarch64"))?
@@ -104,14 +117,45 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     if profile.arch != arch {
         return Err(format!("machine '{}' is {}, not {arch}: pick another --machine", profile.name, profile.arch));
     }
+    let transport = transport.unwrap_or(Transport::for_machine(&profile.name));
+    if transport != Transport::for_machine(&profile.name) {
+        return Err(format!(
+            "machine '{}' has no {transport:?} transport for virtio-net: use --transport {} or another --machine",
+            profile.name,
+            if Transport::for_machine(&profile.name) == Transport::Mmio { "mmio" } else { "pci" }
+        ));
+    }
+    let mut forwards = Vec::new();
+    while let Some(spec) = args.value("--forward")? {
+        forwards.push(Forward::parse(&spec).ok_or_else(|| format!("bad --forward '{spec}': use HOST:GUEST"))?);
+    }
+    if forwards.is_empty() {
+        forwards = network::default_forwards(&app);
+    }
+    let backend = match args.value("--net")? {
+        Some(name) => {
+            Backend::parse(&name).ok_or_else(|| format!("unknown --net '{name}': use passt, tap, user or none"))?
+        }
+        // An app with no ports to forward runs without a NIC.
+        None if forwards.is_empty() => Backend::None,
+        None => Backend::Passt,
+    };
     let memory = args.value("--memory")?;
     let release = args.flag("--release");
     let cmdline = args.rest().join(" ");
     args.finish()?;
 
     setup::ensure_qemu(arch)?;
+    let backend = if backend == Backend::Passt && setup::ensure_passt().is_err() {
+        step("passt is not available: falling back to QEMU user-mode networking (slirp)");
+        Backend::User
+    } else {
+        backend
+    };
     let image = image::build(&app, arch, release)?;
-    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args: Vec::new() };
+    let network = Network::start(backend, transport, &forwards)?;
+    step(&format!("network: {}", network.description));
+    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args: network.qemu_args.clone() };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
         profile.name,
@@ -122,6 +166,7 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         .command("mon:stdio")
         .status()
         .map_err(|e| format!("cannot start {}: {e}; run `cargo xtask setup`", arch.qemu_binary()))?;
+    drop(network);
     let code = status.code().unwrap_or(-1);
     match profile.exit.decode(code) {
         Some(guest) => {
@@ -152,6 +197,10 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
 
     for &arch in &arches {
         image::build("hello", arch, false)?;
+    }
+    // The network tests (tests/tests/net.rs) run on x86_64.
+    if arches.contains(&Arch::X86_64) {
+        image::build("echo", Arch::X86_64, false)?;
     }
     step(&format!("QEMU-booted tests ({})", arches.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
     let filters: Vec<String> = Arch::ALL

@@ -18,6 +18,8 @@ pub fn run(args: &Args) -> Result<()> {
         ensure_qemu(arch)?;
         step(&format!("QEMU for {arch}: {}", qemu_version(arch).unwrap_or_default()));
     }
+    ensure_passt()?;
+    step("passt: installed (the default network back end)");
     step("setup complete");
     Ok(())
 }
@@ -28,7 +30,18 @@ pub fn run_quietly() -> Result<()> {
     for arch in Arch::ALL {
         ensure_qemu(arch)?;
     }
-    Ok(())
+    ensure_passt()
+}
+
+/// passt: the user-mode network back end for guests (many simultaneous
+/// forwarded connections, DHCP), from Debian's `passt` package.
+pub fn ensure_passt() -> Result<()> {
+    if qemu_tests::network::passt_available() {
+        return Ok(());
+    }
+    step("passt is missing; installing it");
+    apt_install(&["passt"], None)?;
+    if qemu_tests::network::passt_available() { Ok(()) } else { Err("passt installed, but it does not run".into()) }
 }
 
 pub fn ensure_toolchain() -> Result<Toolchain> {

@@ -180,6 +180,11 @@ pub fn set_timer(deadline: Option<u64>) {
     lapic_write(LAPIC_TIMER_INITIAL, ticks);
 }
 
+/// Signals end-of-interrupt to the local APIC (device interrupt handlers).
+pub(super) fn end_of_interrupt() {
+    lapic_write(LAPIC_EOI, 0);
+}
+
 pub(super) extern "x86-interrupt" fn timer_interrupt(_frame: InterruptStackFrame) {
     lapic_write(LAPIC_EOI, 0);
 }

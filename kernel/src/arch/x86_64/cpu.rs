@@ -66,6 +66,7 @@ pub fn init_cpu() {
         }
         idt[TIMER_VECTOR].set_handler_fn(super::apic::timer_interrupt);
         idt[SPURIOUS_VECTOR].set_handler_fn(spurious_interrupt);
+        super::irq::install(&mut idt);
         idt
     });
     idt.load();

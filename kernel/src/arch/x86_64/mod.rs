@@ -1,14 +1,17 @@
-//! x86_64: COM1 console, GDT/TSS/IDT, local APIC timer, I/O APIC, 4-level
-//! paging, and power-off through QEMU's `isa-debug-exit` device.
+//! x86_64: COM1 console, GDT/TSS/IDT, local APIC timer, I/O APIC (device
+//! interrupts in `irq`), 4-level paging, and power-off through QEMU's
+//! `isa-debug-exit` device.
 
 mod apic;
 mod cpu;
+mod irq;
 mod paging;
 mod rtc;
 mod serial;
 
 pub use apic::{init_interrupts, monotonic_nanos, set_timer};
 pub use cpu::{init_cpu, wait_for_interrupt};
+pub use irq::{IrqError, Trigger, enable_device_irq, mask_device_irq, unmask_device_irq};
 pub use paging::{PageFormat, activate_page_tables, flush_tlb};
 pub use serial::{console_write, init_console};
 

@@ -1,0 +1,93 @@
+//! Network settings from the kernel command line.
+//!
+//! | parameter | meaning | default |
+//! | --- | --- | --- |
+//! | `ip=ADDR/PREFIX` | static address (no DHCP) | DHCP |
+//! | `gw=ADDR` | default gateway with `ip=` | none |
+//! | `dns=ADDR[,ADDR...]` | DNS servers (also overrides DHCP's) | from DHCP |
+//! | `mtu=BYTES` | IP MTU | 1500 |
+//! | `net.rxbuf=BYTES` / `net.txbuf=BYTES` | TCP receive / send buffer per connection (K/M suffix) | 64K / 64K |
+//! | `net.udpbuf=BYTES` | UDP buffer per socket, each way | 64K |
+//! | `net.backlog=N` | default listen backlog | 128 |
+
+use crate::CommandLine;
+use alloc::vec::Vec;
+use core::net::Ipv4Addr;
+
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// Static address and prefix length; `None` = DHCP.
+    pub address: Option<(Ipv4Addr, u8)>,
+    pub gateway: Option<Ipv4Addr>,
+    pub dns: Vec<Ipv4Addr>,
+    pub mtu: usize,
+    pub tcp_rx: usize,
+    pub tcp_tx: usize,
+    pub udp_buf: usize,
+    pub backlog: usize,
+}
+
+fn size(value: &str) -> Option<usize> {
+    let (digits, mult) = match value.as_bytes().last()? {
+        b'k' | b'K' => (&value[..value.len() - 1], 1 << 10),
+        b'm' | b'M' => (&value[..value.len() - 1], 1 << 20),
+        _ => (value, 1),
+    };
+    digits.parse::<usize>().ok()?.checked_mul(mult)
+}
+
+fn cidr(value: &str) -> Option<(Ipv4Addr, u8)> {
+    let (addr, prefix) = value.split_once('/').unwrap_or((value, "24"));
+    let prefix: u8 = prefix.parse().ok()?;
+    (prefix <= 32).then_some((addr.parse().ok()?, prefix))
+}
+
+impl NetConfig {
+    pub fn from_command_line(cmdline: &CommandLine) -> NetConfig {
+        let mut config = NetConfig {
+            address: None,
+            gateway: None,
+            dns: Vec::new(),
+            mtu: 1500,
+            tcp_rx: 64 << 10,
+            tcp_tx: 64 << 10,
+            udp_buf: 64 << 10,
+            backlog: 128,
+        };
+        let warn = |key: &str, value: &str| log::warn!("net: ignoring {key}={value} (not understood)");
+        if let Some(v) = cmdline.get("ip") {
+            match cidr(v) {
+                Some(c) => config.address = Some(c),
+                None => warn("ip", v),
+            }
+        }
+        if let Some(v) = cmdline.get("gw") {
+            match v.parse() {
+                Ok(a) => config.gateway = Some(a),
+                Err(_) => warn("gw", v),
+            }
+        }
+        if let Some(v) = cmdline.get("dns") {
+            for part in v.split(',') {
+                match part.parse() {
+                    Ok(a) => config.dns.push(a),
+                    Err(_) => warn("dns", part),
+                }
+            }
+        }
+        let number = |key: &str, min: usize, max: usize, slot: &mut usize| {
+            if let Some(v) = cmdline.get(key) {
+                match size(v) {
+                    Some(n) if (min..=max).contains(&n) => *slot = n,
+                    _ => log::warn!("net: ignoring {key}={v} (expected {min}..={max})"),
+                }
+            }
+        };
+        number("mtu", 576, 65_000, &mut config.mtu);
+        number("net.rxbuf", 1024, 16 << 20, &mut config.tcp_rx);
+        number("net.txbuf", 1024, 16 << 20, &mut config.tcp_tx);
+        number("net.udpbuf", 1024, 16 << 20, &mut config.udp_buf);
+        number("net.backlog", 1, 65_535, &mut config.backlog);
+        config
+    }
+}

@@ -1,0 +1,260 @@
+//! Network tests (x86_64): the echo appliance behind passt on q35
+//! (virtio-net-pci) and microvm (virtio-mmio): DHCP, a static `ip=`, 50
+//! concurrent clients each echoing 1 MiB while others reset or go silent,
+//! and ICMP echo checked on the raw Ethernet link.
+
+use qemu_tests::network::{Backend, EthernetPeer, Forward, Network, Transport, free_port};
+use qemu_tests::{Boot, Machine};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Generous: a cold QEMU under TCG on a loaded 2-core machine.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Per-socket I/O timeout for the clients.
+const IO_TIMEOUT: Duration = Duration::from_secs(120);
+
+struct Echo {
+    machine: Machine,
+    port: u16,
+    _network: Network,
+}
+
+/// Boots the echo appliance on `machine` behind passt, waits for its address.
+fn boot_echo(machine: &str, cmdline: &str, extra_qemu: &[&str]) -> (Echo, String) {
+    let port = free_port();
+    let network = Network::start(Backend::Passt, Transport::for_machine(machine), &[Forward { host: port, guest: 7 }])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}")).cmdline(cmdline);
+    boot.qemu_args = network.qemu_args.clone();
+    boot.qemu_args.extend(extra_qemu.iter().map(|s| s.to_string()));
+    let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
+    let address = wait_for_both(&mut m, "net: address ", "echo: listening on TCP port 7");
+    (Echo { machine: m, port, _network: network }, address)
+}
+
+/// Waits for two console lines that may come in either order; returns the first.
+fn wait_for_both(m: &mut Machine, first: &str, second: &str) -> String {
+    let line = m.wait_for(first, BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    if !m.transcript().contains(second) {
+        m.wait_for(second, BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    }
+    line
+}
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the forwarded port");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), different per seed.
+fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len.div_ceil(8))
+        .flat_map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes()
+        })
+        .take(len)
+        .collect()
+}
+
+/// Sends `data`, half-closes, and returns everything echoed until EOF.
+fn echo_through(port: u16, data: &[u8]) -> Vec<u8> {
+    let mut stream = connect(port);
+    let mut reader = stream.try_clone().unwrap();
+    let receiver = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).map(|_| got)
+    });
+    stream.write_all(data).expect("send");
+    stream.shutdown(Shutdown::Write).expect("half-close");
+    receiver.join().unwrap().expect("receive the echo")
+}
+
+fn small_echo_works(port: u16) {
+    let got = echo_through(port, b"hello, appliance\n");
+    assert_eq!(got, b"hello, appliance\n");
+}
+
+/// 50 clients each send 1 MiB of random bytes at once and must get exactly
+/// the same bytes back, while one client resets mid-stream and another
+/// connects, sends a little and then goes silent without reading.
+fn fifty_clients(machine: &str, cmdline: &str, extra_qemu: &[&str]) {
+    const CLIENTS: usize = 50;
+    const SIZE: usize = 1 << 20;
+    let (mut echo, _) = boot_echo(machine, cmdline, extra_qemu);
+    let port = echo.port;
+
+    // The silent one: sends 64 KiB, never reads, stays connected throughout.
+    let mut silent = connect(port);
+    silent.write_all(&random_bytes(999, 64 << 10)).unwrap();
+
+    let resetter = std::thread::spawn(move || {
+        let mut stream = connect(port);
+        stream.write_all(&random_bytes(1000, 256 << 10)).unwrap();
+        let mut first = [0u8; 1];
+        stream.read_exact(&mut first).unwrap();
+        // Closing with unread data makes the host send RST.
+        drop(stream);
+    });
+
+    let started = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let data = random_bytes(i as u64, SIZE);
+                let got = echo_through(port, &data);
+                (got.len(), got == data)
+            })
+        })
+        .collect();
+    let results: Vec<(usize, bool)> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let elapsed = started.elapsed();
+    resetter.join().unwrap();
+    for (i, (len, same)) in results.iter().enumerate() {
+        assert!(*same, "client {i}: got {len} bytes back, not the {SIZE} sent\n{}", echo.machine.transcript());
+    }
+    eprintln!(
+        "{machine}: {CLIENTS} clients x {} KiB echoed in {:.1} s ({:.2} MB/s each way)",
+        SIZE >> 10,
+        elapsed.as_secs_f64(),
+        (CLIENTS * SIZE) as f64 / elapsed.as_secs_f64() / 1e6
+    );
+    // The server still serves new clients, and the silent one is still there.
+    small_echo_works(port);
+    silent.write_all(b"x").expect("the silent client is still connected");
+    echo.machine.wait_for("echo: 32 connections so far", Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn x86_64_q35_dhcp_lease_is_obtained_and_logged() {
+    let (echo, address) = boot_echo("q35", "", &[]);
+    assert!(address.contains("(DHCP lease)"), "the address comes from DHCP: {address}");
+    let ip = address.split("net: address ").nth(1).and_then(|r| r.split('/').next()).unwrap_or("");
+    assert!(ip.parse::<std::net::Ipv4Addr>().is_ok(), "the log shows the leased address: {address}");
+    small_echo_works(echo.port);
+}
+
+#[test]
+fn x86_64_q35_pci_fifty_clients_echo_1mib_each() {
+    fifty_clients("q35", "", &[]);
+}
+
+#[test]
+fn x86_64_microvm_mmio_fifty_clients_echo_1mib_each() {
+    fifty_clients("microvm", "", &[]);
+}
+
+/// Without ACPI, microvm describes its virtio-mmio slots on the kernel
+/// command line (`virtio_mmio.device=`).
+#[test]
+fn x86_64_microvm_without_acpi_finds_the_nic_on_the_command_line() {
+    let (echo, address) = boot_echo("microvm", "loglevel=debug", &["-machine", "acpi=off"]);
+    assert!(address.contains("(DHCP lease)"), "{address}");
+    assert!(echo.machine.transcript().contains("virtio-net on virtio-mmio"), "{}", echo.machine.transcript());
+    small_echo_works(echo.port);
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+const PEER_IP: [u8; 4] = [10, 0, 2, 2];
+const GUEST_IP: [u8; 4] = [10, 0, 2, 15];
+
+fn arp(op: u16, dst_mac: [u8; 6], target_mac: [u8; 6], target_ip: [u8; 4]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend(dst_mac);
+    f.extend(PEER_MAC);
+    f.extend([0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4]);
+    f.extend(op.to_be_bytes());
+    f.extend(PEER_MAC);
+    f.extend(PEER_IP);
+    f.extend(target_mac);
+    f.extend(target_ip);
+    f
+}
+
+fn icmp_echo_request(guest_mac: [u8; 6], id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![8, 0, 0, 0];
+    icmp.extend(id.to_be_bytes());
+    icmp.extend(seq.to_be_bytes());
+    icmp.extend(payload);
+    let c = checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let total = (20 + icmp.len()) as u16;
+    let mut ip = vec![0x45, 0];
+    ip.extend(total.to_be_bytes());
+    ip.extend([0, 0, 0x40, 0, 64, 1, 0, 0]);
+    ip.extend(PEER_IP);
+    ip.extend(GUEST_IP);
+    let c = checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut f = Vec::new();
+    f.extend(guest_mac);
+    f.extend(PEER_MAC);
+    f.extend([0x08, 0x00]);
+    f.extend(ip);
+    f.extend(icmp);
+    f
+}
+
+/// The test plays the guest's neighbour on a raw Ethernet link (QEMU's
+/// stream netdev): it resolves the guest's MAC with ARP and pings it. This
+/// needs no privileges (no tap, no namespace) and checks the static `ip=`
+/// configuration too (there is no DHCP server on this link).
+#[test]
+fn x86_64_q35_static_ip_answers_arp_and_icmp_echo() {
+    let mut peer = EthernetPeer::listen().expect("unix socket for the Ethernet link");
+    let mut boot = Boot::app("echo", "q35").unwrap_or_else(|e| panic!("{e}")).cmdline("ip=10.0.2.15/24 gw=10.0.2.2");
+    boot.qemu_args = peer.qemu_args(Transport::Pci);
+    let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
+    peer.accept(BOOT_TIMEOUT).expect("QEMU connects to the link");
+    let line = wait_for_both(&mut m, "net: address ", "echo: listening");
+    assert!(line.contains("net: address 10.0.2.15/24 (static), gateway 10.0.2.2"), "{line}");
+
+    // ARP: who has 10.0.2.15?
+    peer.send(&arp(1, [0xFF; 6], [0; 6], GUEST_IP)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let guest_mac = loop {
+        assert!(Instant::now() < deadline, "no ARP reply\n{}", m.transcript());
+        let Some(f) = peer.recv(Duration::from_secs(5)).unwrap() else { continue };
+        if f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[20..22] == [0, 2] && f[28..32] == GUEST_IP {
+            break <[u8; 6]>::try_from(&f[22..28]).unwrap();
+        }
+    };
+    assert_eq!(guest_mac, [0x52, 0x54, 0, 0x12, 0x34, 0x56], "QEMU's default MAC");
+
+    for seq in 1..=3u16 {
+        let payload = random_bytes(u64::from(seq), 56);
+        let sent = Instant::now();
+        peer.send(&icmp_echo_request(guest_mac, 0x4242, seq, &payload)).unwrap();
+        let reply = loop {
+            assert!(sent.elapsed() < Duration::from_secs(30), "no echo reply to ping {seq}\n{}", m.transcript());
+            let Some(f) = peer.recv(Duration::from_secs(5)).unwrap() else { continue };
+            if f.len() >= 42 && f[12..14] == [0x08, 0x00] && f[23] == 1 && f[34] == 0 {
+                break f;
+            }
+        };
+        let rtt = sent.elapsed();
+        assert_eq!(&reply[0..6], &PEER_MAC, "addressed to us");
+        assert_eq!(&reply[26..30], &GUEST_IP, "from the guest");
+        assert_eq!(&reply[30..34], &PEER_IP, "to us");
+        assert_eq!(&reply[38..40], &0x4242u16.to_be_bytes(), "same identifier");
+        assert_eq!(&reply[40..42], &seq.to_be_bytes(), "same sequence number");
+        assert_eq!(&reply[42..], &payload[..], "same payload");
+        assert_eq!(checksum(&reply[34..]), 0, "valid ICMP checksum");
+        eprintln!("ping {seq}: reply in {} us", rtt.as_micros());
+    }
+    assert!(!m.transcript().contains("DHCP"), "a static address means no DHCP:\n{}", m.transcript());
+}
