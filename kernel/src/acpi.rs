@@ -15,10 +15,7 @@ static TABLES: Once<Vec<u64>> = Once::new();
 
 /// Maps `len` bytes at physical `phys` and returns them.
 fn bytes(phys: u64, len: usize) -> &'static [u8] {
-    let virt = memory::map_device(phys, len as u64);
-    // SAFETY: the range was just mapped (identity, for the kernel's
-    // lifetime) and holds firmware tables, which nothing writes.
-    unsafe { core::slice::from_raw_parts(virt as *const u8, len) }
+    memory::firmware_bytes(phys, len)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {

@@ -25,7 +25,6 @@ mod acpi;
 pub mod arch;
 mod cmdline;
 mod console;
-mod hardware;
 pub mod memory;
 pub mod net;
 #[cfg(target_os = "none")]

@@ -7,6 +7,7 @@
 //! of the free memory.
 
 mod frames;
+mod hardware;
 mod heap;
 pub mod paging;
 
@@ -14,6 +15,7 @@ use crate::arch;
 use boot::{BootInfo, MemoryKind};
 use core::sync::atomic::{AtomicU64, Ordering};
 pub use frames::FrameAllocator;
+pub use hardware::KernelHardware;
 pub use heap::usage as heap_usage;
 use paging::{Attributes, PageTables};
 
@@ -124,6 +126,15 @@ pub fn map_device(phys: u64, size: u64) -> usize {
         .unwrap_or_else(|e| panic!("mapping device memory {phys:#x}+{size:#x}: {e:?}"));
     arch::flush_tlb();
     phys as usize
+}
+
+/// Firmware tables (ACPI) at physical `phys`: maps `len` bytes and returns
+/// them. The tables are never written, so the slice stays valid.
+pub fn firmware_bytes(phys: u64, len: usize) -> &'static [u8] {
+    let virt = map_device(phys, len as u64);
+    // SAFETY: the range was just mapped (identity, for the kernel's
+    // lifetime) and holds firmware tables, which nothing writes.
+    unsafe { core::slice::from_raw_parts(virt as *const u8, len) }
 }
 
 /// Allocates `count` physically contiguous, zeroed frames (for DMA).

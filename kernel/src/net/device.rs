@@ -3,7 +3,7 @@
 //! line (`virtio_mmio.device=SIZE@ADDR:IRQ`, which QEMU appends for microvm
 //! without ACPI) or from the ACPI DSDT (microvm with ACPI).
 
-use crate::hardware::KernelHardware;
+use crate::memory::KernelHardware;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;

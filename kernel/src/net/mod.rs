@@ -20,7 +20,7 @@ mod socket;
 pub use core::net::{Ipv4Addr, SocketAddrV4};
 pub use socket::{Event, Interest, NetError, Poller, Shutdown, Source, TcpListener, TcpStream, UdpSocket};
 
-use crate::hardware::KernelHardware;
+use crate::memory::KernelHardware;
 use crate::{arch, time};
 use alloc::vec;
 use alloc::vec::Vec;
