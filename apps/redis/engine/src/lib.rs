@@ -1,4 +1,91 @@
-//! Redis protocol and engine (being written).
+//! Redis-compatible protocol and keyspace engine, sans-IO: the embedding
+//! application feeds socket bytes in with [`Server::feed`], writes
+//! [`Server::output`] back, and calls [`Server::tick`] periodically.
+//!
+//! Plain `no_std` + `alloc`; no I/O, clocks or OS: time comes in as [`Time`].
+//!
+//! ```
+//! use redis_engine::{Config, Server, Time};
+//!
+//! let config = Config::from_args(&["--port", "6379", "--maxmemory", "64mb"]).unwrap();
+//! let mut server = Server::new(config, 0x1234);
+//! let now = Time { unix_ms: 1_700_000_000_000, mono_ms: 0 };
+//! let client = server.connect("10.0.0.2:40000", now).unwrap();
+//! server.feed(client, b"SET greeting hello\r\nGET greeting\r\n", now);
+//! // The app writes whatever is pending for each client with output...
+//! let ready: Vec<_> = server.clients_with_output().collect();
+//! assert_eq!(ready, vec![client]);
+//! let out = server.output(client).to_vec();
+//! assert_eq!(out, b"+OK\r\n$5\r\nhello\r\n");
+//! // ...reports how much the socket accepted...
+//! server.consume_output(client, out.len());
+//! // ...closes when asked to (after QUIT, protocol errors, CLIENT KILL)...
+//! assert!(!server.should_close(client));
+//! // ...and calls tick() about ten times a second (sleeping until
+//! // next_deadline() at the latest while clients are blocked).
+//! server.tick(Time { unix_ms: now.unix_ms + 100, mono_ms: 100 });
+//! server.disconnect(client);
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 extern crate alloc;
+
+#[cfg(test)]
+extern crate std;
+
+pub mod blocking;
+pub mod bytemap;
+pub mod client;
+pub mod cmd;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod glob;
+pub mod pubsub;
+pub mod resp;
+pub mod server;
+pub mod snapshot;
+pub mod types;
+pub mod util;
+
+#[cfg(test)]
+mod tests;
+
+use alloc::vec::Vec;
+
+pub use config::{Config, EvictionPolicy, OutputLimit};
+pub use server::Server;
+
+/// A point in time: wall clock for EXPIREAT/TIME, monotonic for timeouts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Time {
+    pub unix_ms: u64,
+    pub mono_ms: u64,
+}
+
+impl Time {
+    pub fn new(unix_ms: u64, mono_ms: u64) -> Time {
+        Time { unix_ms, mono_ms }
+    }
+    /// The same instant plus `ms` on both clocks.
+    pub fn plus_ms(self, ms: u64) -> Time {
+        Time { unix_ms: self.unix_ms.saturating_add(ms), mono_ms: self.mono_ms.saturating_add(ms) }
+    }
+}
+
+/// Identifies a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(pub u64);
+
+/// A refused connection: send `reply`, then close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub reply: Vec<u8>,
+}
+
+/// Hook for a persistence layer (AOF): receives every executed write
+/// command (already rewritten to be replay-safe: relative TTLs become
+/// absolute, expirations and evictions appear as DEL).
+pub trait CommandObserver {
+    fn on_write(&mut self, db: usize, argv: &[&[u8]]);
+}

@@ -1,0 +1,324 @@
+//! `ByteMap`: a hash map from byte-string keys to values with stable slot
+//! numbers. It backs the keyspace and the hash/set/zset dictionaries.
+//!
+//! Entries live in a slab (`slots`) and never move while they exist; a
+//! hashbrown `HashTable<u32>` indexes the slab by key. That gives:
+//! - O(1) lookup/insert/delete,
+//! - SCAN cursors that are slab positions: every entry present for the
+//!   whole scan is returned exactly once, however the map grows,
+//! - O(1) uniform random entries through a dense list of live slots.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::hash::BuildHasher;
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+
+/// Approximate per-entry bookkeeping cost used for memory accounting.
+pub const ENTRY_OVERHEAD: usize = 48;
+
+struct Slot<V> {
+    key: Box<[u8]>,
+    val: V,
+    dense_pos: u32,
+}
+
+/// Byte-string keyed map with stable slots (see the module doc).
+pub struct ByteMap<V> {
+    slots: Vec<Option<Slot<V>>>,
+    free: Vec<u32>,
+    table: HashTable<u32>,
+    dense: Vec<u32>,
+    hasher: FixedState,
+    key_bytes: usize,
+}
+
+impl<V> ByteMap<V> {
+    pub fn new(seed: u64) -> ByteMap<V> {
+        ByteMap {
+            slots: Vec::new(),
+            free: Vec::new(),
+            table: HashTable::new(),
+            dense: Vec::new(),
+            hasher: FixedState::with_seed(seed),
+            key_bytes: 0,
+        }
+    }
+
+    fn hash(hasher: &FixedState, key: &[u8]) -> u64 {
+        hasher.hash_one(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.dense.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dense.is_empty()
+    }
+
+    /// Approximate heap bytes used by keys and bookkeeping (not values).
+    pub fn overhead_bytes(&self) -> usize {
+        self.key_bytes + self.len() * ENTRY_OVERHEAD
+    }
+
+    /// The slot index holding `key`.
+    pub fn slot_of(&self, key: &[u8]) -> Option<u32> {
+        let slots = &self.slots;
+        self.table
+            .find(Self::hash(&self.hasher, key), |&i| {
+                slots.get(i as usize).and_then(|s| s.as_ref()).is_some_and(|s| &*s.key == key)
+            })
+            .copied()
+    }
+
+    pub fn contains_key(&self, key: &[u8]) -> bool {
+        self.slot_of(key).is_some()
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        let i = self.slot_of(key)?;
+        self.slots.get(i as usize)?.as_ref().map(|s| &s.val)
+    }
+
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        let i = self.slot_of(key)?;
+        self.slots.get_mut(i as usize)?.as_mut().map(|s| &mut s.val)
+    }
+
+    /// The entry in slot `i`, if occupied.
+    pub fn at(&self, i: u32) -> Option<(&[u8], &V)> {
+        self.slots.get(i as usize)?.as_ref().map(|s| (&*s.key, &s.val))
+    }
+
+    pub fn at_mut(&mut self, i: u32) -> Option<(&[u8], &mut V)> {
+        self.slots.get_mut(i as usize)?.as_mut().map(|s| (&*s.key, &mut s.val))
+    }
+
+    /// Inserts or replaces; returns the previous value.
+    pub fn insert(&mut self, key: &[u8], val: V) -> Option<V> {
+        if let Some(i) = self.slot_of(key) {
+            let slot = self.slots.get_mut(i as usize).and_then(|s| s.as_mut());
+            if let Some(slot) = slot {
+                return Some(core::mem::replace(&mut slot.val, val));
+            }
+        }
+        self.insert_new(key.into(), val);
+        None
+    }
+
+    /// Inserts a key known to be absent, taking ownership of its bytes.
+    /// Returns the slot index.
+    pub fn insert_new(&mut self, key: Box<[u8]>, val: V) -> u32 {
+        let hash = Self::hash(&self.hasher, &key);
+        self.key_bytes += key.len();
+        let dense_pos = self.dense.len() as u32;
+        let slot = Slot { key, val, dense_pos };
+        let idx = loop {
+            match self.free.pop() {
+                Some(i) if (i as usize) < self.slots.len() && self.slots[i as usize].is_none() => {
+                    self.slots[i as usize] = Some(slot);
+                    break i;
+                }
+                Some(_) => continue,
+                None => {
+                    self.slots.push(Some(slot));
+                    break (self.slots.len() - 1) as u32;
+                }
+            }
+        };
+        self.dense.push(idx);
+        let slots = &self.slots;
+        let hasher = &self.hasher;
+        self.table.insert_unique(hash, idx, |&i| match slots.get(i as usize) {
+            Some(Some(s)) => Self::hash(hasher, &s.key),
+            _ => 0,
+        });
+        idx
+    }
+
+    /// Removes `key`, returning its owned key bytes and value.
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, V)> {
+        let hash = Self::hash(&self.hasher, key);
+        let slots = &self.slots;
+        let entry = self
+            .table
+            .find_entry(hash, |&i| slots.get(i as usize).and_then(|s| s.as_ref()).is_some_and(|s| &*s.key == key))
+            .ok()?;
+        let (idx, _) = entry.remove();
+        let slot = self.slots.get_mut(idx as usize)?.take()?;
+        // Keep the dense list compact: move its last element into the hole.
+        let pos = slot.dense_pos as usize;
+        self.dense.swap_remove(pos);
+        if let Some(&moved) = self.dense.get(pos)
+            && let Some(Some(s)) = self.slots.get_mut(moved as usize)
+        {
+            s.dense_pos = pos as u32;
+        }
+        self.key_bytes -= slot.key.len();
+        // Drop trailing empty slots so the slab shrinks with the data.
+        while matches!(self.slots.last(), Some(None)) {
+            self.slots.pop();
+        }
+        if (idx as usize) < self.slots.len() {
+            self.free.push(idx);
+        }
+        if self.free.len() > 64 && self.free.len() > 2 * self.slots.len() {
+            self.rebuild_free_list();
+        }
+        if self.slots.capacity() > 64 && self.slots.len() < self.slots.capacity() / 4 {
+            self.slots.shrink_to(self.slots.len() * 2);
+            self.dense.shrink_to(self.dense.len() * 2);
+            let slots = &self.slots;
+            let hasher = &self.hasher;
+            self.table.shrink_to(self.dense.len(), |&i| match slots.get(i as usize) {
+                Some(Some(s)) => Self::hash(hasher, &s.key),
+                _ => 0,
+            });
+        }
+        Some((slot.key, slot.val))
+    }
+
+    fn rebuild_free_list(&mut self) {
+        self.free.clear();
+        for (i, s) in self.slots.iter().enumerate().rev() {
+            if s.is_none() {
+                self.free.push(i as u32);
+            }
+        }
+        self.free.shrink_to_fit();
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    pub fn clear(&mut self) {
+        self.slots = Vec::new();
+        self.free = Vec::new();
+        self.table = HashTable::new();
+        self.dense = Vec::new();
+        self.key_bytes = 0;
+    }
+
+    /// A uniformly random entry's slot.
+    pub fn random_slot(&self, rng: &mut crate::util::Rng) -> Option<u32> {
+        if self.dense.is_empty() {
+            return None;
+        }
+        self.dense.get(rng.below(self.dense.len())).copied()
+    }
+
+    /// A uniformly random entry.
+    pub fn random(&self, rng: &mut crate::util::Rng) -> Option<(&[u8], &V)> {
+        self.at(self.random_slot(rng)?)
+    }
+
+    /// The slot at dense position `n` (0..len): a way to walk entries by
+    /// position, e.g. for sampling without replacement.
+    pub fn nth_slot(&self, n: usize) -> Option<u32> {
+        self.dense.get(n).copied()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
+        self.slots.iter().filter_map(|s| s.as_ref().map(|s| (&*s.key, &s.val)))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&[u8], &mut V)> {
+        self.slots.iter_mut().filter_map(|s| s.as_mut().map(|s| (&*s.key, &mut s.val)))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// One SCAN step: visits entries from slot `cursor` on until about
+    /// `count` slots were looked at (at least one entry when any remains),
+    /// and returns the next cursor (0 when the scan is complete).
+    pub fn scan<'a>(&'a self, cursor: u64, count: usize, mut f: impl FnMut(&'a [u8], &'a V)) -> u64 {
+        let mut i = usize::try_from(cursor).unwrap_or(usize::MAX);
+        let mut visited = 0usize;
+        let mut emitted = 0usize;
+        let budget = count.max(1);
+        while i < self.slots.len() {
+            if let Some(Some(s)) = self.slots.get(i) {
+                f(&s.key, &s.val);
+                emitted += 1;
+            }
+            visited += 1;
+            i += 1;
+            // Like Redis, bound the work of one call (empty slots count too,
+            // but stop only once something was returned or 10x the budget).
+            if (emitted >= budget) || visited >= budget.saturating_mul(10) {
+                break;
+            }
+        }
+        if i >= self.slots.len() { 0 } else { i as u64 }
+    }
+
+    /// Number of slab slots (an upper bound of the cursor space).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeSet;
+    use alloc::format;
+
+    #[test]
+    fn insert_get_remove() {
+        let mut m: ByteMap<u32> = ByteMap::new(1);
+        for i in 0..1000u32 {
+            assert!(m.insert(format!("k{i}").as_bytes(), i).is_none());
+        }
+        assert_eq!(m.len(), 1000);
+        assert_eq!(m.get(b"k10"), Some(&10));
+        assert_eq!(m.insert(b"k10", 11), Some(10));
+        for i in (0..1000u32).step_by(2) {
+            assert!(m.remove(format!("k{i}").as_bytes()).is_some());
+        }
+        assert_eq!(m.len(), 500);
+        assert!(m.get(b"k2").is_none());
+        assert_eq!(m.get(b"k3"), Some(&3));
+        assert_eq!(m.iter().count(), 500);
+        let mut rng = crate::util::Rng::new(3);
+        for _ in 0..100 {
+            let (k, _) = m.random(&mut rng).unwrap();
+            assert!(m.contains_key(k));
+        }
+        for i in 0..1000u32 {
+            m.remove(format!("k{i}").as_bytes());
+        }
+        assert!(m.is_empty());
+        assert_eq!(m.slot_count(), 0);
+    }
+
+    #[test]
+    fn scan_sees_stable_keys_under_growth() {
+        let mut m: ByteMap<()> = ByteMap::new(7);
+        for i in 0..100 {
+            m.insert(format!("a{i}").as_bytes(), ());
+        }
+        let mut seen = BTreeSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            cursor = m.scan(cursor, 10, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            for j in 0..5 {
+                m.insert(format!("b{round}_{j}").as_bytes(), ());
+            }
+            round += 1;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..100 {
+            assert!(seen.contains(format!("a{i}").as_bytes()));
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Per-connection state: buffers, parser, selected db, protocol version,
+//! authentication, transaction, subscriptions and blocking state.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::blocking::Blocked;
+use crate::bytemap::ByteMap;
+use crate::resp::RequestParser;
+
+/// A MULTI block being queued.
+#[derive(Default)]
+pub struct Multi {
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A command failed to queue: EXEC must abort.
+    pub failed: bool,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub peer: String,
+    pub name: Option<Vec<u8>>,
+    pub db: usize,
+    /// 2 or 3.
+    pub resp: u8,
+    pub authenticated: bool,
+    pub parser: RequestParser,
+    /// Unparsed input; bytes before `inpos` are consumed.
+    pub inbuf: Vec<u8>,
+    pub inpos: usize,
+    /// Pending output; bytes before `out_pos` were written.
+    pub out: Vec<u8>,
+    pub out_pos: usize,
+    /// Close once the output is flushed (QUIT, protocol error).
+    pub close_after_reply: bool,
+    /// Close now, dropping output (CLIENT KILL, output limit, idle timeout).
+    pub close_now: bool,
+    pub created_ms: u64,
+    pub last_ms: u64,
+    pub multi: Option<Multi>,
+    pub watched: Vec<(usize, Vec<u8>)>,
+    /// A WATCHed key changed: EXEC fails.
+    pub cas_dirty: bool,
+    pub subs: ByteMap<()>,
+    pub psubs: ByteMap<()>,
+    pub blocked: Option<Blocked>,
+    /// Mono time the soft output limit was first exceeded.
+    pub soft_since: Option<u64>,
+    /// Position in the server's list of clients with output (if listed).
+    pub dirty_pos: Option<usize>,
+    pub last_cmd: &'static str,
+    /// Internal client (replay): not listed, not counted.
+    pub hidden: bool,
+}
+
+impl Client {
+    pub fn new(id: u64, peer: String, now_ms: u64, seed: u64) -> Client {
+        Client {
+            id,
+            peer,
+            name: None,
+            db: 0,
+            resp: 2,
+            authenticated: false,
+            parser: RequestParser::new(),
+            inbuf: Vec::new(),
+            inpos: 0,
+            out: Vec::new(),
+            out_pos: 0,
+            close_after_reply: false,
+            close_now: false,
+            created_ms: now_ms,
+            last_ms: now_ms,
+            multi: None,
+            watched: Vec::new(),
+            cas_dirty: false,
+            subs: ByteMap::new(seed),
+            psubs: ByteMap::new(seed ^ 1),
+            blocked: None,
+            soft_since: None,
+            dirty_pos: None,
+            last_cmd: "NULL",
+            hidden: false,
+        }
+    }
+
+    pub fn pending_output(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    pub fn pending_input(&self) -> usize {
+        self.inbuf.len() - self.inpos
+    }
+
+    pub fn sub_count(&self) -> usize {
+        self.subs.len() + self.psubs.len()
+    }
+
+    /// RESP2 subscribed mode restricts commands.
+    pub fn in_resp2_pubsub(&self) -> bool {
+        self.resp == 2 && self.sub_count() > 0
+    }
+
+    pub fn should_close(&self) -> bool {
+        self.close_now || self.close_after_reply
+    }
+
+    /// May the next command be parsed and run now?
+    pub fn can_process(&self, pause_threshold: usize) -> bool {
+        !self.close_after_reply && !self.close_now && self.blocked.is_none() && self.pending_output() < pause_threshold
+    }
+}

@@ -1,0 +1,406 @@
+//! Hash commands.
+
+use alloc::vec::Vec;
+
+use super::{int_arg, parse_cursor, scan_opts, scan_reply_header};
+use crate::server::{Ctx, Server};
+use crate::types::{Hash, Value};
+use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
+
+/// Type check: Ok(exists) or Err after WRONGTYPE.
+fn check_hash(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
+    match s.peek(c.db, key) {
+        None => Ok(false),
+        Some(Value::Hash(_)) => Ok(true),
+        Some(_) => {
+            c.wrongtype();
+            Err(())
+        }
+    }
+}
+
+/// Runs `f` on the hash at `key`, creating it when missing.
+fn with_hash<R>(s: &mut Server, db: usize, key: &[u8], f: impl FnOnce(&mut Hash) -> R) -> Option<R> {
+    if s.peek(db, key).is_none() {
+        let seed = s.new_seed();
+        s.store(db, key, Value::Hash(Hash::new(seed)), false);
+    }
+    let mut v = s.write(db, key)?;
+    match &mut *v {
+        Value::Hash(h) => Some(f(h)),
+        _ => None,
+    }
+}
+
+fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
+    if !c.argc().is_multiple_of(2) {
+        let name = c.spec.name;
+        c.out.err(&alloc::format!("ERR wrong number of arguments for '{name}' command"));
+        return;
+    }
+    let key = c.arg(1).to_vec();
+    if check_hash(s, c, &key).is_err() {
+        return;
+    }
+    let mut pairs = Vec::with_capacity(c.argc() / 2);
+    for i in (2..c.argc()).step_by(2) {
+        let f = c.arg(i).to_vec();
+        let v = c.take_arg(i + 1);
+        pairs.push((f, v));
+    }
+    let added = with_hash(s, c.db, &key, |h| {
+        let mut n = 0;
+        for (f, v) in pairs {
+            if h.set(&f, v) {
+                n += 1;
+            }
+        }
+        n
+    })
+    .unwrap_or(0);
+    s.modified(c, c.db, &key);
+    if reply_ok { c.out.ok() } else { c.out.int(added) }
+}
+
+pub fn hset(s: &mut Server, c: &mut Ctx) {
+    hset_generic(s, c, false);
+}
+
+pub fn hmset(s: &mut Server, c: &mut Ctx) {
+    hset_generic(s, c, true);
+}
+
+pub fn hsetnx(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    if check_hash(s, c, &key).is_err() {
+        return;
+    }
+    let exists = matches!(s.peek(c.db, &key), Some(Value::Hash(h)) if h.contains(c.arg(2)));
+    if exists {
+        c.out.int(0);
+        return;
+    }
+    let f = c.arg(2).to_vec();
+    let v = c.take_arg(3);
+    with_hash(s, c.db, &key, |h| h.set(&f, v));
+    s.modified(c, c.db, &key);
+    c.out.int(1);
+}
+
+pub fn hget(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.null(),
+        Some(Value::Hash(h)) => match h.get(&c.argv[2]) {
+            Some(v) => c.out.bulk(v),
+            None => c.out.null(),
+        },
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn hmget(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => {
+            c.out.array(c.argv.len() - 2);
+            for _ in 2..c.argv.len() {
+                c.out.null();
+            }
+        }
+        Some(Value::Hash(h)) => {
+            c.out.array(c.argv.len() - 2);
+            for f in &c.argv[2..] {
+                match h.get(f) {
+                    Some(v) => c.out.bulk(v),
+                    None => c.out.null(),
+                }
+            }
+        }
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn hdel(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    match check_hash(s, c, &key) {
+        Err(()) => return,
+        Ok(false) => {
+            c.out.int(0);
+            return;
+        }
+        Ok(true) => {}
+    }
+    let fields: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let n = with_hash(s, c.db, &key, |h| fields.iter().filter(|f| h.remove(f)).count()).unwrap_or(0);
+    s.delete_if_empty(c.db, &key);
+    if n > 0 {
+        s.modified(c, c.db, &key);
+    }
+    c.out.int(n as i64);
+}
+
+pub fn hexists(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::Hash(h)) => c.out.int(i64::from(h.contains(&c.argv[2]))),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn hlen(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::Hash(h)) => c.out.int(h.len() as i64),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn hstrlen(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::Hash(h)) => c.out.int(h.get(&c.argv[2]).map(|v| v.len()).unwrap_or(0) as i64),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+/// HKEYS (keys), HVALS (vals) or HGETALL (both, as a map).
+fn hgetall_generic(s: &mut Server, c: &mut Ctx, keys: bool, vals: bool) {
+    match s.read(c.db, &c.argv[1]) {
+        None => {
+            if keys && vals {
+                c.out.map(0)
+            } else {
+                c.out.array(0)
+            }
+        }
+        Some(Value::Hash(h)) => {
+            if keys && vals {
+                c.out.map(h.len());
+            } else {
+                c.out.array(h.len());
+            }
+            for (f, v) in h.iter() {
+                if keys {
+                    c.out.bulk(f);
+                }
+                if vals {
+                    c.out.bulk(v);
+                }
+            }
+        }
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn hkeys(s: &mut Server, c: &mut Ctx) {
+    hgetall_generic(s, c, true, false);
+}
+pub fn hvals(s: &mut Server, c: &mut Ctx) {
+    hgetall_generic(s, c, false, true);
+}
+pub fn hgetall(s: &mut Server, c: &mut Ctx) {
+    hgetall_generic(s, c, true, true);
+}
+
+pub fn hincrby(s: &mut Server, c: &mut Ctx) {
+    let Some(by) = int_arg(c, 3) else { return };
+    let key = c.arg(1).to_vec();
+    if check_hash(s, c, &key).is_err() {
+        return;
+    }
+    let cur = match s.peek(c.db, &key) {
+        Some(Value::Hash(h)) => h.get(c.arg(2)).cloned(),
+        _ => None,
+    };
+    let cur = match cur {
+        None => 0,
+        Some(v) => match parse_i64(&v) {
+            Some(n) => n,
+            None => {
+                c.out.err("ERR hash value is not an integer");
+                return;
+            }
+        },
+    };
+    let Some(new) = cur.checked_add(by) else {
+        c.out.err("ERR increment or decrement would overflow");
+        return;
+    };
+    let f = c.arg(2).to_vec();
+    with_hash(s, c.db, &key, |h| h.set(&f, i64_bytes(new)));
+    s.modified(c, c.db, &key);
+    c.out.int(new);
+}
+
+pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
+    let Some(by) = parse_f64(c.arg(3)) else {
+        c.not_float();
+        return;
+    };
+    let key = c.arg(1).to_vec();
+    if check_hash(s, c, &key).is_err() {
+        return;
+    }
+    let cur = match s.peek(c.db, &key) {
+        Some(Value::Hash(h)) => h.get(c.arg(2)).cloned(),
+        _ => None,
+    };
+    let cur = match cur {
+        None => 0.0,
+        Some(v) => match parse_f64(&v) {
+            Some(n) => n,
+            None => {
+                c.out.err("ERR hash value is not a float");
+                return;
+            }
+        },
+    };
+    let new = cur + by;
+    if !new.is_finite() {
+        c.out.err("ERR increment would produce NaN or Infinity");
+        return;
+    }
+    let bytes = human_double_bytes(new);
+    let f = c.arg(2).to_vec();
+    with_hash(s, c.db, &key, |h| h.set(&f, bytes.clone()));
+    s.modified(c, c.db, &key);
+    c.propagate_as(alloc::vec![alloc::vec![b"HSET".to_vec(), key, f, bytes.clone()]]);
+    c.out.bulk(&bytes);
+}
+
+pub fn hscan(s: &mut Server, c: &mut Ctx) {
+    let Some(cursor) = parse_cursor(c, 2) else { return };
+    let Some(opts) = scan_opts(c, 3, false) else { return };
+    let h = match s.read(c.db, &c.argv[1]) {
+        None => {
+            scan_reply_header(c, 0, 0);
+            return;
+        }
+        Some(Value::Hash(h)) => h,
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let mut items: Vec<(&[u8], &Vec<u8>)> = Vec::new();
+    let next = if h.is_big() {
+        h.map().scan(cursor, opts.count, |f, v| items.push((f, v)))
+    } else {
+        items.extend(h.iter());
+        0
+    };
+    if let Some(p) = &opts.pattern {
+        items.retain(|(f, _)| crate::glob::matches(p, f, false));
+    }
+    scan_reply_header(c, next, items.len() * 2);
+    for (f, v) in items {
+        c.out.bulk(f);
+        c.out.bulk(v);
+    }
+}
+
+pub fn hrandfield(s: &mut Server, c: &mut Ctx) {
+    if c.argc() > 4 || (c.argc() == 4 && !eq_ic(c.arg(3), "withvalues")) {
+        c.syntax_error();
+        return;
+    }
+    let withvalues = c.argc() == 4;
+    let count = if c.argc() >= 3 {
+        let Some(n) = int_arg(c, 2) else { return };
+        if n <= -(i64::MAX / 2) {
+            c.out.err("ERR value is out of range");
+            return;
+        }
+        Some(n)
+    } else {
+        None
+    };
+    let resp3 = c.out.is_resp3();
+    let limit = s.cfg.output_limit_normal.hard;
+    let (h, rng) = s.read_with_rng(c.db, &c.argv[1]);
+    let h = match h {
+        None => {
+            if count.is_some() {
+                c.out.array(0)
+            } else {
+                c.out.null()
+            }
+            return;
+        }
+        Some(Value::Hash(h)) => h,
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let Some(count) = count else {
+        match h.map().random(rng) {
+            Some((f, _)) => c.out.bulk(f),
+            None => c.out.null(),
+        }
+        return;
+    };
+    let picks = pick_members(h.map(), count, rng);
+    let total = if count < 0 { count.unsigned_abs() as usize } else { picks.len() };
+    if withvalues && !resp3 {
+        c.out.array(total * 2);
+    } else {
+        c.out.array(total);
+    }
+    let emit = |slot: u32, c: &mut Ctx| {
+        if let Some((f, v)) = h.map().at(slot) {
+            if withvalues {
+                if resp3 {
+                    c.out.array(2);
+                }
+                c.out.bulk(f);
+                c.out.bulk(v);
+            } else {
+                c.out.bulk(f);
+            }
+        }
+    };
+    if count < 0 {
+        for _ in 0..total {
+            if let Some(slot) = h.map().random_slot(rng) {
+                emit(slot, c);
+            }
+            if limit > 0 && c.out.buf.len() > limit {
+                break; // the client is disconnected by the output limit
+            }
+        }
+    } else {
+        for slot in picks {
+            emit(slot, c);
+        }
+    }
+}
+
+/// Distinct random slots for HRANDFIELD/SRANDMEMBER with `count >= 0`
+/// (empty for negative counts, which callers sample one by one).
+pub fn pick_members<V>(map: &crate::bytemap::ByteMap<V>, count: i64, rng: &mut crate::util::Rng) -> Vec<u32> {
+    let len = map.len();
+    if count < 0 {
+        return Vec::new();
+    }
+    let n = (count as u64).min(len as u64) as usize;
+    if n >= len {
+        return (0..len).filter_map(|i| map.nth_slot(i)).collect();
+    }
+    if n.saturating_mul(4) <= len {
+        // Few picks from a big map: sample and deduplicate.
+        let mut chosen = alloc::collections::BTreeSet::new();
+        while chosen.len() < n {
+            if let Some(slot) = map.random_slot(rng) {
+                chosen.insert(slot);
+            }
+        }
+        return chosen.into_iter().collect();
+    }
+    // Partial Fisher-Yates over dense positions.
+    let mut positions: Vec<usize> = (0..len).collect();
+    for i in 0..n {
+        let j = i + rng.below(len - i);
+        positions.swap(i, j);
+    }
+    positions[..n].iter().filter_map(|&p| map.nth_slot(p)).collect()
+}

@@ -1,0 +1,443 @@
+//! Set commands.
+
+use alloc::vec::Vec;
+
+use super::hash::pick_members;
+use super::{int_arg, parse_cursor, scan_opts, scan_reply_header};
+use crate::server::{Ctx, Server};
+use crate::types::{Set, Value};
+use crate::util::{eq_ic, parse_i64};
+
+fn check_set(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
+    match s.peek(c.db, key) {
+        None => Ok(false),
+        Some(Value::Set(_)) => Ok(true),
+        Some(_) => {
+            c.wrongtype();
+            Err(())
+        }
+    }
+}
+
+fn with_set<R>(s: &mut Server, db: usize, key: &[u8], f: impl FnOnce(&mut Set) -> R) -> Option<R> {
+    if s.peek(db, key).is_none() {
+        let seed = s.new_seed();
+        s.store(db, key, Value::Set(Set::new(seed)), false);
+    }
+    let mut v = s.write(db, key)?;
+    match &mut *v {
+        Value::Set(set) => Some(f(set)),
+        _ => None,
+    }
+}
+
+pub fn sadd(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    if check_set(s, c, &key).is_err() {
+        return;
+    }
+    let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let n = with_set(s, c.db, &key, |set| members.iter().filter(|m| set.add(m)).count()).unwrap_or(0);
+    if n > 0 {
+        s.modified(c, c.db, &key);
+    }
+    c.out.int(n as i64);
+}
+
+pub fn srem(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    match check_set(s, c, &key) {
+        Err(()) => return,
+        Ok(false) => {
+            c.out.int(0);
+            return;
+        }
+        Ok(true) => {}
+    }
+    let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let n = with_set(s, c.db, &key, |set| members.iter().filter(|m| set.remove(m)).count()).unwrap_or(0);
+    s.delete_if_empty(c.db, &key);
+    if n > 0 {
+        s.modified(c, c.db, &key);
+    }
+    c.out.int(n as i64);
+}
+
+pub fn sismember(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::Set(set)) => c.out.int(i64::from(set.contains(&c.argv[2]))),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn smismember(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => {
+            c.out.array(c.argv.len() - 2);
+            for _ in 2..c.argv.len() {
+                c.out.int(0);
+            }
+        }
+        Some(Value::Set(set)) => {
+            c.out.array(c.argv.len() - 2);
+            for m in &c.argv[2..] {
+                c.out.int(i64::from(set.contains(m)));
+            }
+        }
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn smembers(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.set(0),
+        Some(Value::Set(set)) => {
+            let members = set.members();
+            c.out.set(members.len());
+            for m in members {
+                c.out.bulk(m);
+            }
+        }
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn scard(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::Set(set)) => c.out.int(set.len() as i64),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn spop(s: &mut Server, c: &mut Ctx) {
+    if c.argc() > 3 {
+        c.syntax_error();
+        return;
+    }
+    let count = if c.argc() == 3 {
+        match parse_i64(c.arg(2)) {
+            Some(n) if n >= 0 => Some(n),
+            _ => {
+                c.out.err("ERR value is out of range, must be positive");
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let key = c.arg(1).to_vec();
+    match check_set(s, c, &key) {
+        Err(()) => return,
+        Ok(false) => {
+            if count.is_some() {
+                c.out.set(0)
+            } else {
+                c.out.null()
+            }
+            return;
+        }
+        Ok(true) => {}
+    }
+    let (v, rng) = s.peek_with_rng(c.db, &key);
+    let picked: Vec<Vec<u8>> = match v {
+        Some(Value::Set(set)) => {
+            let n = count.unwrap_or(1);
+            pick_members(set.map(), n, rng)
+                .into_iter()
+                .filter_map(|slot| set.map().at(slot).map(|(m, _)| m.to_vec()))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    with_set(s, c.db, &key, |set| {
+        for m in &picked {
+            set.remove(m);
+        }
+    });
+    s.delete_if_empty(c.db, &key);
+    if !picked.is_empty() {
+        s.modified(c, c.db, &key);
+        let mut cmd = alloc::vec![b"SREM".to_vec(), key.clone()];
+        cmd.extend(picked.iter().cloned());
+        c.propagate_as(alloc::vec![cmd]);
+    }
+    match count {
+        None => match picked.first() {
+            Some(m) => c.out.bulk(m),
+            None => c.out.null(),
+        },
+        Some(_) => {
+            c.out.set(picked.len());
+            for m in &picked {
+                c.out.bulk(m);
+            }
+        }
+    }
+}
+
+pub fn srandmember(s: &mut Server, c: &mut Ctx) {
+    if c.argc() > 3 {
+        c.syntax_error();
+        return;
+    }
+    let count = if c.argc() == 3 {
+        let Some(n) = int_arg(c, 2) else { return };
+        if n <= -(i64::MAX / 2) {
+            c.out.err("ERR value is out of range");
+            return;
+        }
+        Some(n)
+    } else {
+        None
+    };
+    let limit = s.cfg.output_limit_normal.hard;
+    let (v, rng) = s.read_with_rng(c.db, &c.argv[1]);
+    let set = match v {
+        None => {
+            if count.is_some() {
+                c.out.array(0)
+            } else {
+                c.out.null()
+            }
+            return;
+        }
+        Some(Value::Set(set)) => set,
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    match count {
+        None => match set.map().random(rng) {
+            Some((m, _)) => c.out.bulk(m),
+            None => c.out.null(),
+        },
+        Some(n) if n < 0 => {
+            let total = n.unsigned_abs() as usize;
+            c.out.array(total);
+            for _ in 0..total {
+                if let Some((m, _)) = set.map().random(rng) {
+                    c.out.bulk(m);
+                }
+                if limit > 0 && c.out.buf.len() > limit {
+                    break;
+                }
+            }
+        }
+        Some(n) => {
+            let picks = pick_members(set.map(), n, rng);
+            c.out.set(picks.len());
+            for slot in picks {
+                if let Some((m, _)) = set.map().at(slot) {
+                    c.out.bulk(m);
+                }
+            }
+        }
+    }
+}
+
+pub fn smove(s: &mut Server, c: &mut Ctx) {
+    let (src, dst) = (c.arg(1).to_vec(), c.arg(2).to_vec());
+    let member = c.arg(3).to_vec();
+    let Ok(src_exists) = check_set(s, c, &src) else { return };
+    if !src_exists {
+        c.out.int(0);
+        return;
+    }
+    if check_set(s, c, &dst).is_err() {
+        return;
+    }
+    let present = matches!(s.peek(c.db, &src), Some(Value::Set(set)) if set.contains(&member));
+    if src == dst {
+        c.out.int(i64::from(present));
+        return;
+    }
+    if !present {
+        c.out.int(0);
+        return;
+    }
+    with_set(s, c.db, &src, |set| set.remove(&member));
+    s.delete_if_empty(c.db, &src);
+    with_set(s, c.db, &dst, |set| set.add(&member));
+    s.modified(c, c.db, &src);
+    s.modified(c, c.db, &dst);
+    c.out.int(1);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum SetOp {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// Computes a set operation over keys; Err after WRONGTYPE.
+fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize) -> Result<Vec<Vec<u8>>, ()> {
+    let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
+    for k in keys {
+        s.expire_if_needed(c.db, k);
+    }
+    let Some(d) = s.dbs.get(c.db) else { return Ok(Vec::new()) };
+    for k in keys {
+        match d.get(k).map(|e| &e.value) {
+            None => sets.push(None),
+            Some(Value::Set(set)) => sets.push(Some(set)),
+            Some(_) => {
+                c.wrongtype();
+                return Err(());
+            }
+        }
+    }
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    match op {
+        SetOp::Inter => {
+            if sets.iter().any(|x| x.is_none()) {
+                return Ok(out);
+            }
+            let mut all: Vec<&Set> = sets.into_iter().flatten().collect();
+            all.sort_by_key(|x| x.len());
+            let Some((first, rest)) = all.split_first() else { return Ok(out) };
+            for m in first.iter() {
+                if rest.iter().all(|o| o.contains(m)) {
+                    out.push(m.to_vec());
+                    if limit > 0 && out.len() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+        SetOp::Union => {
+            let mut acc = Set::new(0);
+            for set in sets.into_iter().flatten() {
+                for m in set.iter() {
+                    if acc.add(m) {
+                        out.push(m.to_vec());
+                    }
+                }
+            }
+        }
+        SetOp::Diff => {
+            let Some(Some(first)) = sets.first() else { return Ok(out) };
+            for m in first.iter() {
+                if !sets[1..].iter().flatten().any(|o| o.contains(m)) {
+                    out.push(m.to_vec());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn set_op_reply(s: &mut Server, c: &mut Ctx, op: SetOp) {
+    let keys: Vec<Vec<u8>> = c.argv[1..].to_vec();
+    let Ok(members) = set_op(s, c, &keys, op, 0) else { return };
+    let mut refs: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
+    crate::types::set::sort_as_intset(&mut refs);
+    c.out.set(refs.len());
+    for m in refs {
+        c.out.bulk(m);
+    }
+}
+
+fn set_op_store(s: &mut Server, c: &mut Ctx, op: SetOp) {
+    let dst = c.arg(1).to_vec();
+    let keys: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let Ok(members) = set_op(s, c, &keys, op, 0) else { return };
+    let n = members.len();
+    s.delete(c.db, &dst);
+    if n > 0 {
+        let mut set = Set::new(s.new_seed());
+        for m in &members {
+            set.add(m);
+        }
+        s.store(c.db, &dst, Value::Set(set), false);
+    }
+    s.modified(c, c.db, &dst);
+    c.out.int(n as i64);
+}
+
+pub fn sinter(s: &mut Server, c: &mut Ctx) {
+    set_op_reply(s, c, SetOp::Inter);
+}
+pub fn sunion(s: &mut Server, c: &mut Ctx) {
+    set_op_reply(s, c, SetOp::Union);
+}
+pub fn sdiff(s: &mut Server, c: &mut Ctx) {
+    set_op_reply(s, c, SetOp::Diff);
+}
+pub fn sinterstore(s: &mut Server, c: &mut Ctx) {
+    set_op_store(s, c, SetOp::Inter);
+}
+pub fn sunionstore(s: &mut Server, c: &mut Ctx) {
+    set_op_store(s, c, SetOp::Union);
+}
+pub fn sdiffstore(s: &mut Server, c: &mut Ctx) {
+    set_op_store(s, c, SetOp::Diff);
+}
+
+pub fn sintercard(s: &mut Server, c: &mut Ctx) {
+    let numkeys = match parse_i64(c.arg(1)) {
+        Some(n) if n > 0 => n as u64,
+        _ => {
+            c.out.err("ERR numkeys should be greater than 0");
+            return;
+        }
+    };
+    if numkeys > (c.argc() - 2) as u64 {
+        c.out.err("ERR Number of keys can't be greater than number of args");
+        return;
+    }
+    let numkeys = numkeys as usize;
+    let mut limit = 0usize;
+    let mut i = 2 + numkeys;
+    while i < c.argc() {
+        if eq_ic(c.arg(i), "limit") && i + 1 < c.argc() {
+            match parse_i64(c.arg(i + 1)) {
+                Some(n) if n >= 0 => limit = n as usize,
+                _ => {
+                    c.out.err("ERR LIMIT can't be negative");
+                    return;
+                }
+            }
+            i += 2;
+        } else {
+            c.syntax_error();
+            return;
+        }
+    }
+    let keys: Vec<Vec<u8>> = c.argv[2..2 + numkeys].to_vec();
+    let Ok(members) = set_op(s, c, &keys, SetOp::Inter, limit) else { return };
+    c.out.int(members.len() as i64);
+}
+
+pub fn sscan(s: &mut Server, c: &mut Ctx) {
+    let Some(cursor) = parse_cursor(c, 2) else { return };
+    let Some(opts) = scan_opts(c, 3, false) else { return };
+    let set = match s.read(c.db, &c.argv[1]) {
+        None => {
+            scan_reply_header(c, 0, 0);
+            return;
+        }
+        Some(Value::Set(set)) => set,
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let mut items: Vec<&[u8]> = Vec::new();
+    let next = if set.encoding() == "hashtable" {
+        set.map().scan(cursor, opts.count, |m, _| items.push(m))
+    } else {
+        items.extend(set.members());
+        0
+    };
+    if let Some(p) = &opts.pattern {
+        items.retain(|m| crate::glob::matches(p, m, false));
+    }
+    scan_reply_header(c, next, items.len());
+    for m in items {
+        c.out.bulk(m);
+    }
+}

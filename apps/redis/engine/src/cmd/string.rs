@@ -1,0 +1,649 @@
+//! String and bitmap commands: GET/SET family, MGET/MSET, counters,
+//! APPEND, ranges, SETBIT/GETBIT/BITCOUNT.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::int_arg;
+use crate::server::{Ctx, Server};
+use crate::types::Value;
+use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
+
+const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+
+pub fn get(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.null(),
+        // Serialized straight from the stored bytes.
+        Some(Value::Str(v)) => c.out.bulk(v),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+/// Expiry option of SET/GETEX.
+#[derive(Clone, Copy, PartialEq)]
+enum Ttl {
+    None,
+    Keep,
+    Persist,
+    /// Absolute unix ms (may be in the past).
+    At(i64),
+}
+
+/// Parses `EX s | PX ms | EXAT ts | PXAT ms-ts` at `i` into an absolute time.
+fn parse_ttl(c: &mut Ctx, opt: &[u8], i: usize, now_ms: u64) -> Result<i64, ()> {
+    let Some(v) = parse_i64(c.arg(i)) else {
+        c.not_integer();
+        return Err(());
+    };
+    let invalid = |c: &mut Ctx| {
+        let name = c.spec.name;
+        c.out.err(&alloc::format!("ERR invalid expire time in '{name}' command"));
+    };
+    if v <= 0 {
+        invalid(c);
+        return Err(());
+    }
+    let seconds = eq_ic(opt, "ex") || eq_ic(opt, "exat");
+    let relative = eq_ic(opt, "ex") || eq_ic(opt, "px");
+    let mut when = v;
+    if seconds {
+        match when.checked_mul(1000) {
+            Some(x) => when = x,
+            None => {
+                invalid(c);
+                return Err(());
+            }
+        }
+    }
+    if relative {
+        match when.checked_add(now_ms as i64) {
+            Some(x) => when = x,
+            None => {
+                invalid(c);
+                return Err(());
+            }
+        }
+    }
+    Ok(when)
+}
+
+/// Applies a TTL to a just-written key; an absolute time in the past deletes it.
+fn apply_ttl(s: &mut Server, db: usize, key: &[u8], ttl: Ttl) {
+    match ttl {
+        Ttl::At(when) if when <= s.now.unix_ms as i64 => {
+            s.delete(db, key);
+        }
+        Ttl::At(when) => s.set_expire(db, key, Some(when as u64)),
+        Ttl::Persist => s.set_expire(db, key, None),
+        Ttl::None | Ttl::Keep => {}
+    }
+}
+
+pub fn set(s: &mut Server, c: &mut Ctx) {
+    let (mut nx, mut xx, mut get) = (false, false, false);
+    let mut ttl = Ttl::None;
+    let mut i = 3;
+    while i < c.argc() {
+        let opt = c.arg(i).to_ascii_lowercase();
+        let has_next = i + 1 < c.argc();
+        match opt.as_slice() {
+            b"nx" if !xx => nx = true,
+            b"xx" if !nx => xx = true,
+            b"get" => get = true,
+            b"keepttl" if ttl == Ttl::None => ttl = Ttl::Keep,
+            b"ex" | b"px" | b"exat" | b"pxat" if ttl == Ttl::None && has_next => {
+                let Ok(when) = parse_ttl(c, &opt, i + 1, s.now.unix_ms) else { return };
+                ttl = Ttl::At(when);
+                i += 1;
+            }
+            _ => {
+                c.syntax_error();
+                return;
+            }
+        }
+        i += 1;
+    }
+    let key = c.arg(1).to_vec();
+    let old: Option<Vec<u8>> = match s.peek(c.db, &key) {
+        Some(Value::Str(v)) => Some(if get { v.clone() } else { Vec::new() }),
+        Some(_) if get => {
+            c.wrongtype();
+            return;
+        }
+        Some(_) => Some(Vec::new()),
+        None => None,
+    };
+    let exists = old.is_some();
+    let reply_old = |c: &mut Ctx, old: &Option<Vec<u8>>| match old {
+        Some(v) => c.out.bulk(v),
+        None => c.out.null(),
+    };
+    if (nx && exists) || (xx && !exists) {
+        if get {
+            reply_old(c, &old)
+        } else {
+            c.out.null()
+        }
+        return;
+    }
+    let val = c.take_arg(2);
+    if c.keep_argv {
+        let mut cmd = vec![b"SET".to_vec(), key.clone(), c.arg(2).to_vec()];
+        match ttl {
+            Ttl::At(when) => {
+                cmd.push(b"PXAT".to_vec());
+                cmd.push(i64_bytes(when));
+            }
+            Ttl::Keep => cmd.push(b"KEEPTTL".to_vec()),
+            _ => {}
+        }
+        c.propagate_as(vec![cmd]);
+    }
+    s.store(c.db, &key, Value::Str(val), ttl == Ttl::Keep);
+    apply_ttl(s, c.db, &key, ttl);
+    s.modified(c, c.db, &key);
+    if get { reply_old(c, &old) } else { c.out.ok() }
+}
+
+pub fn setnx(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    if s.exists(c.db, &key) {
+        c.out.int(0);
+        return;
+    }
+    let val = c.take_arg(2);
+    s.store(c.db, &key, Value::Str(val), false);
+    s.modified(c, c.db, &key);
+    c.out.int(1);
+}
+
+fn setex_generic(s: &mut Server, c: &mut Ctx, unit: &str) {
+    let Ok(when) = parse_ttl(c, unit.as_bytes(), 2, s.now.unix_ms) else { return };
+    let key = c.arg(1).to_vec();
+    let val = c.take_arg(3);
+    if c.keep_argv {
+        let cmd = vec![b"SET".to_vec(), key.clone(), c.arg(3).to_vec(), b"PXAT".to_vec(), i64_bytes(when)];
+        c.propagate_as(vec![cmd]);
+    }
+    s.store(c.db, &key, Value::Str(val), false);
+    apply_ttl(s, c.db, &key, Ttl::At(when));
+    s.modified(c, c.db, &key);
+    c.out.ok();
+}
+
+pub fn setex(s: &mut Server, c: &mut Ctx) {
+    setex_generic(s, c, "ex");
+}
+
+pub fn psetex(s: &mut Server, c: &mut Ctx) {
+    setex_generic(s, c, "px");
+}
+
+pub fn mget(s: &mut Server, c: &mut Ctx) {
+    c.out.array(c.argc() - 1);
+    for i in 1..c.argv.len() {
+        match s.read(c.db, &c.argv[i]) {
+            Some(Value::Str(v)) => c.out.bulk(v),
+            _ => c.out.null(),
+        }
+    }
+}
+
+fn mset_generic(s: &mut Server, c: &mut Ctx, nx: bool) {
+    if c.argc().is_multiple_of(2) {
+        let name = c.spec.name;
+        c.out.err(&alloc::format!("ERR wrong number of arguments for '{name}' command"));
+        return;
+    }
+    if nx {
+        for i in (1..c.argc()).step_by(2) {
+            let key = c.arg(i).to_vec();
+            if s.exists(c.db, &key) {
+                c.out.int(0);
+                return;
+            }
+        }
+    }
+    for i in (1..c.argc()).step_by(2) {
+        let key = c.arg(i).to_vec();
+        let val = c.take_arg(i + 1);
+        s.store(c.db, &key, Value::Str(val), false);
+        s.modified(c, c.db, &key);
+    }
+    if nx { c.out.int(1) } else { c.out.ok() }
+}
+
+pub fn mset(s: &mut Server, c: &mut Ctx) {
+    mset_generic(s, c, false);
+}
+
+pub fn msetnx(s: &mut Server, c: &mut Ctx) {
+    mset_generic(s, c, true);
+}
+
+/// The current string at `key`: Ok(None) when absent, Err after WRONGTYPE.
+fn current_string(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
+    match s.read(c.db, key) {
+        None => Ok(None),
+        Some(Value::Str(v)) => Ok(Some(v.clone())),
+        Some(_) => {
+            c.wrongtype();
+            Err(())
+        }
+    }
+}
+
+pub fn getset(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    let Ok(old) = current_string(s, c, &key) else { return };
+    let val = c.take_arg(2);
+    s.store(c.db, &key, Value::Str(val), false);
+    s.modified(c, c.db, &key);
+    match old {
+        Some(v) => c.out.bulk(&v),
+        None => c.out.null(),
+    }
+}
+
+pub fn getdel(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    let Ok(old) = current_string(s, c, &key) else { return };
+    match old {
+        Some(v) => {
+            s.delete(c.db, &key);
+            s.modified(c, c.db, &key);
+            c.out.bulk(&v);
+        }
+        None => c.out.null(),
+    }
+}
+
+pub fn getex(s: &mut Server, c: &mut Ctx) {
+    let mut ttl = Ttl::None;
+    let mut i = 2;
+    while i < c.argc() {
+        let opt = c.arg(i).to_ascii_lowercase();
+        let has_next = i + 1 < c.argc();
+        match opt.as_slice() {
+            b"persist" if ttl == Ttl::None => ttl = Ttl::Persist,
+            b"ex" | b"px" | b"exat" | b"pxat" if ttl == Ttl::None && has_next => {
+                let Ok(when) = parse_ttl(c, &opt, i + 1, s.now.unix_ms) else { return };
+                ttl = Ttl::At(when);
+                i += 1;
+            }
+            _ => {
+                c.syntax_error();
+                return;
+            }
+        }
+        i += 1;
+    }
+    let key = c.arg(1).to_vec();
+    let Ok(old) = current_string(s, c, &key) else { return };
+    let Some(v) = old else {
+        c.out.null();
+        return;
+    };
+    match ttl {
+        Ttl::At(when) if when <= s.now.unix_ms as i64 => {
+            s.delete(c.db, &key);
+            s.modified(c, c.db, &key);
+            c.propagate_as(vec![vec![b"DEL".to_vec(), key.clone()]]);
+        }
+        Ttl::At(when) => {
+            s.set_expire(c.db, &key, Some(when as u64));
+            s.modified(c, c.db, &key);
+            c.propagate_as(vec![vec![b"PEXPIREAT".to_vec(), key.clone(), i64_bytes(when)]]);
+        }
+        Ttl::Persist if s.expire_of(c.db, &key).is_some() => {
+            s.set_expire(c.db, &key, None);
+            s.modified(c, c.db, &key);
+            c.propagate_as(vec![vec![b"PERSIST".to_vec(), key.clone()]]);
+        }
+        _ => {}
+    }
+    c.out.bulk(&v);
+}
+
+pub fn append(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    let max = s.cfg.proto_max_bulk_len;
+    let len = match s.peek(c.db, &key) {
+        Some(Value::Str(cur)) => {
+            if cur.len().saturating_add(c.argv[2].len()) > max {
+                c.out.err(TOO_BIG);
+                return;
+            }
+            let Some(mut v) = s.write(c.db, &key) else { return };
+            let Value::Str(cur) = &mut *v else { return };
+            cur.extend_from_slice(&c.argv[2]);
+            cur.len()
+        }
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+        None => {
+            let val = c.take_arg(2);
+            let n = val.len();
+            s.store(c.db, &key, Value::Str(val), false);
+            n
+        }
+    };
+    s.modified(c, c.db, &key);
+    c.out.int(len as i64);
+}
+
+pub fn strlen(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::Str(v)) => c.out.int(v.len() as i64),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+fn incr_generic(s: &mut Server, c: &mut Ctx, by: i64) {
+    let key = c.arg(1).to_vec();
+    let cur = match s.read(c.db, &key) {
+        None => 0,
+        Some(Value::Str(v)) => match parse_i64(v) {
+            Some(n) => n,
+            None => {
+                c.not_integer();
+                return;
+            }
+        },
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let Some(new) = cur.checked_add(by) else {
+        c.out.err("ERR increment or decrement would overflow");
+        return;
+    };
+    let bytes = i64_bytes(new);
+    s.store(c.db, &key, Value::Str(bytes), true);
+    s.modified(c, c.db, &key);
+    c.out.int(new);
+}
+
+pub fn incr(s: &mut Server, c: &mut Ctx) {
+    incr_generic(s, c, 1);
+}
+
+pub fn decr(s: &mut Server, c: &mut Ctx) {
+    incr_generic(s, c, -1);
+}
+
+pub fn incrby(s: &mut Server, c: &mut Ctx) {
+    let Some(by) = int_arg(c, 2) else { return };
+    incr_generic(s, c, by);
+}
+
+pub fn decrby(s: &mut Server, c: &mut Ctx) {
+    let Some(by) = int_arg(c, 2) else { return };
+    let Some(neg) = by.checked_neg() else {
+        c.out.err("ERR decrement would overflow");
+        return;
+    };
+    incr_generic(s, c, neg);
+}
+
+pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    let cur = match s.read(c.db, &key) {
+        None => 0.0,
+        Some(Value::Str(v)) => match parse_f64(v) {
+            Some(n) => n,
+            None => {
+                c.not_float();
+                return;
+            }
+        },
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let Some(by) = parse_f64(c.arg(2)) else {
+        c.not_float();
+        return;
+    };
+    let new = cur + by;
+    if new.is_nan() || new.is_infinite() {
+        c.out.err("ERR increment would produce NaN or Infinity");
+        return;
+    }
+    let bytes = human_double_bytes(new);
+    s.store(c.db, &key, Value::Str(bytes.clone()), true);
+    s.modified(c, c.db, &key);
+    c.propagate_as(vec![vec![b"SET".to_vec(), key, bytes.clone(), b"KEEPTTL".to_vec()]]);
+    c.out.bulk(&bytes);
+}
+
+pub fn getrange(s: &mut Server, c: &mut Ctx) {
+    let Some(mut start) = int_arg(c, 2) else { return };
+    let Some(mut end) = int_arg(c, 3) else { return };
+    let v = match s.read(c.db, &c.argv[1]) {
+        None => {
+            c.out.bulk(b"");
+            return;
+        }
+        Some(Value::Str(v)) => v,
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let len = v.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        c.out.bulk(b"");
+        return;
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        c.out.bulk(b"");
+        return;
+    }
+    c.out.bulk(&v[start as usize..=end as usize]);
+}
+
+pub fn setrange(s: &mut Server, c: &mut Ctx) {
+    let Some(offset) = int_arg(c, 2) else { return };
+    if offset < 0 {
+        c.out.err("ERR offset is out of range");
+        return;
+    }
+    let key = c.arg(1).to_vec();
+    let max = s.cfg.proto_max_bulk_len as u64;
+    let val_len = c.argv[3].len();
+    let too_big = (offset as u64).saturating_add(val_len as u64) > max;
+    match s.peek(c.db, &key) {
+        None => {
+            if val_len == 0 {
+                c.out.int(0);
+                return;
+            }
+            if too_big {
+                c.out.err(TOO_BIG);
+                return;
+            }
+            let mut buf = vec![0u8; offset as usize];
+            buf.extend_from_slice(&c.argv[3]);
+            let n = buf.len();
+            s.store(c.db, &key, Value::Str(buf), false);
+            s.modified(c, c.db, &key);
+            c.out.int(n as i64);
+        }
+        Some(Value::Str(cur)) => {
+            if val_len == 0 {
+                c.out.int(cur.len() as i64);
+                return;
+            }
+            if too_big {
+                c.out.err(TOO_BIG);
+                return;
+            }
+            let n = {
+                let Some(mut v) = s.write(c.db, &key) else { return };
+                let Value::Str(cur) = &mut *v else { return };
+                let off = offset as usize;
+                let need = off + val_len;
+                if cur.len() < need {
+                    cur.resize(need, 0);
+                }
+                cur[off..need].copy_from_slice(&c.argv[3]);
+                cur.len()
+            };
+            s.modified(c, c.db, &key);
+            c.out.int(n as i64);
+        }
+        Some(_) => c.wrongtype(),
+    }
+}
+
+fn bit_offset(s: &Server, c: &mut Ctx, i: usize) -> Option<u64> {
+    match parse_i64(c.arg(i)) {
+        Some(v) if v >= 0 && ((v as u64) >> 3) < s.cfg.proto_max_bulk_len as u64 => Some(v as u64),
+        _ => {
+            c.out.err("ERR bit offset is not an integer or out of range");
+            None
+        }
+    }
+}
+
+pub fn setbit(s: &mut Server, c: &mut Ctx) {
+    let Some(offset) = bit_offset(s, c, 2) else { return };
+    let on = match c.arg(3) {
+        b"1" => true,
+        b"0" => false,
+        _ => {
+            c.out.err("ERR bit is not an integer or out of range");
+            return;
+        }
+    };
+    let key = c.arg(1).to_vec();
+    match s.peek(c.db, &key) {
+        None => s.store(c.db, &key, Value::Str(Vec::new()), false),
+        Some(Value::Str(_)) => {}
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    }
+    let byte = (offset >> 3) as usize;
+    let mask = 1u8 << (7 - (offset & 7) as u8);
+    let old = {
+        let Some(mut v) = s.write(c.db, &key) else { return };
+        let Value::Str(cur) = &mut *v else { return };
+        if cur.len() <= byte {
+            cur.resize(byte + 1, 0);
+        }
+        let old = cur[byte] & mask != 0;
+        if on {
+            cur[byte] |= mask;
+        } else {
+            cur[byte] &= !mask;
+        }
+        old
+    };
+    s.modified(c, c.db, &key);
+    c.out.int(i64::from(old));
+}
+
+pub fn getbit(s: &mut Server, c: &mut Ctx) {
+    let Some(offset) = bit_offset(s, c, 2) else { return };
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::Str(v)) => {
+            let byte = (offset >> 3) as usize;
+            let bit = v.get(byte).is_some_and(|b| b & (1 << (7 - (offset & 7))) != 0);
+            c.out.int(i64::from(bit));
+        }
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn bitcount(s: &mut Server, c: &mut Ctx) {
+    let v = match s.read(c.db, &c.argv[1]) {
+        None => {
+            c.out.int(0);
+            return;
+        }
+        Some(Value::Str(v)) => v.clone(),
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let argc = c.argc();
+    if argc == 2 {
+        let n: u32 = v.iter().map(|b| b.count_ones()).sum();
+        c.out.int(i64::from(n));
+        return;
+    }
+    if argc != 4 && argc != 5 {
+        c.syntax_error();
+        return;
+    }
+    let Some(mut start) = int_arg(c, 2) else { return };
+    let Some(mut end) = int_arg(c, 3) else { return };
+    let is_bit = if argc == 5 {
+        if eq_ic(c.arg(4), "bit") {
+            true
+        } else if eq_ic(c.arg(4), "byte") {
+            false
+        } else {
+            c.syntax_error();
+            return;
+        }
+    } else {
+        false
+    };
+    if start < 0 && end < 0 && start > end {
+        c.out.int(0);
+        return;
+    }
+    let total = if is_bit { (v.len() as i64).saturating_mul(8) } else { v.len() as i64 };
+    if start < 0 {
+        start += total;
+    }
+    if end < 0 {
+        end += total;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= total {
+        end = total - 1;
+    }
+    if start > end || total == 0 {
+        c.out.int(0);
+        return;
+    }
+    let count: i64 = if is_bit {
+        let (sb, eb) = ((start >> 3) as usize, (end >> 3) as usize);
+        let first_mask = 0xFFu8 >> (start & 7);
+        let last_mask = 0xFFu8 << (7 - (end & 7));
+        if sb == eb {
+            i64::from((v[sb] & first_mask & last_mask).count_ones())
+        } else {
+            let middle: i64 = v[sb + 1..eb].iter().map(|b| i64::from(b.count_ones())).sum();
+            i64::from((v[sb] & first_mask).count_ones()) + middle + i64::from((v[eb] & last_mask).count_ones())
+        }
+    } else {
+        v[start as usize..=end as usize].iter().map(|b| i64::from(b.count_ones())).sum()
+    };
+    c.out.int(count);
+}

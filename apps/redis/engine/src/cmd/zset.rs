@@ -1,0 +1,742 @@
+//! Sorted set commands.
+
+use alloc::vec::Vec;
+
+use super::{clamp_range, int_arg, parse_cursor, scan_opts, scan_reply_header};
+use crate::server::{Ctx, Server};
+use crate::types::Value;
+use crate::types::zset::{AddOutcome, LexBound, LexRange, ScoreRange, ZSet};
+use crate::util::{double_bytes, eq_ic, parse_f64, parse_i64};
+
+fn check_zset(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
+    match s.peek(c.db, key) {
+        None => Ok(false),
+        Some(Value::ZSet(_)) => Ok(true),
+        Some(_) => {
+            c.wrongtype();
+            Err(())
+        }
+    }
+}
+
+fn with_zset<R>(s: &mut Server, db: usize, key: &[u8], f: impl FnOnce(&mut ZSet) -> R) -> Option<R> {
+    if s.peek(db, key).is_none() {
+        let seed = s.new_seed();
+        s.store(db, key, Value::ZSet(ZSet::new(seed)), false);
+    }
+    let mut v = s.write(db, key)?;
+    match &mut *v {
+        Value::ZSet(z) => Some(f(z)),
+        _ => None,
+    }
+}
+
+/// Parses a score bound (`(` exclusive) with strtod's leniency, like
+/// Redis's zslParseRange.
+fn parse_score_bound(b: &[u8]) -> Option<(f64, bool)> {
+    let (ex, rest) = match b.first() {
+        Some(b'(') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let t = core::str::from_utf8(rest).ok()?.trim_start();
+    if t.is_empty() {
+        return Some((0.0, ex));
+    }
+    let v: f64 = t.parse().ok()?;
+    if v.is_nan() {
+        return None;
+    }
+    Some((v, ex))
+}
+
+fn parse_score_range(min: &[u8], max: &[u8]) -> Option<ScoreRange> {
+    let (min, minex) = parse_score_bound(min)?;
+    let (max, maxex) = parse_score_bound(max)?;
+    Some(ScoreRange { min, max, minex, maxex })
+}
+
+fn parse_lex_bound(b: &[u8]) -> Option<LexBound> {
+    match b.first() {
+        Some(b'+') if b.len() == 1 => Some(LexBound::PlusInf),
+        Some(b'-') if b.len() == 1 => Some(LexBound::MinusInf),
+        Some(b'(') => Some(LexBound::Excl(b[1..].to_vec())),
+        Some(b'[') => Some(LexBound::Incl(b[1..].to_vec())),
+        _ => None,
+    }
+}
+
+fn parse_lex_range(min: &[u8], max: &[u8]) -> Option<LexRange> {
+    Some(LexRange { min: parse_lex_bound(min)?, max: parse_lex_bound(max)? })
+}
+
+pub fn zadd(s: &mut Server, c: &mut Ctx) {
+    zadd_generic(s, c, false);
+}
+
+pub fn zincrby(s: &mut Server, c: &mut Ctx) {
+    zadd_generic(s, c, true);
+}
+
+fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, is_zincrby);
+    let mut i = 2;
+    if !is_zincrby {
+        while i < c.argc() {
+            let o = c.arg(i).to_ascii_lowercase();
+            match o.as_slice() {
+                b"nx" => nx = true,
+                b"xx" => xx = true,
+                b"gt" => gt = true,
+                b"lt" => lt = true,
+                b"ch" => ch = true,
+                b"incr" => incr = true,
+                _ => break,
+            }
+            i += 1;
+        }
+    }
+    let rest = c.argc() - i;
+    if rest == 0 || !rest.is_multiple_of(2) {
+        c.syntax_error();
+        return;
+    }
+    if nx && xx {
+        c.out.err("ERR XX and NX options at the same time are not compatible");
+        return;
+    }
+    if (nx && (gt || lt)) || (gt && lt) {
+        c.out.err("ERR GT, LT, and/or NX options at the same time are not compatible");
+        return;
+    }
+    if incr && rest > 2 {
+        c.out.err("ERR INCR option supports a single increment-element pair");
+        return;
+    }
+    let mut pairs: Vec<(f64, Vec<u8>)> = Vec::with_capacity(rest / 2);
+    for j in (i..c.argc()).step_by(2) {
+        let Some(score) = parse_f64(c.arg(j)) else {
+            c.not_float();
+            return;
+        };
+        pairs.push((score, c.arg(j + 1).to_vec()));
+    }
+    let key = c.arg(1).to_vec();
+    let Ok(exists) = check_zset(s, c, &key) else { return };
+    if !exists && xx {
+        if incr {
+            c.out.null()
+        } else {
+            c.out.int(0)
+        }
+        return;
+    }
+    let mut added = 0i64;
+    let mut updated = 0i64;
+    let mut incr_result: Option<f64> = None;
+    let mut nan = false;
+    with_zset(s, c.db, &key, |z| {
+        for (score, member) in pairs {
+            match z.score(&member) {
+                Some(cur) => {
+                    if nx {
+                        continue;
+                    }
+                    let new = if incr { cur + score } else { score };
+                    if new.is_nan() {
+                        nan = true;
+                        return;
+                    }
+                    if (gt && new <= cur) || (lt && new >= cur) {
+                        continue;
+                    }
+                    incr_result = Some(new);
+                    if z.set(&member, new) == AddOutcome::Updated {
+                        updated += 1;
+                    }
+                }
+                None => {
+                    if xx {
+                        continue;
+                    }
+                    z.set(&member, score);
+                    incr_result = Some(score);
+                    added += 1;
+                }
+            }
+        }
+    });
+    s.delete_if_empty(c.db, &key);
+    if nan {
+        c.out.err("ERR resulting score is not a number (NaN)");
+        return;
+    }
+    if added + updated > 0 {
+        s.modified(c, c.db, &key);
+    }
+    if incr {
+        match incr_result {
+            Some(v) => {
+                if c.keep_argv {
+                    let member = c.argv.last().cloned().unwrap_or_default();
+                    c.propagate_as(alloc::vec![alloc::vec![b"ZADD".to_vec(), key, double_bytes(v), member]]);
+                }
+                c.out.double(v)
+            }
+            None => c.out.null(),
+        }
+    } else {
+        c.out.int(if ch { added + updated } else { added });
+    }
+}
+
+pub fn zrem(s: &mut Server, c: &mut Ctx) {
+    let key = c.arg(1).to_vec();
+    match check_zset(s, c, &key) {
+        Err(()) => return,
+        Ok(false) => {
+            c.out.int(0);
+            return;
+        }
+        Ok(true) => {}
+    }
+    let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let n = with_zset(s, c.db, &key, |z| members.iter().filter(|m| z.remove(m)).count()).unwrap_or(0);
+    s.delete_if_empty(c.db, &key);
+    if n > 0 {
+        s.modified(c, c.db, &key);
+    }
+    c.out.int(n as i64);
+}
+
+pub fn zscore(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.null(),
+        Some(Value::ZSet(z)) => match z.score(&c.argv[2]) {
+            Some(v) => c.out.double(v),
+            None => c.out.null(),
+        },
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn zmscore(s: &mut Server, c: &mut Ctx) {
+    let z = match s.read(c.db, &c.argv[1]) {
+        None => None,
+        Some(Value::ZSet(z)) => Some(z),
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    c.out.array(c.argv.len() - 2);
+    for m in &c.argv[2..] {
+        match z.and_then(|z| z.score(m)) {
+            Some(v) => c.out.double(v),
+            None => c.out.null(),
+        }
+    }
+}
+
+pub fn zcard(s: &mut Server, c: &mut Ctx) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::ZSet(z)) => c.out.int(z.len() as i64),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn zcount(s: &mut Server, c: &mut Ctx) {
+    let Some(r) = parse_score_range(c.arg(2), c.arg(3)) else {
+        c.out.err("ERR min or max is not a float");
+        return;
+    };
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::ZSet(z)) => c.out.int(z.count_in_score_range(&r) as i64),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn zlexcount(s: &mut Server, c: &mut Ctx) {
+    let Some(r) = parse_lex_range(c.arg(2), c.arg(3)) else {
+        c.out.err("ERR min or max not valid string range item");
+        return;
+    };
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.int(0),
+        Some(Value::ZSet(z)) => c.out.int(z.count_in_lex_range(&r) as i64),
+        Some(_) => c.wrongtype(),
+    }
+}
+
+fn zrank_generic(s: &mut Server, c: &mut Ctx, rev: bool) {
+    match s.read(c.db, &c.argv[1]) {
+        None => c.out.null(),
+        Some(Value::ZSet(z)) => match z.rank(&c.argv[2], rev) {
+            Some(r) => c.out.int(r as i64),
+            None => c.out.null(),
+        },
+        Some(_) => c.wrongtype(),
+    }
+}
+
+pub fn zrank(s: &mut Server, c: &mut Ctx) {
+    zrank_generic(s, c, false);
+}
+pub fn zrevrank(s: &mut Server, c: &mut Ctx) {
+    zrank_generic(s, c, true);
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum RangeKind {
+    Rank,
+    Score,
+    Lex,
+}
+
+/// Writes (member, score) entries, with scores when asked.
+fn reply_entries(c: &mut Ctx, items: &[(f64, &[u8])], withscores: bool) {
+    let resp3 = c.out.is_resp3();
+    if withscores && !resp3 {
+        c.out.array(items.len() * 2);
+    } else {
+        c.out.array(items.len());
+    }
+    for (score, m) in items {
+        if withscores {
+            if resp3 {
+                c.out.array(2);
+            }
+            c.out.bulk(m);
+            c.out.double(*score);
+        } else {
+            c.out.bulk(m);
+        }
+    }
+}
+
+/// The shared implementation of ZRANGE and the legacy range commands.
+/// `opts_from` is where options start; `kind`/`rev` may be overridden by
+/// ZRANGE's BYSCORE/BYLEX/REV options.
+fn zrange_generic(s: &mut Server, c: &mut Ctx, mut kind: RangeKind, mut rev: bool, opts_from: usize, is_zrange: bool) {
+    let mut withscores = false;
+    let mut limit: Option<(i64, i64)> = None;
+    let mut i = opts_from;
+    while i < c.argc() {
+        let o = c.arg(i).to_ascii_lowercase();
+        match o.as_slice() {
+            b"withscores" => withscores = true,
+            b"limit" if i + 2 < c.argc() => {
+                let Some(off) = int_arg(c, i + 1) else { return };
+                let Some(cnt) = int_arg(c, i + 2) else { return };
+                limit = Some((off, cnt));
+                i += 2;
+            }
+            b"byscore" if is_zrange && kind == RangeKind::Rank => kind = RangeKind::Score,
+            b"bylex" if is_zrange && kind == RangeKind::Rank => kind = RangeKind::Lex,
+            b"rev" if is_zrange => rev = true,
+            _ => {
+                c.syntax_error();
+                return;
+            }
+        }
+        i += 1;
+    }
+    if limit.is_some() && kind == RangeKind::Rank {
+        c.out.err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
+        return;
+    }
+    if withscores && kind == RangeKind::Lex {
+        c.out.err("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+        return;
+    }
+    // With REV (or the REV* commands) score/lex ranges are given max first.
+    let (a, b) = if rev && kind != RangeKind::Rank {
+        (c.arg(3).to_vec(), c.arg(2).to_vec())
+    } else {
+        (c.arg(2).to_vec(), c.arg(3).to_vec())
+    };
+    let (offset, count) = match limit {
+        Some((off, _)) if off < 0 => {
+            // A negative offset returns nothing (after validating the key).
+            (usize::MAX, None)
+        }
+        Some((off, cnt)) => (off as usize, if cnt < 0 { None } else { Some(cnt as usize) }),
+        None => (0, None),
+    };
+    enum Parsed {
+        Rank(i64, i64),
+        Score(ScoreRange),
+        Lex(LexRange),
+    }
+    let parsed = match kind {
+        RangeKind::Rank => {
+            let (Some(x), Some(y)) = (parse_i64(&a), parse_i64(&b)) else {
+                c.not_integer();
+                return;
+            };
+            Parsed::Rank(x, y)
+        }
+        RangeKind::Score => match parse_score_range(&a, &b) {
+            Some(r) => Parsed::Score(r),
+            None => {
+                c.out.err("ERR min or max is not a float");
+                return;
+            }
+        },
+        RangeKind::Lex => match parse_lex_range(&a, &b) {
+            Some(r) => Parsed::Lex(r),
+            None => {
+                c.out.err("ERR min or max not valid string range item");
+                return;
+            }
+        },
+    };
+    let z = match s.read(c.db, &c.argv[1]) {
+        None => {
+            c.out.array(0);
+            return;
+        }
+        Some(Value::ZSet(z)) => z,
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let items = match parsed {
+        Parsed::Rank(x, y) => match clamp_range(x, y, z.len()) {
+            Some((start, end)) => z.range_by_rank(start, end, rev),
+            None => Vec::new(),
+        },
+        Parsed::Score(r) if offset != usize::MAX => z.range_by_score(&r, rev, offset, count),
+        Parsed::Lex(r) if offset != usize::MAX => z.range_by_lex(&r, rev, offset, count),
+        _ => Vec::new(),
+    };
+    reply_entries(c, &items, withscores);
+}
+
+pub fn zrange(s: &mut Server, c: &mut Ctx) {
+    zrange_generic(s, c, RangeKind::Rank, false, 4, true);
+}
+pub fn zrevrange(s: &mut Server, c: &mut Ctx) {
+    zrange_generic(s, c, RangeKind::Rank, true, 4, false);
+}
+pub fn zrangebyscore(s: &mut Server, c: &mut Ctx) {
+    zrange_generic(s, c, RangeKind::Score, false, 4, false);
+}
+pub fn zrevrangebyscore(s: &mut Server, c: &mut Ctx) {
+    zrange_generic(s, c, RangeKind::Score, true, 4, false);
+}
+pub fn zrangebylex(s: &mut Server, c: &mut Ctx) {
+    zrange_generic(s, c, RangeKind::Lex, false, 4, false);
+}
+pub fn zrevrangebylex(s: &mut Server, c: &mut Ctx) {
+    zrange_generic(s, c, RangeKind::Lex, true, 4, false);
+}
+
+fn zremrange_generic(s: &mut Server, c: &mut Ctx, kind: RangeKind) {
+    let (a, b) = (c.arg(2).to_vec(), c.arg(3).to_vec());
+    let key = c.arg(1).to_vec();
+    let victims: Vec<Vec<u8>> = {
+        let z = match kind {
+            RangeKind::Rank => {
+                let (Some(_), Some(_)) = (parse_i64(&a), parse_i64(&b)) else {
+                    c.not_integer();
+                    return;
+                };
+                s.peek(c.db, &key)
+            }
+            RangeKind::Score => {
+                if parse_score_range(&a, &b).is_none() {
+                    c.out.err("ERR min or max is not a float");
+                    return;
+                }
+                s.peek(c.db, &key)
+            }
+            RangeKind::Lex => {
+                if parse_lex_range(&a, &b).is_none() {
+                    c.out.err("ERR min or max not valid string range item");
+                    return;
+                }
+                s.peek(c.db, &key)
+            }
+        };
+        let z = match z {
+            None => {
+                c.out.int(0);
+                return;
+            }
+            Some(Value::ZSet(z)) => z,
+            Some(_) => {
+                c.wrongtype();
+                return;
+            }
+        };
+        let items = match kind {
+            RangeKind::Rank => match clamp_range(parse_i64(&a).unwrap_or(0), parse_i64(&b).unwrap_or(0), z.len()) {
+                Some((x, y)) => z.range_by_rank(x, y, false),
+                None => Vec::new(),
+            },
+            RangeKind::Score => match parse_score_range(&a, &b) {
+                Some(r) => z.range_by_score(&r, false, 0, None),
+                None => Vec::new(),
+            },
+            RangeKind::Lex => match parse_lex_range(&a, &b) {
+                Some(r) => z.range_by_lex(&r, false, 0, None),
+                None => Vec::new(),
+            },
+        };
+        items.into_iter().map(|(_, m)| m.to_vec()).collect()
+    };
+    with_zset(s, c.db, &key, |z| {
+        for m in &victims {
+            z.remove(m);
+        }
+    });
+    s.delete_if_empty(c.db, &key);
+    if !victims.is_empty() {
+        s.modified(c, c.db, &key);
+    }
+    c.out.int(victims.len() as i64);
+}
+
+pub fn zremrangebyrank(s: &mut Server, c: &mut Ctx) {
+    zremrange_generic(s, c, RangeKind::Rank);
+}
+pub fn zremrangebyscore(s: &mut Server, c: &mut Ctx) {
+    zremrange_generic(s, c, RangeKind::Score);
+}
+pub fn zremrangebylex(s: &mut Server, c: &mut Ctx) {
+    zremrange_generic(s, c, RangeKind::Lex);
+}
+
+fn zpop_generic(s: &mut Server, c: &mut Ctx, max: bool) {
+    if c.argc() > 3 {
+        c.syntax_error();
+        return;
+    }
+    let count = if c.argc() == 3 {
+        match parse_i64(c.arg(2)) {
+            Some(n) if n >= 0 => Some(n as usize),
+            _ => {
+                c.out.err("ERR value is out of range, must be positive");
+                return;
+            }
+        }
+    } else {
+        None
+    };
+    let key = c.arg(1).to_vec();
+    match check_zset(s, c, &key) {
+        Err(()) => return,
+        Ok(false) => {
+            c.out.array(0);
+            return;
+        }
+        Ok(true) => {}
+    }
+    let n = count.unwrap_or(1);
+    let popped: Vec<(f64, Vec<u8>)> = with_zset(s, c.db, &key, |z| {
+        let len = z.len();
+        let items: Vec<(f64, Vec<u8>)> = if len == 0 || n == 0 {
+            Vec::new()
+        } else {
+            z.range_by_rank(0, n.min(len) - 1, max).into_iter().map(|(sc, m)| (sc, m.to_vec())).collect()
+        };
+        for (_, m) in &items {
+            z.remove(m);
+        }
+        items
+    })
+    .unwrap_or_default();
+    s.delete_if_empty(c.db, &key);
+    if !popped.is_empty() {
+        s.modified(c, c.db, &key);
+    }
+    let resp3 = c.out.is_resp3();
+    if count.is_none() || !resp3 {
+        c.out.array(popped.len() * 2);
+        for (sc, m) in &popped {
+            c.out.bulk(m);
+            c.out.double(*sc);
+        }
+    } else {
+        c.out.array(popped.len());
+        for (sc, m) in &popped {
+            c.out.array(2);
+            c.out.bulk(m);
+            c.out.double(*sc);
+        }
+    }
+}
+
+pub fn zpopmin(s: &mut Server, c: &mut Ctx) {
+    zpop_generic(s, c, false);
+}
+pub fn zpopmax(s: &mut Server, c: &mut Ctx) {
+    zpop_generic(s, c, true);
+}
+
+#[derive(Clone, Copy)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+fn aggregate(agg: Aggregate, acc: f64, v: f64) -> f64 {
+    match agg {
+        Aggregate::Sum => {
+            let r = acc + v;
+            if r.is_nan() { 0.0 } else { r }
+        }
+        Aggregate::Min => acc.min(v),
+        Aggregate::Max => acc.max(v),
+    }
+}
+
+fn zstore_generic(s: &mut Server, c: &mut Ctx, union: bool) {
+    let dst = c.arg(1).to_vec();
+    let Some(numkeys) = int_arg(c, 2) else { return };
+    if numkeys < 1 {
+        let name = c.spec.name;
+        c.out.err(&alloc::format!("ERR at least 1 input key is needed for '{name}' command"));
+        return;
+    }
+    let numkeys = numkeys as u64;
+    if numkeys > (c.argc() - 3) as u64 {
+        c.syntax_error();
+        return;
+    }
+    let numkeys = numkeys as usize;
+    let keys: Vec<Vec<u8>> = c.argv[3..3 + numkeys].to_vec();
+    let mut weights: Vec<f64> = alloc::vec![1.0; numkeys];
+    let mut agg = Aggregate::Sum;
+    let mut i = 3 + numkeys;
+    while i < c.argc() {
+        if eq_ic(c.arg(i), "weights") && i + numkeys < c.argc() {
+            for (j, w) in weights.iter_mut().enumerate() {
+                match parse_f64(c.arg(i + 1 + j)) {
+                    Some(v) => *w = v,
+                    None => {
+                        c.out.err("ERR weight value is not a float");
+                        return;
+                    }
+                }
+            }
+            i += numkeys + 1;
+        } else if eq_ic(c.arg(i), "aggregate") && i + 1 < c.argc() {
+            let a = c.arg(i + 1).to_ascii_lowercase();
+            agg = match a.as_slice() {
+                b"sum" => Aggregate::Sum,
+                b"min" => Aggregate::Min,
+                b"max" => Aggregate::Max,
+                _ => {
+                    c.syntax_error();
+                    return;
+                }
+            };
+            i += 2;
+        } else {
+            c.syntax_error();
+            return;
+        }
+    }
+    // Collect inputs (sets count with score 1).
+    let mut inputs: Vec<Vec<(f64, Vec<u8>)>> = Vec::with_capacity(numkeys);
+    for (k, w) in keys.iter().zip(weights.iter()) {
+        let weighted = |sc: f64| {
+            let v = sc * w;
+            if v.is_nan() { 0.0 } else { v }
+        };
+        match s.peek(c.db, k) {
+            None => inputs.push(Vec::new()),
+            Some(Value::ZSet(z)) => inputs.push(z.iter().map(|(sc, m)| (weighted(sc), m.to_vec())).collect()),
+            Some(Value::Set(set)) => inputs.push(set.iter().map(|m| (weighted(1.0), m.to_vec())).collect()),
+            Some(_) => {
+                c.wrongtype();
+                return;
+            }
+        }
+    }
+    let mut result = ZSet::new(s.new_seed());
+    if union {
+        for input in &inputs {
+            for (sc, m) in input {
+                let new = match result.score(m) {
+                    Some(cur) => aggregate(agg, cur, *sc),
+                    None => *sc,
+                };
+                result.set(m, new);
+            }
+        }
+    } else {
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&i| inputs[i].len());
+        let maps: Vec<alloc::collections::BTreeMap<&[u8], f64>> =
+            inputs.iter().map(|inp| inp.iter().map(|(sc, m)| (m.as_slice(), *sc)).collect()).collect();
+        if let Some((&first, rest)) = order.split_first() {
+            for (sc, m) in &inputs[first] {
+                let mut acc = *sc;
+                let mut all = true;
+                for &o in rest {
+                    match maps[o].get(m.as_slice()) {
+                        Some(v) => acc = aggregate(agg, acc, *v),
+                        None => {
+                            all = false;
+                            break;
+                        }
+                    }
+                }
+                if all {
+                    result.set(m, acc);
+                }
+            }
+        }
+    }
+    let n = result.len();
+    s.delete(c.db, &dst);
+    if n > 0 {
+        s.store(c.db, &dst, Value::ZSet(result), false);
+    }
+    s.modified(c, c.db, &dst);
+    c.out.int(n as i64);
+}
+
+pub fn zunionstore(s: &mut Server, c: &mut Ctx) {
+    zstore_generic(s, c, true);
+}
+pub fn zinterstore(s: &mut Server, c: &mut Ctx) {
+    zstore_generic(s, c, false);
+}
+
+pub fn zscan(s: &mut Server, c: &mut Ctx) {
+    let Some(cursor) = parse_cursor(c, 2) else { return };
+    let Some(opts) = scan_opts(c, 3, false) else { return };
+    let z = match s.read(c.db, &c.argv[1]) {
+        None => {
+            scan_reply_header(c, 0, 0);
+            return;
+        }
+        Some(Value::ZSet(z)) => z,
+        Some(_) => {
+            c.wrongtype();
+            return;
+        }
+    };
+    let mut items: Vec<(&[u8], f64)> = Vec::new();
+    let next = if z.is_big() {
+        z.dict().scan(cursor, opts.count, |m, sc| items.push((m, *sc)))
+    } else {
+        items.extend(z.iter().map(|(sc, m)| (m, sc)));
+        0
+    };
+    if let Some(p) = &opts.pattern {
+        items.retain(|(m, _)| crate::glob::matches(p, m, false));
+    }
+    scan_reply_header(c, next, items.len() * 2);
+    for (m, sc) in items {
+        c.out.bulk(m);
+        c.out.bulk(&double_bytes(sc));
+    }
+}

@@ -1,0 +1,254 @@
+//! The command table: name, arity, flags, key positions and handler of
+//! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
+
+use crate::cmd::{hash, keys, list, multi, pubsub, server as srv, set, string, zset};
+use crate::server::{Ctx, Server};
+
+pub type Handler = fn(&mut Server, &mut Ctx);
+
+/// Command flags (a subset of Redis's, plus dispatch hints).
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const FAST: u32 = 1 << 9;
+    pub const NO_AUTH: u32 = 1 << 10;
+    pub const MOVABLE_KEYS: u32 = 1 << 11;
+    /// Runs immediately inside MULTI instead of being queued.
+    pub const NOT_QUEUED: u32 = 1 << 12;
+    /// Allowed while a RESP2 client is subscribed.
+    pub const PUBSUB_CONTEXT: u32 = 1 << 13;
+
+    /// Flag names as COMMAND INFO reports them.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MOVABLE_KEYS, "movablekeys"),
+    ];
+}
+
+use flags::*;
+
+pub struct CommandSpec {
+    /// Lowercase name.
+    pub name: &'static str,
+    /// Redis arity: exact count if positive, minimum if negative.
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: &'static str,
+    pub handler: Handler,
+}
+
+const fn c(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    handler: Handler,
+) -> CommandSpec {
+    CommandSpec { name, arity, flags, first_key: keys.0, last_key: keys.1, step: keys.2, group, handler }
+}
+
+const NONE: (i32, i32, i32) = (0, 0, 0);
+const K1: (i32, i32, i32) = (1, 1, 1);
+const K12: (i32, i32, i32) = (1, 2, 1);
+const KALL: (i32, i32, i32) = (1, -1, 1);
+
+const CONN: &str = "connection";
+const SERVER: &str = "server";
+const GENERIC: &str = "generic";
+const STRING: &str = "string";
+const BITMAP: &str = "bitmap";
+const LIST: &str = "list";
+const HASH: &str = "hash";
+const SET: &str = "set";
+const ZSET: &str = "sorted-set";
+const PUBSUBG: &str = "pubsub";
+const TX: &str = "transactions";
+
+const RW: u32 = WRITE | DENYOOM;
+
+pub static TABLE: &[CommandSpec] = &[
+    // connection / server
+    c("ping", -1, FAST | STALE | PUBSUB_CONTEXT, NONE, CONN, srv::ping),
+    c("echo", 2, FAST, NONE, CONN, srv::echo),
+    c("quit", -1, FAST | NO_AUTH | STALE | LOADING | NOT_QUEUED | PUBSUB_CONTEXT, NONE, CONN, srv::quit),
+    c("select", 2, FAST | LOADING | STALE, NONE, CONN, srv::select),
+    c("auth", -2, FAST | NO_AUTH | NOSCRIPT | LOADING | STALE, NONE, CONN, srv::auth),
+    c("hello", -1, FAST | NO_AUTH | NOSCRIPT | LOADING | STALE, NONE, CONN, srv::hello),
+    c("reset", 1, FAST | NO_AUTH | NOSCRIPT | LOADING | STALE | NOT_QUEUED | PUBSUB_CONTEXT, NONE, CONN, srv::reset),
+    c("client", -2, NOSCRIPT | LOADING | STALE, NONE, CONN, srv::client),
+    c("info", -1, LOADING | STALE, NONE, SERVER, srv::info),
+    c("dbsize", 1, READONLY | FAST, NONE, SERVER, srv::dbsize),
+    c("flushdb", -1, WRITE, NONE, SERVER, srv::flushdb),
+    c("flushall", -1, WRITE, NONE, SERVER, srv::flushall),
+    c("time", 1, FAST | LOADING | STALE, NONE, SERVER, srv::time),
+    c("command", -1, LOADING | STALE, NONE, SERVER, srv::command),
+    c("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, srv::config),
+    c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, srv::shutdown),
+    c("lastsave", 1, FAST | LOADING | STALE, NONE, SERVER, srv::lastsave),
+    c("save", 1, ADMIN | NOSCRIPT, NONE, SERVER, srv::save),
+    c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, srv::save),
+    c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
+    // generic keyspace
+    c("del", -2, WRITE, KALL, GENERIC, keys::del),
+    c("unlink", -2, WRITE | FAST, KALL, GENERIC, keys::del),
+    c("exists", -2, READONLY | FAST, KALL, GENERIC, keys::exists),
+    c("type", 2, READONLY | FAST, K1, GENERIC, keys::type_cmd),
+    c("keys", 2, READONLY, NONE, GENERIC, keys::keys),
+    c("scan", -2, READONLY, NONE, GENERIC, keys::scan),
+    c("rename", 3, WRITE, K12, GENERIC, keys::rename),
+    c("renamenx", 3, WRITE | FAST, K12, GENERIC, keys::renamenx),
+    c("randomkey", 1, READONLY, NONE, GENERIC, keys::randomkey),
+    c("expire", -3, WRITE | FAST, K1, GENERIC, keys::expire),
+    c("pexpire", -3, WRITE | FAST, K1, GENERIC, keys::pexpire),
+    c("expireat", -3, WRITE | FAST, K1, GENERIC, keys::expireat),
+    c("pexpireat", -3, WRITE | FAST, K1, GENERIC, keys::pexpireat),
+    c("ttl", 2, READONLY | FAST, K1, GENERIC, keys::ttl),
+    c("pttl", 2, READONLY | FAST, K1, GENERIC, keys::pttl),
+    c("expiretime", 2, READONLY | FAST, K1, GENERIC, keys::expiretime),
+    c("pexpiretime", 2, READONLY | FAST, K1, GENERIC, keys::pexpiretime),
+    c("persist", 2, WRITE | FAST, K1, GENERIC, keys::persist),
+    c("touch", -2, READONLY | FAST, KALL, GENERIC, keys::touch),
+    c("copy", -3, RW, K12, GENERIC, keys::copy),
+    c("move", 3, WRITE | FAST, K1, GENERIC, keys::move_cmd),
+    c("object", -2, READONLY, (2, 2, 1), GENERIC, keys::object),
+    // strings
+    c("get", 2, READONLY | FAST, K1, STRING, string::get),
+    c("set", -3, RW, K1, STRING, string::set),
+    c("setnx", 3, RW | FAST, K1, STRING, string::setnx),
+    c("setex", 4, RW, K1, STRING, string::setex),
+    c("psetex", 4, RW, K1, STRING, string::psetex),
+    c("mget", -2, READONLY | FAST, KALL, STRING, string::mget),
+    c("mset", -3, RW, (1, -1, 2), STRING, string::mset),
+    c("msetnx", -3, RW, (1, -1, 2), STRING, string::msetnx),
+    c("getset", 3, RW | FAST, K1, STRING, string::getset),
+    c("getdel", 2, WRITE | FAST, K1, STRING, string::getdel),
+    c("getex", -2, WRITE | FAST, K1, STRING, string::getex),
+    c("append", 3, RW | FAST, K1, STRING, string::append),
+    c("strlen", 2, READONLY | FAST, K1, STRING, string::strlen),
+    c("incr", 2, RW | FAST, K1, STRING, string::incr),
+    c("decr", 2, RW | FAST, K1, STRING, string::decr),
+    c("incrby", 3, RW | FAST, K1, STRING, string::incrby),
+    c("decrby", 3, RW | FAST, K1, STRING, string::decrby),
+    c("incrbyfloat", 3, RW | FAST, K1, STRING, string::incrbyfloat),
+    c("getrange", 4, READONLY, K1, STRING, string::getrange),
+    c("substr", 4, READONLY, K1, STRING, string::getrange),
+    c("setrange", 4, RW, K1, STRING, string::setrange),
+    c("setbit", 4, RW, K1, BITMAP, string::setbit),
+    c("getbit", 3, READONLY | FAST, K1, BITMAP, string::getbit),
+    c("bitcount", -2, READONLY, K1, BITMAP, string::bitcount),
+    // lists
+    c("lpush", -3, RW | FAST, K1, LIST, list::lpush),
+    c("rpush", -3, RW | FAST, K1, LIST, list::rpush),
+    c("lpushx", -3, RW | FAST, K1, LIST, list::lpushx),
+    c("rpushx", -3, RW | FAST, K1, LIST, list::rpushx),
+    c("lpop", -2, WRITE | FAST, K1, LIST, list::lpop),
+    c("rpop", -2, WRITE | FAST, K1, LIST, list::rpop),
+    c("llen", 2, READONLY | FAST, K1, LIST, list::llen),
+    c("lrange", 4, READONLY, K1, LIST, list::lrange),
+    c("lindex", 3, READONLY, K1, LIST, list::lindex),
+    c("lset", 4, RW, K1, LIST, list::lset),
+    c("linsert", 5, RW, K1, LIST, list::linsert),
+    c("lrem", 4, WRITE, K1, LIST, list::lrem),
+    c("ltrim", 4, WRITE, K1, LIST, list::ltrim),
+    c("lpos", -3, READONLY, K1, LIST, list::lpos),
+    c("lmove", 5, RW, K12, LIST, list::lmove),
+    c("rpoplpush", 3, RW, K12, LIST, list::rpoplpush),
+    c("blpop", -3, WRITE | BLOCKING, (1, -2, 1), LIST, list::blpop),
+    c("brpop", -3, WRITE | BLOCKING, (1, -2, 1), LIST, list::brpop),
+    c("blmove", 6, RW | BLOCKING, K12, LIST, list::blmove),
+    c("brpoplpush", 4, RW | BLOCKING, K12, LIST, list::brpoplpush),
+    // hashes
+    c("hset", -4, RW | FAST, K1, HASH, hash::hset),
+    c("hsetnx", 4, RW | FAST, K1, HASH, hash::hsetnx),
+    c("hget", 3, READONLY | FAST, K1, HASH, hash::hget),
+    c("hmset", -4, RW | FAST, K1, HASH, hash::hmset),
+    c("hmget", -3, READONLY | FAST, K1, HASH, hash::hmget),
+    c("hdel", -3, WRITE | FAST, K1, HASH, hash::hdel),
+    c("hexists", 3, READONLY | FAST, K1, HASH, hash::hexists),
+    c("hlen", 2, READONLY | FAST, K1, HASH, hash::hlen),
+    c("hkeys", 2, READONLY, K1, HASH, hash::hkeys),
+    c("hvals", 2, READONLY, K1, HASH, hash::hvals),
+    c("hgetall", 2, READONLY, K1, HASH, hash::hgetall),
+    c("hincrby", 4, RW | FAST, K1, HASH, hash::hincrby),
+    c("hincrbyfloat", 4, RW | FAST, K1, HASH, hash::hincrbyfloat),
+    c("hstrlen", 3, READONLY | FAST, K1, HASH, hash::hstrlen),
+    c("hscan", -3, READONLY, K1, HASH, hash::hscan),
+    c("hrandfield", -2, READONLY, K1, HASH, hash::hrandfield),
+    // sets
+    c("sadd", -3, RW | FAST, K1, SET, set::sadd),
+    c("srem", -3, WRITE | FAST, K1, SET, set::srem),
+    c("sismember", 3, READONLY | FAST, K1, SET, set::sismember),
+    c("smismember", -3, READONLY | FAST, K1, SET, set::smismember),
+    c("smembers", 2, READONLY, K1, SET, set::smembers),
+    c("scard", 2, READONLY | FAST, K1, SET, set::scard),
+    c("spop", -2, WRITE | FAST, K1, SET, set::spop),
+    c("srandmember", -2, READONLY, K1, SET, set::srandmember),
+    c("smove", 4, WRITE | FAST, K12, SET, set::smove),
+    c("sinter", -2, READONLY, KALL, SET, set::sinter),
+    c("sunion", -2, READONLY, KALL, SET, set::sunion),
+    c("sdiff", -2, READONLY, KALL, SET, set::sdiff),
+    c("sinterstore", -3, RW, KALL, SET, set::sinterstore),
+    c("sunionstore", -3, RW, KALL, SET, set::sunionstore),
+    c("sdiffstore", -3, RW, KALL, SET, set::sdiffstore),
+    c("sintercard", -3, READONLY | MOVABLE_KEYS, NONE, SET, set::sintercard),
+    c("sscan", -3, READONLY, K1, SET, set::sscan),
+    // sorted sets
+    c("zadd", -4, RW | FAST, K1, ZSET, zset::zadd),
+    c("zrem", -3, WRITE | FAST, K1, ZSET, zset::zrem),
+    c("zscore", 3, READONLY | FAST, K1, ZSET, zset::zscore),
+    c("zmscore", -3, READONLY | FAST, K1, ZSET, zset::zmscore),
+    c("zincrby", 4, RW | FAST, K1, ZSET, zset::zincrby),
+    c("zcard", 2, READONLY | FAST, K1, ZSET, zset::zcard),
+    c("zcount", 4, READONLY | FAST, K1, ZSET, zset::zcount),
+    c("zlexcount", 4, READONLY | FAST, K1, ZSET, zset::zlexcount),
+    c("zrank", 3, READONLY | FAST, K1, ZSET, zset::zrank),
+    c("zrevrank", 3, READONLY | FAST, K1, ZSET, zset::zrevrank),
+    c("zrange", -4, READONLY, K1, ZSET, zset::zrange),
+    c("zrangebyscore", -4, READONLY, K1, ZSET, zset::zrangebyscore),
+    c("zrevrangebyscore", -4, READONLY, K1, ZSET, zset::zrevrangebyscore),
+    c("zrangebylex", -4, READONLY, K1, ZSET, zset::zrangebylex),
+    c("zrevrangebylex", -4, READONLY, K1, ZSET, zset::zrevrangebylex),
+    c("zrevrange", -4, READONLY, K1, ZSET, zset::zrevrange),
+    c("zremrangebyrank", 4, WRITE, K1, ZSET, zset::zremrangebyrank),
+    c("zremrangebyscore", 4, WRITE, K1, ZSET, zset::zremrangebyscore),
+    c("zremrangebylex", 4, WRITE, K1, ZSET, zset::zremrangebylex),
+    c("zpopmin", -2, WRITE | FAST, K1, ZSET, zset::zpopmin),
+    c("zpopmax", -2, WRITE | FAST, K1, ZSET, zset::zpopmax),
+    c("zunionstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zset::zunionstore),
+    c("zinterstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zset::zinterstore),
+    c("zscan", -3, READONLY, K1, ZSET, zset::zscan),
+    // pub/sub
+    c("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::subscribe),
+    c("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::unsubscribe),
+    c("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::psubscribe),
+    c("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::punsubscribe),
+    c("publish", 3, PUBSUB | LOADING | STALE | FAST, NONE, PUBSUBG, pubsub::publish),
+    c("pubsub", -2, PUBSUB | LOADING | STALE, NONE, PUBSUBG, pubsub::pubsub),
+    // transactions
+    c("multi", 1, NOSCRIPT | LOADING | STALE | FAST | NOT_QUEUED, NONE, TX, multi::multi),
+    c("exec", 1, NOSCRIPT | LOADING | STALE | NOT_QUEUED, NONE, TX, multi::exec),
+    c("discard", 1, NOSCRIPT | LOADING | STALE | FAST | NOT_QUEUED, NONE, TX, multi::discard),
+    c("watch", -2, NOSCRIPT | LOADING | STALE | FAST | NOT_QUEUED, KALL, TX, multi::watch),
+    c("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, NONE, TX, multi::unwatch),
+];

@@ -1,0 +1,417 @@
+//! Server configuration: command-line parsing in Redis option syntax,
+//! memory units, and the parameter table behind CONFIG GET / CONFIG SET.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// What to do when `maxmemory` is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionPolicy {
+    NoEviction,
+    AllKeysLru,
+    VolatileLru,
+    AllKeysRandom,
+    VolatileRandom,
+    VolatileTtl,
+    /// Accepted for compatibility; approximated with LRU.
+    AllKeysLfu,
+    VolatileLfu,
+}
+
+impl EvictionPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionPolicy::NoEviction => "noeviction",
+            EvictionPolicy::AllKeysLru => "allkeys-lru",
+            EvictionPolicy::VolatileLru => "volatile-lru",
+            EvictionPolicy::AllKeysRandom => "allkeys-random",
+            EvictionPolicy::VolatileRandom => "volatile-random",
+            EvictionPolicy::VolatileTtl => "volatile-ttl",
+            EvictionPolicy::AllKeysLfu => "allkeys-lfu",
+            EvictionPolicy::VolatileLfu => "volatile-lfu",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EvictionPolicy> {
+        let all = [
+            EvictionPolicy::NoEviction,
+            EvictionPolicy::AllKeysLru,
+            EvictionPolicy::VolatileLru,
+            EvictionPolicy::AllKeysRandom,
+            EvictionPolicy::VolatileRandom,
+            EvictionPolicy::VolatileTtl,
+            EvictionPolicy::AllKeysLfu,
+            EvictionPolicy::VolatileLfu,
+        ];
+        all.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
+    }
+
+    /// True for the volatile-* policies (only keys with a TTL are candidates).
+    pub fn volatile_only(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::VolatileLru
+                | EvictionPolicy::VolatileRandom
+                | EvictionPolicy::VolatileTtl
+                | EvictionPolicy::VolatileLfu
+        )
+    }
+}
+
+/// Output buffer limits for one client class (`client-output-buffer-limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimit {
+    /// Disconnect as soon as the pending output exceeds this (0 = none).
+    pub hard: usize,
+    /// Disconnect when above this for `soft_seconds` (0 = none).
+    pub soft: usize,
+    pub soft_seconds: u64,
+}
+
+/// All settings. Construct with `Config::default()` or `Config::from_args`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub bind: String,
+    pub requirepass: Option<Vec<u8>>,
+    /// Bytes; 0 = no limit.
+    pub maxmemory: usize,
+    pub maxmemory_policy: EvictionPolicy,
+    pub maxmemory_samples: usize,
+    pub maxclients: usize,
+    /// Idle client timeout; 0 = never.
+    pub timeout_secs: u64,
+    pub proto_max_bulk_len: usize,
+    pub databases: usize,
+    /// Limits for normal clients. Redis's default is unlimited; here a
+    /// generous hard cap protects the kernel's memory.
+    pub output_limit_normal: OutputLimit,
+    pub output_limit_pubsub: OutputLimit,
+    /// A client's input is not parsed while its pending output is above
+    /// this, so the app can flush first (backpressure).
+    pub output_pause_threshold: usize,
+    /// Close clients whose unparsed input exceeds this.
+    pub client_query_buffer_limit: usize,
+    pub hz: u32,
+    /// Harmless settings kept only so CONFIG GET/SET round-trip.
+    pub appendonly: bool,
+    pub save: String,
+    pub appendfsync: String,
+    pub loglevel: String,
+    pub protected_mode: bool,
+    pub daemonize: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            port: 6379,
+            bind: "* -::*".to_string(),
+            requirepass: None,
+            maxmemory: 0,
+            maxmemory_policy: EvictionPolicy::NoEviction,
+            maxmemory_samples: 5,
+            maxclients: 10000,
+            timeout_secs: 0,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            databases: 16,
+            output_limit_normal: OutputLimit { hard: 1024 * 1024 * 1024, soft: 0, soft_seconds: 0 },
+            output_limit_pubsub: OutputLimit { hard: 32 * 1024 * 1024, soft: 8 * 1024 * 1024, soft_seconds: 60 },
+            output_pause_threshold: 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            hz: 10,
+            appendonly: false,
+            save: String::new(),
+            appendfsync: "everysec".to_string(),
+            loglevel: "notice".to_string(),
+            protected_mode: false,
+            daemonize: false,
+        }
+    }
+}
+
+/// Parses a memory amount like redis.conf: `1k`=1000, `1kb`=1024, `m`,
+/// `mb`, `g`, `gb` (case-insensitive).
+pub fn parse_memory(s: &str) -> Option<usize> {
+    let lower = s.to_ascii_lowercase();
+    let units: [(&str, u64); 6] = [
+        ("gb", 1024 * 1024 * 1024),
+        ("mb", 1024 * 1024),
+        ("kb", 1024),
+        ("g", 1000 * 1000 * 1000),
+        ("m", 1000 * 1000),
+        ("k", 1000),
+    ];
+    let (digits, mul) = units
+        .iter()
+        .find(|(u, _)| lower.ends_with(u))
+        .map(|(u, m)| (&lower[..lower.len() - u.len()], *m))
+        .unwrap_or((lower.as_str(), 1));
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    usize::try_from(n.checked_mul(mul)?).ok()
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_num<T: core::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Names CONFIG GET knows, in the order it lists them.
+pub const PARAMS: &[&str] = &[
+    "port",
+    "bind",
+    "requirepass",
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "maxclients",
+    "timeout",
+    "proto-max-bulk-len",
+    "databases",
+    "client-output-buffer-limit",
+    "client-query-buffer-limit",
+    "hz",
+    "appendonly",
+    "save",
+    "appendfsync",
+    "loglevel",
+    "protected-mode",
+    "daemonize",
+];
+
+fn fmt_limit(l: &OutputLimit) -> String {
+    format!("{} {} {}", l.hard, l.soft, l.soft_seconds)
+}
+
+impl Config {
+    /// Parses Redis command-line syntax: `--name value [value...]`.
+    /// Values up to the next `--name` are joined with spaces, like redis-server.
+    pub fn from_args(args: &[&str]) -> Result<Config, String> {
+        let mut cfg = Config::default();
+        let mut i = 0;
+        while i < args.len() {
+            let Some(name) = args[i].strip_prefix("--") else {
+                return Err(format!("Bad directive or wrong number of arguments: '{}'", args[i]));
+            };
+            i += 1;
+            let mut values: Vec<&str> = Vec::new();
+            while i < args.len() && !args[i].starts_with("--") {
+                values.push(args[i]);
+                i += 1;
+            }
+            let value = values.join(" ");
+            cfg.set(name, &value)?;
+        }
+        Ok(cfg)
+    }
+
+    /// Sets one parameter from its text form (CONFIG SET / command line).
+    /// The error is the reason text after "argument ...".
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let name = name.to_ascii_lowercase();
+        let bad = |what: &str| Err(String::from(what));
+        match name.as_str() {
+            "port" => match parse_num::<u16>(value) {
+                Some(p) => self.port = p,
+                None => return bad("argument couldn't be parsed into an integer"),
+            },
+            "bind" => self.bind = value.to_string(),
+            "requirepass" => self.requirepass = if value.is_empty() { None } else { Some(value.as_bytes().to_vec()) },
+            "maxmemory" => match parse_memory(value) {
+                Some(v) => self.maxmemory = v,
+                None => return bad("argument must be a memory value"),
+            },
+            "maxmemory-policy" => match EvictionPolicy::parse(value) {
+                Some(p) => self.maxmemory_policy = p,
+                None => {
+                    return bad(
+                        "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction",
+                    );
+                }
+            },
+            "maxmemory-samples" => match parse_num::<usize>(value) {
+                Some(v) if (1..=64).contains(&v) => self.maxmemory_samples = v,
+                _ => return bad("argument must be between 1 and 64 inclusive"),
+            },
+            "maxclients" => match parse_num::<usize>(value) {
+                Some(v) if v >= 1 => self.maxclients = v,
+                _ => return bad("argument must be between 1 and 4294967295 inclusive"),
+            },
+            "timeout" => match parse_num::<u64>(value) {
+                Some(v) => self.timeout_secs = v,
+                None => return bad("argument couldn't be parsed into an integer"),
+            },
+            "proto-max-bulk-len" => match parse_memory(value) {
+                Some(v) if v >= 1024 * 1024 => self.proto_max_bulk_len = v,
+                _ => return bad("argument must be a memory value"),
+            },
+            "databases" => match parse_num::<usize>(value) {
+                Some(v) if (1..=1024).contains(&v) => self.databases = v,
+                _ => return bad("argument must be between 1 and 1024 inclusive"),
+            },
+            "client-output-buffer-limit" => self.set_output_limits(value)?,
+            "client-query-buffer-limit" => match parse_memory(value) {
+                Some(v) if v >= 1024 * 1024 => self.client_query_buffer_limit = v,
+                _ => return bad("argument must be a memory value"),
+            },
+            "hz" => match parse_num::<u32>(value) {
+                Some(v) if (1..=500).contains(&v) => self.hz = v,
+                _ => return bad("argument must be between 1 and 500 inclusive"),
+            },
+            "appendonly" => match parse_bool(value) {
+                Some(v) => self.appendonly = v,
+                None => return bad("argument must be 'yes' or 'no'"),
+            },
+            "protected-mode" => match parse_bool(value) {
+                Some(v) => self.protected_mode = v,
+                None => return bad("argument must be 'yes' or 'no'"),
+            },
+            "daemonize" => match parse_bool(value) {
+                Some(v) => self.daemonize = v,
+                None => return bad("argument must be 'yes' or 'no'"),
+            },
+            "save" => self.save = value.to_string(),
+            "appendfsync" => match value.to_ascii_lowercase().as_str() {
+                "always" | "everysec" | "no" => self.appendfsync = value.to_ascii_lowercase(),
+                _ => return bad("argument(s) must be one of the following: always, everysec, no"),
+            },
+            "loglevel" => match value.to_ascii_lowercase().as_str() {
+                "debug" | "verbose" | "notice" | "warning" | "nothing" => self.loglevel = value.to_ascii_lowercase(),
+                _ => {
+                    return bad("argument(s) must be one of the following: debug, verbose, notice, warning, nothing");
+                }
+            },
+            _ => return Err(format!("Bad directive or wrong number of arguments: '{name}'")),
+        }
+        Ok(())
+    }
+
+    /// `client-output-buffer-limit <class> <hard> <soft> <seconds> ...`.
+    fn set_output_limits(&mut self, value: &str) -> Result<(), String> {
+        let parts: Vec<&str> = value.split_ascii_whitespace().collect();
+        if !parts.len().is_multiple_of(4) {
+            return Err(String::from("Wrong number of arguments in buffer limit configuration."));
+        }
+        let mut normal = self.output_limit_normal;
+        let mut pubsub = self.output_limit_pubsub;
+        for chunk in parts.chunks(4) {
+            let (Some(hard), Some(soft), Some(secs)) =
+                (parse_memory(chunk[1]), parse_memory(chunk[2]), parse_num::<u64>(chunk[3]))
+            else {
+                return Err(String::from("Error in hard, soft or soft_seconds setting in buffer limit configuration."));
+            };
+            let limit = OutputLimit { hard, soft, soft_seconds: secs };
+            match chunk[0].to_ascii_lowercase().as_str() {
+                "normal" => normal = limit,
+                "pubsub" => pubsub = limit,
+                "slave" | "replica" => {}
+                _ => return Err(String::from("Invalid client class specified in buffer limit configuration.")),
+            }
+        }
+        self.output_limit_normal = normal;
+        self.output_limit_pubsub = pubsub;
+        Ok(())
+    }
+
+    /// The CONFIG GET text of a parameter.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        Some(match name {
+            "port" => self.port.to_string(),
+            "bind" => self.bind.clone(),
+            "requirepass" => {
+                self.requirepass.as_ref().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default()
+            }
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => self.maxmemory_policy.name().to_string(),
+            "maxmemory-samples" => self.maxmemory_samples.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "timeout" => self.timeout_secs.to_string(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "databases" => self.databases.to_string(),
+            "client-output-buffer-limit" => format!(
+                "normal {} slave 268435456 67108864 60 pubsub {}",
+                fmt_limit(&self.output_limit_normal),
+                fmt_limit(&self.output_limit_pubsub)
+            ),
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "hz" => self.hz.to_string(),
+            "appendonly" => yes_no(self.appendonly),
+            "save" => self.save.clone(),
+            "appendfsync" => self.appendfsync.clone(),
+            "loglevel" => self.loglevel.clone(),
+            "protected-mode" => yes_no(self.protected_mode),
+            "daemonize" => yes_no(self.daemonize),
+            _ => return None,
+        })
+    }
+
+    /// Parameters that cannot change at run time.
+    pub fn is_immutable(name: &str) -> bool {
+        matches!(name, "port" | "bind" | "databases" | "daemonize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("1k"), Some(1000));
+        assert_eq!(parse_memory("1kb"), Some(1024));
+        assert_eq!(parse_memory("64mb"), Some(64 * 1024 * 1024));
+        assert_eq!(parse_memory("2GB"), Some(2 * 1024 * 1024 * 1024));
+        assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+        assert_eq!(parse_memory("x"), None);
+        assert_eq!(parse_memory("-1"), None);
+        assert_eq!(parse_memory("mb"), None);
+    }
+
+    #[test]
+    fn args() {
+        let c = Config::from_args(&[
+            "--port",
+            "7000",
+            "--maxmemory",
+            "64mb",
+            "--requirepass",
+            "secret",
+            "--maxmemory-policy",
+            "allkeys-lru",
+            "--save",
+            "900",
+            "1",
+            "--client-output-buffer-limit",
+            "normal",
+            "10mb",
+            "5mb",
+            "10",
+        ])
+        .unwrap();
+        assert_eq!(c.port, 7000);
+        assert_eq!(c.maxmemory, 64 * 1024 * 1024);
+        assert_eq!(c.requirepass.as_deref(), Some(&b"secret"[..]));
+        assert_eq!(c.maxmemory_policy, EvictionPolicy::AllKeysLru);
+        assert_eq!(c.save, "900 1");
+        assert_eq!(c.output_limit_normal.hard, 10 * 1024 * 1024);
+        assert!(Config::from_args(&["--nope", "1"]).is_err());
+        assert!(Config::from_args(&["port"]).is_err());
+        assert!(Config::from_args(&["--maxmemory", "lots"]).is_err());
+    }
+}

@@ -1,0 +1,215 @@
+//! One logical database: the key -> entry map, the list of keys with a TTL
+//! (for expiry and volatile-* eviction sampling), and its memory total.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ops::{Deref, DerefMut};
+
+use crate::bytemap::ByteMap;
+use crate::types::Value;
+
+const NO_POS: u32 = u32::MAX;
+
+/// A stored key's value and metadata.
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry, unix milliseconds.
+    pub expire_at: Option<u64>,
+    /// LRU clock (seconds) of the last access.
+    pub lru: u32,
+    volatile_pos: u32,
+}
+
+/// Lookup result that distinguishes "expired" from "absent".
+pub enum Found {
+    Live(u32),
+    Expired,
+    Missing,
+}
+
+pub struct Db {
+    pub map: ByteMap<Entry>,
+    /// Slots of keys that have a TTL.
+    volatile: Vec<u32>,
+    values_mem: usize,
+}
+
+/// Mutable access to a value that keeps the database's memory total right.
+pub struct ValueMut<'a> {
+    entry: &'a mut Entry,
+    values_mem: &'a mut usize,
+    before: usize,
+}
+
+impl Deref for ValueMut<'_> {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.entry.value
+    }
+}
+
+impl DerefMut for ValueMut<'_> {
+    fn deref_mut(&mut self) -> &mut Value {
+        &mut self.entry.value
+    }
+}
+
+impl Drop for ValueMut<'_> {
+    fn drop(&mut self) {
+        *self.values_mem = (*self.values_mem + self.entry.value.mem()).saturating_sub(self.before);
+    }
+}
+
+impl Db {
+    pub fn new(seed: u64) -> Db {
+        Db { map: ByteMap::new(seed), volatile: Vec::new(), values_mem: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn expires_count(&self) -> usize {
+        self.volatile.len()
+    }
+
+    /// Approximate bytes used by this database.
+    pub fn used_memory(&self) -> usize {
+        self.map.overhead_bytes() + self.values_mem
+    }
+
+    /// Finds `key`, reporting whether it is logically expired at `now_ms`.
+    pub fn find(&self, key: &[u8], now_ms: u64) -> Found {
+        match self.map.slot_of(key) {
+            Some(slot) => match self.map.at(slot) {
+                Some((_, e)) if e.expire_at.is_some_and(|t| t <= now_ms) => Found::Expired,
+                Some(_) => Found::Live(slot),
+                None => Found::Missing,
+            },
+            None => Found::Missing,
+        }
+    }
+
+    pub fn entry_at(&self, slot: u32) -> Option<(&[u8], &Entry)> {
+        self.map.at(slot)
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
+    }
+
+    /// Mutable value access (memory accounting is updated on drop).
+    pub fn value_mut(&mut self, key: &[u8]) -> Option<ValueMut<'_>> {
+        let entry = self.map.get_mut(key)?;
+        let before = entry.value.mem();
+        Some(ValueMut { entry, values_mem: &mut self.values_mem, before })
+    }
+
+    pub fn value_mut_at(&mut self, slot: u32) -> Option<ValueMut<'_>> {
+        let (_, entry) = self.map.at_mut(slot)?;
+        let before = entry.value.mem();
+        Some(ValueMut { entry, values_mem: &mut self.values_mem, before })
+    }
+
+    pub fn touch_lru(&mut self, slot: u32, clock: u32) {
+        if let Some((_, e)) = self.map.at_mut(slot) {
+            e.lru = clock;
+        }
+    }
+
+    /// Adds or overwrites a key; an overwrite drops the old TTL unless
+    /// `keep_ttl`. Returns the slot.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, clock: u32) -> u32 {
+        if let Some(slot) = self.map.slot_of(key) {
+            let had_ttl = self.map.at(slot).is_some_and(|(_, e)| e.expire_at.is_some());
+            if had_ttl && !keep_ttl {
+                self.set_expire_at(slot, None);
+            }
+            if let Some((_, e)) = self.map.at_mut(slot) {
+                self.values_mem = (self.values_mem + value.mem()).saturating_sub(e.value.mem());
+                e.value = value;
+                e.lru = clock;
+            }
+            slot
+        } else {
+            self.values_mem += value.mem();
+            let entry = Entry { value, expire_at: None, lru: clock, volatile_pos: NO_POS };
+            self.map.insert_new(Box::from(key), entry)
+        }
+    }
+
+    /// Inserts a key known to be absent.
+    pub fn add(&mut self, key: Box<[u8]>, value: Value, clock: u32) -> u32 {
+        self.values_mem += value.mem();
+        let entry = Entry { value, expire_at: None, lru: clock, volatile_pos: NO_POS };
+        self.map.insert_new(key, entry)
+    }
+
+    /// Sets or clears the TTL of the key in `slot`.
+    pub fn set_expire_at(&mut self, slot: u32, at: Option<u64>) {
+        let Some((_, e)) = self.map.at_mut(slot) else { return };
+        let had = e.expire_at.is_some();
+        e.expire_at = at;
+        match (had, at.is_some()) {
+            (false, true) => {
+                e.volatile_pos = self.volatile.len() as u32;
+                self.volatile.push(slot);
+            }
+            (true, false) => {
+                let pos = e.volatile_pos as usize;
+                e.volatile_pos = NO_POS;
+                self.remove_volatile_at(pos);
+            }
+            _ => {}
+        }
+    }
+
+    fn remove_volatile_at(&mut self, pos: usize) {
+        if pos >= self.volatile.len() {
+            return;
+        }
+        self.volatile.swap_remove(pos);
+        if let Some(&moved) = self.volatile.get(pos)
+            && let Some((_, e)) = self.map.at_mut(moved)
+        {
+            e.volatile_pos = pos as u32;
+        }
+    }
+
+    /// Deletes a key, returning its value.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
+        self.remove_entry(key).map(|(_, e)| e.value)
+    }
+
+    /// Deletes a key, returning its owned key bytes and entry.
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, Entry)> {
+        let slot = self.map.slot_of(key)?;
+        if let Some((_, e)) = self.map.at(slot)
+            && e.expire_at.is_some()
+        {
+            let pos = e.volatile_pos as usize;
+            self.remove_volatile_at(pos);
+        }
+        let (k, e) = self.map.remove_entry(key)?;
+        self.values_mem = self.values_mem.saturating_sub(e.value.mem());
+        Some((k, e))
+    }
+
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.volatile = Vec::new();
+        self.values_mem = 0;
+    }
+
+    /// A random key with a TTL (its slot).
+    pub fn random_volatile(&self, rng: &mut crate::util::Rng) -> Option<u32> {
+        if self.volatile.is_empty() {
+            return None;
+        }
+        self.volatile.get(rng.below(self.volatile.len())).copied()
+    }
+}

@@ -1,0 +1,64 @@
+//! Pub/sub registry: channel -> subscribers and pattern -> subscribers.
+//! (Each client also records its own channels and patterns.)
+
+use alloc::vec::Vec;
+
+use crate::bytemap::ByteMap;
+
+pub struct PubSub {
+    pub channels: ByteMap<Vec<u64>>,
+    pub patterns: ByteMap<Vec<u64>>,
+}
+
+fn add_to(map: &mut ByteMap<Vec<u64>>, name: &[u8], cid: u64) {
+    match map.get_mut(name) {
+        Some(v) => v.push(cid),
+        None => {
+            map.insert(name, alloc::vec![cid]);
+        }
+    }
+}
+
+fn remove_from(map: &mut ByteMap<Vec<u64>>, name: &[u8], cid: u64) {
+    let empty = match map.get_mut(name) {
+        Some(v) => {
+            v.retain(|&x| x != cid);
+            v.is_empty()
+        }
+        None => false,
+    };
+    if empty {
+        map.remove(name);
+    }
+}
+
+impl PubSub {
+    pub fn new(seed: u64) -> PubSub {
+        PubSub { channels: ByteMap::new(seed), patterns: ByteMap::new(seed ^ 0x55) }
+    }
+    pub fn subscribe(&mut self, channel: &[u8], cid: u64) {
+        add_to(&mut self.channels, channel, cid);
+    }
+    pub fn unsubscribe(&mut self, channel: &[u8], cid: u64) {
+        remove_from(&mut self.channels, channel, cid);
+    }
+    pub fn psubscribe(&mut self, pattern: &[u8], cid: u64) {
+        add_to(&mut self.patterns, pattern, cid);
+    }
+    pub fn punsubscribe(&mut self, pattern: &[u8], cid: u64) {
+        remove_from(&mut self.patterns, pattern, cid);
+    }
+    /// Receivers of a message on `channel`: (client, matching pattern or None).
+    pub fn receivers(&self, channel: &[u8]) -> Vec<(u64, Option<Vec<u8>>)> {
+        let mut out = Vec::new();
+        if let Some(v) = self.channels.get(channel) {
+            out.extend(v.iter().map(|&c| (c, None)));
+        }
+        for (pat, clients) in self.patterns.iter() {
+            if crate::glob::matches(pat, channel, false) {
+                out.extend(clients.iter().map(|&c| (c, Some(pat.to_vec()))));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,639 @@
+//! RESP wire format: the streaming request parser (multibulk and inline
+//! commands, with Redis 7's protocol errors) and the reply writer
+//! (RESP2 and RESP3 encodings of every reply type).
+
+use alloc::vec::Vec;
+
+use crate::util::{push_double_g17, push_i64};
+
+/// Longest inline command or multibulk/bulk header line (PROTO_INLINE_MAX_SIZE).
+pub const INLINE_MAX: usize = 64 * 1024;
+/// Largest up-front allocation for a bulk argument; bigger ones grow as the
+/// data arrives (so a header alone cannot reserve gigabytes).
+const BULK_PREALLOC_MAX: usize = 1024 * 1024;
+
+/// Malformed input; the connection is closed after the error reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    TooBigInline,
+    UnbalancedQuotes,
+    TooBigMultibulkCount,
+    InvalidMultibulkLength,
+    UnauthenticatedMultibulkLength,
+    ExpectedDollar(u8),
+    TooBigBulkCount,
+    InvalidBulkLength,
+    UnauthenticatedBulkLength,
+}
+
+impl ProtocolError {
+    /// The error text after "-ERR " (no CRLF).
+    pub fn message(&self) -> Vec<u8> {
+        let text: &[u8] = match self {
+            ProtocolError::TooBigInline => b"Protocol error: too big inline request",
+            ProtocolError::UnbalancedQuotes => b"Protocol error: unbalanced quotes in request",
+            ProtocolError::TooBigMultibulkCount => b"Protocol error: too big mbulk count string",
+            ProtocolError::InvalidMultibulkLength => b"Protocol error: invalid multibulk length",
+            ProtocolError::UnauthenticatedMultibulkLength => b"Protocol error: unauthenticated multibulk length",
+            ProtocolError::ExpectedDollar(c) => {
+                let mut v = b"Protocol error: expected '$', got '".to_vec();
+                v.push(*c);
+                v.push(b'\'');
+                return v;
+            }
+            ProtocolError::TooBigBulkCount => b"Protocol error: too big bulk count string",
+            ProtocolError::InvalidBulkLength => b"Protocol error: invalid bulk length",
+            ProtocolError::UnauthenticatedBulkLength => b"Protocol error: unauthenticated bulk length",
+        };
+        text.to_vec()
+    }
+}
+
+/// Per-call limits the parser enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    pub max_bulk_len: usize,
+    /// Unauthenticated clients may only send small requests (like Redis).
+    pub authenticated: bool,
+}
+
+/// Result of one parse step.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// A complete command.
+    Command(Vec<Vec<u8>>),
+    /// Everything usable was absorbed; the rest is an incomplete line.
+    NeedMore,
+    Error(ProtocolError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between commands.
+    Start,
+    /// Inside a multibulk, waiting for the next `$len` header.
+    BulkHeader,
+    /// Copying bulk payload bytes; this many remain.
+    BulkData(usize),
+    /// Skipping the CRLF after a bulk payload (not validated, like Redis).
+    BulkCrlf(u8),
+}
+
+/// Streaming request parser. Feed it the unconsumed input; it remembers how
+/// far it got, copies every payload byte once, and never rescans a partial
+/// line from its start.
+#[derive(Debug)]
+pub struct RequestParser {
+    state: State,
+    args_left: usize,
+    argv: Vec<Vec<u8>>,
+    cur: Vec<u8>,
+    /// Bytes of the pending partial line already searched for its delimiter.
+    scanned: usize,
+}
+
+impl Default for RequestParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RequestParser {
+    pub fn new() -> RequestParser {
+        RequestParser { state: State::Start, args_left: 0, argv: Vec::new(), cur: Vec::new(), scanned: 0 }
+    }
+
+    /// True when no command is partially parsed.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Start
+    }
+
+    /// Bytes held for the command being parsed (for CLIENT LIST / limits).
+    pub fn pending_bytes(&self) -> usize {
+        self.cur.len() + self.argv.iter().map(|a| a.len()).sum::<usize>()
+    }
+
+    /// Finds `delim` in `input[start..]`, resuming the previous search.
+    fn find(&mut self, input: &[u8], start: usize, delim: u8) -> Option<usize> {
+        let from = start + self.scanned;
+        let hay = input.get(from..).unwrap_or(&[]);
+        match hay.iter().position(|&c| c == delim) {
+            Some(off) => Some(from + off),
+            None => {
+                self.scanned = input.len().saturating_sub(start);
+                None
+            }
+        }
+    }
+
+    /// Parses from `input`, returning how many bytes were consumed and what
+    /// was found. Call again with the unconsumed rest (plus any new bytes)
+    /// after a `Command`.
+    pub fn parse(&mut self, input: &[u8], lim: &ParseLimits) -> (usize, Step) {
+        let mut pos = 0usize;
+        loop {
+            match self.state {
+                State::Start => {
+                    let Some(&first) = input.get(pos) else {
+                        return (pos, Step::NeedMore);
+                    };
+                    if first == b'*' {
+                        let Some(cr) = self.find(input, pos, b'\r') else {
+                            if input.len() - pos > INLINE_MAX {
+                                return (pos, Step::Error(ProtocolError::TooBigMultibulkCount));
+                            }
+                            return (pos, Step::NeedMore);
+                        };
+                        if cr + 1 >= input.len() {
+                            // Need the byte after '\r' too; resume at '\r'.
+                            self.scanned = cr - pos;
+                            return (pos, Step::NeedMore);
+                        }
+                        self.scanned = 0;
+                        let n = match crate::util::parse_i64(&input[pos + 1..cr]) {
+                            Some(n) if n <= i64::from(i32::MAX) => n,
+                            _ => return (pos, Step::Error(ProtocolError::InvalidMultibulkLength)),
+                        };
+                        if n > 10 && !lim.authenticated {
+                            return (pos, Step::Error(ProtocolError::UnauthenticatedMultibulkLength));
+                        }
+                        pos = cr + 2;
+                        if n <= 0 {
+                            continue; // empty command: ignored
+                        }
+                        self.args_left = n as usize;
+                        self.argv = Vec::with_capacity(self.args_left.min(1024));
+                        self.state = State::BulkHeader;
+                    } else {
+                        let Some(nl) = self.find(input, pos, b'\n') else {
+                            if input.len() - pos > INLINE_MAX {
+                                return (pos, Step::Error(ProtocolError::TooBigInline));
+                            }
+                            return (pos, Step::NeedMore);
+                        };
+                        self.scanned = 0;
+                        let mut line = &input[pos..nl];
+                        if line.last() == Some(&b'\r') {
+                            line = &line[..line.len() - 1];
+                        }
+                        let Some(args) = split_args(line) else {
+                            return (pos, Step::Error(ProtocolError::UnbalancedQuotes));
+                        };
+                        pos = nl + 1;
+                        if !args.is_empty() {
+                            return (pos, Step::Command(args));
+                        }
+                    }
+                }
+                State::BulkHeader => {
+                    if pos >= input.len() {
+                        return (pos, Step::NeedMore);
+                    }
+                    let Some(cr) = self.find(input, pos, b'\r') else {
+                        if input.len() - pos > INLINE_MAX {
+                            return (pos, Step::Error(ProtocolError::TooBigBulkCount));
+                        }
+                        return (pos, Step::NeedMore);
+                    };
+                    if cr + 1 >= input.len() {
+                        self.scanned = cr - pos;
+                        return (pos, Step::NeedMore);
+                    }
+                    self.scanned = 0;
+                    if input[pos] != b'$' {
+                        return (pos, Step::Error(ProtocolError::ExpectedDollar(input[pos])));
+                    }
+                    let len = match crate::util::parse_i64(&input[pos + 1..cr]) {
+                        Some(n) if n >= 0 && (n as u64) <= lim.max_bulk_len as u64 => n as usize,
+                        _ => return (pos, Step::Error(ProtocolError::InvalidBulkLength)),
+                    };
+                    if len > 16384 && !lim.authenticated {
+                        return (pos, Step::Error(ProtocolError::UnauthenticatedBulkLength));
+                    }
+                    pos = cr + 2;
+                    self.cur = Vec::with_capacity(len.min(BULK_PREALLOC_MAX));
+                    self.state = State::BulkData(len);
+                }
+                State::BulkData(remaining) => {
+                    let avail = input.len() - pos;
+                    let n = remaining.min(avail);
+                    self.cur.extend_from_slice(&input[pos..pos + n]);
+                    pos += n;
+                    if n < remaining {
+                        self.state = State::BulkData(remaining - n);
+                        return (pos, Step::NeedMore);
+                    }
+                    self.state = State::BulkCrlf(2);
+                }
+                State::BulkCrlf(remaining) => {
+                    let avail = input.len() - pos;
+                    let n = usize::from(remaining).min(avail);
+                    pos += n;
+                    if n < usize::from(remaining) {
+                        self.state = State::BulkCrlf(remaining - n as u8);
+                        return (pos, Step::NeedMore);
+                    }
+                    self.argv.push(core::mem::take(&mut self.cur));
+                    self.args_left -= 1;
+                    if self.args_left == 0 {
+                        self.state = State::Start;
+                        return (pos, Step::Command(core::mem::take(&mut self.argv)));
+                    }
+                    self.state = State::BulkHeader;
+                }
+            }
+        }
+    }
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Splits an inline command line like Redis's `sdssplitargs` (quotes and
+/// escapes as redis-cli understands them). `None` means unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // C string semantics: a NUL byte ends the line.
+    let line = match line.iter().position(|&c| c == 0) {
+        Some(n) => &line[..n],
+        None => line,
+    };
+    let at = |i: usize| line.get(i).copied().unwrap_or(0);
+    let mut args = Vec::new();
+    let mut p = 0usize;
+    loop {
+        while p < line.len() && is_space(line[p]) {
+            p += 1;
+        }
+        if p >= line.len() {
+            return Some(args);
+        }
+        let mut inq = false;
+        let mut insq = false;
+        let mut cur = Vec::new();
+        loop {
+            let c = at(p);
+            if inq {
+                if c == b'\\'
+                    && at(p + 1) == b'x'
+                    && let (Some(h), Some(l)) = (hex_val(at(p + 2)), hex_val(at(p + 3)))
+                {
+                    cur.push(h * 16 + l);
+                    p += 4;
+                    continue;
+                }
+                if c == b'\\' && at(p + 1) != 0 {
+                    p += 1;
+                    cur.push(match at(p) {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
+                        return None;
+                    }
+                    p += 1;
+                    break;
+                } else if c == 0 {
+                    return None;
+                } else {
+                    cur.push(c);
+                }
+            } else if insq {
+                if c == b'\\' && at(p + 1) == b'\'' {
+                    p += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if at(p + 1) != 0 && !is_space(at(p + 1)) {
+                        return None;
+                    }
+                    p += 1;
+                    break;
+                } else if c == 0 {
+                    return None;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                match c {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
+                        if c != 0 {
+                            p += 1;
+                        }
+                        break;
+                    }
+                    b'"' => inq = true,
+                    b'\'' => insq = true,
+                    _ => cur.push(c),
+                }
+            }
+            p += 1;
+        }
+        args.push(cur);
+    }
+}
+
+/// A client's reply buffer plus the protocol version its replies use.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub buf: Vec<u8>,
+    /// 2 or 3.
+    pub resp: u8,
+}
+
+fn push_len(buf: &mut Vec<u8>, prefix: u8, n: usize) {
+    buf.push(prefix);
+    push_i64(buf, n as i64);
+    buf.extend_from_slice(b"\r\n");
+}
+
+impl Out {
+    pub fn new(resp: u8) -> Out {
+        Out { buf: Vec::new(), resp }
+    }
+
+    pub fn is_resp3(&self) -> bool {
+        self.resp >= 3
+    }
+
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    pub fn ok(&mut self) {
+        self.buf.extend_from_slice(b"+OK\r\n");
+    }
+
+    /// `+text`.
+    pub fn simple(&mut self, text: &[u8]) {
+        self.buf.push(b'+');
+        self.buf.extend(text.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// `-CODE message`; `msg` includes the code, e.g. "ERR syntax error".
+    /// Newlines are replaced by spaces so the protocol stays valid.
+    pub fn error(&mut self, msg: &[u8]) {
+        self.buf.push(b'-');
+        self.buf.extend(msg.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    pub fn err(&mut self, msg: &str) {
+        self.error(msg.as_bytes());
+    }
+
+    pub fn int(&mut self, v: i64) {
+        self.buf.push(b':');
+        push_i64(&mut self.buf, v);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    pub fn bulk(&mut self, data: &[u8]) {
+        push_len(&mut self.buf, b'$', data.len());
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    pub fn bulk_i64(&mut self, v: i64) {
+        let s = crate::util::i64_bytes(v);
+        self.bulk(&s);
+    }
+
+    /// Null bulk string (RESP2 `$-1`, RESP3 `_`).
+    pub fn null(&mut self) {
+        if self.is_resp3() {
+            self.buf.extend_from_slice(b"_\r\n");
+        } else {
+            self.buf.extend_from_slice(b"$-1\r\n");
+        }
+    }
+
+    /// Null array (RESP2 `*-1`, RESP3 `_`).
+    pub fn null_array(&mut self) {
+        if self.is_resp3() {
+            self.buf.extend_from_slice(b"_\r\n");
+        } else {
+            self.buf.extend_from_slice(b"*-1\r\n");
+        }
+    }
+
+    pub fn array(&mut self, n: usize) {
+        push_len(&mut self.buf, b'*', n);
+    }
+
+    /// A map of `n` pairs (RESP2: flat array of 2n).
+    pub fn map(&mut self, n: usize) {
+        if self.is_resp3() {
+            push_len(&mut self.buf, b'%', n);
+        } else {
+            push_len(&mut self.buf, b'*', n.saturating_mul(2));
+        }
+    }
+
+    pub fn set(&mut self, n: usize) {
+        if self.is_resp3() {
+            push_len(&mut self.buf, b'~', n);
+        } else {
+            push_len(&mut self.buf, b'*', n);
+        }
+    }
+
+    /// Out-of-band push frame (pub/sub messages).
+    pub fn push(&mut self, n: usize) {
+        if self.is_resp3() {
+            push_len(&mut self.buf, b'>', n);
+        } else {
+            push_len(&mut self.buf, b'*', n);
+        }
+    }
+
+    /// A double: RESP3 `,x`, RESP2 bulk string, formatted like `%.17g`.
+    pub fn double(&mut self, v: f64) {
+        let mut tmp = Vec::with_capacity(24);
+        push_double_g17(&mut tmp, v);
+        if self.is_resp3() {
+            self.buf.push(b',');
+            self.buf.extend_from_slice(&tmp);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(&tmp);
+        }
+    }
+
+    pub fn boolean(&mut self, v: bool) {
+        if self.is_resp3() {
+            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.buf.extend_from_slice(if v { b":1\r\n" } else { b":0\r\n" });
+        }
+    }
+
+    /// Verbatim text (RESP3 `=`, RESP2 bulk).
+    pub fn verbatim(&mut self, text: &[u8]) {
+        if self.is_resp3() {
+            push_len(&mut self.buf, b'=', text.len() + 4);
+            self.buf.extend_from_slice(b"txt:");
+            self.buf.extend_from_slice(text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// Starts an aggregate whose length is not known yet.
+    pub fn begin_deferred(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn finish_deferred(&mut self, start: usize, prefix: u8, n: usize) {
+        let mut header = Vec::with_capacity(16);
+        push_len(&mut header, prefix, n);
+        let start = start.min(self.buf.len());
+        self.buf.splice(start..start, header);
+    }
+
+    pub fn finish_array(&mut self, start: usize, n: usize) {
+        self.finish_deferred(start, b'*', n);
+    }
+
+    pub fn finish_map(&mut self, start: usize, n: usize) {
+        if self.is_resp3() {
+            self.finish_deferred(start, b'%', n);
+        } else {
+            self.finish_deferred(start, b'*', n.saturating_mul(2));
+        }
+    }
+
+    pub fn finish_set(&mut self, start: usize, n: usize) {
+        let prefix = if self.is_resp3() { b'~' } else { b'*' };
+        self.finish_deferred(start, prefix, n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    const LIM: ParseLimits = ParseLimits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
+
+    fn parse_all(input: &[u8]) -> (Vec<Step>, usize) {
+        let mut p = RequestParser::new();
+        let mut pos = 0;
+        let mut out = Vec::new();
+        loop {
+            let (n, step) = p.parse(&input[pos..], &LIM);
+            pos += n;
+            match step {
+                Step::NeedMore => break,
+                Step::Error(_) => {
+                    out.push(step);
+                    break;
+                }
+                s => out.push(s),
+            }
+        }
+        (out, pos)
+    }
+
+    fn cmd(args: &[&[u8]]) -> Step {
+        Step::Command(args.iter().map(|a| a.to_vec()).collect())
+    }
+
+    #[test]
+    fn multibulk_and_inline() {
+        let (steps, pos) = parse_all(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n  set a  'b c' \"d\\x41\\n\"\r\n");
+        assert_eq!(steps, vec![cmd(&[b"GET", b"k"]), cmd(&[b"PING"]), cmd(&[b"set", b"a", b"b c", b"dA\n"])]);
+        assert_eq!(pos, 52);
+    }
+
+    #[test]
+    fn empty_commands_are_skipped() {
+        let (steps, _) = parse_all(b"*0\r\n*-1\r\n\r\n\n*1\r\n$4\r\nPING\r\n");
+        assert_eq!(steps, vec![cmd(&[b"PING"])]);
+    }
+
+    #[test]
+    fn protocol_errors() {
+        let e = |i: &[u8]| parse_all(i).0.pop().unwrap();
+        assert_eq!(e(b"*x\r\n"), Step::Error(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(e(b"*3000000000\r\n"), Step::Error(ProtocolError::InvalidMultibulkLength));
+        assert_eq!(e(b"*1\r\nx\r\n"), Step::Error(ProtocolError::ExpectedDollar(b'x')));
+        assert_eq!(e(b"*1\r\n$-1\r\n"), Step::Error(ProtocolError::InvalidBulkLength));
+        assert_eq!(e(b"*1\r\n$abc\r\n"), Step::Error(ProtocolError::InvalidBulkLength));
+        assert_eq!(e(b"set \"a\r\n"), Step::Error(ProtocolError::UnbalancedQuotes));
+        assert_eq!(e(b"set \"a\"b\r\n"), Step::Error(ProtocolError::UnbalancedQuotes));
+        let big = vec![b'a'; INLINE_MAX + 1];
+        assert_eq!(e(&big), Step::Error(ProtocolError::TooBigInline));
+        let mut big = b"*".to_vec();
+        big.extend(vec![b'1'; INLINE_MAX + 1]);
+        assert_eq!(e(&big), Step::Error(ProtocolError::TooBigMultibulkCount));
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let lim = ParseLimits { max_bulk_len: 1 << 20, authenticated: false };
+        let mut p = RequestParser::new();
+        assert_eq!(p.parse(b"*11\r\n", &lim).1, Step::Error(ProtocolError::UnauthenticatedMultibulkLength));
+        let mut p = RequestParser::new();
+        assert_eq!(p.parse(b"*1\r\n$20000\r\n", &lim).1, Step::Error(ProtocolError::UnauthenticatedBulkLength));
+    }
+
+    #[test]
+    fn split_at_every_byte() {
+        let input = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nGET k\r\n";
+        let (expected, _) = parse_all(input);
+        let mut p = RequestParser::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut got = Vec::new();
+        for &b in input.iter() {
+            buf.push(b);
+            loop {
+                let (n, step) = p.parse(&buf, &LIM);
+                buf.drain(..n);
+                match step {
+                    Step::NeedMore => break,
+                    s => got.push(s),
+                }
+            }
+        }
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn reply_encodings() {
+        let mut o = Out::new(2);
+        o.null();
+        o.map(1);
+        o.double(1.5);
+        o.boolean(true);
+        assert_eq!(o.buf, b"$-1\r\n*2\r\n$3\r\n1.5\r\n:1\r\n");
+        let mut o = Out::new(3);
+        o.null();
+        o.map(1);
+        o.double(1.5);
+        o.boolean(true);
+        assert_eq!(o.buf, b"_\r\n%1\r\n,1.5\r\n#t\r\n");
+        let mut o = Out::new(2);
+        o.bulk(b"x");
+        let s = o.begin_deferred();
+        o.int(1);
+        o.int(2);
+        o.finish_array(s, 2);
+        assert_eq!(o.buf, b"$1\r\nx\r\n*2\r\n:1\r\n:2\r\n");
+    }
+}

@@ -1,0 +1,1176 @@
+//! The `Server`: owns databases, clients, pub/sub and blocked clients;
+//! turns input bytes into executed commands and replies (sans-IO).
+//! Command handlers live in `cmd::*`; this module holds the request
+//! pipeline, the shared keyspace helpers and the periodic `tick`.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+
+use crate::blocking::{BlockOp, Blocked, Blocking};
+use crate::client::{Client, Multi};
+use crate::commands::{self, CommandSpec, flags};
+use crate::config::{Config, EvictionPolicy};
+use crate::db::{Db, Found, ValueMut};
+use crate::pubsub::PubSub;
+use crate::resp::{Out, ParseLimits, Step};
+use crate::types::Value;
+use crate::util::Rng;
+use crate::{ClientId, CommandObserver, Refused, Time};
+
+/// Counters reported by INFO stats.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub error_replies: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+}
+
+/// Execution context of one command.
+pub struct Ctx {
+    pub cid: u64,
+    pub db: usize,
+    pub argv: Vec<Vec<u8>>,
+    pub out: Out,
+    pub now: Time,
+    /// Number of changes made (propagated to the observer when > 0).
+    pub dirty: u64,
+    /// Propagate these commands instead of `argv` (e.g. relative -> absolute TTL).
+    pub rewrite: Option<Vec<Vec<Vec<u8>>>>,
+    /// Running inside EXEC: blocking commands must not block.
+    pub in_exec: bool,
+    /// Whether handlers may move argument bytes out of `argv`.
+    pub keep_argv: bool,
+    pub spec: &'static CommandSpec,
+}
+
+impl Ctx {
+    /// Argument `i`, moved out when nobody needs `argv` afterwards.
+    pub fn take_arg(&mut self, i: usize) -> Vec<u8> {
+        match self.argv.get_mut(i) {
+            Some(a) if self.keep_argv => a.clone(),
+            Some(a) => core::mem::take(a),
+            None => Vec::new(),
+        }
+    }
+    pub fn arg(&self, i: usize) -> &[u8] {
+        self.argv.get(i).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+    pub fn argc(&self) -> usize {
+        self.argv.len()
+    }
+    pub fn wrongtype(&mut self) {
+        self.out.err("WRONGTYPE Operation against a key holding the wrong kind of value");
+    }
+    pub fn syntax_error(&mut self) {
+        self.out.err("ERR syntax error");
+    }
+    pub fn not_integer(&mut self) {
+        self.out.err("ERR value is not an integer or out of range");
+    }
+    pub fn not_float(&mut self) {
+        self.out.err("ERR value is not a valid float");
+    }
+    /// Propagate `cmds` instead of the original command.
+    pub fn propagate_as(&mut self, cmds: Vec<Vec<Vec<u8>>>) {
+        self.rewrite = Some(cmds);
+    }
+}
+
+/// The whole engine state.
+pub struct Server {
+    pub(crate) cfg: Config,
+    pub(crate) dbs: Vec<Db>,
+    pub(crate) clients: HashMap<u64, Client, FixedState>,
+    next_client_id: u64,
+    pub(crate) rng: Rng,
+    pub(crate) now: Time,
+    pub(crate) started: Time,
+    pub(crate) stats: Stats,
+    pub(crate) pubsub: PubSub,
+    pub(crate) blocking: Blocking,
+    /// Clients with pending output or a pending close.
+    dirty: Vec<u64>,
+    observer: Option<Box<dyn CommandObserver>>,
+    pub(crate) shutdown: bool,
+    command_index: HashMap<Vec<u8>, usize, FixedState>,
+    /// Clients whose buffered input should be processed (e.g. unblocked).
+    resume: Vec<u64>,
+    expire_db_cursor: usize,
+    evict_db_cursor: usize,
+    /// WATCHed keys: per database, key -> watching clients.
+    pub(crate) watched: Vec<crate::bytemap::ByteMap<Vec<u64>>>,
+    pub(crate) dirty_since_save: u64,
+    /// Set during `replay` so expiry/eviction deletions are not re-propagated.
+    replaying: bool,
+    /// During EXEC: whether MULTI was already reported to the observer.
+    exec_propagation: Option<bool>,
+}
+
+/// Fixed bytes counted as used by an empty server (like Redis's baseline).
+const BASE_MEMORY: usize = 64 * 1024;
+
+/// Id of the internal client used by `Server::replay`.
+const REPLAY_CLIENT: u64 = 0;
+
+impl Server {
+    pub fn new(config: Config, seed: u64) -> Server {
+        let mut rng = Rng::new(seed);
+        let dbs = (0..config.databases.max(1)).map(|_| Db::new(rng.next_u64())).collect();
+        let mut command_index = HashMap::with_hasher(FixedState::with_seed(rng.next_u64()));
+        for (i, c) in commands::TABLE.iter().enumerate() {
+            command_index.insert(c.name.as_bytes().to_vec(), i);
+        }
+        let databases = config.databases.max(1);
+        Server {
+            dbs,
+            clients: HashMap::with_hasher(FixedState::with_seed(rng.next_u64())),
+            next_client_id: 1,
+            now: Time::default(),
+            started: Time::default(),
+            stats: Stats::default(),
+            pubsub: PubSub::new(rng.next_u64()),
+            blocking: Blocking::new(databases, rng.next_u64()),
+            dirty: Vec::new(),
+            observer: None,
+            shutdown: false,
+            command_index,
+            resume: Vec::new(),
+            expire_db_cursor: 0,
+            evict_db_cursor: 0,
+            watched: (0..databases).map(|_| crate::bytemap::ByteMap::new(rng.next_u64())).collect(),
+            dirty_since_save: 0,
+            replaying: false,
+            exec_propagation: None,
+            cfg: config,
+            rng,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Installs the hook that receives every executed write command.
+    pub fn set_observer(&mut self, observer: Box<dyn CommandObserver>) {
+        self.observer = Some(observer);
+    }
+
+    pub fn take_observer(&mut self) -> Option<Box<dyn CommandObserver>> {
+        self.observer.take()
+    }
+
+    fn set_now(&mut self, now: Time) {
+        if self.started == Time::default() {
+            self.started = now;
+        }
+        self.now = now;
+    }
+
+    /// LRU clock in seconds.
+    pub(crate) fn lru_clock(&self) -> u32 {
+        (self.now.mono_ms / 1000) as u32
+    }
+
+    pub(crate) fn new_seed(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+
+    // ----- connections -------------------------------------------------
+
+    /// Accepts a new connection, or refuses it when `maxclients` is reached
+    /// (send `Refused::reply` and close).
+    pub fn connect(&mut self, peer: &str, now: Time) -> Result<ClientId, Refused> {
+        self.set_now(now);
+        if self.client_count() >= self.cfg.maxclients {
+            self.stats.rejected_connections += 1;
+            return Err(Refused { reply: b"-ERR max number of clients reached\r\n".to_vec() });
+        }
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.connections_received += 1;
+        let seed = self.rng.next_u64();
+        let mut c = Client::new(id, String::from(peer), now.mono_ms, seed);
+        c.authenticated = self.cfg.requirepass.is_none();
+        self.clients.insert(id, c);
+        Ok(ClientId(id))
+    }
+
+    /// Number of connected (non-internal) clients.
+    pub fn client_count(&self) -> usize {
+        self.clients.len() - usize::from(self.clients.contains_key(&REPLAY_CLIENT))
+    }
+
+    /// Forgets a connection (after the app closed its socket).
+    pub fn disconnect(&mut self, id: ClientId) {
+        let cid = id.0;
+        let Some(mut c) = self.clients.remove(&cid) else { return };
+        if let Some(b) = c.blocked.take() {
+            self.blocking.remove(cid, &b);
+        }
+        for (db, key) in core::mem::take(&mut c.watched) {
+            self.unwatch_key(cid, db, &key);
+        }
+        for ch in c.subs.keys() {
+            self.pubsub.unsubscribe(ch, cid);
+        }
+        for p in c.psubs.keys() {
+            self.pubsub.punsubscribe(p, cid);
+        }
+        if let Some(pos) = c.dirty_pos {
+            self.remove_dirty_at(pos);
+        }
+    }
+
+    // ----- input --------------------------------------------------------
+
+    /// Appends bytes read from the socket and runs every complete command.
+    pub fn feed(&mut self, id: ClientId, input: &[u8], now: Time) {
+        self.set_now(now);
+        let cid = id.0;
+        let pause = self.cfg.output_pause_threshold;
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        self.stats.net_input_bytes += input.len() as u64;
+        if c.should_close() {
+            return; // input after QUIT / errors is ignored
+        }
+        c.last_ms = now.mono_ms;
+        if c.pending_input() == 0 && c.can_process(pause) {
+            // Fast path: parse straight from the socket bytes.
+            c.inbuf.clear();
+            c.inpos = 0;
+            let used = self.process_bytes(cid, input);
+            if let Some(c) = self.clients.get_mut(&cid)
+                && !c.should_close()
+            {
+                c.inbuf.extend_from_slice(input.get(used..).unwrap_or(&[]));
+            }
+        } else {
+            c.inbuf.extend_from_slice(input);
+            self.process_input(cid);
+        }
+        self.check_query_limit(cid);
+        self.run_resumed();
+    }
+
+    fn check_query_limit(&mut self, cid: u64) {
+        let limit = self.cfg.client_query_buffer_limit;
+        if let Some(c) = self.clients.get_mut(&cid)
+            && c.pending_input() > limit
+        {
+            c.close_now = true;
+            c.inbuf = Vec::new();
+            c.inpos = 0;
+            self.mark_dirty(cid);
+        }
+    }
+
+    /// Runs buffered input of `cid` as far as possible.
+    fn process_input(&mut self, cid: u64) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        let buf = core::mem::take(&mut c.inbuf);
+        let start = c.inpos;
+        let used = self.process_bytes(cid, buf.get(start..).unwrap_or(&[]));
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.should_close() {
+            c.inbuf = Vec::new();
+            c.inpos = 0;
+            return;
+        }
+        c.inbuf = buf;
+        c.inpos = start + used;
+        if c.inpos >= c.inbuf.len() {
+            c.inbuf.clear();
+            c.inpos = 0;
+        } else if c.inpos > c.inbuf.len() / 2 {
+            // Amortized O(1) per byte: compact only when half is consumed.
+            c.inbuf.drain(..c.inpos);
+            c.inpos = 0;
+        }
+    }
+
+    /// Parses and executes commands from `data`; returns bytes consumed.
+    fn process_bytes(&mut self, cid: u64, data: &[u8]) -> usize {
+        let mut pos = 0usize;
+        loop {
+            let pause = self.cfg.output_pause_threshold;
+            let max_bulk_len = self.cfg.proto_max_bulk_len;
+            let Some(c) = self.clients.get_mut(&cid) else { return data.len() };
+            if !c.can_process(pause) {
+                return pos;
+            }
+            let lim = ParseLimits { max_bulk_len, authenticated: c.authenticated };
+            let (n, step) = c.parser.parse(data.get(pos..).unwrap_or(&[]), &lim);
+            pos += n;
+            match step {
+                Step::NeedMore => return pos,
+                Step::Error(e) => {
+                    let mut msg = b"ERR ".to_vec();
+                    msg.extend_from_slice(&e.message());
+                    let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+                    out.error(&msg);
+                    c.out = out.buf;
+                    c.close_after_reply = true;
+                    self.stats.error_replies += 1;
+                    self.mark_dirty(cid);
+                    return data.len();
+                }
+                Step::Command(argv) => self.process_command(cid, argv),
+            }
+        }
+    }
+
+    /// Processes input of clients that became runnable (unblocked, output
+    /// drained) until none is left.
+    fn run_resumed(&mut self) {
+        let mut rounds = 0;
+        while !self.resume.is_empty() && rounds < 1000 {
+            rounds += 1;
+            let list = core::mem::take(&mut self.resume);
+            for cid in list {
+                self.process_input(cid);
+            }
+        }
+    }
+
+    // ----- command dispatch -------------------------------------------
+
+    pub(crate) fn lookup_command(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        if name.len() > 32 {
+            return None;
+        }
+        let lower = name.to_ascii_lowercase();
+        self.command_index.get(&lower).and_then(|&i| commands::TABLE.get(i))
+    }
+
+    fn process_command(&mut self, cid: u64, argv: Vec<Vec<u8>>) {
+        let Some(first) = argv.first() else { return };
+        let spec = self.lookup_command(first);
+        let has_pass = self.cfg.requirepass.is_some();
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+        let in_multi = c.multi.is_some();
+        let mut reject: Option<Vec<u8>> = None;
+        match spec {
+            None => {
+                let mut msg = b"ERR unknown command '".to_vec();
+                msg.extend_from_slice(&first[..first.len().min(128)]);
+                msg.extend_from_slice(b"', with args beginning with: ");
+                let mut args_len = 0usize;
+                for a in argv.iter().skip(1) {
+                    if args_len >= 128 {
+                        break;
+                    }
+                    let take = a.len().min(128 - args_len);
+                    msg.push(b'\'');
+                    msg.extend_from_slice(&a[..take]);
+                    msg.extend_from_slice(b"' ");
+                    args_len += take + 3;
+                }
+                reject = Some(msg);
+            }
+            Some(spec) => {
+                let argc = argv.len() as i64;
+                let arity = i64::from(spec.arity);
+                if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
+                    reject =
+                        Some(alloc::format!("ERR wrong number of arguments for '{}' command", spec.name).into_bytes());
+                } else if has_pass && !c.authenticated && spec.flags & flags::NO_AUTH == 0 {
+                    reject = Some(b"NOAUTH Authentication required.".to_vec());
+                } else if c.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
+                    reject = Some(
+                        alloc::format!(
+                            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                            spec.name
+                        )
+                        .into_bytes(),
+                    );
+                }
+            }
+        }
+        if reject.is_none()
+            && let Some(spec) = spec
+            && self.cfg.maxmemory > 0
+            && !self.replaying
+        {
+            let ok = self.evict_if_needed();
+            if !ok && spec.flags & flags::DENYOOM != 0 {
+                reject = Some(b"OOM command not allowed when used memory > 'maxmemory'.".to_vec());
+            }
+        }
+        self.stats.commands_processed += 1;
+        if let Some(msg) = reject {
+            out.error(&msg);
+            self.stats.error_replies += 1;
+            if let Some(c) = self.clients.get_mut(&cid) {
+                if let Some(m) = c.multi.as_mut() {
+                    m.failed = true;
+                }
+                c.out = out.buf;
+            }
+            self.after_command(cid);
+            return;
+        }
+        let Some(spec) = spec else { return };
+        if in_multi && spec.flags & flags::NOT_QUEUED == 0 {
+            out.simple(b"QUEUED");
+            if let Some(c) = self.clients.get_mut(&cid) {
+                if let Some(m) = c.multi.as_mut() {
+                    m.queued.push(argv);
+                }
+                c.out = out.buf;
+            }
+            self.after_command(cid);
+            return;
+        }
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.last_cmd = spec.name;
+        }
+        let out = self.call(cid, spec, argv, out, false);
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.out = out.buf;
+        }
+        self.serve_ready_keys();
+        self.after_command(cid);
+    }
+
+    /// Executes one command and propagates it when it wrote something.
+    pub(crate) fn call(
+        &mut self,
+        cid: u64,
+        spec: &'static CommandSpec,
+        argv: Vec<Vec<u8>>,
+        out: Out,
+        in_exec: bool,
+    ) -> Out {
+        let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
+        let keep_argv = self.observer.is_some();
+        let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
+        (spec.handler)(self, &mut ctx);
+        if ctx.dirty > 0 {
+            self.dirty_since_save += ctx.dirty;
+            if spec.flags & flags::WRITE != 0 || ctx.rewrite.is_some() {
+                match ctx.rewrite.take() {
+                    Some(cmds) => {
+                        for cmd in cmds {
+                            self.propagate(db, &cmd);
+                        }
+                    }
+                    None => {
+                        let argv = core::mem::take(&mut ctx.argv);
+                        self.propagate(db, &argv);
+                    }
+                }
+            }
+        }
+        ctx.out
+    }
+
+    /// Reports a write to the observer.
+    pub(crate) fn propagate(&mut self, db: usize, argv: &[Vec<u8>]) {
+        if self.replaying {
+            return;
+        }
+        if let Some(obs) = self.observer.as_mut() {
+            if self.exec_propagation == Some(false) {
+                // First write of a transaction: open it for the observer.
+                obs.on_write(db, &[b"MULTI"]);
+                self.exec_propagation = Some(true);
+            }
+            let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            obs.on_write(db, &refs);
+        }
+    }
+
+    /// EXEC starts: writes it makes are wrapped in MULTI/EXEC for the observer.
+    pub(crate) fn begin_exec_propagation(&mut self) {
+        self.exec_propagation = Some(false);
+    }
+
+    pub(crate) fn end_exec_propagation(&mut self, db: usize) {
+        if self.exec_propagation.take() == Some(true)
+            && let Some(obs) = self.observer.as_mut()
+        {
+            obs.on_write(db, &[b"EXEC"]);
+        }
+    }
+
+    /// Post-command bookkeeping: output limits and the dirty list.
+    fn after_command(&mut self, cid: u64) {
+        self.check_output_limits(cid);
+        if self.clients.get(&cid).is_some_and(|c| c.pending_output() > 0 || c.should_close()) {
+            self.mark_dirty(cid);
+        }
+    }
+
+    /// Client output buffer limits (hard: now; soft: after some seconds).
+    pub(crate) fn check_output_limits(&mut self, cid: u64) {
+        let now = self.now.mono_ms;
+        let (normal, pubsub) = (self.cfg.output_limit_normal, self.cfg.output_limit_pubsub);
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.hidden {
+            return;
+        }
+        let limit = if c.sub_count() > 0 { pubsub } else { normal };
+        let pending = c.pending_output();
+        let mut close = limit.hard > 0 && pending > limit.hard;
+        if limit.soft > 0 && pending > limit.soft {
+            let since = *c.soft_since.get_or_insert(now);
+            if now.saturating_sub(since) >= limit.soft_seconds.saturating_mul(1000) {
+                close = true;
+            }
+        } else {
+            c.soft_since = None;
+        }
+        if close {
+            c.close_now = true;
+            c.out = Vec::new();
+            c.out_pos = 0;
+            self.mark_dirty(cid);
+        }
+    }
+
+    // ----- output -------------------------------------------------------
+
+    /// Pending bytes for the client's socket.
+    pub fn output(&mut self, id: ClientId) -> &[u8] {
+        match self.clients.get(&id.0) {
+            Some(c) => c.out.get(c.out_pos..).unwrap_or(&[]),
+            None => &[],
+        }
+    }
+
+    /// `n` bytes of `output()` were written to the socket. Also resumes
+    /// parsing input that was held back by the output-size pause.
+    pub fn consume_output(&mut self, id: ClientId, n: usize) {
+        let cid = id.0;
+        let pause = self.cfg.output_pause_threshold;
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        let n = n.min(c.pending_output());
+        c.out_pos += n;
+        self.stats.net_output_bytes += n as u64;
+        if c.out_pos >= c.out.len() {
+            c.out.clear();
+            c.out_pos = 0;
+            if c.out.capacity() > 64 * 1024 {
+                c.out.shrink_to(16 * 1024);
+            }
+        } else if c.out_pos > 64 * 1024 && c.out_pos > c.out.len() / 2 {
+            c.out.drain(..c.out_pos);
+            c.out_pos = 0;
+        }
+        let resume = c.pending_input() > 0 && c.can_process(pause);
+        let idle = c.pending_output() == 0 && !c.should_close();
+        if idle && let Some(pos) = c.dirty_pos {
+            self.remove_dirty_at(pos);
+        }
+        if resume {
+            self.process_input(cid);
+            self.check_query_limit(cid);
+            self.run_resumed();
+        }
+    }
+
+    /// Clients that have output to write or must be closed.
+    pub fn clients_with_output(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.dirty
+            .iter()
+            .copied()
+            .filter(|id| self.clients.get(id).is_some_and(|c| c.pending_output() > 0 || c.should_close()))
+            .map(ClientId)
+    }
+
+    /// Close this connection once `output()` is flushed.
+    pub fn should_close(&self, id: ClientId) -> bool {
+        self.clients.get(&id.0).is_none_or(|c| c.should_close())
+    }
+
+    pub(crate) fn mark_dirty(&mut self, cid: u64) {
+        if let Some(c) = self.clients.get_mut(&cid)
+            && c.dirty_pos.is_none()
+            && !c.hidden
+        {
+            c.dirty_pos = Some(self.dirty.len());
+            self.dirty.push(cid);
+        }
+    }
+
+    fn remove_dirty_at(&mut self, pos: usize) {
+        if pos >= self.dirty.len() {
+            return;
+        }
+        let removed = self.dirty.swap_remove(pos);
+        if let Some(c) = self.clients.get_mut(&removed) {
+            c.dirty_pos = None;
+        }
+        if let Some(&moved) = self.dirty.get(pos)
+            && let Some(c) = self.clients.get_mut(&moved)
+        {
+            c.dirty_pos = Some(pos);
+        }
+    }
+
+    /// Appends raw reply bytes to another client's buffer (pub/sub, unblock).
+    pub(crate) fn write_to(&mut self, cid: u64, f: impl FnOnce(&mut Out)) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.close_now {
+            return;
+        }
+        let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+        f(&mut out);
+        c.out = out.buf;
+        self.check_output_limits(cid);
+        self.mark_dirty(cid);
+    }
+
+    // ----- periodic work -------------------------------------------------
+
+    /// Periodic work (call ~10 times per second): blocked-client timeouts,
+    /// idle-client timeout, active expiry.
+    pub fn tick(&mut self, now: Time) {
+        self.set_now(now);
+        // Blocked clients past their deadline.
+        while let Some(&(deadline, cid)) = self.blocking.timeouts.first() {
+            if deadline > now.mono_ms {
+                break;
+            }
+            self.blocking.timeouts.remove(&(deadline, cid));
+            self.unblock_with_timeout(cid);
+        }
+        // Idle clients.
+        if self.cfg.timeout_secs > 0 {
+            let limit = self.cfg.timeout_secs.saturating_mul(1000);
+            let mut idle = Vec::new();
+            for c in self.clients.values() {
+                if !c.hidden
+                    && c.blocked.is_none()
+                    && c.sub_count() == 0
+                    && !c.should_close()
+                    && now.mono_ms.saturating_sub(c.last_ms) > limit
+                {
+                    idle.push(c.id);
+                }
+            }
+            for cid in idle {
+                if let Some(c) = self.clients.get_mut(&cid) {
+                    c.close_now = true;
+                }
+                self.mark_dirty(cid);
+            }
+        }
+        self.active_expire_cycle();
+        if self.cfg.maxmemory > 0 {
+            self.evict_if_needed();
+        }
+        self.run_resumed();
+    }
+
+    /// The earliest blocked-client deadline (monotonic ms).
+    pub fn next_deadline(&self) -> Option<Time> {
+        let d = self.blocking.next_deadline()?;
+        let wall = self.now.unix_ms.saturating_add(d.saturating_sub(self.now.mono_ms));
+        Some(Time { unix_ms: wall, mono_ms: d })
+    }
+
+    pub fn shutdown_requested(&self) -> bool {
+        self.shutdown
+    }
+
+    /// Approximate bytes used: datasets plus client buffers.
+    pub fn used_memory(&self) -> usize {
+        let clients: usize = self
+            .clients
+            .values()
+            .map(|c| c.out.capacity() + c.inbuf.capacity() + c.parser.pending_bytes() + 1024)
+            .sum();
+        self.dataset_memory() + clients + BASE_MEMORY
+    }
+
+    /// Bytes used by keys and values (what eviction looks at).
+    pub fn dataset_memory(&self) -> usize {
+        self.dbs.iter().map(|d| d.used_memory()).sum()
+    }
+
+    // ----- keyspace helpers for commands ---------------------------------
+
+    /// Deletes `key` if its TTL passed. Returns true when it was deleted.
+    pub(crate) fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        let Some(d) = self.dbs.get(db) else { return false };
+        if d.expires_count() == 0 {
+            return false;
+        }
+        if let Found::Expired = d.find(key, self.now.unix_ms) {
+            self.delete_expired(db, key);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn delete_expired(&mut self, db: usize, key: &[u8]) {
+        if let Some(d) = self.dbs.get_mut(db) {
+            d.remove(key);
+        }
+        self.stats.expired_keys += 1;
+        self.touch_watched(db, key);
+        self.propagate(db, &[b"DEL".to_vec(), key.to_vec()]);
+    }
+
+    /// Looks a key up for reading (lazy expiry, LRU, hit/miss stats).
+    pub(crate) fn read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
+        let clock = self.lru_clock();
+        let d = self.dbs.get_mut(db)?;
+        match d.map.slot_of(key) {
+            Some(slot) => {
+                self.stats.keyspace_hits += 1;
+                d.touch_lru(slot, clock);
+                d.entry_at(slot).map(|(_, e)| &e.value)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Like `read`, also lending the PRNG (for random-member commands).
+    pub(crate) fn read_with_rng(&mut self, db: usize, key: &[u8]) -> (Option<&Value>, &mut Rng) {
+        self.read(db, key);
+        let v = self.dbs.get(db).and_then(|d| d.get(key)).map(|e| &e.value);
+        (v, &mut self.rng)
+    }
+
+    /// Like `peek`, also lending the PRNG.
+    pub(crate) fn peek_with_rng(&mut self, db: usize, key: &[u8]) -> (Option<&Value>, &mut Rng) {
+        self.expire_if_needed(db, key);
+        let v = self.dbs.get(db).and_then(|d| d.get(key)).map(|e| &e.value);
+        (v, &mut self.rng)
+    }
+
+    /// Looks a key up without touching stats/LRU (still lazily expires).
+    pub(crate) fn peek(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
+        self.dbs.get(db)?.get(key).map(|e| &e.value)
+    }
+
+    /// Mutable access for writing (lazy expiry first).
+    pub(crate) fn write(&mut self, db: usize, key: &[u8]) -> Option<ValueMut<'_>> {
+        self.expire_if_needed(db, key);
+        let clock = self.lru_clock();
+        let d = self.dbs.get_mut(db)?;
+        let slot = d.map.slot_of(key)?;
+        d.touch_lru(slot, clock);
+        d.value_mut_at(slot)
+    }
+
+    pub(crate) fn exists(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        self.dbs.get(db).is_some_and(|d| d.map.contains_key(key))
+    }
+
+    /// Stores a value (overwriting; drops the TTL unless `keep_ttl`).
+    pub(crate) fn store(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        self.expire_if_needed(db, key);
+        let clock = self.lru_clock();
+        if let Some(d) = self.dbs.get_mut(db) {
+            d.set(key, value, keep_ttl, clock);
+        }
+    }
+
+    /// Deletes a key; true when it existed. Marks it modified.
+    pub(crate) fn delete(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        let removed = self.dbs.get_mut(db).and_then(|d| d.remove(key)).is_some();
+        if removed {
+            self.touch_watched(db, key);
+        }
+        removed
+    }
+
+    /// Deletes `key` if it holds an empty container.
+    pub(crate) fn delete_if_empty(&mut self, db: usize, key: &[u8]) {
+        let empty = self.dbs.get(db).and_then(|d| d.get(key)).is_some_and(|e| match &e.value {
+            Value::Str(_) => false,
+            v => v.is_empty(),
+        });
+        if empty && let Some(d) = self.dbs.get_mut(db) {
+            d.remove(key);
+        }
+    }
+
+    /// Sets or clears a key's absolute expiry (unix ms).
+    pub(crate) fn set_expire(&mut self, db: usize, key: &[u8], at: Option<u64>) {
+        if let Some(d) = self.dbs.get_mut(db)
+            && let Some(slot) = d.map.slot_of(key)
+        {
+            d.set_expire_at(slot, at);
+        }
+    }
+
+    pub(crate) fn expire_of(&self, db: usize, key: &[u8]) -> Option<u64> {
+        self.dbs.get(db)?.get(key)?.expire_at
+    }
+
+    /// Records a modification of `key`: counts it for propagation and
+    /// invalidates WATCHes.
+    pub(crate) fn modified(&mut self, c: &mut Ctx, db: usize, key: &[u8]) {
+        c.dirty += 1;
+        self.touch_watched(db, key);
+    }
+
+    /// A list received elements: wake clients blocked on it.
+    pub(crate) fn signal_list_push(&mut self, db: usize, key: &[u8]) {
+        self.blocking.signal(db, key);
+    }
+
+    // ----- WATCH ---------------------------------------------------------
+
+    pub(crate) fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        let Some(w) = self.watched.get(db) else { return };
+        if w.is_empty() {
+            return;
+        }
+        if let Some(ids) = w.get(key) {
+            for id in ids.clone() {
+                if let Some(c) = self.clients.get_mut(&id) {
+                    c.cas_dirty = true;
+                }
+            }
+        }
+    }
+
+    /// Invalidates WATCHes of every key in `db` that currently exists.
+    pub(crate) fn touch_all_watched(&mut self, db: Option<usize>) {
+        let mut hit = Vec::new();
+        for (i, w) in self.watched.iter().enumerate() {
+            if db.is_some_and(|d| d != i) {
+                continue;
+            }
+            for (key, ids) in w.iter() {
+                if self.dbs.get(i).is_some_and(|d| d.map.contains_key(key)) {
+                    hit.extend(ids.iter().copied());
+                }
+            }
+        }
+        for id in hit {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.cas_dirty = true;
+            }
+        }
+    }
+
+    pub(crate) fn watch_key(&mut self, cid: u64, db: usize, key: &[u8]) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.watched.iter().any(|(d, k)| *d == db && k == key) {
+            return;
+        }
+        c.watched.push((db, key.to_vec()));
+        if let Some(w) = self.watched.get_mut(db) {
+            match w.get_mut(key) {
+                Some(ids) => ids.push(cid),
+                None => {
+                    w.insert(key, alloc::vec![cid]);
+                }
+            }
+        }
+    }
+
+    fn unwatch_key(&mut self, cid: u64, db: usize, key: &[u8]) {
+        let Some(w) = self.watched.get_mut(db) else { return };
+        let empty = match w.get_mut(key) {
+            Some(ids) => {
+                ids.retain(|&x| x != cid);
+                ids.is_empty()
+            }
+            None => false,
+        };
+        if empty {
+            w.remove(key);
+        }
+    }
+
+    pub(crate) fn unwatch_all(&mut self, cid: u64) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        let keys = core::mem::take(&mut c.watched);
+        c.cas_dirty = false;
+        for (db, key) in keys {
+            self.unwatch_key(cid, db, &key);
+        }
+    }
+
+    pub(crate) fn begin_multi(&mut self, cid: u64) {
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.multi = Some(Multi::default());
+        }
+    }
+
+    // ----- blocking ------------------------------------------------------
+
+    /// Parks the current client until a key gets data or the deadline.
+    pub(crate) fn block_client(&mut self, cid: u64, b: Blocked) {
+        self.blocking.add(cid, &b);
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.blocked = Some(b);
+        }
+    }
+
+    fn unblock_with_timeout(&mut self, cid: u64) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        let Some(mut b) = c.blocked.take() else { return };
+        b.deadline = None; // already removed from the timeout set
+        self.blocking.remove(cid, &b);
+        self.write_to(cid, |out| match b.op {
+            BlockOp::Pop { .. } => out.null_array(),
+            BlockOp::Move { .. } => out.null(),
+        });
+        self.resume.push(cid);
+    }
+
+    /// Serves clients blocked on keys that received data (FIFO per key).
+    pub(crate) fn serve_ready_keys(&mut self) {
+        let mut guard = 0usize;
+        while let Some((db, key)) = self.blocking.ready.pop_front() {
+            guard += 1;
+            if guard > 1_000_000 {
+                break;
+            }
+            while let Some(cid) = self.blocking.first_waiter(db, &key) {
+                let has_data = matches!(self.peek(db, &key), Some(Value::List(l)) if !l.is_empty());
+                if !has_data {
+                    break;
+                }
+                let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else {
+                    // Stale entry: drop it.
+                    if let Some(q) = self.blocking.waiting.get_mut(db).and_then(|m| m.get_mut(&key)) {
+                        q.retain(|&x| x != cid);
+                    }
+                    continue;
+                };
+                self.blocking.remove(cid, &b);
+                self.serve_blocked(cid, db, &key, b.op);
+                self.resume.push(cid);
+            }
+        }
+    }
+
+    fn serve_blocked(&mut self, cid: u64, db: usize, key: &[u8], op: BlockOp) {
+        match op {
+            BlockOp::Pop { left } => {
+                let val = match self.write(db, key) {
+                    Some(mut v) => match &mut *v {
+                        Value::List(l) => l.pop(left),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                self.delete_if_empty(db, key);
+                self.touch_watched(db, key);
+                if let Some(val) = val {
+                    let cmd = if left { b"LPOP".to_vec() } else { b"RPOP".to_vec() };
+                    self.propagate(db, &[cmd, key.to_vec()]);
+                    self.write_to(cid, |out| {
+                        out.array(2);
+                        out.bulk(key);
+                        out.bulk(&val);
+                    });
+                }
+            }
+            BlockOp::Move { dest, from_left, to_left } => {
+                let dest_ok = match self.peek(db, &dest) {
+                    None | Some(Value::List(_)) => true,
+                    Some(_) => false,
+                };
+                if !dest_ok {
+                    self.write_to(cid, |out| {
+                        out.err("WRONGTYPE Operation against a key holding the wrong kind of value")
+                    });
+                    return;
+                }
+                let val = match self.write(db, key) {
+                    Some(mut v) => match &mut *v {
+                        Value::List(l) => l.pop(from_left),
+                        _ => None,
+                    },
+                    None => None,
+                };
+                self.delete_if_empty(db, key);
+                self.touch_watched(db, key);
+                let Some(val) = val else { return };
+                crate::cmd::list::push_to_list(self, db, &dest, val.clone(), to_left);
+                self.touch_watched(db, &dest);
+                self.signal_list_push(db, &dest);
+                let side = |l: bool| if l { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
+                self.propagate(db, &[b"LMOVE".to_vec(), key.to_vec(), dest.clone(), side(from_left), side(to_left)]);
+                self.write_to(cid, |out| out.bulk(&val));
+            }
+        }
+    }
+
+    // ----- active expiry -------------------------------------------------
+
+    /// Redis's active expire cycle: per database, sample 20 keys with a TTL,
+    /// delete the expired ones, repeat while more than 25% were expired;
+    /// bounded work per call.
+    fn active_expire_cycle(&mut self) {
+        const SAMPLE: usize = 20;
+        const MAX_SAMPLES_PER_CALL: usize = 4000;
+        let now = self.now.unix_ms;
+        let ndb = self.dbs.len();
+        let mut budget = MAX_SAMPLES_PER_CALL;
+        for _ in 0..ndb {
+            let db = self.expire_db_cursor % ndb;
+            self.expire_db_cursor = (self.expire_db_cursor + 1) % ndb;
+            loop {
+                let volatile = self.dbs[db].expires_count();
+                if volatile == 0 || budget == 0 {
+                    break;
+                }
+                let n = volatile.min(SAMPLE).min(budget);
+                budget -= n;
+                let mut expired_keys = Vec::new();
+                for _ in 0..n {
+                    let d = &self.dbs[db];
+                    if let Some(slot) = d.random_volatile(&mut self.rng)
+                        && let Some((k, e)) = d.entry_at(slot)
+                        && e.expire_at.is_some_and(|t| t <= now)
+                    {
+                        expired_keys.push(k.to_vec());
+                    }
+                }
+                expired_keys.sort_unstable();
+                expired_keys.dedup();
+                let expired = expired_keys.len();
+                for k in expired_keys {
+                    if self.dbs[db].get(&k).is_some() {
+                        self.delete_expired(db, &k);
+                    }
+                }
+                if expired * 4 <= n {
+                    break;
+                }
+            }
+            if budget == 0 {
+                break;
+            }
+        }
+    }
+
+    // ----- eviction ------------------------------------------------------
+
+    /// Frees memory per `maxmemory-policy` until under `maxmemory`.
+    /// Returns false when still over the limit.
+    pub(crate) fn evict_if_needed(&mut self) -> bool {
+        let max = self.cfg.maxmemory;
+        if max == 0 {
+            return true;
+        }
+        let mut guard = 0usize;
+        while self.dataset_memory() + BASE_MEMORY > max {
+            guard += 1;
+            if guard > 1_000_000 {
+                return false;
+            }
+            let Some((db, key)) = self.pick_victim() else { return false };
+            if let Some(d) = self.dbs.get_mut(db) {
+                d.remove(&key);
+            }
+            self.stats.evicted_keys += 1;
+            self.touch_watched(db, &key);
+            self.propagate(db, &[b"DEL".to_vec(), key]);
+        }
+        true
+    }
+
+    fn pick_victim(&mut self) -> Option<(usize, Vec<u8>)> {
+        let policy = self.cfg.maxmemory_policy;
+        if policy == EvictionPolicy::NoEviction {
+            return None;
+        }
+        let ndb = self.dbs.len();
+        let volatile = policy.volatile_only();
+        match policy {
+            EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom => {
+                for _ in 0..ndb {
+                    let db = self.evict_db_cursor % ndb;
+                    self.evict_db_cursor = (self.evict_db_cursor + 1) % ndb;
+                    let d = &self.dbs[db];
+                    let slot =
+                        if volatile { d.random_volatile(&mut self.rng) } else { d.map.random_slot(&mut self.rng) };
+                    if let Some(slot) = slot
+                        && let Some((k, _)) = d.entry_at(slot)
+                    {
+                        return Some((db, k.to_vec()));
+                    }
+                }
+                None
+            }
+            _ => {
+                // Sample `maxmemory-samples` keys per database and keep the
+                // best candidate: the longest idle (LRU) or soonest TTL.
+                let samples = self.cfg.maxmemory_samples.max(1);
+                let clock = self.lru_clock();
+                let mut best: Option<(u64, usize, Vec<u8>)> = None;
+                for db in 0..ndb {
+                    let d = &self.dbs[db];
+                    if (volatile && d.expires_count() == 0) || d.is_empty() {
+                        continue;
+                    }
+                    for _ in 0..samples {
+                        let slot =
+                            if volatile { d.random_volatile(&mut self.rng) } else { d.map.random_slot(&mut self.rng) };
+                        let Some((k, e)) = slot.and_then(|s| d.entry_at(s)) else { continue };
+                        let score = match policy {
+                            EvictionPolicy::VolatileTtl => u64::MAX - e.expire_at.unwrap_or(u64::MAX),
+                            _ => u64::from(clock.wrapping_sub(e.lru)),
+                        };
+                        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                            best = Some((score, db, k.to_vec()));
+                        }
+                    }
+                }
+                best.map(|(_, db, k)| (db, k))
+            }
+        }
+    }
+
+    // ----- persistence hooks -------------------------------------------
+
+    /// Executes a command without a connection (e.g. replaying an AOF);
+    /// returns the reply bytes. Writes are not reported to the observer.
+    pub fn replay(&mut self, db: usize, argv: &[&[u8]], now: Time) -> Vec<u8> {
+        self.set_now(now);
+        if !self.clients.contains_key(&REPLAY_CLIENT) {
+            let mut c = Client::new(REPLAY_CLIENT, String::from("internal"), now.mono_ms, 0);
+            c.hidden = true;
+            self.clients.insert(REPLAY_CLIENT, c);
+        }
+        if let Some(c) = self.clients.get_mut(&REPLAY_CLIENT) {
+            c.authenticated = true;
+            c.db = db.min(self.dbs.len().saturating_sub(1));
+            c.out.clear();
+            c.out_pos = 0;
+        }
+        self.replaying = true;
+        self.process_command(REPLAY_CLIENT, argv.iter().map(|a| a.to_vec()).collect());
+        self.replaying = false;
+        let out = self.clients.get_mut(&REPLAY_CLIENT).map(|c| core::mem::take(&mut c.out)).unwrap_or_default();
+        self.run_resumed();
+        out
+    }
+
+    /// Calls `f(db, argv)` with commands that recreate the whole dataset
+    /// (SET/RPUSH/HSET/SADD/ZADD plus PEXPIREAT), like an AOF rewrite.
+    pub fn snapshot(&self, f: &mut dyn FnMut(usize, &[&[u8]])) {
+        crate::snapshot::emit(self, f);
+    }
+}

@@ -1,0 +1,19 @@
+//! Integration tests that drive `Server` through RESP bytes, one module
+//! per command family.
+#![allow(clippy::field_reassign_with_default)]
+
+mod harness;
+
+mod blocking;
+mod connection;
+mod expire_evict;
+mod hashes;
+mod keys;
+mod lists;
+mod multi;
+mod parser_props;
+mod persistence;
+mod pubsub;
+mod sets;
+mod strings;
+mod zsets;

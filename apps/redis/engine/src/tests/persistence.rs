@@ -1,0 +1,119 @@
+#[allow(unused_imports)]
+use std::{format, prelude::rust_2024::*, vec};
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::harness::*;
+use crate::CommandObserver;
+
+type Log = Rc<RefCell<Vec<(usize, Vec<String>)>>>;
+
+struct Recorder(Log);
+
+impl CommandObserver for Recorder {
+    fn on_write(&mut self, db: usize, argv: &[&[u8]]) {
+        self.0.borrow_mut().push((db, argv.iter().map(|a| show(a)).collect()));
+    }
+}
+
+fn cmds(log: &Log) -> Vec<String> {
+    log.borrow().iter().map(|(db, a)| format!("{db}:{}", a.join(" "))).collect()
+}
+
+#[test]
+fn observer_sees_replay_safe_writes() {
+    let mut h = H::new();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    h.s.set_observer(Box::new(Recorder(log.clone())));
+    let c = h.client();
+    let now = h.now.unix_ms;
+    h.cmd(c, &["SET", "a", "1"]);
+    h.cmd(c, &["GET", "a"]);
+    h.cmd(c, &["SET", "b", "2", "EX", "10"]);
+    h.cmd(c, &["EXPIRE", "a", "5"]);
+    h.cmd(c, &["SET", "f", "1.5"]);
+    h.cmd(c, &["INCRBYFLOAT", "f", "1"]);
+    h.cmd(c, &["SADD", "s", "x"]);
+    h.cmd(c, &["SADD", "s", "x"]); // no change: not reported
+    h.cmd(c, &["SELECT", "2"]);
+    h.cmd(c, &["RPUSH", "l", "v"]);
+    h.cmd(c, &["SELECT", "0"]);
+    h.advance(6000);
+    h.cmd(c, &["GET", "a"]); // lazily expired -> DEL
+    assert_eq!(
+        cmds(&log),
+        vec![
+            "0:SET a 1".to_string(),
+            format!("0:SET b 2 PXAT {}", now + 10_000),
+            format!("0:PEXPIREAT a {}", now + 5000),
+            "0:SET f 1.5".to_string(),
+            "0:SET f 2.5 KEEPTTL".to_string(),
+            "0:SADD s x".to_string(),
+            "2:RPUSH l v".to_string(),
+            "0:DEL a".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn exec_is_wrapped_for_the_observer() {
+    let mut h = H::new();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    h.s.set_observer(Box::new(Recorder(log.clone())));
+    let c = h.client();
+    h.cmd(c, &["MULTI"]);
+    h.cmd(c, &["SET", "a", "1"]);
+    h.cmd(c, &["GET", "a"]);
+    h.cmd(c, &["INCR", "a"]);
+    assert_eq!(h.cmd(c, &["EXEC"]), "*3\r\n+OK\r\n$1\r\n1\r\n:2\r\n");
+    h.cmd(c, &["MULTI"]);
+    h.cmd(c, &["GET", "a"]);
+    h.cmd(c, &["EXEC"]);
+    assert_eq!(cmds(&log), vec!["0:MULTI", "0:SET a 1", "0:INCR a", "0:EXEC"]);
+}
+
+#[test]
+fn snapshot_and_replay_roundtrip() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["SET", "str", "v", "EX", "100"]);
+    h.cmd(c, &["RPUSH", "list", "a", "b", "c"]);
+    h.cmd(c, &["HSET", "hash", "f", "v", "g", "w"]);
+    h.cmd(c, &["SADD", "set", "1", "2"]);
+    h.cmd(c, &["ZADD", "zset", "1.5", "a", "-2", "b"]);
+    h.cmd(c, &["SELECT", "3"]);
+    h.cmd(c, &["SET", "other", "db3"]);
+    let mut dump: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
+    h.s.snapshot(&mut |db, argv| dump.push((db, argv.iter().map(|a| a.to_vec()).collect())));
+    assert!(dump.len() >= 7);
+    let mut h2 = H::new();
+    for (db, argv) in &dump {
+        let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        let reply = h2.s.replay(*db, &refs, h2.now);
+        assert!(!reply.starts_with(b"-"), "{}", show(&reply));
+    }
+    let c2 = h2.client();
+    crate::script!(h2, c2,
+        ["GET", "str"] => "$1\r\nv\r\n",
+        ["TTL", "str"] => ":100\r\n",
+        ["LRANGE", "list", "0", "-1"] => "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+        ["HGET", "hash", "g"] => "$1\r\nw\r\n",
+        ["SCARD", "set"] => ":2\r\n",
+        ["ZRANGE", "zset", "0", "-1", "WITHSCORES"] => "*4\r\n$1\r\nb\r\n$2\r\n-2\r\n$1\r\na\r\n$3\r\n1.5\r\n",
+        ["SELECT", "3"] => "+OK\r\n",
+        ["GET", "other"] => "$3\r\ndb3\r\n",
+    );
+    // The internal replay client is not visible.
+    assert_eq!(h2.s.client_count(), 1);
+}
+
+#[test]
+fn pipelining_mixed_inline_and_multibulk() {
+    let mut h = H::new();
+    let c = h.client();
+    let mut input = b"SET a 1\r\nINCR a\n".to_vec();
+    input.extend_from_slice(&enc(&[b"GET", b"a"]));
+    input.extend_from_slice(b"PING\r\n");
+    assert_eq!(show(&h.raw(c, &input)), "+OK\r\n:2\r\n$1\r\n2\r\n+PONG\r\n");
+}

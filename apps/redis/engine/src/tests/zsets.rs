@@ -1,0 +1,150 @@
+#[allow(unused_imports)]
+use std::{format, prelude::rust_2024::*, vec};
+
+use super::harness::*;
+use crate::script;
+
+#[test]
+fn zadd_options_and_scores() {
+    let mut h = H::new();
+    let c = h.client();
+    script!(h, c,
+        ["ZADD", "z", "1", "a", "2", "b", "3", "c"] => ":3\r\n",
+        ["ZADD", "z", "1.1", "a"] => ":0\r\n",
+        ["ZSCORE", "z", "a"] => "$18\r\n1.1000000000000001\r\n",
+        ["ZADD", "z", "CH", "5", "a", "6", "d"] => ":2\r\n",
+        ["ZADD", "z", "NX", "9", "a"] => ":0\r\n",
+        ["ZADD", "z", "XX", "9", "e"] => ":0\r\n",
+        ["ZADD", "z", "GT", "CH", "1", "a"] => ":0\r\n",
+        ["ZADD", "z", "LT", "CH", "1", "a"] => ":1\r\n",
+        ["ZADD", "z", "INCR", "10", "a"] => "$2\r\n11\r\n",
+        ["ZADD", "z", "NX", "INCR", "10", "a"] => "$-1\r\n",
+        ["ZADD", "z", "NX", "XX", "1", "a"] => "-ERR XX and NX options at the same time are not compatible\r\n",
+        ["ZADD", "z", "NX", "GT", "1", "a"] => "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n",
+        ["ZADD", "z", "INCR", "1", "a", "2", "b"] => "-ERR INCR option supports a single increment-element pair\r\n",
+        ["ZADD", "z", "x", "a"] => "-ERR value is not a valid float\r\n",
+        ["ZADD", "z", "1"] => "-ERR wrong number of arguments for 'zadd' command\r\n",
+        ["ZADD", "z", "NX", "1"] => "-ERR syntax error\r\n",
+        ["ZADD", "z", "1", "a", "2"] => "-ERR syntax error\r\n",
+        ["ZADD", "z", "inf", "i", "-inf", "ni"] => ":2\r\n",
+        ["ZSCORE", "z", "i"] => "$3\r\ninf\r\n",
+        ["ZINCRBY", "z", "-inf", "i"] => "-ERR resulting score is not a number (NaN)\r\n",
+        ["ZINCRBY", "z", "2.5", "b"] => "$3\r\n4.5\r\n",
+        ["ZMSCORE", "z", "b", "zz"] => "*2\r\n$3\r\n4.5\r\n$-1\r\n",
+        ["ZCARD", "z"] => ":6\r\n",
+        ["ZREM", "z", "i", "ni", "zz"] => ":2\r\n",
+        ["ZRANK", "z", "a"] => ":3\r\n",
+        ["ZREVRANK", "z", "a"] => ":0\r\n",
+        ["ZRANK", "z", "zz"] => "$-1\r\n",
+        ["ZSCORE", "nokey", "a"] => "$-1\r\n",
+        ["SET", "s", "x"] => "+OK\r\n",
+        ["ZADD", "s", "1", "a"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["ZADD", "e", "XX", "1", "a"] => ":0\r\n",
+        ["EXISTS", "e"] => ":0\r\n",
+    );
+    h.cmd(c, &["HELLO", "3"]);
+    assert_eq!(h.cmd(c, &["ZSCORE", "z", "b"]), ",4.5\r\n");
+    assert_eq!(h.cmd(c, &["ZSCORE", "z", "zz"]), "_\r\n");
+}
+
+#[test]
+fn ranges() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["ZADD", "z", "1", "one", "2", "two", "3", "three", "4", "four"]);
+    script!(h, c,
+        ["ZRANGE", "z", "0", "-1"] => "*4\r\n$3\r\none\r\n$3\r\ntwo\r\n$5\r\nthree\r\n$4\r\nfour\r\n",
+        ["ZRANGE", "z", "0", "1", "WITHSCORES"] => "*4\r\n$3\r\none\r\n$1\r\n1\r\n$3\r\ntwo\r\n$1\r\n2\r\n",
+        ["ZRANGE", "z", "0", "0", "REV"] => "*1\r\n$4\r\nfour\r\n",
+        ["ZREVRANGE", "z", "0", "1"] => "*2\r\n$4\r\nfour\r\n$5\r\nthree\r\n",
+        ["ZRANGE", "z", "(1", "3", "BYSCORE"] => "*2\r\n$3\r\ntwo\r\n$5\r\nthree\r\n",
+        ["ZRANGE", "z", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "1", "2"] => "*2\r\n$5\r\nthree\r\n$3\r\ntwo\r\n",
+        ["ZRANGE", "z", "0", "1", "LIMIT", "0", "1"] => "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n",
+        ["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"] => "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+        ["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "1", "1"] => "*1\r\n$3\r\ntwo\r\n",
+        ["ZRANGEBYSCORE", "z", "2", "(3"] => "*1\r\n$3\r\ntwo\r\n",
+        ["ZRANGEBYSCORE", "z", "x", "3"] => "-ERR min or max is not a float\r\n",
+        ["ZRANGEBYSCORE", "z", "1", "2", "LIMIT", "-1", "1"] => "*0\r\n",
+        ["ZREVRANGEBYSCORE", "z", "3", "2"] => "*2\r\n$5\r\nthree\r\n$3\r\ntwo\r\n",
+        ["ZCOUNT", "z", "(1", "+inf"] => ":3\r\n",
+        ["ZCOUNT", "z", "5", "1"] => ":0\r\n",
+        ["ZRANGE", "z", "a", "b"] => "-ERR value is not an integer or out of range\r\n",
+        ["ZRANGE", "nokey", "0", "-1"] => "*0\r\n",
+        ["ZRANGE", "z", "0", "-1", "FOO"] => "-ERR syntax error\r\n",
+    );
+    h.cmd(c, &["ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e"]);
+    script!(h, c,
+        ["ZRANGEBYLEX", "lex", "-", "[c"] => "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n",
+        ["ZRANGEBYLEX", "lex", "(a", "(c"] => "*1\r\n$1\r\nb\r\n",
+        ["ZREVRANGEBYLEX", "lex", "+", "(c"] => "*2\r\n$1\r\ne\r\n$1\r\nd\r\n",
+        ["ZRANGEBYLEX", "lex", "-", "+", "LIMIT", "1", "2"] => "*2\r\n$1\r\nb\r\n$1\r\nc\r\n",
+        ["ZRANGEBYLEX", "lex", "a", "c"] => "-ERR min or max not valid string range item\r\n",
+        ["ZLEXCOUNT", "lex", "[b", "[d"] => ":3\r\n",
+        ["ZLEXCOUNT", "lex", "+", "-"] => ":0\r\n",
+        ["ZREMRANGEBYLEX", "lex", "[a", "[b"] => ":2\r\n",
+        ["ZREMRANGEBYRANK", "lex", "0", "0"] => ":1\r\n",
+        ["ZREMRANGEBYSCORE", "lex", "-inf", "(0"] => ":0\r\n",
+        ["ZREMRANGEBYSCORE", "lex", "0", "0"] => ":2\r\n",
+        ["EXISTS", "lex"] => ":0\r\n",
+    );
+    h.cmd(c, &["HELLO", "3"]);
+    assert_eq!(h.cmd(c, &["ZRANGE", "z", "0", "0", "WITHSCORES"]), "*1\r\n*2\r\n$3\r\none\r\n,1\r\n");
+}
+
+#[test]
+fn pops_and_stores() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    script!(h, c,
+        ["ZPOPMIN", "z"] => "*2\r\n$1\r\na\r\n$1\r\n1\r\n",
+        ["ZPOPMAX", "z", "5"] => "*4\r\n$1\r\nc\r\n$1\r\n3\r\n$1\r\nb\r\n$1\r\n2\r\n",
+        ["ZPOPMAX", "z"] => "*0\r\n",
+        ["ZPOPMIN", "z", "-1"] => "-ERR value is out of range, must be positive\r\n",
+        ["ZADD", "z1", "1", "a", "2", "b"] => ":2\r\n",
+        ["ZADD", "z2", "10", "b", "20", "c"] => ":2\r\n",
+        ["SADD", "s", "a", "c"] => ":2\r\n",
+        ["ZUNIONSTORE", "u", "2", "z1", "z2"] => ":3\r\n",
+        ["ZRANGE", "u", "0", "-1", "WITHSCORES"] => "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$2\r\n12\r\n$1\r\nc\r\n$2\r\n20\r\n",
+        ["ZINTERSTORE", "i", "2", "z1", "z2", "WEIGHTS", "2", "0.5", "AGGREGATE", "MAX"] => ":1\r\n",
+        ["ZSCORE", "i", "b"] => "$1\r\n5\r\n",
+        ["ZINTERSTORE", "i", "2", "z1", "s"] => ":1\r\n",
+        ["ZSCORE", "i", "a"] => "$1\r\n2\r\n",
+        ["ZUNIONSTORE", "u", "0", "z1"] => "-ERR at least 1 input key is needed for 'zunionstore' command\r\n",
+        ["ZUNIONSTORE", "u", "3", "z1"] => "-ERR syntax error\r\n",
+        ["ZUNIONSTORE", "u", "1", "z1", "WEIGHTS", "x"] => "-ERR weight value is not a float\r\n",
+        ["ZUNIONSTORE", "u", "1", "z1", "AGGREGATE", "AVG"] => "-ERR syntax error\r\n",
+        ["ZINTERSTORE", "i", "2", "z1", "nokey"] => ":0\r\n",
+        ["EXISTS", "i"] => ":0\r\n",
+    );
+}
+
+#[test]
+fn big_zset_and_zscan() {
+    let mut h = H::new();
+    let c = h.client();
+    for i in 0..200 {
+        h.cmd(c, &["ZADD", "z", &alloc::format!("{i}"), &alloc::format!("m{i}")]);
+    }
+    script!(h, c,
+        ["OBJECT", "ENCODING", "z"] => "$8\r\nskiplist\r\n",
+        ["ZRANK", "z", "m150"] => ":150\r\n",
+        ["ZCOUNT", "z", "10", "(20"] => ":10\r\n",
+        ["ZRANGE", "z", "100", "101"] => "*2\r\n$4\r\nm100\r\n$4\r\nm101\r\n",
+    );
+    let mut cursor = alloc::string::String::from("0");
+    let mut n_total = 0;
+    loop {
+        let r = h.cmd(c, &["ZSCAN", "z", &cursor, "COUNT", "30"]);
+        let parts: alloc::vec::Vec<&str> = r.split("\r\n").collect();
+        cursor = parts[2].into();
+        let n: usize = parts[3][1..].parse().unwrap();
+        n_total += n / 2;
+        if cursor == "0" {
+            break;
+        }
+    }
+    assert_eq!(n_total, 200);
+    h.cmd(c, &["ZADD", "small", "1.5", "x"]);
+    assert_eq!(h.cmd(c, &["ZSCAN", "small", "0"]), "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nx\r\n$3\r\n1.5\r\n");
+}

@@ -1,0 +1,132 @@
+//! Value types stored in the keyspace and their memory/encoding reports.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod zset;
+
+use alloc::vec::Vec;
+
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
+pub use zset::ZSet;
+
+/// Heap bytes charged per string value beyond its content.
+pub const STRING_OVERHEAD: usize = 16;
+
+/// A keyspace value.
+pub enum Value {
+    Str(Vec<u8>),
+    List(List),
+    Hash(Hash),
+    Set(Set),
+    ZSet(ZSet),
+}
+
+impl Value {
+    /// The TYPE name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
+        }
+    }
+
+    /// Approximate heap bytes (O(1): containers keep running totals).
+    pub fn mem(&self) -> usize {
+        match self {
+            Value::Str(s) => s.capacity() + STRING_OVERHEAD,
+            Value::List(l) => l.mem(),
+            Value::Hash(h) => h.mem(),
+            Value::Set(s) => s.mem(),
+            Value::ZSet(z) => z.mem(),
+        }
+    }
+
+    /// OBJECT ENCODING name, following Redis 7.0's conversion thresholds.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => {
+                if s.len() <= 20 && crate::util::parse_i64(s).is_some() {
+                    "int"
+                } else if s.len() <= 44 {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => {
+                if h.is_big() {
+                    "hashtable"
+                } else {
+                    "listpack"
+                }
+            }
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => {
+                if z.is_big() {
+                    "skiplist"
+                } else {
+                    "listpack"
+                }
+            }
+        }
+    }
+
+    /// Number of elements (1 for strings), used by lazy-free decisions and INFO.
+    pub fn len(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.len(),
+            Value::Hash(h) => h.len(),
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) => z.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Value {
+    /// A deep copy (COPY command); containers get fresh hash seeds.
+    pub fn deep_clone(&self, seed: u64) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::List(l) => {
+                let mut n = List::new();
+                for e in l.iter() {
+                    n.push_back(e.clone());
+                }
+                Value::List(n)
+            }
+            Value::Hash(h) => {
+                let mut n = Hash::new(seed);
+                for (f, v) in h.iter() {
+                    n.set(f, v.clone());
+                }
+                Value::Hash(n)
+            }
+            Value::Set(s) => {
+                let mut n = Set::new(seed);
+                for m in s.iter() {
+                    n.add(m);
+                }
+                Value::Set(n)
+            }
+            Value::ZSet(z) => {
+                let mut n = ZSet::new(seed);
+                for (score, m) in z.iter() {
+                    n.set(m, score);
+                }
+                Value::ZSet(n)
+            }
+        }
+    }
+}

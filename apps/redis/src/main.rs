@@ -1,0 +1,254 @@
+//! The Redis appliance: one event loop binds the engine (`redis-engine`, a
+//! sans-IO server) to the kernel's TCP sockets and timer.
+//!
+//! Each loop turn waits on a [`Poller`] (listener and every connection) until
+//! something is ready or the next timer deadline (the engine's 10 Hz cron, a
+//! blocked client's timeout), feeds what arrived into the engine, writes what
+//! the engine queued for each client, and closes connections the engine is
+//! done with. Options come from the kernel command line after `--`, in
+//! redis-server's syntax: `-- --port 6379 --requirepass secret --maxmemory 64mb`.
+#![no_std]
+#![no_main]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+use kernel::net::{Interest, NetError, Poller, TcpListener, TcpStream};
+use kernel::println;
+use kernel::time::{Duration, Instant};
+use redis_engine::{ClientId, Config, Server, Time};
+
+kernel::app_main!(main);
+
+/// Poller token of the listener; connections use their slot + 1.
+const LISTENER: usize = 0;
+/// Bytes read from a socket per call.
+const READ_CHUNK: usize = 64 * 1024;
+/// At most this much input per connection per loop turn, so one client
+/// streaming a huge request cannot starve the others.
+const READ_BUDGET: usize = 256 * 1024;
+/// The engine's cron period (Redis's default `hz 10`).
+const TICK: Duration = Duration::from_millis(100);
+/// How long to wait for an address (DHCP) before serving anyway.
+const ADDRESS_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Connection {
+    stream: TcpStream,
+    id: ClientId,
+    /// Whether the poller also watches for writability (output is pending).
+    watching_writes: bool,
+}
+
+/// Open connections by poller slot, and the slot of each engine client.
+#[derive(Default)]
+struct Connections {
+    slots: Vec<Option<Connection>>,
+    by_client: BTreeMap<ClientId, usize>,
+}
+
+impl Connections {
+    fn insert(&mut self, connection: Connection) -> usize {
+        let slot = self.slots.iter().position(Option::is_none).unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        self.by_client.insert(connection.id, slot);
+        self.slots[slot] = Some(connection);
+        slot
+    }
+
+    fn remove(&mut self, slot: usize) -> Option<Connection> {
+        let connection = self.slots.get_mut(slot)?.take()?;
+        self.by_client.remove(&connection.id);
+        Some(connection)
+    }
+}
+
+fn now() -> Time {
+    Time::new(kernel::time::unix_time().as_millis() as u64, Instant::now().as_nanos() / 1_000_000)
+}
+
+fn main(args: &[&str]) -> i32 {
+    let mut config = match Config::from_args(args) {
+        Ok(config) => config,
+        Err(e) => {
+            println!("redis: bad option: {e}");
+            println!("redis: usage: redis -- [--port N] [--requirepass PASS] [--maxmemory BYTES] [...]");
+            return 2;
+        }
+    };
+    limit_memory(&mut config);
+    let port = config.port;
+
+    let mut listener = match TcpListener::bind(port) {
+        Ok(listener) => listener,
+        Err(e) => {
+            println!("redis: cannot listen on port {port}: {e}");
+            return 1;
+        }
+    };
+    listener.set_nonblocking(true);
+    match kernel::net::wait_for_address(ADDRESS_TIMEOUT) {
+        Ok((address, _)) => println!("redis: ready, listening on {address}:{port}"),
+        Err(e) => println!("redis: no address yet ({e}); listening on port {port}"),
+    }
+
+    let mut server = Server::new(config, kernel::random::seed());
+    let mut connections = Connections::default();
+    let mut poller = Poller::new();
+    poller.register(&listener, LISTENER, Interest::READABLE);
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut flush_list: Vec<ClientId> = Vec::new();
+    let mut next_tick = Instant::now() + TICK;
+
+    while !server.shutdown_requested() {
+        let timeout = wait_timeout(&server, next_tick);
+        if let Err(e) = poller.wait(&mut events, Some(timeout)) {
+            println!("redis: waiting for sockets failed: {e}");
+            return 1;
+        }
+        for &event in &events {
+            if event.token == LISTENER {
+                accept_all(&listener, &mut server, &mut connections, &mut poller);
+            } else if event.readable || event.hangup {
+                read_from(event.token - 1, &mut server, &mut connections, &mut poller, &mut buf);
+            }
+        }
+        if Instant::now() >= next_tick {
+            server.tick(now());
+            next_tick = Instant::now() + TICK;
+        }
+        flush_list.clear();
+        flush_list.extend(server.clients_with_output());
+        for &id in &flush_list {
+            flush(id, &mut server, &mut connections, &mut poller);
+        }
+    }
+    // SHUTDOWN: deliver the replies already queued, then power off.
+    for slot in 0..connections.slots.len() {
+        if let Some(mut c) = connections.remove(slot) {
+            let _ = c.stream.write_all(server.output(c.id));
+            let _ = c.stream.flush();
+            c.stream.close();
+        }
+    }
+    println!("redis: shutting down");
+    0
+}
+
+/// Keeps the dataset below the heap: `maxmemory 0` (unlimited, Redis's
+/// default) or a limit above the heap would let data exhaust the heap, and a
+/// unikernel has no swap or OOM killer. Connection buffers need the rest.
+fn limit_memory(config: &mut Config) {
+    let (_, heap) = kernel::system::heap_usage();
+    let ceiling = heap / 8 * 5;
+    if config.maxmemory == 0 || config.maxmemory > ceiling {
+        println!(
+            "redis: maxmemory {} MiB (5/8 of the {} MiB heap){}",
+            ceiling >> 20,
+            heap >> 20,
+            if config.maxmemory == 0 { "" } else { "; the configured value does not fit" }
+        );
+        config.maxmemory = ceiling;
+    }
+}
+
+/// Until the engine's next tick or a blocked client's timeout.
+fn wait_timeout(server: &Server, next_tick: Instant) -> Duration {
+    let mut timeout = next_tick.duration_since(Instant::now());
+    if let Some(deadline) = server.next_deadline() {
+        timeout = timeout.min(Duration::from_millis(deadline.mono_ms.saturating_sub(now().mono_ms)));
+    }
+    timeout
+}
+
+fn accept_all(listener: &TcpListener, server: &mut Server, connections: &mut Connections, poller: &mut Poller) {
+    loop {
+        let (mut stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(NetError::WouldBlock) => return,
+            Err(e) => {
+                println!("redis: accept failed: {e}");
+                return;
+            }
+        };
+        stream.set_nonblocking(true);
+        match server.connect(&format!("{peer}"), now()) {
+            Ok(id) => {
+                let slot = connections.insert(Connection { stream, id, watching_writes: false });
+                if let Some(c) = &connections.slots[slot] {
+                    poller.register(&c.stream, slot + 1, Interest::READABLE);
+                }
+            }
+            Err(refused) => {
+                // maxclients: tell the client why, then close.
+                let _ = stream.write(&refused.reply);
+                stream.close();
+            }
+        }
+    }
+}
+
+fn read_from(slot: usize, server: &mut Server, connections: &mut Connections, poller: &mut Poller, buf: &mut [u8]) {
+    let Some(connection) = connections.slots.get_mut(slot).and_then(Option::as_mut) else { return };
+    let mut budget = READ_BUDGET;
+    while budget > 0 {
+        match connection.stream.read(buf) {
+            Ok(0) | Err(NetError::ConnectionReset) | Err(NetError::NotConnected) | Err(NetError::BrokenPipe) => {
+                // The client closed (or vanished): forget it.
+                let id = connection.id;
+                if let Some(c) = connections.remove(slot) {
+                    poller.deregister(&c.stream);
+                    c.stream.close();
+                }
+                server.disconnect(id);
+                return;
+            }
+            Ok(n) => {
+                server.feed(connection.id, &buf[..n], now());
+                budget = budget.saturating_sub(n);
+            }
+            Err(_) => return, // WouldBlock: all read for now
+        }
+    }
+}
+
+/// Writes what the engine queued for `id`; closes the connection when the
+/// engine is done with it and everything is delivered.
+fn flush(id: ClientId, server: &mut Server, connections: &mut Connections, poller: &mut Poller) {
+    let Some(&slot) = connections.by_client.get(&id) else { return };
+    let Some(connection) = connections.slots[slot].as_mut() else { return };
+    let mut failed = false;
+    loop {
+        let output = server.output(id);
+        if output.is_empty() {
+            break;
+        }
+        match connection.stream.write(output) {
+            Ok(0) | Err(NetError::WouldBlock) => break,
+            Ok(n) => server.consume_output(id, n),
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    let pending = !server.output(id).is_empty();
+    if failed || (!pending && server.should_close(id)) {
+        if let Some(c) = connections.remove(slot) {
+            poller.deregister(&c.stream);
+            c.stream.close();
+        }
+        server.disconnect(id);
+    } else if pending != connection.watching_writes {
+        // Watch writability only while output is waiting for send space.
+        connection.watching_writes = pending;
+        let interest = if pending { Interest::BOTH } else { Interest::READABLE };
+        poller.register(&connection.stream, slot + 1, interest);
+    }
+}
