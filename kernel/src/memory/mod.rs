@@ -61,13 +61,16 @@ pub(crate) fn init(info: &BootInfo) {
 
     let total = frames.free_bytes();
     let (heap_start, heap_size) = frames.take_largest(frame_reserve(total)).expect("no free memory for the heap");
+    let size_classes = crate::CommandLine::get_global().get("heap") != Some("first-fit");
     // SAFETY: the range was just taken out of the frame allocator, so nothing
-    // else uses it, and it is mapped read/write as ordinary RAM.
-    unsafe { heap::init(heap_start, heap_size) };
+    // else uses it, and it is mapped read/write as ordinary RAM; no
+    // allocation has happened yet.
+    unsafe { heap::init(heap_start, heap_size, size_classes) };
     log::info!(
-        "memory: heap {} MiB at {:#x}, {} MiB of frames in reserve",
+        "memory: heap {} MiB at {:#x} ({}), {} MiB of frames in reserve",
         heap_size >> 20,
         heap_start,
+        if size_classes { "size classes in front of first-fit" } else { "first-fit only" },
         frames.free_bytes() >> 20
     );
     *FRAMES.lock() = frames;
