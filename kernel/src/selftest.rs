@@ -13,7 +13,14 @@ pub(crate) fn run(name: &str) {
             let depth = recurse(0);
             log::error!("selftest: recursion returned at depth {depth} instead of faulting");
         }
-        other => log::error!("selftest: unknown test '{other}' (panic|pagefault|stackoverflow)"),
+        "oom" => {
+            // More than any heap here: the allocation fails and Rust's
+            // allocation-error path panics, naming the size.
+            let size = core::hint::black_box(1usize << 40);
+            let block = alloc::vec![0u8; size];
+            log::error!("selftest: allocating {size} bytes succeeded ({} bytes)", block.len());
+        }
+        other => log::error!("selftest: unknown test '{other}' (panic|pagefault|stackoverflow|oom)"),
     }
 }
 

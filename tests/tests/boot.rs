@@ -77,6 +77,11 @@ macro_rules! machine_tests {
             }
 
             #[test]
+            fn running_out_of_memory_names_the_size() {
+                reports_failure($machine, "oom", &["memory allocation of 1099511627776 bytes failed"]);
+            }
+
+            #[test]
             fn log_level_comes_from_the_command_line() {
                 log_level_is_honoured($machine);
             }
