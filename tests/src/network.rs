@@ -54,11 +54,12 @@ impl Backend {
 }
 
 /// How the virtio-net device is attached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Transport {
-    /// virtio-net-pci (q35, pc).
+    /// virtio-net-pci (q35, pc, aarch64 virt).
     Pci,
-    /// virtio-net-device on a virtio-mmio slot (microvm).
+    /// virtio-net-device on a virtio-mmio slot (microvm, aarch64 virt).
     Mmio,
 }
 
@@ -71,9 +72,17 @@ impl Transport {
         }
     }
 
-    /// The transport a machine profile offers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Pci => "pci",
+            Transport::Mmio => "mmio",
+        }
+    }
+
+    /// The default transport of a machine profile (the first of its
+    /// `transports`; PCI if the profile cannot be read).
     pub fn for_machine(machine: &str) -> Transport {
-        if machine.starts_with("microvm") { Transport::Mmio } else { Transport::Pci }
+        crate::Profile::load(machine).ok().and_then(|p| p.transports.first().copied()).unwrap_or(Transport::Pci)
     }
 
     /// The QEMU `-device` for a NIC on netdev `n0`.
@@ -197,7 +206,7 @@ impl Network {
                 if forwards.is_empty() {
                     cmd.args(["-t", "none"]);
                 }
-                cmd.args(["-u", "none"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+                cmd.args(["-u", "none"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
                 let child = cmd.spawn().map_err(|e| {
                     format!("cannot start passt: {e} (install it: apt-get install passt, or `cargo xtask setup`)")
                 })?;
@@ -209,7 +218,19 @@ impl Network {
                     socket: Some(socket.clone()),
                 };
                 if !wait_for_path(&socket, Duration::from_secs(10)) {
-                    return Err(format!("passt did not create its socket {}", socket.display()));
+                    // Say why: passt prints the reason (e.g. a port in use) and exits.
+                    let mut reason = String::new();
+                    if let Some(child) = network.helper.as_mut() {
+                        let _ = child.kill();
+                        if let Some(mut stderr) = child.stderr.take() {
+                            let _ = std::io::Read::read_to_string(&mut stderr, &mut reason);
+                        }
+                    }
+                    return Err(format!(
+                        "passt did not create its socket {}: {}",
+                        socket.display(),
+                        reason.trim().lines().last().unwrap_or("no message (is a forwarded port already in use?)")
+                    ));
                 }
                 network.qemu_args = vec![
                     "-netdev".to_string(),

@@ -66,6 +66,16 @@ impl Arch {
             Arch::Aarch64 => "virt",
         }
     }
+
+    /// The machine profile used when none is named but the NIC's transport
+    /// is: x86_64's virtio-mmio slots are on microvm (q35 has none); `virt`
+    /// has both PCIe and virtio-mmio.
+    pub fn default_machine_for(self, transport: crate::network::Transport) -> &'static str {
+        match (self, transport) {
+            (Arch::X86_64, crate::network::Transport::Mmio) => "microvm",
+            _ => self.default_machine(),
+        }
+    }
 }
 
 impl std::fmt::Display for Arch {
@@ -106,6 +116,9 @@ pub struct Profile {
     pub args: Vec<String>,
     pub exit: ExitConvention,
     pub memory: String,
+    /// How a virtio-net NIC can attach on this machine; the first is the default.
+    #[serde(default)]
+    pub transports: Vec<crate::network::Transport>,
 }
 
 impl Profile {

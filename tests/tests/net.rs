@@ -1,7 +1,9 @@
-//! Network tests (x86_64): the echo appliance behind passt on q35
-//! (virtio-net-pci) and microvm (virtio-mmio): DHCP, a static `ip=`, 50
-//! concurrent clients each echoing 1 MiB while others reset or go silent,
-//! and ICMP echo checked on the raw Ethernet link.
+//! Network tests: the echo appliance behind passt on x86_64 q35
+//! (virtio-net-pci) and microvm (virtio-mmio), and on aarch64 virt with
+//! either transport (GICv2, and GICv3 on `virt-gicv3`): DHCP, a static
+//! `ip=`, 50 concurrent clients each echoing 1 MiB while others reset or go
+//! silent, and ICMP echo checked on the raw Ethernet link. Test names start
+//! with the architecture (`cargo xtask test --arch` skips the other one).
 
 use qemu_tests::network::{Backend, EthernetPeer, Forward, Network, Transport, free_port};
 use qemu_tests::{Boot, Machine};
@@ -20,10 +22,11 @@ struct Echo {
     _network: Network,
 }
 
-/// Boots the echo appliance on `machine` behind passt, waits for its address.
-fn boot_echo(machine: &str, cmdline: &str, extra_qemu: &[&str]) -> (Echo, String) {
+/// Boots the echo appliance on `machine` behind passt, with its NIC on
+/// `transport`, and waits for its address.
+fn boot_echo(machine: &str, transport: Transport, cmdline: &str, extra_qemu: &[&str]) -> (Echo, String) {
     let port = free_port();
-    let network = Network::start(Backend::Passt, Transport::for_machine(machine), &[Forward { host: port, guest: 7 }])
+    let network = Network::start(Backend::Passt, transport, &[Forward { host: port, guest: 7 }])
         .unwrap_or_else(|e| panic!("{e}"));
     let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}")).cmdline(cmdline);
     boot.qemu_args = network.qemu_args.clone();
@@ -84,10 +87,10 @@ fn small_echo_works(port: u16) {
 /// 50 clients each send 1 MiB of random bytes at once and must get exactly
 /// the same bytes back, while one client resets mid-stream and another
 /// connects, sends a little and then goes silent without reading.
-fn fifty_clients(machine: &str, cmdline: &str, extra_qemu: &[&str]) {
+fn fifty_clients(machine: &str, transport: Transport) {
     const CLIENTS: usize = 50;
     const SIZE: usize = 1 << 20;
-    let (mut echo, _) = boot_echo(machine, cmdline, extra_qemu);
+    let (mut echo, _) = boot_echo(machine, transport, "", &[]);
     let port = echo.port;
 
     // The silent one: sends 64 KiB, never reads, stays connected throughout.
@@ -120,7 +123,7 @@ fn fifty_clients(machine: &str, cmdline: &str, extra_qemu: &[&str]) {
         assert!(*same, "client {i}: got {len} bytes back, not the {SIZE} sent\n{}", echo.machine.transcript());
     }
     eprintln!(
-        "{machine}: {CLIENTS} clients x {} KiB echoed in {:.1} s ({:.2} MB/s each way)",
+        "{machine} ({transport:?}): {CLIENTS} clients x {} KiB echoed in {:.1} s ({:.2} MB/s each way)",
         SIZE >> 10,
         elapsed.as_secs_f64(),
         (CLIENTS * SIZE) as f64 / elapsed.as_secs_f64() / 1e6
@@ -131,30 +134,78 @@ fn fifty_clients(machine: &str, cmdline: &str, extra_qemu: &[&str]) {
     echo.machine.wait_for("echo: 32 connections so far", Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test]
-fn x86_64_q35_dhcp_lease_is_obtained_and_logged() {
-    let (echo, address) = boot_echo("q35", "", &[]);
+/// DHCP gives the address, the NIC is found on `transport` and interrupts
+/// (not polling) drive it, and a small echo comes back.
+fn dhcp_lease_is_obtained_and_logged(machine: &str, transport: Transport) {
+    let (echo, address) = boot_echo(machine, transport, "", &[]);
     assert!(address.contains("(DHCP lease)"), "the address comes from DHCP: {address}");
     let ip = address.split("net: address ").nth(1).and_then(|r| r.split('/').next()).unwrap_or("");
     assert!(ip.parse::<std::net::Ipv4Addr>().is_ok(), "the log shows the leased address: {address}");
+    let transcript = echo.machine.transcript();
+    let found = match transport {
+        Transport::Pci => "net: virtio-net on PCI",
+        Transport::Mmio => "net: virtio-net on virtio-mmio",
+    };
+    let nic = transcript.lines().find(|l| l.contains(found)).unwrap_or_else(|| panic!("{found}:\n{transcript}"));
+    assert!(nic.contains("interrupt line"), "the NIC interrupts: {nic}");
     small_echo_works(echo.port);
 }
 
 #[test]
+fn x86_64_q35_dhcp_lease_is_obtained_and_logged() {
+    dhcp_lease_is_obtained_and_logged("q35", Transport::Pci);
+}
+
+#[test]
+fn x86_64_microvm_dhcp_lease_is_obtained_and_logged() {
+    dhcp_lease_is_obtained_and_logged("microvm", Transport::Mmio);
+}
+
+#[test]
+fn aarch64_virt_pci_dhcp_lease_is_obtained_and_logged() {
+    dhcp_lease_is_obtained_and_logged("virt", Transport::Pci);
+}
+
+#[test]
+fn aarch64_virt_mmio_dhcp_lease_is_obtained_and_logged() {
+    dhcp_lease_is_obtained_and_logged("virt", Transport::Mmio);
+}
+
+#[test]
+fn aarch64_virt_gicv3_pci_dhcp_lease_is_obtained_and_logged() {
+    dhcp_lease_is_obtained_and_logged("virt-gicv3", Transport::Pci);
+}
+
+#[test]
+fn aarch64_virt_gicv3_mmio_dhcp_lease_is_obtained_and_logged() {
+    dhcp_lease_is_obtained_and_logged("virt-gicv3", Transport::Mmio);
+}
+
+#[test]
 fn x86_64_q35_pci_fifty_clients_echo_1mib_each() {
-    fifty_clients("q35", "", &[]);
+    fifty_clients("q35", Transport::Pci);
 }
 
 #[test]
 fn x86_64_microvm_mmio_fifty_clients_echo_1mib_each() {
-    fifty_clients("microvm", "", &[]);
+    fifty_clients("microvm", Transport::Mmio);
+}
+
+#[test]
+fn aarch64_virt_pci_fifty_clients_echo_1mib_each() {
+    fifty_clients("virt", Transport::Pci);
+}
+
+#[test]
+fn aarch64_virt_mmio_fifty_clients_echo_1mib_each() {
+    fifty_clients("virt", Transport::Mmio);
 }
 
 /// Without ACPI, microvm describes its virtio-mmio slots on the kernel
 /// command line (`virtio_mmio.device=`).
 #[test]
 fn x86_64_microvm_without_acpi_finds_the_nic_on_the_command_line() {
-    let (echo, address) = boot_echo("microvm", "loglevel=debug", &["-machine", "acpi=off"]);
+    let (echo, address) = boot_echo("microvm", Transport::Mmio, "loglevel=debug", &["-machine", "acpi=off"]);
     assert!(address.contains("(DHCP lease)"), "{address}");
     assert!(echo.machine.transcript().contains("virtio-net on virtio-mmio"), "{}", echo.machine.transcript());
     small_echo_works(echo.port);
@@ -213,11 +264,10 @@ fn icmp_echo_request(guest_mac: [u8; 6], id: u16, seq: u16, payload: &[u8]) -> V
 /// stream netdev): it resolves the guest's MAC with ARP and pings it. This
 /// needs no privileges (no tap, no namespace) and checks the static `ip=`
 /// configuration too (there is no DHCP server on this link).
-#[test]
-fn x86_64_q35_static_ip_answers_arp_and_icmp_echo() {
+fn static_ip_answers_arp_and_icmp_echo(machine: &str, transport: Transport) {
     let mut peer = EthernetPeer::listen().expect("unix socket for the Ethernet link");
-    let mut boot = Boot::app("echo", "q35").unwrap_or_else(|e| panic!("{e}")).cmdline("ip=10.0.2.15/24 gw=10.0.2.2");
-    boot.qemu_args = peer.qemu_args(Transport::Pci);
+    let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}")).cmdline("ip=10.0.2.15/24 gw=10.0.2.2");
+    boot.qemu_args = peer.qemu_args(transport);
     let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
     peer.accept(BOOT_TIMEOUT).expect("QEMU connects to the link");
     let line = wait_for_both(&mut m, "net: address ", "echo: listening");
@@ -257,4 +307,24 @@ fn x86_64_q35_static_ip_answers_arp_and_icmp_echo() {
         eprintln!("ping {seq}: reply in {} us", rtt.as_micros());
     }
     assert!(!m.transcript().contains("DHCP"), "a static address means no DHCP:\n{}", m.transcript());
+}
+
+#[test]
+fn x86_64_q35_static_ip_answers_arp_and_icmp_echo() {
+    static_ip_answers_arp_and_icmp_echo("q35", Transport::Pci);
+}
+
+#[test]
+fn x86_64_microvm_static_ip_answers_arp_and_icmp_echo() {
+    static_ip_answers_arp_and_icmp_echo("microvm", Transport::Mmio);
+}
+
+#[test]
+fn aarch64_virt_pci_static_ip_answers_arp_and_icmp_echo() {
+    static_ip_answers_arp_and_icmp_echo("virt", Transport::Pci);
+}
+
+#[test]
+fn aarch64_virt_mmio_static_ip_answers_arp_and_icmp_echo() {
+    static_ip_answers_arp_and_icmp_echo("virt", Transport::Mmio);
 }

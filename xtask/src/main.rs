@@ -97,15 +97,11 @@ fn image_command(args: &mut Args) -> Result<ExitCode> {
 
 fn run_command(args: &mut Args) -> Result<ExitCode> {
     let app = app_option(args)?;
-    let mut machine = args.value("--machine")?;
+    let machine = args.value("--machine")?;
     let transport = match args.value("--transport")? {
         None => None,
         Some(t) => Some(Transport::parse(&t).ok_or_else(|| format!("unknown transport '{t}': use pci or mmio"))?),
     };
-    // virtio-mmio needs a machine with virtio-mmio slots.
-    if machine.is_none() && transport == Some(Transport::Mmio) {
-        machine = Some("microvm".to_string());
-    }
     let arch = match (&machine, args.value("--arch")?) {
         (_, Some(name)) => {
             Arch::parse(&name).ok_or_else(|| format!("unknown architecture '{name}': use x86_64 or aarch64"))?
@@ -113,18 +109,29 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         (Some(m), None) => Profile::load(m)?.arch,
         (None, None) => Arch::host(),
     };
-    let profile = Profile::load(machine.as_deref().unwrap_or(arch.default_machine()))?;
+    // Without --machine, the architecture's machine for the transport (on
+    // x86_64, virtio-mmio needs microvm; aarch64 virt has both).
+    let machine = match (machine, transport) {
+        (Some(m), _) => m,
+        (None, Some(t)) => arch.default_machine_for(t).to_string(),
+        (None, None) => arch.default_machine().to_string(),
+    };
+    let profile = Profile::load(&machine)?;
     if profile.arch != arch {
         return Err(format!("machine '{}' is {}, not {arch}: pick another --machine", profile.name, profile.arch));
     }
-    let transport = transport.unwrap_or(Transport::for_machine(&profile.name));
-    if transport != Transport::for_machine(&profile.name) {
-        return Err(format!(
-            "machine '{}' has no {transport:?} transport for virtio-net: use --transport {} or another --machine",
-            profile.name,
-            if Transport::for_machine(&profile.name) == Transport::Mmio { "mmio" } else { "pci" }
-        ));
-    }
+    let offered = profile.transports.iter().map(|t| t.name()).collect::<Vec<_>>().join(" or ");
+    let transport = match transport {
+        None => profile.transports.first().copied().unwrap_or(Transport::Pci),
+        Some(t) if profile.transports.contains(&t) => t,
+        Some(t) => {
+            return Err(format!(
+                "machine '{}' has no {} transport for virtio-net: use --transport {offered} or another --machine",
+                profile.name,
+                t.name()
+            ));
+        }
+    };
     let mut forwards = Vec::new();
     while let Some(spec) = args.value("--forward")? {
         forwards.push(Forward::parse(&spec).ok_or_else(|| format!("bad --forward '{spec}': use HOST:GUEST"))?);
@@ -197,10 +204,10 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
 
     for &arch in &arches {
         image::build("hello", arch, false)?;
-    }
-    // The network tests (tests/tests/net.rs) run on x86_64.
-    if arches.contains(&Arch::X86_64) {
-        image::build("echo", Arch::X86_64, false)?;
+        // The network tests (tests/tests/net.rs) boot the echo appliance.
+        image::build("echo", arch, false)?;
+        // tests/tests/redis.rs boots the Redis appliance.
+        image::build("redis", arch, false)?;
     }
     step(&format!("QEMU-booted tests ({})", arches.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
     let filters: Vec<String> = Arch::ALL

@@ -11,9 +11,7 @@
 //! - `read_wall_clock() -> Option<u64>`: the real-time clock, in Unix seconds
 //! - `power_off(status) -> !`
 //!
-//! Device interrupts (the network stack uses them; x86_64 implements them,
-//! an architecture without them gets a polled network stack until it does,
-//! see the `cfg(not(target_arch = "x86_64"))` shims in `net/mod.rs`):
+//! Device interrupts (the network stack uses them):
 //! - `Trigger` (`Edge`, `Level`) and `IrqError` (with `Display`)
 //! - `enable_device_irq(line: u32, Trigger, handler: fn()) -> Result<(), IrqError>`:
 //!   routes interrupt `line` (a GSI through the I/O APIC on x86_64; a GIC
@@ -23,11 +21,27 @@
 //!   signals end-of-interrupt to the controller.
 //! - `mask_device_irq(line)`, `unmask_device_irq(line)`
 //!
-//! Device discovery beyond that is not arch code: x86_64 reads ACPI
-//! (`crate::acpi`), aarch64 will read the device tree for the PCIe ECAM
-//! window, its memory windows for BARs (`drivers::pci::BarWindows`) and the
-//! virtio-mmio nodes, feeding the same `drivers` functions
-//! (`kernel/src/net/device.rs`).
+//! Where devices are (what the platform's firmware tables say: ACPI on
+//! x86_64, the device tree on aarch64); the drivers' generic functions do
+//! the rest (`kernel/src/net/device.rs`):
+//! - `pci_host() -> Option<PciHost>`: how to reach PCI configuration space,
+//!   and where to place BARs when no firmware assigned them
+//! - `pci_interrupt(PciFunction, pin, line) -> Option<u32>`: the interrupt
+//!   line (as `enable_device_irq` takes it) of a function's INTx `pin`
+//!   (1-4), given the Interrupt Line register's value `line`
+//! - `virtio_mmio_slots() -> Vec<drivers::mmio::Slot>`: the virtio-mmio slots
+//!   the platform describes (the command line's `virtio_mmio.device=`
+//!   entries take precedence; `net/device.rs` reads those)
+
+pub use drivers::virtio_drivers::transport::pci::bus::DeviceFunction as PciFunction;
+
+/// A PCI host bridge the platform describes.
+#[derive(Clone, Copy, Debug)]
+pub struct PciHost {
+    pub space: drivers::pci::ConfigSpace,
+    /// Where to place BARs that no firmware assigned (`None`: firmware did).
+    pub bar_windows: Option<drivers::pci::BarWindows>,
+}
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;

@@ -1,8 +1,12 @@
-//! Finding the network device: virtio-net on PCI (ECAM from ACPI's MCFG, or
-//! the x86 configuration ports), else on a virtio-mmio slot from the command
-//! line (`virtio_mmio.device=SIZE@ADDR:IRQ`, which QEMU appends for microvm
-//! without ACPI) or from the ACPI DSDT (microvm with ACPI).
+//! Finding the network device: virtio-net on PCI (the host bridge the
+//! platform describes: ECAM from ACPI's MCFG or the x86 configuration ports;
+//! on aarch64 the device tree's ECAM window, with BARs placed in its memory
+//! windows), else on a virtio-mmio slot from the command line
+//! (`virtio_mmio.device=SIZE@ADDR:IRQ`, which QEMU appends for microvm
+//! without ACPI) or from the platform (the ACPI DSDT on microvm, the device
+//! tree's `virtio,mmio` nodes on aarch64).
 
+use crate::arch;
 use crate::memory::KernelHardware;
 use alloc::format;
 use alloc::string::String;
@@ -14,7 +18,7 @@ use drivers::virtio_drivers::transport::{DeviceType, SomeTransport};
 /// The network device, its interrupt line and a description for the log.
 pub struct Found {
     pub nic: VirtioNet<KernelHardware>,
-    /// The interrupt line (a GSI on x86_64), if it has one.
+    /// The interrupt line (a GSI on x86_64, a GIC INTID on aarch64), if it has one.
     pub irq: Option<u32>,
     pub description: String,
 }
@@ -27,34 +31,13 @@ pub fn discover(mtu: usize) -> Option<Found> {
     discover_mmio(mtu)
 }
 
-#[cfg(target_arch = "x86_64")]
 fn discover_pci(mtu: usize) -> Option<Found> {
-    use drivers::pci::{self, ConfigSpace};
-    let space = match crate::acpi::pci_ecam() {
-        Some((base, start_bus, end_bus)) => ConfigSpace::Ecam { base, start_bus, end_bus },
-        None if pci::port_io_present() => ConfigSpace::PortIo,
-        None => return None,
-    };
-    log::debug!("pci: configuration space {space:x?}");
-    // Firmware (SeaBIOS) assigned the BARs on PCs.
-    let dev = pci::find_virtio::<KernelHardware>(space, DeviceType::Network, None)?;
-    // The line firmware routed INTx to is also the I/O APIC input (QEMU's PIIX
-    // and ICH9 drive both); without one, QEMU q35's ACPI routing: slots 1-24
-    // swizzle INTA-D onto GSIs 16-19.
-    let irq = match (dev.interrupt_pin, dev.interrupt_line) {
-        (0, _) => None,
-        (_, line @ 1..=23) => Some(u32::from(line)),
-        (pin, _) => Some(16 + (u32::from(dev.function.device) + u32::from(pin) - 1) % 4),
-    };
+    let mut host = arch::pci_host()?;
+    log::debug!("pci: configuration space {:x?}, BAR windows {:x?}", host.space, host.bar_windows);
+    let dev = drivers::pci::find_virtio::<KernelHardware>(host.space, DeviceType::Network, host.bar_windows.as_mut())?;
+    let irq = arch::pci_interrupt(dev.function, dev.interrupt_pin, dev.interrupt_line);
     let description = format!("virtio-net on PCI {} (interrupt pin {})", dev.function, dev.interrupt_pin);
     open(SomeTransport::Pci(dev.transport), mtu, irq, description)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn discover_pci(_mtu: usize) -> Option<Found> {
-    // aarch64: the ECAM window and BAR windows come from the device tree
-    // (`drivers::pci::find_virtio` with `BarWindows`); not wired yet.
-    None
 }
 
 fn discover_mmio(mtu: usize) -> Option<Found> {
@@ -65,15 +48,7 @@ fn discover_mmio(mtu: usize) -> Option<Found> {
         .filter(|(k, _)| *k == "virtio_mmio.device")
         .filter_map(|(_, v)| drivers::mmio::parse_slot(v))
         .collect();
-    #[cfg(target_arch = "x86_64")]
-    let slots = if listed.is_empty() {
-        crate::acpi::virtio_mmio_slots().into_iter().map(|(address, size, irq)| Slot { address, size, irq }).collect()
-    } else {
-        listed
-    };
-    // aarch64: the device tree's virtio-mmio nodes (not wired yet).
-    #[cfg(not(target_arch = "x86_64"))]
-    let slots = listed;
+    let slots = if listed.is_empty() { arch::virtio_mmio_slots() } else { listed };
     log::debug!("virtio-mmio slots: {slots:x?}");
     for slot in slots {
         if let Some(transport) = drivers::mmio::probe::<KernelHardware>(&slot, DeviceType::Network) {

@@ -129,7 +129,6 @@ fn interrupt() {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
 fn enable_irq(line: u32) -> bool {
     match arch::enable_device_irq(line, arch::Trigger::Level, interrupt) {
         Ok(()) => true,
@@ -140,28 +139,13 @@ fn enable_irq(line: u32) -> bool {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
 fn mask_irq(line: u32) {
     arch::mask_device_irq(line)
 }
 
-#[cfg(target_arch = "x86_64")]
 fn unmask_irq(line: u32) {
     arch::unmask_device_irq(line)
 }
-
-// Architectures whose facade has no device-interrupt hooks yet poll.
-#[cfg(not(target_arch = "x86_64"))]
-fn enable_irq(_line: u32) -> bool {
-    let _ = interrupt;
-    false
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn mask_irq(_line: u32) {}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn unmask_irq(_line: u32) {}
 
 impl Stack {
     fn start() -> Option<Stack> {

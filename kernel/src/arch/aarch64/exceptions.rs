@@ -278,14 +278,15 @@ pub fn wait_for_interrupt() {
     unsafe { asm!("wfi", "msr daifclr, #2", "isb", "msr daifset, #2", options(nostack)) };
 }
 
-/// The Rust IRQ handler: acknowledge, handle, end of interrupt.
+/// The Rust IRQ handler: acknowledge, handle (the timer here, device
+/// interrupts by their registered handlers), end of interrupt.
 extern "C" fn irq_exception() {
     while let Some((iar, intid)) = super::gic::acknowledge() {
         if intid == super::devicetree::get().virtual_timer_intid {
             // One-shot: turn the timer off so that it does not fire again;
             // `set_timer` arms it for the next deadline.
             super::timer::disable();
-        } else {
+        } else if !super::irq::dispatch(intid) {
             log::warn!("unexpected interrupt {intid}");
         }
         super::gic::end_of_interrupt(iar);

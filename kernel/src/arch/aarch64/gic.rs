@@ -1,6 +1,8 @@
 //! The interrupt controller: an Arm GICv2 or GICv3, as the device tree says.
 //!
-//! Only the virtual timer's interrupt (a per-CPU PPI) is enabled; the IRQ
+//! [`init`] enables the virtual timer's interrupt (a per-CPU PPI); device
+//! interrupts (SPIs) are configured, routed to this CPU, enabled and disabled
+//! through [`configure_spi`] and [`set_spi_enabled`] (for `irq`). The IRQ
 //! path acknowledges an interrupt, handles it and signals its end (EOI).
 //! - GICv2: distributor and CPU interface are memory-mapped.
 //! - GICv3: distributor and this CPU's redistributor are memory-mapped; the
@@ -12,8 +14,16 @@ use spin::Once;
 
 // Distributor registers (both versions).
 const GICD_CTLR: usize = 0x000;
+const GICD_TYPER: usize = 0x004;
+const GICD_IGROUPR: usize = 0x080;
 const GICD_ISENABLER: usize = 0x100;
+const GICD_ICENABLER: usize = 0x180;
 const GICD_IPRIORITYR: usize = 0x400;
+/// GICv2: target CPU interfaces, one byte per interrupt.
+const GICD_ITARGETSR: usize = 0x800;
+const GICD_ICFGR: usize = 0xC00;
+/// GICv3 (affinity routing): target affinity, 8 bytes per SPI.
+const GICD_IROUTER: usize = 0x6000;
 // GICv2 CPU interface registers.
 const GICC_CTLR: usize = 0x000;
 const GICC_PMR: usize = 0x004;
@@ -43,6 +53,7 @@ const SPURIOUS: u32 = 1020;
 #[derive(Clone, Copy)]
 struct Controller {
     version: GicVersion,
+    distributor: usize,
     cpu: usize,
 }
 
@@ -64,9 +75,27 @@ fn write8(addr: usize, value: u8) {
     unsafe { (addr as *mut u8).write_volatile(value) }
 }
 
+fn read8(addr: usize) -> u8 {
+    // SAFETY: as in `write8`.
+    unsafe { (addr as *const u8).read_volatile() }
+}
+
 fn read64(addr: usize) -> u64 {
     // SAFETY: as in `read32`.
     unsafe { (addr as *const u64).read_volatile() }
+}
+
+fn write64(addr: usize, value: u64) {
+    // SAFETY: as in `read32`; GICD_IROUTER<n> are 64-bit registers.
+    unsafe { (addr as *mut u64).write_volatile(value) }
+}
+
+/// This CPU's affinity (MPIDR_EL1's Aff3..Aff0).
+fn mpidr() -> u64 {
+    let mpidr: u64;
+    // SAFETY: reads this CPU's affinity; no side effects.
+    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    mpidr
 }
 
 /// Sets the interrupt controller up with the PPI `intid` enabled.
@@ -76,13 +105,13 @@ pub fn init(gic: &Gic, intid: u32) {
         GicVersion::V2 => {
             let cpu = gic.cpu.0 as usize;
             init_v2(distributor, cpu, intid);
-            Controller { version: GicVersion::V2, cpu }
+            Controller { version: GicVersion::V2, distributor, cpu }
         }
         GicVersion::V3 => {
             let redistributor = find_redistributor(gic.cpu.0 as usize, gic.cpu.1 as usize)
                 .expect("GICv3: no redistributor for this CPU");
             init_v3(distributor, redistributor, intid);
-            Controller { version: GicVersion::V3, cpu: redistributor }
+            Controller { version: GicVersion::V3, distributor, cpu: redistributor }
         }
     };
     CONTROLLER.call_once(|| controller);
@@ -113,9 +142,7 @@ fn init_v2(distributor: usize, cpu: usize, intid: u32) {
 /// Walks the redistributor region for the frame whose affinity matches this
 /// CPU's MPIDR_EL1.
 fn find_redistributor(base: usize, size: usize) -> Option<usize> {
-    let mpidr: u64;
-    // SAFETY: reads this CPU's affinity; no side effects.
-    unsafe { asm!("mrs {}, mpidr_el1", out(reg) mpidr, options(nomem, nostack)) };
+    let mpidr = mpidr();
     // GICR_TYPER[63:32] holds Aff3.Aff2.Aff1.Aff0.
     let affinity = ((mpidr >> 32) & 0xFF) << 24 | (mpidr & 0xFF_FFFF);
     let mut frame = base;
@@ -183,6 +210,65 @@ fn init_v3(distributor: usize, redistributor: usize, intid: u32) {
             tmp = out(reg) _,
             options(nomem, nostack),
         );
+    }
+}
+
+/// Why an SPI cannot be configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpiError {
+    /// No interrupt controller was set up.
+    NoController,
+    /// Not an SPI this distributor implements (the limit is given).
+    OutOfRange(u32),
+}
+
+/// Configures SPI `intid` (edge- or level-triggered), gives it a priority,
+/// routes it to this CPU, and leaves it disabled ([`set_spi_enabled`]).
+pub fn configure_spi(intid: u32, edge: bool) -> Result<(), SpiError> {
+    let controller = CONTROLLER.get().ok_or(SpiError::NoController)?;
+    let distributor = controller.distributor;
+    // GICD_TYPER.ITLinesNumber: 32 * (N + 1) interrupt IDs (at most 1020).
+    let limit = (32 * ((read32(distributor + GICD_TYPER) & 0x1F) + 1)).min(SPURIOUS);
+    if !(32..limit).contains(&intid) {
+        return Err(SpiError::OutOfRange(limit));
+    }
+    let n = intid as usize;
+    set_spi_enabled(intid, false);
+    // Two configuration bits per interrupt; the upper one is "edge".
+    let icfgr = distributor + GICD_ICFGR + 4 * (n / 16);
+    let bit = 1 << (2 * (n % 16) + 1);
+    write32(icfgr, if edge { read32(icfgr) | bit } else { read32(icfgr) & !bit });
+    write8(distributor + GICD_IPRIORITYR + n, PRIORITY);
+    match controller.version {
+        GicVersion::V2 => {
+            // GICD_ITARGETSR0-7 are banked and read as this CPU's interface
+            // bit; a uniprocessor GIC reads zero there (and ignores targets).
+            let this_cpu = match read8(distributor + GICD_ITARGETSR) {
+                0 => 1,
+                mask => mask,
+            };
+            write8(distributor + GICD_ITARGETSR + n, this_cpu);
+        }
+        GicVersion::V3 => {
+            // Group 1 (signalled as IRQ, as the timer's PPI), routed to this
+            // CPU's affinity (Interrupt_Routing_Mode 0: that one CPU).
+            let igroupr = distributor + GICD_IGROUPR + 4 * (n / 32);
+            write32(igroupr, read32(igroupr) | 1 << (n % 32));
+            write64(distributor + GICD_IROUTER + 8 * n, mpidr() & 0xFF_00FF_FFFF);
+        }
+    }
+    Ok(())
+}
+
+/// Enables or disables (masks) SPI `intid` at the distributor.
+pub fn set_spi_enabled(intid: u32, enabled: bool) {
+    let Some(controller) = CONTROLLER.get() else { return };
+    let n = intid as usize;
+    let register = if enabled { GICD_ISENABLER } else { GICD_ICENABLER };
+    write32(controller.distributor + register + 4 * (n / 32), 1 << (n % 32));
+    if controller.version == GicVersion::V3 && !enabled {
+        // The disable takes effect once GICD_CTLR.RWP clears.
+        wait_for_distributor(controller.distributor);
     }
 }
 

@@ -1,11 +1,12 @@
 //! x86_64: COM1 console, GDT/TSS/IDT, local APIC timer, I/O APIC (device
-//! interrupts in `irq`), 4-level paging, and power-off through QEMU's
-//! `isa-debug-exit` device.
+//! interrupts in `irq`), 4-level paging, power-off through QEMU's
+//! `isa-debug-exit` device, and where devices are (from ACPI, `platform`).
 
 mod apic;
 mod cpu;
 mod irq;
 mod paging;
+mod platform;
 mod rtc;
 mod serial;
 
@@ -13,6 +14,7 @@ pub use apic::{init_interrupts, monotonic_nanos, set_timer};
 pub use cpu::{init_cpu, wait_for_interrupt};
 pub use irq::{IrqError, Trigger, enable_device_irq, mask_device_irq, unmask_device_irq};
 pub use paging::{PageFormat, activate_page_tables, flush_tlb};
+pub use platform::{pci_host, pci_interrupt, virtio_mmio_slots};
 pub use serial::{console_write, init_console};
 
 /// Seconds since the Unix epoch from the CMOS clock, or `None` if it reads
