@@ -22,6 +22,12 @@ pub fn image_dir() -> PathBuf {
     std::env::var_os("APPLIANCE_IMAGE_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target/images"))
 }
 
+/// The Python virtual environment with the Redis test suite's packages
+/// (`tests/redis/requirements.txt`), made by `cargo xtask setup`.
+pub fn python_venv() -> PathBuf {
+    repo_root().join("target/venv")
+}
+
 /// The image file of `app` for `arch` (as written by `cargo xtask image`).
 pub fn image_path(app: &str, arch: Arch) -> PathBuf {
     image_dir().join(format!("{app}-{}.{}", arch.name(), arch.image_extension()))

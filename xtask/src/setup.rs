@@ -20,6 +20,10 @@ pub fn run(args: &Args) -> Result<()> {
     }
     ensure_passt()?;
     step("passt: installed (the default network back end)");
+    ensure_redis_tools()?;
+    step("redis-tools: installed (redis-cli and redis-benchmark, for the Redis appliance's tests)");
+    ensure_python_venv()?;
+    step(&format!("Python test environment: {}", qemu_tests::python_venv().display()));
     step("setup complete");
     Ok(())
 }
@@ -30,7 +34,78 @@ pub fn run_quietly() -> Result<()> {
     for arch in Arch::ALL {
         ensure_qemu(arch)?;
     }
-    ensure_passt()
+    ensure_passt()?;
+    ensure_redis_tools()?;
+    ensure_python_venv()
+}
+
+fn runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program).args(args).output().is_ok_and(|o| o.status.success())
+}
+
+/// redis-cli and redis-benchmark (Debian's `redis-tools`), the clients the
+/// Redis appliance's integration tests drive it with.
+pub fn ensure_redis_tools() -> Result<()> {
+    let present = || runs("redis-cli", &["--version"]) && runs("redis-benchmark", &["--version"]);
+    if present() {
+        return Ok(());
+    }
+    step("redis-cli or redis-benchmark is missing; installing redis-tools");
+    apt_install(&["redis-tools"], None)?;
+    if present() { Ok(()) } else { Err("redis-tools installed, but redis-cli does not run".into()) }
+}
+
+/// The pinned Python packages of the Redis test suite (redis-py, pytest).
+const PYTHON_REQUIREMENTS: &str = "tests/redis/requirements.txt";
+
+/// A virtual environment in `target/venv` with the packages of
+/// `tests/redis/requirements.txt`, made with `python3 -m venv` and pip (from
+/// PyPI) when missing or when the requirements changed.
+pub fn ensure_python_venv() -> Result<()> {
+    let root = qemu_tests::repo_root();
+    let venv = qemu_tests::python_venv();
+    let python = venv.join("bin/python");
+    let requirements = root.join(PYTHON_REQUIREMENTS);
+    let wanted =
+        std::fs::read_to_string(&requirements).map_err(|e| format!("reading {}: {e}", requirements.display()))?;
+    // Written after a successful install: what the environment holds.
+    let installed = venv.join("installed-requirements.txt");
+    let python_runs = || runs(&python.to_string_lossy(), &["-c", "import sys"]);
+    if python_runs() && std::fs::read_to_string(&installed).is_ok_and(|t| t == wanted) {
+        return Ok(());
+    }
+    if !python_runs() {
+        if !runs("python3", &["--version"]) {
+            step("python3 is missing; installing python3 and python3-venv");
+            apt_install(&["python3", "python3-venv"], None)?;
+        }
+        step(&format!("creating a Python virtual environment: python3 -m venv {}", venv.display()));
+        let _ = std::fs::remove_dir_all(&venv);
+        if !runs("python3", &["-m", "venv", &venv.to_string_lossy()]) {
+            // Debian's python3 keeps venv (ensurepip) in a separate package.
+            step("python3 cannot create virtual environments; installing python3-venv");
+            apt_install(&["python3-venv"], None)?;
+            let _ = std::fs::remove_dir_all(&venv);
+            let status = Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+            if !status.is_ok_and(|s| s.success()) {
+                return Err(format!("`python3 -m venv {}` failed", venv.display()));
+            }
+        }
+    }
+    step(&format!(
+        "installing the Python test packages: {} -m pip install -r {PYTHON_REQUIREMENTS} ({})",
+        python.display(),
+        wanted.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).collect::<Vec<_>>().join(", ")
+    ));
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !status.success() {
+        return Err(format!("`pip install -r {PYTHON_REQUIREMENTS}` failed (PyPI must be reachable)"));
+    }
+    std::fs::write(&installed, wanted).map_err(|e| format!("writing {}: {e}", installed.display()))
 }
 
 /// passt: the user-mode network back end for guests (many simultaneous

@@ -49,6 +49,9 @@ pub struct Client {
     /// Position in the server's list of clients with output (if listed).
     pub dirty_pos: Option<usize>,
     pub last_cmd: &'static str,
+    /// The lowercased subcommand of the last command when it was a container
+    /// command (`client|list`, as CLIENT LIST shows it); empty otherwise.
+    pub last_sub: Vec<u8>,
     /// Internal client (replay): not listed, not counted.
     pub hidden: bool,
 }
@@ -80,6 +83,7 @@ impl Client {
             soft_since: None,
             dirty_pos: None,
             last_cmd: "NULL",
+            last_sub: Vec::new(),
             hidden: false,
         }
     }

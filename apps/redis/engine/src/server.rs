@@ -20,6 +20,9 @@ use crate::types::Value;
 use crate::util::Rng;
 use crate::{ClientId, CommandObserver, Refused, Time};
 
+/// Commands with subcommands: CLIENT LIST names them `client|list`.
+const CONTAINER_COMMANDS: &[&str] = &["client", "command", "config", "object", "pubsub"];
+
 /// Counters reported by INFO stats.
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
@@ -434,6 +437,12 @@ impl Server {
         }
         if let Some(c) = self.clients.get_mut(&cid) {
             c.last_cmd = spec.name;
+            c.last_sub.clear();
+            if CONTAINER_COMMANDS.contains(&spec.name)
+                && let Some(sub) = argv.get(1)
+            {
+                c.last_sub.extend(sub.iter().map(u8::to_ascii_lowercase));
+            }
         }
         let out = self.call(cid, spec, argv, out, false);
         if let Some(c) = self.clients.get_mut(&cid) {

@@ -223,7 +223,7 @@ fn client_line(s: &Server, cl: &Client) -> String {
     let qbuf = cl.pending_input();
     let omem = cl.out.capacity();
     format!(
-        "id={} addr={} laddr=0.0.0.0:{} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+        "id={} addr={} laddr=0.0.0.0:{} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
         cl.id,
         cl.peer,
         s.cfg.port,
@@ -243,6 +243,8 @@ fn client_line(s: &Server, cl: &Client) -> String {
         omem,
         omem + cl.inbuf.capacity() + 1024,
         cl.last_cmd,
+        if cl.last_sub.is_empty() { "" } else { "|" },
+        text(&cl.last_sub),
         cl.resp
     )
 }

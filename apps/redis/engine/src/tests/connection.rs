@@ -132,9 +132,11 @@ fn client_commands() {
     let list = h.cmd(a, &["CLIENT", "LIST"]);
     assert!(list.contains("id=1 addr=127.0.0.1:50000"), "{list}");
     assert!(list.contains("name=alpha"), "{list}");
+    // Like Redis 7: a container command shows with its subcommand.
+    assert!(list.lines().any(|l| l.starts_with("id=1 ") && l.contains(" cmd=client|list ")), "{list}");
     assert!(list.contains("id=2 "), "{list}");
     let info = h.cmd(a, &["CLIENT", "INFO"]);
-    assert!(info.contains("id=1 ") && info.contains("cmd=client"), "{info}");
+    assert!(info.contains("id=1 ") && info.contains(" cmd=client|info "), "{info}");
     assert_eq!(h.cmd(a, &["CLIENT", "KILL", "ID", "2"]), ":1\r\n");
     assert!(h.s.should_close(b));
     assert!(h.s.clients_with_output().any(|x| x == b));

@@ -60,7 +60,7 @@ fn hash_commands() {
 fn hscan_big_hash() {
     let mut h = H::new();
     let c = h.client();
-    for i in 0..300 {
+    for i in 0..600 {
         h.cmd(c, &["HSET", "h", &alloc::format!("f{i}"), "v"]);
     }
     assert_eq!(h.cmd(c, &["OBJECT", "ENCODING", "h"]), "$9\r\nhashtable\r\n");
@@ -78,7 +78,26 @@ fn hscan_big_hash() {
             break;
         }
     }
-    assert_eq!(fields.len(), 300);
+    assert_eq!(fields.len(), 600);
     let r = h.cmd(c, &["HSCAN", "small", "0"]);
     assert_eq!(r, "*2\r\n$1\r\n0\r\n*0\r\n");
+}
+
+/// Redis 7.0's hash-max-listpack-entries is 512: a hash converts to a
+/// hashtable with its 513th field, not before, and overwriting a field of
+/// a full listpack does not convert it.
+#[test]
+fn hash_listpack_holds_512_fields() {
+    let mut h = H::new();
+    let c = h.client();
+    for i in 0..512 {
+        h.cmd(c, &["HSET", "h", &alloc::format!("f{i}"), "v"]);
+    }
+    assert_eq!(h.cmd(c, &["OBJECT", "ENCODING", "h"]), "$8\r\nlistpack\r\n");
+    h.cmd(c, &["HSET", "h", "f0", "w"]);
+    assert_eq!(h.cmd(c, &["OBJECT", "ENCODING", "h"]), "$8\r\nlistpack\r\n");
+    h.cmd(c, &["HSET", "h", "f512", "v"]);
+    assert_eq!(h.cmd(c, &["OBJECT", "ENCODING", "h"]), "$9\r\nhashtable\r\n");
+    h.cmd(c, &["HDEL", "h", "f512"]);
+    assert_eq!(h.cmd(c, &["OBJECT", "ENCODING", "h"]), "$9\r\nhashtable\r\n", "never converts back");
 }

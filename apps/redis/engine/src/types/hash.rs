@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::bytemap::ByteMap;
 
 /// Redis 7.0 defaults: hash-max-listpack-entries / -value.
-pub const MAX_LISTPACK_ENTRIES: usize = 128;
+pub const MAX_LISTPACK_ENTRIES: usize = 512;
 pub const MAX_LISTPACK_VALUE: usize = 64;
 
 pub struct Hash {
@@ -40,18 +40,23 @@ impl Hash {
     }
     /// Sets a field; true when it was new.
     pub fn set(&mut self, field: &[u8], val: Vec<u8>) -> bool {
-        if field.len() > MAX_LISTPACK_VALUE || val.len() > MAX_LISTPACK_VALUE || self.map.len() >= MAX_LISTPACK_ENTRIES
-        {
+        if field.len() > MAX_LISTPACK_VALUE || val.len() > MAX_LISTPACK_VALUE {
             self.big = true;
         }
         self.val_bytes += val.len();
-        match self.map.insert(field, val) {
+        let new = match self.map.insert(field, val) {
             Some(old) => {
                 self.val_bytes -= old.len();
                 false
             }
             None => true,
+        };
+        // Like Redis: converted once the listpack would hold more entries
+        // than the limit (overwriting a field of a full listpack does not).
+        if self.map.len() > MAX_LISTPACK_ENTRIES {
+            self.big = true;
         }
+        new
     }
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self.map.remove(field) {

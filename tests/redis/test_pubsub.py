@@ -1,0 +1,86 @@
+"""Publish/subscribe across connections."""
+
+import time
+
+import pytest
+import redis
+
+from conftest import TIMEOUT, connect
+
+
+def next_message(pubsub, deadline_s=TIMEOUT):
+    """The next message (not a subscribe confirmation) or fail after the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1.0)
+        if message is not None:
+            return message
+    raise AssertionError("no pub/sub message in time")
+
+
+def test_subscribe_psubscribe_publish(r):
+    subscriber = connect()
+    pubsub = subscriber.pubsub()
+    try:
+        pubsub.subscribe("news", "weather")
+        assert next_message(pubsub) == {"type": "subscribe", "pattern": None, "channel": "news", "data": 1}
+        assert next_message(pubsub) == {"type": "subscribe", "pattern": None, "channel": "weather", "data": 2}
+        pubsub.psubscribe("news.*")
+        assert next_message(pubsub) == {"type": "psubscribe", "pattern": None, "channel": "news.*", "data": 3}
+
+        assert r.pubsub_numsub("news", "weather", "nobody") == [("news", 1), ("weather", 1), ("nobody", 0)]
+        assert r.pubsub_numpat() == 1
+        assert sorted(r.pubsub_channels()) == ["news", "weather"]
+        assert r.pubsub_channels("w*") == ["weather"]
+
+        assert r.publish("news", "hello") == 1
+        assert next_message(pubsub) == {"type": "message", "pattern": None, "channel": "news", "data": "hello"}
+        assert r.publish("news.tech", "rust") == 1
+        assert next_message(pubsub) == {"type": "pmessage", "pattern": "news.*", "channel": "news.tech", "data": "rust"}
+        assert r.publish("nobody", "x") == 0
+
+        # A second subscriber: both get the message, and the count says 2.
+        second = connect().pubsub()
+        try:
+            second.subscribe("news")
+            assert next_message(second)["type"] == "subscribe"
+            assert r.publish("news", "both") == 2
+            assert next_message(pubsub)["data"] == "both"
+            assert next_message(second)["data"] == "both"
+        finally:
+            second.close()
+
+        pubsub.unsubscribe("weather")
+        assert next_message(pubsub) == {"type": "unsubscribe", "pattern": None, "channel": "weather", "data": 2}
+        assert r.publish("weather", "rain") == 0
+        pubsub.punsubscribe()
+        assert next_message(pubsub) == {"type": "punsubscribe", "pattern": None, "channel": "news.*", "data": 1}
+        assert r.pubsub_numpat() == 0
+    finally:
+        pubsub.close()
+        subscriber.close()
+    # After the subscriber is gone nobody hears the channel.
+    deadline = time.monotonic() + TIMEOUT
+    while r.pubsub_numsub("news") != [("news", 0)]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert r.publish("news", "anyone?") == 0
+
+
+def test_subscribed_resp2_client_may_only_use_pubsub_commands(r):
+    raw = connect()
+    try:
+        conn = raw.connection_pool.get_connection("SUBSCRIBE")
+        conn.send_command("SUBSCRIBE", "ch")
+        assert conn.read_response() == ["subscribe", "ch", 1]
+        conn.send_command("GET", "k")
+        with pytest.raises(
+            redis.ResponseError,
+            match="^Can't execute 'get': only \\(P\\|S\\)SUBSCRIBE / \\(P\\|S\\)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context$",
+        ):
+            conn.read_response()
+        conn.send_command("PING")
+        assert conn.read_response() == ["pong", ""]
+        conn.disconnect()
+    finally:
+        raw.close()
