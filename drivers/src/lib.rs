@@ -17,6 +17,7 @@ mod hal;
 pub mod mmio;
 pub mod net;
 pub mod pci;
+mod transport;
 
 pub use hal::VirtioHal;
 

@@ -6,6 +6,7 @@
 //! has nothing (or no free transmit descriptor) smoltcp is told so and the
 //! kernel waits for the device's interrupt.
 
+use crate::transport::WithoutEventIdx;
 use crate::{Hardware, VirtioHal};
 use alloc::boxed::Box;
 use alloc::vec;
@@ -22,7 +23,7 @@ const ETHERNET_HEADER: usize = 14;
 /// Room for the virtio-net header in front of every frame.
 const VIRTIO_HEADER: usize = 12;
 
-type Raw<H> = VirtIONetRaw<VirtioHal<H>, SomeTransport<'static>, QUEUE_SIZE>;
+type Raw<H> = VirtIONetRaw<VirtioHal<H>, WithoutEventIdx, QUEUE_SIZE>;
 /// Transmit buffers the device holds (buffer, frame length), by token.
 type InFlight = Vec<Option<(Box<[u8]>, usize)>>;
 
@@ -54,7 +55,8 @@ impl<H: Hardware> VirtioNet<H> {
     /// Initialises the device for IP packets of up to `mtu` bytes and posts
     /// all receive buffers.
     pub fn new(transport: SomeTransport<'static>, mtu: usize) -> Result<Self, virtio_drivers::Error> {
-        let raw = Raw::<H>::new(transport)?;
+        // Without event indices: see `transport` for the crate bug this avoids.
+        let raw = Raw::<H>::new(WithoutEventIdx(transport))?;
         // At least the 1526 bytes virtio-drivers insists on.
         let buf_len = (mtu + ETHERNET_HEADER + VIRTIO_HEADER).max(1526).next_multiple_of(64);
         let mut dev = VirtioNet {
