@@ -6,8 +6,10 @@
 //!   [--forward HOST:GUEST]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all]`: formatting, lints, host tests, QEMU-booted tests.
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
+//! - `bench [--arch ARCH|all] [--quick]`: the Redis appliance against a Debian Linux baseline.
 
 mod args;
+mod bench;
 mod cargo;
 mod elf;
 mod image;
@@ -32,6 +34,8 @@ commands:
                                           on passt forwarding 127.0.0.1:HOST to the guest
   test [--arch x86_64|aarch64|all]        formatting, lints, host tests and QEMU-booted tests
   lint                                    cargo fmt --check and clippy (host and bare-metal)
+  bench [--arch x86_64|aarch64|all] [--quick] [--network user|passt|tap]
+                                          Redis appliance vs Debian Linux baseline (target/bench/)
 
 ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qemu/.";
 
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Some("run") => run_command(&mut args),
         Some("test") => test_command(&mut args),
         Some("lint") => lint(),
+        Some("bench") => bench::run(&mut args),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
