@@ -4,11 +4,11 @@
 //! virtio-drivers 0.13 decides whether to notify the device with
 //! `avail_idx >= avail_event + 1` when event indices are negotiated. The
 //! virtio spec's test is `(u16)(new - event - 1) < (u16)(new - old)`: the
-//! crate's version stops notifying once the 16-bit ring index wraps (after
-//! 65,536 buffers on one queue), and the queue then stalls for good. Without
-//! event indices the crate uses the device's "no notify" flag, which has no
-//! such edge. Everything else passes straight through (the trait's default
-//! `begin_init` negotiates over the masked feature bits).
+//! crate's version can skip a needed notification when the 16-bit ring index
+//! wraps (after 65,536 buffers on one queue), leaving the device unaware of
+//! new buffers. Without event indices the crate uses the device's "no notify"
+//! flag, which has no such edge. Everything else passes straight through (the
+//! trait's default `begin_init` negotiates over the masked feature bits).
 
 use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus, SomeTransport, Transport};
 use virtio_drivers::{PhysAddr, Result};
