@@ -120,22 +120,9 @@ pub fn hmget(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn hdel(s: &mut Server, c: &mut Ctx) {
-    let key = c.arg(1).to_vec();
-    match check_hash(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.int(0);
-            return;
-        }
-        Ok(true) => {}
-    }
-    let fields: Vec<Vec<u8>> = c.argv[2..].to_vec();
-    let n = with_hash(s, c.db, &key, |h| fields.iter().filter(|f| h.remove(f)).count()).unwrap_or(0);
-    s.delete_if_empty(c.db, &key);
-    if n > 0 {
-        s.modified(c, c.db, &key);
-    }
-    c.out.int(n as i64);
+    super::remove_members(s, c, check_hash, |s, db, key, fields| {
+        with_hash(s, db, key, |h| fields.iter().filter(|f| h.remove(f)).count())
+    });
 }
 
 pub fn hexists(s: &mut Server, c: &mut Ctx) {

@@ -13,11 +13,40 @@ pub mod zset;
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
-use crate::server::Ctx;
+use crate::server::{Ctx, Server};
 use crate::util::parse_i64;
 
 /// Parses argument `i` as an integer, replying the standard error if not.
+/// HDEL, SREM, ZREM: removes the members named by `argv[2..]` from the
+/// container at `argv[1]`, deletes the key once it is empty, and replies with
+/// how many were removed. `check` is the type's check (`Err`: WRONGTYPE was
+/// replied, `Ok(false)`: no such key); `remove` removes the members from the
+/// stored container and counts the ones that were there.
+pub fn remove_members(
+    s: &mut Server,
+    c: &mut Ctx,
+    check: fn(&mut Server, &mut Ctx, &[u8]) -> Result<bool, ()>,
+    remove: impl FnOnce(&mut Server, usize, &[u8], &[Vec<u8>]) -> Option<usize>,
+) {
+    let key = c.arg(1).to_vec();
+    match check(s, c, &key) {
+        Err(()) => return,
+        Ok(false) => {
+            c.out.int(0);
+            return;
+        }
+        Ok(true) => {}
+    }
+    let n = remove(s, c.db, &key, &c.argv[2..]).unwrap_or(0);
+    s.delete_if_empty(c.db, &key);
+    if n > 0 {
+        s.modified(c, c.db, &key);
+    }
+    c.out.int(n as i64);
+}
+
 pub fn int_arg(c: &mut Ctx, i: usize) -> Option<i64> {
     let v = parse_i64(c.arg(i));
     if v.is_none() {

@@ -45,22 +45,9 @@ pub fn sadd(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn srem(s: &mut Server, c: &mut Ctx) {
-    let key = c.arg(1).to_vec();
-    match check_set(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.int(0);
-            return;
-        }
-        Ok(true) => {}
-    }
-    let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
-    let n = with_set(s, c.db, &key, |set| members.iter().filter(|m| set.remove(m)).count()).unwrap_or(0);
-    s.delete_if_empty(c.db, &key);
-    if n > 0 {
-        s.modified(c, c.db, &key);
-    }
-    c.out.int(n as i64);
+    super::remove_members(s, c, check_set, |s, db, key, members| {
+        with_set(s, db, key, |set| members.iter().filter(|m| set.remove(m)).count())
+    });
 }
 
 pub fn sismember(s: &mut Server, c: &mut Ctx) {

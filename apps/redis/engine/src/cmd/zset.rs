@@ -190,22 +190,9 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
 }
 
 pub fn zrem(s: &mut Server, c: &mut Ctx) {
-    let key = c.arg(1).to_vec();
-    match check_zset(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.int(0);
-            return;
-        }
-        Ok(true) => {}
-    }
-    let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
-    let n = with_zset(s, c.db, &key, |z| members.iter().filter(|m| z.remove(m)).count()).unwrap_or(0);
-    s.delete_if_empty(c.db, &key);
-    if n > 0 {
-        s.modified(c, c.db, &key);
-    }
-    c.out.int(n as i64);
+    super::remove_members(s, c, check_zset, |s, db, key, members| {
+        with_zset(s, db, key, |z| members.iter().filter(|m| z.remove(m)).count())
+    });
 }
 
 pub fn zscore(s: &mut Server, c: &mut Ctx) {

@@ -101,3 +101,27 @@ fn hash_listpack_holds_512_fields() {
     h.cmd(c, &["HDEL", "h", "f512"]);
     assert_eq!(h.cmd(c, &["OBJECT", "ENCODING", "h"]), "$9\r\nhashtable\r\n", "never converts back");
 }
+
+/// HDEL, SREM and ZREM share one removal path: a missing key counts 0, a key
+/// of another type is WRONGTYPE, and removing the last member deletes the key.
+#[test]
+fn member_removal_across_container_types() {
+    let mut h = H::new();
+    let c = h.client();
+    script!(h, c,
+        ["HDEL", "nokey", "a"] => ":0\r\n",
+        ["SREM", "nokey", "a"] => ":0\r\n",
+        ["ZREM", "nokey", "a"] => ":0\r\n",
+        ["SET", "str", "v"] => "+OK\r\n",
+        ["HDEL", "str", "a"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["SREM", "str", "a"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["ZREM", "str", "a"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["HSET", "h", "f", "1"] => ":1\r\n",
+        ["SADD", "s", "m"] => ":1\r\n",
+        ["ZADD", "z", "1", "m"] => ":1\r\n",
+        ["HDEL", "h", "f", "f"] => ":1\r\n",
+        ["SREM", "s", "m", "other"] => ":1\r\n",
+        ["ZREM", "z", "m"] => ":1\r\n",
+        ["EXISTS", "h", "s", "z"] => ":0\r\n",
+    );
+}
