@@ -36,6 +36,9 @@ pub mod system;
 pub mod time;
 
 pub use cmdline::CommandLine;
+/// The `log` facade, so apps log through the kernel console with timestamps
+/// (`kernel::log::info!`).
+pub use log;
 
 /// Declares an application's entry point. The app's `main` receives the
 /// arguments given after `--` on the kernel command line and returns its exit
