@@ -2,35 +2,10 @@
 
 use alloc::vec::Vec;
 
-use super::{int_arg, parse_cursor, scan_opts, scan_reply_header};
+use super::{check_type, int_arg, parse_cursor, scan_opts, scan_reply_header, with_container};
 use crate::server::{Ctx, Server};
 use crate::types::{Hash, Value};
 use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
-
-/// Type check: Ok(exists) or Err after WRONGTYPE.
-fn check_hash(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
-    match s.peek(c.db, key) {
-        None => Ok(false),
-        Some(Value::Hash(_)) => Ok(true),
-        Some(_) => {
-            c.wrongtype();
-            Err(())
-        }
-    }
-}
-
-/// Runs `f` on the hash at `key`, creating it when missing.
-fn with_hash<R>(s: &mut Server, db: usize, key: &[u8], f: impl FnOnce(&mut Hash) -> R) -> Option<R> {
-    if s.peek(db, key).is_none() {
-        let seed = s.new_seed();
-        s.store(db, key, Value::Hash(Hash::new(seed)), false);
-    }
-    let mut v = s.write(db, key)?;
-    match &mut *v {
-        Value::Hash(h) => Some(f(h)),
-        _ => None,
-    }
-}
 
 fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
     if !c.argc().is_multiple_of(2) {
@@ -39,7 +14,7 @@ fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
         return;
     }
     let key = c.arg(1).to_vec();
-    if check_hash(s, c, &key).is_err() {
+    if check_type::<Hash>(s, c, &key).is_err() {
         return;
     }
     let mut pairs = Vec::with_capacity(c.argc() / 2);
@@ -48,7 +23,7 @@ fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
         let v = c.take_arg(i + 1);
         pairs.push((f, v));
     }
-    let added = with_hash(s, c.db, &key, |h| {
+    let added = with_container::<Hash, _>(s, c.db, &key, |h| {
         let mut n = 0;
         for (f, v) in pairs {
             if h.set(&f, v) {
@@ -72,7 +47,7 @@ pub fn hmset(s: &mut Server, c: &mut Ctx) {
 
 pub fn hsetnx(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
-    if check_hash(s, c, &key).is_err() {
+    if check_type::<Hash>(s, c, &key).is_err() {
         return;
     }
     let exists = matches!(s.peek(c.db, &key), Some(Value::Hash(h)) if h.contains(c.arg(2)));
@@ -82,7 +57,7 @@ pub fn hsetnx(s: &mut Server, c: &mut Ctx) {
     }
     let f = c.arg(2).to_vec();
     let v = c.take_arg(3);
-    with_hash(s, c.db, &key, |h| h.set(&f, v));
+    with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, v));
     s.modified(c, c.db, &key);
     c.out.int(1);
 }
@@ -120,8 +95,8 @@ pub fn hmget(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn hdel(s: &mut Server, c: &mut Ctx) {
-    super::remove_members(s, c, check_hash, |s, db, key, fields| {
-        with_hash(s, db, key, |h| fields.iter().filter(|f| h.remove(f)).count())
+    super::remove_members(s, c, check_type::<Hash>, |s, db, key, fields| {
+        with_container::<Hash, _>(s, db, key, |h| fields.iter().filter(|f| h.remove(f)).count())
     });
 }
 
@@ -191,7 +166,7 @@ pub fn hgetall(s: &mut Server, c: &mut Ctx) {
 pub fn hincrby(s: &mut Server, c: &mut Ctx) {
     let Some(by) = int_arg(c, 3) else { return };
     let key = c.arg(1).to_vec();
-    if check_hash(s, c, &key).is_err() {
+    if check_type::<Hash>(s, c, &key).is_err() {
         return;
     }
     let cur = match s.peek(c.db, &key) {
@@ -213,7 +188,7 @@ pub fn hincrby(s: &mut Server, c: &mut Ctx) {
         return;
     };
     let f = c.arg(2).to_vec();
-    with_hash(s, c.db, &key, |h| h.set(&f, i64_bytes(new)));
+    with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, i64_bytes(new)));
     s.modified(c, c.db, &key);
     c.out.int(new);
 }
@@ -224,7 +199,7 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
         return;
     };
     let key = c.arg(1).to_vec();
-    if check_hash(s, c, &key).is_err() {
+    if check_type::<Hash>(s, c, &key).is_err() {
         return;
     }
     let cur = match s.peek(c.db, &key) {
@@ -248,7 +223,7 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
     }
     let bytes = human_double_bytes(new);
     let f = c.arg(2).to_vec();
-    with_hash(s, c.db, &key, |h| h.set(&f, bytes.clone()));
+    with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, bytes.clone()));
     s.modified(c, c.db, &key);
     c.propagate_as(alloc::vec![alloc::vec![b"HSET".to_vec(), key, f, bytes.clone()]]);
     c.out.bulk(&bytes);

@@ -4,7 +4,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{clamp_range, int_arg};
+use super::{check_type, clamp_range, int_arg};
 use crate::blocking::{BlockOp, Blocked};
 use crate::server::{Ctx, Server};
 use crate::types::{List, Value};
@@ -26,21 +26,9 @@ pub fn push_to_list(s: &mut Server, db: usize, key: &[u8], val: Vec<u8>, left: b
     }
 }
 
-/// Type check for list commands: Ok(exists) or Err after WRONGTYPE.
-fn check_list(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
-    match s.peek(c.db, key) {
-        None => Ok(false),
-        Some(Value::List(_)) => Ok(true),
-        Some(_) => {
-            c.wrongtype();
-            Err(())
-        }
-    }
-}
-
 fn push_generic(s: &mut Server, c: &mut Ctx, left: bool, only_existing: bool) {
     let key = c.arg(1).to_vec();
-    let Ok(exists) = check_list(s, c, &key) else { return };
+    let Ok(exists) = check_type::<List>(s, c, &key) else { return };
     if only_existing && !exists {
         c.out.int(0);
         return;
@@ -106,7 +94,7 @@ fn pop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         None
     };
     let key = c.arg(1).to_vec();
-    match check_list(s, c, &key) {
+    match check_type::<List>(s, c, &key) {
         Err(()) => return,
         Ok(false) => {
             if count.is_some() {
@@ -192,7 +180,7 @@ pub fn lindex(s: &mut Server, c: &mut Ctx) {
 pub fn lset(s: &mut Server, c: &mut Ctx) {
     let Some(idx) = int_arg(c, 2) else { return };
     let key = c.arg(1).to_vec();
-    match check_list(s, c, &key) {
+    match check_type::<List>(s, c, &key) {
         Err(()) => return,
         Ok(false) => {
             c.out.err("ERR no such key");
@@ -229,7 +217,7 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
         return;
     };
     let key = c.arg(1).to_vec();
-    match check_list(s, c, &key) {
+    match check_type::<List>(s, c, &key) {
         Err(()) => return,
         Ok(false) => {
             c.out.int(0);
@@ -262,7 +250,7 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
 pub fn lrem(s: &mut Server, c: &mut Ctx) {
     let Some(count) = int_arg(c, 2) else { return };
     let key = c.arg(1).to_vec();
-    match check_list(s, c, &key) {
+    match check_type::<List>(s, c, &key) {
         Err(()) => return,
         Ok(false) => {
             c.out.int(0);
@@ -291,7 +279,7 @@ pub fn ltrim(s: &mut Server, c: &mut Ctx) {
     let Some(start) = int_arg(c, 2) else { return };
     let Some(end) = int_arg(c, 3) else { return };
     let key = c.arg(1).to_vec();
-    match check_list(s, c, &key) {
+    match check_type::<List>(s, c, &key) {
         Err(()) => return,
         Ok(false) => {
             c.out.ok();
@@ -435,12 +423,12 @@ fn parse_side(b: &[u8]) -> Option<bool> {
 
 /// Moves one element; replies it (or null when `src` is empty).
 fn lmove_generic(s: &mut Server, c: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
-    let Ok(src_exists) = check_list(s, c, src) else { return };
+    let Ok(src_exists) = check_type::<List>(s, c, src) else { return };
     if !src_exists {
         c.out.null();
         return;
     }
-    if check_list(s, c, dst).is_err() {
+    if check_type::<List>(s, c, dst).is_err() {
         return;
     }
     let items = pop_n(s, c.db, src, from_left, 1);
@@ -499,7 +487,7 @@ fn bpop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
     let Ok(deadline) = parse_timeout(s, c, last) else { return };
     let keys: Vec<Vec<u8>> = c.argv[1..last].to_vec();
     for key in &keys {
-        match check_list(s, c, key) {
+        match check_type::<List>(s, c, key) {
             Err(()) => return,
             Ok(false) => continue,
             Ok(true) => {}
@@ -533,7 +521,7 @@ pub fn brpop(s: &mut Server, c: &mut Ctx) {
 fn bmove_generic(s: &mut Server, c: &mut Ctx, from_left: bool, to_left: bool, timeout_arg: usize) {
     let Ok(deadline) = parse_timeout(s, c, timeout_arg) else { return };
     let (src, dst) = (c.arg(1).to_vec(), c.arg(2).to_vec());
-    let Ok(exists) = check_list(s, c, &src) else { return };
+    let Ok(exists) = check_type::<List>(s, c, &src) else { return };
     if exists || c.in_exec {
         lmove_generic(s, c, &src, &dst, from_left, to_left);
         return;

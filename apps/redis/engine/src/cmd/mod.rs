@@ -16,9 +16,39 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::server::{Ctx, Server};
+use crate::types::Container;
 use crate::util::parse_i64;
 
 /// Parses argument `i` as an integer, replying the standard error if not.
+/// The type check a collection command starts with: `Ok(whether the key
+/// exists)`, or `Err` after replying WRONGTYPE when it holds another type.
+pub(crate) fn check_type<T: Container>(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
+    match s.peek(c.db, key) {
+        None => Ok(false),
+        Some(value) if T::of(value).is_some() => Ok(true),
+        Some(_) => {
+            c.wrongtype();
+            Err(())
+        }
+    }
+}
+
+/// Runs `f` on the collection at `key`, creating an empty one first if the
+/// key is missing; `None` if the key holds another type.
+pub(crate) fn with_container<T: Container, R>(
+    s: &mut Server,
+    db: usize,
+    key: &[u8],
+    f: impl FnOnce(&mut T) -> R,
+) -> Option<R> {
+    if s.peek(db, key).is_none() {
+        let seed = s.new_seed();
+        s.store(db, key, T::new_empty(seed).into_value(), false);
+    }
+    let mut value = s.write(db, key)?;
+    T::of_mut(&mut value).map(f)
+}
+
 /// HDEL, SREM, ZREM: removes the members named by `argv[2..]` from the
 /// container at `argv[1]`, deletes the key once it is empty, and replies with
 /// how many were removed. `check` is the type's check (`Err`: WRONGTYPE was

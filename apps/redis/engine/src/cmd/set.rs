@@ -3,41 +3,18 @@
 use alloc::vec::Vec;
 
 use super::hash::pick_members;
-use super::{int_arg, parse_cursor, scan_opts, scan_reply_header};
+use super::{check_type, int_arg, parse_cursor, scan_opts, scan_reply_header, with_container};
 use crate::server::{Ctx, Server};
 use crate::types::{Set, Value};
 use crate::util::{eq_ic, parse_i64};
 
-fn check_set(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
-    match s.peek(c.db, key) {
-        None => Ok(false),
-        Some(Value::Set(_)) => Ok(true),
-        Some(_) => {
-            c.wrongtype();
-            Err(())
-        }
-    }
-}
-
-fn with_set<R>(s: &mut Server, db: usize, key: &[u8], f: impl FnOnce(&mut Set) -> R) -> Option<R> {
-    if s.peek(db, key).is_none() {
-        let seed = s.new_seed();
-        s.store(db, key, Value::Set(Set::new(seed)), false);
-    }
-    let mut v = s.write(db, key)?;
-    match &mut *v {
-        Value::Set(set) => Some(f(set)),
-        _ => None,
-    }
-}
-
 pub fn sadd(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
-    if check_set(s, c, &key).is_err() {
+    if check_type::<Set>(s, c, &key).is_err() {
         return;
     }
     let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
-    let n = with_set(s, c.db, &key, |set| members.iter().filter(|m| set.add(m)).count()).unwrap_or(0);
+    let n = with_container::<Set, _>(s, c.db, &key, |set| members.iter().filter(|m| set.add(m)).count()).unwrap_or(0);
     if n > 0 {
         s.modified(c, c.db, &key);
     }
@@ -45,8 +22,8 @@ pub fn sadd(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn srem(s: &mut Server, c: &mut Ctx) {
-    super::remove_members(s, c, check_set, |s, db, key, members| {
-        with_set(s, db, key, |set| members.iter().filter(|m| set.remove(m)).count())
+    super::remove_members(s, c, check_type::<Set>, |s, db, key, members| {
+        with_container::<Set, _>(s, db, key, |set| members.iter().filter(|m| set.remove(m)).count())
     });
 }
 
@@ -115,7 +92,7 @@ pub fn spop(s: &mut Server, c: &mut Ctx) {
         None
     };
     let key = c.arg(1).to_vec();
-    match check_set(s, c, &key) {
+    match check_type::<Set>(s, c, &key) {
         Err(()) => return,
         Ok(false) => {
             if count.is_some() {
@@ -138,7 +115,7 @@ pub fn spop(s: &mut Server, c: &mut Ctx) {
         }
         _ => Vec::new(),
     };
-    with_set(s, c.db, &key, |set| {
+    with_container::<Set, _>(s, c.db, &key, |set| {
         for m in &picked {
             set.remove(m);
         }
@@ -228,12 +205,12 @@ pub fn srandmember(s: &mut Server, c: &mut Ctx) {
 pub fn smove(s: &mut Server, c: &mut Ctx) {
     let (src, dst) = (c.arg(1).to_vec(), c.arg(2).to_vec());
     let member = c.arg(3).to_vec();
-    let Ok(src_exists) = check_set(s, c, &src) else { return };
+    let Ok(src_exists) = check_type::<Set>(s, c, &src) else { return };
     if !src_exists {
         c.out.int(0);
         return;
     }
-    if check_set(s, c, &dst).is_err() {
+    if check_type::<Set>(s, c, &dst).is_err() {
         return;
     }
     let present = matches!(s.peek(c.db, &src), Some(Value::Set(set)) if set.contains(&member));
@@ -245,9 +222,9 @@ pub fn smove(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
-    with_set(s, c.db, &src, |set| set.remove(&member));
+    with_container::<Set, _>(s, c.db, &src, |set| set.remove(&member));
     s.delete_if_empty(c.db, &src);
-    with_set(s, c.db, &dst, |set| set.add(&member));
+    with_container::<Set, _>(s, c.db, &dst, |set| set.add(&member));
     s.modified(c, c.db, &src);
     s.modified(c, c.db, &dst);
     c.out.int(1);

@@ -2,34 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::{clamp_range, int_arg, parse_cursor, scan_opts, scan_reply_header};
+use super::{check_type, clamp_range, int_arg, parse_cursor, scan_opts, scan_reply_header, with_container};
 use crate::server::{Ctx, Server};
 use crate::types::Value;
 use crate::types::zset::{AddOutcome, LexBound, LexRange, ScoreRange, ZSet};
 use crate::util::{double_bytes, eq_ic, parse_f64, parse_i64};
-
-fn check_zset(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
-    match s.peek(c.db, key) {
-        None => Ok(false),
-        Some(Value::ZSet(_)) => Ok(true),
-        Some(_) => {
-            c.wrongtype();
-            Err(())
-        }
-    }
-}
-
-fn with_zset<R>(s: &mut Server, db: usize, key: &[u8], f: impl FnOnce(&mut ZSet) -> R) -> Option<R> {
-    if s.peek(db, key).is_none() {
-        let seed = s.new_seed();
-        s.store(db, key, Value::ZSet(ZSet::new(seed)), false);
-    }
-    let mut v = s.write(db, key)?;
-    match &mut *v {
-        Value::ZSet(z) => Some(f(z)),
-        _ => None,
-    }
-}
 
 /// Parses a score bound (`(` exclusive) with strtod's leniency, like
 /// Redis's zslParseRange.
@@ -121,7 +98,7 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
         pairs.push((score, c.arg(j + 1).to_vec()));
     }
     let key = c.arg(1).to_vec();
-    let Ok(exists) = check_zset(s, c, &key) else { return };
+    let Ok(exists) = check_type::<ZSet>(s, c, &key) else { return };
     if !exists && xx {
         if incr {
             c.out.null()
@@ -134,7 +111,7 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
     let mut updated = 0i64;
     let mut incr_result: Option<f64> = None;
     let mut nan = false;
-    with_zset(s, c.db, &key, |z| {
+    with_container::<ZSet, _>(s, c.db, &key, |z| {
         for (score, member) in pairs {
             match z.score(&member) {
                 Some(cur) => {
@@ -190,8 +167,8 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
 }
 
 pub fn zrem(s: &mut Server, c: &mut Ctx) {
-    super::remove_members(s, c, check_zset, |s, db, key, members| {
-        with_zset(s, db, key, |z| members.iter().filter(|m| z.remove(m)).count())
+    super::remove_members(s, c, check_type::<ZSet>, |s, db, key, members| {
+        with_container::<ZSet, _>(s, db, key, |z| members.iter().filter(|m| z.remove(m)).count())
     });
 }
 
@@ -475,7 +452,7 @@ fn zremrange_generic(s: &mut Server, c: &mut Ctx, kind: RangeKind) {
         };
         items.into_iter().map(|(_, m)| m.to_vec()).collect()
     };
-    with_zset(s, c.db, &key, |z| {
+    with_container::<ZSet, _>(s, c.db, &key, |z| {
         for m in &victims {
             z.remove(m);
         }
@@ -514,7 +491,7 @@ fn zpop_generic(s: &mut Server, c: &mut Ctx, max: bool) {
         None
     };
     let key = c.arg(1).to_vec();
-    match check_zset(s, c, &key) {
+    match check_type::<ZSet>(s, c, &key) {
         Err(()) => return,
         Ok(false) => {
             c.out.array(0);
@@ -523,7 +500,7 @@ fn zpop_generic(s: &mut Server, c: &mut Ctx, max: bool) {
         Ok(true) => {}
     }
     let n = count.unwrap_or(1);
-    let popped: Vec<(f64, Vec<u8>)> = with_zset(s, c.db, &key, |z| {
+    let popped: Vec<(f64, Vec<u8>)> = with_container::<ZSet, _>(s, c.db, &key, |z| {
         let len = z.len();
         let items: Vec<(f64, Vec<u8>)> = if len == 0 || n == 0 {
             Vec::new()

@@ -15,6 +15,46 @@ pub use zset::ZSet;
 /// Heap bytes charged per string value beyond its content.
 pub const STRING_OVERHEAD: usize = 16;
 
+/// A collection value type (list, hash, set, sorted set): how to make an
+/// empty one and how to find it inside a [`Value`]. Lets commands share one
+/// type check and one get-or-create path.
+pub trait Container: Sized {
+    fn new_empty(seed: u64) -> Self;
+    fn into_value(self) -> Value;
+    fn of(value: &Value) -> Option<&Self>;
+    fn of_mut(value: &mut Value) -> Option<&mut Self>;
+}
+
+macro_rules! container {
+    ($type:ty, $variant:ident, $seed:ident => $new:expr) => {
+        impl Container for $type {
+            fn new_empty($seed: u64) -> Self {
+                $new
+            }
+            fn into_value(self) -> Value {
+                Value::$variant(self)
+            }
+            fn of(value: &Value) -> Option<&Self> {
+                match value {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn of_mut(value: &mut Value) -> Option<&mut Self> {
+                match value {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+container!(List, List, _seed => List::new());
+container!(Hash, Hash, seed => Hash::new(seed));
+container!(Set, Set, seed => Set::new(seed));
+container!(ZSet, ZSet, seed => ZSet::new(seed));
+
 /// A keyspace value.
 pub enum Value {
     Str(Vec<u8>),
