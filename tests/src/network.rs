@@ -206,6 +206,11 @@ impl Network {
                 if forwards.is_empty() {
                     cmd.args(["-t", "none"]);
                 }
+                // For debugging: PASST_PCAP=FILE has passt capture the
+                // guest's traffic (passt runs as nobody: FILE must be writable).
+                if let Some(pcap) = std::env::var_os("PASST_PCAP") {
+                    cmd.arg("--pcap").arg(pcap);
+                }
                 cmd.args(["-u", "none"]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
                 let child = cmd.spawn().map_err(|e| {
                     format!("cannot start passt: {e} (install it: apt-get install passt, or `cargo xtask setup`)")

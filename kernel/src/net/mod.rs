@@ -105,6 +105,15 @@ pub fn dns_servers() -> Vec<Ipv4Addr> {
     with_stack(|s| s.dns.clone()).unwrap_or_default()
 }
 
+/// The network device's frame counters, if the stack is running (it is not
+/// started by asking).
+pub fn statistics() -> Option<drivers::net::Stats> {
+    match &*STACK.lock() {
+        State::Up(stack) => Some(stack.nic.stats()),
+        _ => None,
+    }
+}
+
 /// Waits up to `timeout` for an address (DHCP); returns it.
 pub fn wait_for_address(timeout: time::Duration) -> Result<(Ipv4Addr, u8), NetError> {
     let deadline = time::Instant::now() + timeout;
@@ -258,8 +267,14 @@ impl Stack {
     /// Processes everything the device has, sends what the sockets have,
     /// runs DHCP and the bookkeeping of listeners and closed connections.
     pub(crate) fn poll(&mut self) {
+        // Acknowledge the device before looking at its rings, on every poll
+        // and not only in the interrupt handler: a level-triggered line that
+        // was raised before it was routed (frames queued while the driver
+        // started) is never delivered on q35, and would stay asserted with
+        // every later interrupt lost behind it. Reading the status drops the
+        // line; anything the device does after this raises it again.
+        self.nic.ack_interrupt();
         if NEEDS_UNMASK.swap(false, Ordering::Acquire) {
-            self.nic.ack_interrupt();
             unmask_irq(IRQ_LINE.load(Ordering::Relaxed));
         }
         let now = smol_now();
