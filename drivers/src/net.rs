@@ -5,10 +5,17 @@
 //! until the device reports them done. Neither path blocks: when the device
 //! has nothing (or no free transmit descriptor) smoltcp is told so and the
 //! kernel waits for the device's interrupt.
+//!
+//! smoltcp may answer a received frame (an ACK, a window update, an ARP
+//! reply) through the transmit token that comes with it, without asking
+//! whether a descriptor is free. Such a frame is not dropped when the ring
+//! is full: it waits, in order, until the device completes earlier frames.
+//! A lost window update would leave the peer waiting for its persist timer.
 
 use crate::transport::WithoutEventIdx;
 use crate::{Hardware, VirtioHal};
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 use smoltcp::phy::{Device, DeviceCapabilities, Medium};
@@ -33,6 +40,9 @@ pub struct Stats {
     pub rx_packets: u64,
     pub tx_packets: u64,
     pub rx_errors: u64,
+    /// Frames that found the transmit ring full and waited for a descriptor.
+    pub tx_deferred: u64,
+    /// Frames dropped: the ring stayed full for a whole ring's worth of them.
     pub tx_dropped: u64,
 }
 
@@ -47,6 +57,9 @@ pub struct VirtioNet<H: Hardware> {
     rx_free: Vec<Box<[u8]>>,
     /// Transmit buffers the device holds (buffer, frame length), by token.
     tx_inflight: InFlight,
+    /// Frames built while the transmit ring was full (buffer, frame length),
+    /// oldest first; sent before any newer frame.
+    tx_waiting: VecDeque<(Box<[u8]>, usize)>,
     tx_free: Vec<Box<[u8]>>,
     stats: Stats,
 }
@@ -66,6 +79,7 @@ impl<H: Hardware> VirtioNet<H> {
             rx_posted: (0..QUEUE_SIZE).map(|_| None).collect(),
             rx_free: (0..QUEUE_SIZE).map(|_| vec![0u8; buf_len].into_boxed_slice()).collect(),
             tx_inflight: (0..QUEUE_SIZE).map(|_| None).collect(),
+            tx_waiting: VecDeque::new(),
             tx_free: Vec::new(),
             stats: Stats::default(),
         };
@@ -115,7 +129,8 @@ impl<H: Hardware> VirtioNet<H> {
         }
     }
 
-    /// Takes back transmit buffers the device is done with.
+    /// Takes back transmit buffers the device is done with, then hands it
+    /// the frames that were waiting for a descriptor.
     fn reclaim_tx(&mut self) {
         while let Some(token) = self.raw.poll_transmit() {
             let Some((buf, len)) = self.tx_inflight.get_mut(usize::from(token)).and_then(Option::take) else {
@@ -129,6 +144,18 @@ impl<H: Hardware> VirtioNet<H> {
             }
             self.tx_free.push(buf);
         }
+        let mut sender = Sender { raw: &mut self.raw, tx_inflight: &mut self.tx_inflight, stats: &mut self.stats };
+        while let Some((buf, len)) = self.tx_waiting.pop_front() {
+            if let Err(frame) = sender.begin(buf, len) {
+                self.tx_waiting.push_front(frame);
+                break;
+            }
+        }
+    }
+
+    /// Whether frames wait for the device to free transmit descriptors.
+    pub fn has_tx_waiting(&self) -> bool {
+        !self.tx_waiting.is_empty()
     }
 
     /// Housekeeping outside smoltcp's calls: recycle buffers both ways.
@@ -170,20 +197,20 @@ impl<H: Hardware> Device for VirtioNet<H> {
             self.refill();
         }
         let (buf, offset, len) = self.pop_rx()?;
-        let VirtioNet { raw, tx_inflight, tx_free, rx_free, stats, buf_len, .. } = self;
+        let VirtioNet { raw, tx_inflight, tx_waiting, tx_free, rx_free, stats, buf_len, .. } = self;
         Some((
             RxToken { buf: Some(buf), offset, len, free: rx_free },
-            TxToken { raw, tx_inflight, tx_free, stats, buf_len: *buf_len },
+            TxToken { sender: Sender { raw, tx_inflight, stats }, tx_waiting, tx_free, buf_len: *buf_len },
         ))
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_, H>> {
         self.reclaim_tx();
-        if !self.raw.can_send() {
+        if !self.tx_waiting.is_empty() || !self.raw.can_send() {
             return None;
         }
-        let VirtioNet { raw, tx_inflight, tx_free, stats, buf_len, .. } = self;
-        Some(TxToken { raw, tx_inflight, tx_free, stats, buf_len: *buf_len })
+        let VirtioNet { raw, tx_inflight, tx_waiting, tx_free, stats, buf_len, .. } = self;
+        Some(TxToken { sender: Sender { raw, tx_inflight, stats }, tx_waiting, tx_free, buf_len: *buf_len })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -220,40 +247,65 @@ impl Drop for RxToken<'_> {
     }
 }
 
-/// Permission to send one frame.
-pub struct TxToken<'a, H: Hardware> {
+/// Hands built frames to the device and tracks them until completion.
+struct Sender<'a, H: Hardware> {
     raw: &'a mut Raw<H>,
     tx_inflight: &'a mut InFlight,
-    tx_free: &'a mut Vec<Box<[u8]>>,
     stats: &'a mut Stats,
+}
+
+impl<H: Hardware> Sender<'_, H> {
+    /// Gives the device `buf[..len]`; hands the frame back if the ring is full.
+    fn begin(&mut self, buf: Box<[u8]>, len: usize) -> Result<(), (Box<[u8]>, usize)> {
+        // SAFETY: on success the buffer moves into `tx_inflight` (its heap
+        // memory does not move) and stays untouched there until `reclaim_tx`
+        // completes it; on failure the device did not take it.
+        match unsafe { self.raw.transmit_begin(&buf[..len]) } {
+            Ok(token) if usize::from(token) < QUEUE_SIZE => {
+                self.stats.tx_packets += 1;
+                self.tx_inflight[usize::from(token)] = Some((buf, len));
+                Ok(())
+            }
+            Ok(token) => {
+                // Cannot happen (tokens are descriptor indices); keep the
+                // buffer alive rather than free memory the device reads.
+                log::error!("virtio-net: transmit token {token} out of range");
+                core::mem::forget(buf);
+                Ok(())
+            }
+            Err(_) => Err((buf, len)),
+        }
+    }
+}
+
+/// Permission to send one frame.
+pub struct TxToken<'a, H: Hardware> {
+    sender: Sender<'a, H>,
+    tx_waiting: &'a mut VecDeque<(Box<[u8]>, usize)>,
+    tx_free: &'a mut Vec<Box<[u8]>>,
     buf_len: usize,
 }
 
 impl<H: Hardware> smoltcp::phy::TxToken for TxToken<'_, H> {
-    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(mut self, len: usize, f: F) -> R {
         let needed = len + VIRTIO_HEADER;
         let mut buf = match self.tx_free.pop() {
             Some(buf) if buf.len() >= needed => buf,
             _ => vec![0u8; needed.max(self.buf_len)].into_boxed_slice(),
         };
-        let header = self.raw.fill_buffer_header(&mut buf).unwrap_or(VIRTIO_HEADER);
+        let header = self.sender.raw.fill_buffer_header(&mut buf).unwrap_or(VIRTIO_HEADER);
         let total = header + len;
         let result = f(&mut buf[header..total]);
-        // SAFETY: the buffer moves into `tx_inflight` (its heap memory does not
-        // move) and stays untouched there until `reclaim_tx` completes it.
-        match unsafe { self.raw.transmit_begin(&buf[..total]) } {
-            Ok(token) if usize::from(token) < QUEUE_SIZE => {
-                self.stats.tx_packets += 1;
-                self.tx_inflight[usize::from(token)] = Some((buf, total));
-            }
-            Ok(token) => {
-                log::error!("virtio-net: transmit token {token} out of range");
-                core::mem::forget(buf);
-            }
-            Err(e) => {
-                self.stats.tx_dropped += 1;
-                log::debug!("virtio-net: dropped a frame: {e}");
-                self.tx_free.push(buf);
+        // Frames leave in the order they were built.
+        let sent = if self.tx_waiting.is_empty() { self.sender.begin(buf, total) } else { Err((buf, total)) };
+        if let Err(frame) = sent {
+            if self.tx_waiting.len() < QUEUE_SIZE {
+                self.sender.stats.tx_deferred += 1;
+                self.tx_waiting.push_back(frame);
+            } else {
+                self.sender.stats.tx_dropped += 1;
+                log::debug!("virtio-net: transmit ring and queue full, dropped a frame");
+                self.tx_free.push(frame.0);
             }
         }
         result

@@ -96,6 +96,16 @@ pub fn start(info: &'static BootInfo, app: fn(&[&str]) -> i32) -> ! {
     let args = cmdline.app_args();
     log::info!("starting the application with arguments {args:?}");
     let status = app(args);
+    if let Some(stats) = net::statistics() {
+        log::info!(
+            "net: {} frames received ({} bad), {} sent, {} waited for a free transmit descriptor, {} dropped",
+            stats.rx_packets,
+            stats.rx_errors,
+            stats.tx_packets,
+            stats.tx_deferred,
+            stats.tx_dropped
+        );
+    }
     power::exit(status)
 }
 
