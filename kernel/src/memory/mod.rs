@@ -26,9 +26,12 @@ static FRAMES: spin::Mutex<FrameAllocator> = spin::Mutex::new(FrameAllocator::ne
 /// Physical address of the active top-level page table.
 static ROOT: AtomicU64 = AtomicU64::new(0);
 
-/// Frames kept out of the heap for page tables and device buffers.
+/// Frames kept out of the heap for what is allocated by the page after
+/// boot: virtio queues (a few pages per device) and page tables for device
+/// windows. 1/64 of RAM, at least 512 KiB, at most 16 MiB; the heap gets the
+/// rest, which matters most on small machines.
 fn frame_reserve(total: u64) -> u64 {
-    (total / 16).clamp(2 << 20, 64 << 20)
+    (total / 64).clamp(512 << 10, 16 << 20)
 }
 
 unsafe extern "C" {
@@ -67,11 +70,11 @@ pub(crate) fn init(info: &BootInfo) {
     // allocation has happened yet.
     unsafe { heap::init(heap_start, heap_size, size_classes) };
     log::info!(
-        "memory: heap {} MiB at {:#x} ({}), {} MiB of frames in reserve",
-        heap_size >> 20,
+        "memory: heap {} KiB at {:#x} ({}), {} KiB of frames in reserve",
+        heap_size >> 10,
         heap_start,
         if size_classes { "size classes in front of first-fit" } else { "first-fit only" },
-        frames.free_bytes() >> 20
+        frames.free_bytes() >> 10
     );
     *FRAMES.lock() = frames;
 }
