@@ -7,15 +7,34 @@
 //! - SCAN cursors that are slab positions: every entry present for the
 //!   whole scan is returned exactly once, however the map grows,
 //! - O(1) uniform random entries through a dense list of live slots.
+//!
+//! Memory accounting counts what the map has reserved (slab, table, dense
+//! and free list capacities), not just what is in use, the way Redis counts
+//! its dict tables. Growth happens in amortised (doubling) steps that
+//! [`ByteMap::growth_bytes`] can predict and [`ByteMap::try_reserve`] can
+//! perform fallibly, so callers can refuse a write instead of growing past a
+//! memory limit or aborting on allocation failure.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::hash::BuildHasher;
+use core::mem::size_of;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-/// Approximate per-entry bookkeeping cost used for memory accounting.
-pub const ENTRY_OVERHEAD: usize = 48;
+/// Per-entry cost beyond the key bytes and the reserved capacities: the
+/// allocator's header and rounding for the boxed key.
+pub const ENTRY_OVERHEAD: usize = 16;
+
+/// Bytes per hash-table bucket: the `u32` slot index plus one control byte.
+const TABLE_BUCKET_BYTES: usize = size_of::<u32>() + 1;
+/// Trailing control bytes of a hashbrown table (one SIMD group; 16 is the
+/// widest, so predictions err on the high side).
+const TABLE_GROUP_BYTES: usize = 16;
+
+/// The allocator could not provide the memory a growth needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReserveError;
 
 struct Slot<V> {
     key: Box<[u8]>,
@@ -57,9 +76,83 @@ impl<V> ByteMap<V> {
         self.dense.is_empty()
     }
 
-    /// Approximate heap bytes used by keys and bookkeeping (not values).
+    /// Size of one slab slot (what every entry, and every spare slot,
+    /// costs inline).
+    pub const SLOT_BYTES: usize = size_of::<Option<Slot<V>>>();
+
+    /// Approximate heap bytes used by keys and bookkeeping (not values):
+    /// key bytes plus the reserved capacity of the slab, table and lists.
     pub fn overhead_bytes(&self) -> usize {
-        self.key_bytes + self.len() * ENTRY_OVERHEAD
+        self.key_bytes + self.len() * ENTRY_OVERHEAD + self.reserved_bytes()
+    }
+
+    /// Bytes reserved by the slab, the hash table, the dense list and the
+    /// free list (capacity, not length).
+    pub fn reserved_bytes(&self) -> usize {
+        self.slots.capacity() * Self::SLOT_BYTES
+            + self.table.allocation_size()
+            + (self.dense.capacity() + self.free.capacity()) * size_of::<u32>()
+    }
+
+    /// How many more bytes [`reserved_bytes`](Self::reserved_bytes) would
+    /// grow by if `additional` new keys were inserted now (0 when they fit
+    /// in the current capacity). Exact for the slab and lists, a close
+    /// upper estimate for the table.
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        let need = self.len().saturating_add(additional);
+        // Every insert takes a slab slot (a hole or a new one) and a dense
+        // entry, so both need capacity for `need` live entries.
+        let slab = (grown_capacity(self.slots.capacity(), need) - self.slots.capacity()) * Self::SLOT_BYTES;
+        let dense = (grown_capacity(self.dense.capacity(), need) - self.dense.capacity()) * size_of::<u32>();
+        slab + dense + self.table_growth_bytes(additional)
+    }
+
+    /// Predicts hashbrown's growth: it reallocates once `additional` exceeds
+    /// the room left, to the larger of the need and one more than the full
+    /// capacity (which doubles the buckets), unless tombstones alone took
+    /// the room and an in-place rehash suffices.
+    fn table_growth_bytes(&self, additional: usize) -> usize {
+        if self.table.capacity() - self.table.len() >= additional {
+            return 0;
+        }
+        let buckets = self.table.num_buckets();
+        let full = if buckets < 8 { buckets.saturating_sub(1) } else { buckets / 8 * 7 };
+        let need = self.table.len().saturating_add(additional);
+        if buckets > 0 && need <= full / 2 {
+            return 0;
+        }
+        let target = need.max(full + 1);
+        let new_buckets = if target < 15 {
+            match target.max(3) {
+                0..4 => 4,
+                4..8 => 8,
+                _ => 16,
+            }
+        } else {
+            (target.saturating_mul(8) / 7).next_power_of_two()
+        };
+        (new_buckets * TABLE_BUCKET_BYTES + TABLE_GROUP_BYTES).saturating_sub(self.table.allocation_size())
+    }
+
+    /// Makes room for `additional` new keys so inserting them allocates
+    /// nothing, growing in the same amortised steps as
+    /// [`growth_bytes`](Self::growth_bytes) predicts. On allocation failure
+    /// the map is unchanged (apart from capacity already grown).
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        let need = self.len().checked_add(additional).ok_or(ReserveError)?;
+        reserve_amortised(&mut self.slots, need)?;
+        reserve_amortised(&mut self.dense, need)?;
+        if self.table.capacity() - self.table.len() < additional {
+            let slots = &self.slots;
+            let hasher = &self.hasher;
+            self.table
+                .try_reserve(additional, |&i| match slots.get(i as usize) {
+                    Some(Some(s)) => Self::hash(hasher, &s.key),
+                    _ => 0,
+                })
+                .map_err(|_| ReserveError)?;
+        }
+        Ok(())
     }
 
     /// The slot index holding `key`.
@@ -110,6 +203,11 @@ impl<V> ByteMap<V> {
     /// Inserts a key known to be absent, taking ownership of its bytes.
     /// Returns the slot index.
     pub fn insert_new(&mut self, key: Box<[u8]>, val: V) -> u32 {
+        // Grow (if needed) in our own predictable steps. Callers that must
+        // not abort reserve beforehand; if this reservation fails anyway,
+        // the pushes below report it through the global allocation error
+        // handler, as any infallible collection would.
+        let _ = self.try_reserve(1);
         let hash = Self::hash(&self.hasher, &key);
         self.key_bytes += key.len();
         let dense_pos = self.dense.len() as u32;
@@ -262,6 +360,22 @@ impl<V> ByteMap<V> {
     }
 }
 
+/// The capacity a collection of capacity `cap` grows to when it must hold
+/// `need` items: unchanged if they fit, else doubled (at least 4, at least
+/// `need`), like `Vec`'s amortised growth.
+fn grown_capacity(cap: usize, need: usize) -> usize {
+    if need <= cap { cap } else { need.max(cap.saturating_mul(2)).max(4) }
+}
+
+/// Fallibly grows `v` to [`grown_capacity`] for `need` items.
+fn reserve_amortised<T>(v: &mut Vec<T>, need: usize) -> Result<(), ReserveError> {
+    let target = grown_capacity(v.capacity(), need);
+    if target > v.capacity() {
+        v.try_reserve_exact(target - v.len()).map_err(|_| ReserveError)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +408,50 @@ mod tests {
         }
         assert!(m.is_empty());
         assert_eq!(m.slot_count(), 0);
+    }
+
+    /// `growth_bytes` predicts what an insert adds to `reserved_bytes`
+    /// (exactly for the slab and lists; the table part may be high by the
+    /// group padding), also after removals left holes and tombstones.
+    #[test]
+    fn growth_prediction_matches_inserts() {
+        let mut m: ByteMap<u64> = ByteMap::new(5);
+        let mut grew = 0;
+        for round in 0..3u32 {
+            for i in 0..3000u32 {
+                let predicted = m.growth_bytes(1);
+                let before = m.reserved_bytes();
+                m.insert(format!("k{round}_{i}").as_bytes(), u64::from(i));
+                let actual = m.reserved_bytes() - before;
+                assert!(actual <= predicted && predicted - actual <= TABLE_GROUP_BYTES, "{predicted} vs {actual}");
+                if actual > 0 {
+                    grew += 1;
+                }
+            }
+            for i in (0..3000u32).step_by(3) {
+                m.remove(format!("k{round}_{i}").as_bytes());
+            }
+        }
+        assert!(grew > 10);
+    }
+
+    /// After `try_reserve(n)`, inserting `n` keys allocates nothing more.
+    #[test]
+    fn try_reserve_covers_inserts() {
+        let mut m: ByteMap<()> = ByteMap::new(9);
+        for batch in [1usize, 3, 10, 100, 1000] {
+            let predicted = m.growth_bytes(batch);
+            let before = m.reserved_bytes();
+            m.try_reserve(batch).unwrap();
+            let reserved = m.reserved_bytes();
+            assert!(reserved - before <= predicted);
+            for i in 0..batch {
+                m.insert_new(format!("b{batch}_{i}").into_bytes().into(), ());
+            }
+            assert_eq!(m.reserved_bytes(), reserved, "batch {batch}");
+            assert_eq!(m.growth_bytes(0), 0);
+        }
+        assert!(m.try_reserve(usize::MAX).is_err());
     }
 
     #[test]

@@ -57,6 +57,19 @@ pub struct CommandSpec {
     pub handler: Handler,
 }
 
+impl CommandSpec {
+    /// Indexes into argv of the keys named by the key positions (first,
+    /// last, step) for a call with `argc` arguments; empty for commands
+    /// without keys. Movable keys beyond these are not included.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> + Clone {
+        let argc = argc as i64;
+        let first = i64::from(self.first_key);
+        let last = if self.last_key < 0 { argc + i64::from(self.last_key) } else { i64::from(self.last_key) };
+        let end = if first == 0 { 0 } else { last.min(argc - 1) + 1 };
+        (first..end.max(first)).step_by(self.step.max(1) as usize).map(|i| i as usize)
+    }
+}
+
 const fn c(
     name: &'static str,
     arity: i32,
@@ -252,3 +265,23 @@ pub static TABLE: &[CommandSpec] = &[
     c("watch", -2, NOSCRIPT | LOADING | STALE | FAST | NOT_QUEUED, KALL, TX, multi::watch),
     c("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, NONE, TX, multi::unwatch),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::TABLE;
+    use alloc::vec::Vec;
+
+    fn positions(name: &str, argc: usize) -> Vec<usize> {
+        TABLE.iter().find(|c| c.name == name).unwrap().key_positions(argc).collect()
+    }
+
+    #[test]
+    fn key_positions() {
+        assert_eq!(positions("set", 5), [1]);
+        assert_eq!(positions("mset", 5), [1, 3]);
+        assert_eq!(positions("copy", 3), [1, 2]);
+        assert_eq!(positions("del", 4), [1, 2, 3]);
+        assert_eq!(positions("blpop", 4), [1, 2]);
+        assert!(positions("ping", 1).is_empty());
+    }
+}

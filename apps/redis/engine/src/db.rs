@@ -77,9 +77,10 @@ impl Db {
         self.volatile.len()
     }
 
-    /// Approximate bytes used by this database.
+    /// Approximate bytes used by this database: keys, values and the
+    /// capacity reserved by the keyspace map and the TTL list.
     pub fn used_memory(&self) -> usize {
-        self.map.overhead_bytes() + self.values_mem
+        self.map.overhead_bytes() + self.volatile.capacity() * size_of::<u32>() + self.values_mem
     }
 
     /// Finds `key`, reporting whether it is logically expired at `now_ms`.
@@ -211,5 +212,37 @@ impl Db {
             return None;
         }
         self.volatile.get(rng.below(self.volatile.len())).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::size_of;
+
+    /// Every key costs one slab slot inline, and the slab grows by doubling
+    /// in one piece, so the slot must stay small: collection values are
+    /// boxed (264 bytes per slot before, 72 after, on 64-bit).
+    #[test]
+    fn keyspace_slot_is_small() {
+        assert!(size_of::<Value>() <= 32, "Value is {} bytes", size_of::<Value>());
+        assert!(size_of::<Entry>() <= 64, "Entry is {} bytes", size_of::<Entry>());
+        let slot = ByteMap::<Entry>::SLOT_BYTES;
+        assert!(slot <= 96, "keyspace slot is {slot} bytes");
+    }
+
+    #[test]
+    fn used_memory_counts_reserved_capacity() {
+        let mut db = Db::new(1);
+        assert_eq!(db.used_memory(), 0);
+        db.set(b"k", Value::Str(b"v".to_vec()), false, 0);
+        let one = db.used_memory();
+        // The slab reserves room for several slots at once.
+        assert!(one >= 4 * ByteMap::<Entry>::SLOT_BYTES, "{one}");
+        // Filling reserved room costs only the key and value.
+        db.set(b"l", Value::Str(b"v".to_vec()), false, 0);
+        assert!(db.used_memory() < one + 64, "{} vs {one}", db.used_memory());
+        db.clear();
+        assert_eq!(db.used_memory(), 0);
     }
 }

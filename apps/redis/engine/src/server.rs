@@ -122,6 +122,10 @@ pub struct Server {
 /// Fixed bytes counted as used by an empty server (like Redis's baseline).
 const BASE_MEMORY: usize = 64 * 1024;
 
+/// The reply to a write refused because of `maxmemory` (or because the
+/// allocator could not grow the keyspace).
+pub(crate) const OOM_ERROR: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
+
 /// Id of the internal client used by `Server::replay`.
 const REPLAY_CLIENT: u64 = 0;
 
@@ -362,6 +366,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
         let in_multi = c.multi.is_some();
+        let db = c.db;
         let mut reject: Option<Vec<u8>> = None;
         match spec {
             None => {
@@ -402,12 +407,12 @@ impl Server {
         }
         if reject.is_none()
             && let Some(spec) = spec
-            && self.cfg.maxmemory > 0
-            && !self.replaying
         {
-            let ok = self.evict_if_needed();
-            if !ok && spec.flags & flags::DENYOOM != 0 {
-                reject = Some(b"OOM command not allowed when used memory > 'maxmemory'.".to_vec());
+            // Keyspace room for new keys is made right before a command
+            // runs, not when MULTI queues it (EXEC does it per command).
+            let runs_now = !in_multi || spec.flags & flags::NOT_QUEUED != 0;
+            if !self.make_room(db, spec, &argv, runs_now) {
+                reject = Some(OOM_ERROR.to_vec());
             }
         }
         self.stats.commands_processed += 1;
@@ -1076,15 +1081,94 @@ impl Server {
 
     // ----- eviction ------------------------------------------------------
 
+    /// The memory gate a command passes before it runs: Redis's
+    /// `performEvictions` + OOM check, extended with its `dictExpandAllowed`.
+    ///
+    /// Keys a DENYOOM command names that do not exist yet may force the
+    /// keyspace of `db` to grow (the slab and table double in one piece).
+    /// When `runs_now`, that growth counts as already used: eviction (per
+    /// policy) runs until it fits under `maxmemory`, and if it cannot, the
+    /// command is refused rather than letting the keyspace grow past the
+    /// limit. The growth is then reserved fallibly, so an allocator failure
+    /// refuses the command too instead of aborting (also without maxmemory).
+    ///
+    /// Returns false when the command must be refused with [`OOM_ERROR`].
+    fn make_room(&mut self, db: usize, spec: &CommandSpec, argv: &[Vec<u8>], runs_now: bool) -> bool {
+        let denyoom = spec.flags & flags::DENYOOM != 0;
+        let new_keys = if denyoom && runs_now { self.possible_new_keys(db, spec, argv) } else { 0 };
+        if self.cfg.maxmemory > 0 && !self.replaying && !self.evict_for_growth(db, new_keys) && denyoom {
+            return false;
+        }
+        self.reserve_keys(db, new_keys)
+    }
+
+    /// Inside EXEC: like [`make_room`](Self::make_room) for one queued
+    /// command, but without eviction and only refusing when the command's
+    /// new keys would grow the keyspace past `maxmemory` (Redis checks the
+    /// limit once, for EXEC itself, and then only refuses dict expansion).
+    pub(crate) fn make_room_in_exec(&mut self, db: usize, spec: &CommandSpec, argv: &[Vec<u8>]) -> bool {
+        if spec.flags & flags::DENYOOM == 0 {
+            return true;
+        }
+        let new_keys = self.possible_new_keys(db, spec, argv);
+        let growth = self.keyspace_growth(db, new_keys);
+        let max = self.cfg.maxmemory;
+        if growth > 0 && max > 0 && !self.replaying && self.eviction_memory() + growth > max {
+            return false;
+        }
+        self.reserve_keys(db, new_keys)
+    }
+
+    /// How many keys named by the command (its key positions) are absent
+    /// from database `db`, i.e. may be inserted. 0 when the keyspace already
+    /// has room for all of them, which is decided without key lookups.
+    fn possible_new_keys(&self, db: usize, spec: &CommandSpec, argv: &[Vec<u8>]) -> usize {
+        let Some(d) = self.dbs.get(db) else { return 0 };
+        let positions = spec.key_positions(argv.len());
+        let named = positions.clone().count();
+        if named == 0 || d.map.growth_bytes(named) == 0 {
+            return 0;
+        }
+        positions.filter(|&i| argv.get(i).is_some_and(|k| !d.map.contains_key(k))).count()
+    }
+
+    /// Bytes the keyspace of `db` would grow by to take `new_keys` keys.
+    fn keyspace_growth(&self, db: usize, new_keys: usize) -> usize {
+        if new_keys == 0 {
+            return 0;
+        }
+        self.dbs.get(db).map_or(0, |d| d.map.growth_bytes(new_keys))
+    }
+
+    /// Grows the keyspace of `db` for `new_keys` keys; false when the
+    /// allocator refused.
+    fn reserve_keys(&mut self, db: usize, new_keys: usize) -> bool {
+        new_keys == 0 || self.dbs.get_mut(db).is_none_or(|d| d.map.try_reserve(new_keys).is_ok())
+    }
+
+    /// The figure `maxmemory` is enforced against: the datasets (including
+    /// the keyspace capacity they reserved) plus the fixed baseline.
+    pub(crate) fn eviction_memory(&self) -> usize {
+        self.dataset_memory() + BASE_MEMORY
+    }
+
     /// Frees memory per `maxmemory-policy` until under `maxmemory`.
     /// Returns false when still over the limit.
     pub(crate) fn evict_if_needed(&mut self) -> bool {
+        self.evict_for_growth(0, 0)
+    }
+
+    /// Frees memory per `maxmemory-policy` until used memory plus the
+    /// keyspace growth that `new_keys` new keys in database `db` would cause
+    /// fits under `maxmemory`. Returns false when it still does not.
+    /// (Evicting from `db` itself frees slots, which can cancel the growth.)
+    fn evict_for_growth(&mut self, db: usize, new_keys: usize) -> bool {
         let max = self.cfg.maxmemory;
         if max == 0 {
             return true;
         }
         let mut guard = 0usize;
-        while self.dataset_memory() + BASE_MEMORY > max {
+        while self.eviction_memory() + self.keyspace_growth(db, new_keys) > max {
             guard += 1;
             if guard > 1_000_000 {
                 return false;

@@ -9,6 +9,7 @@ mod connection;
 mod expire_evict;
 mod hashes;
 mod keys;
+mod keyspace_growth;
 mod lists;
 mod multi;
 mod parser_props;

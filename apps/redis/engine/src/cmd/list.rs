@@ -22,7 +22,7 @@ pub fn push_to_list(s: &mut Server, db: usize, key: &[u8], val: Vec<u8>, left: b
     if let Some(x) = val {
         let mut l = List::new();
         l.push(left, x);
-        s.store(db, key, Value::List(l), false);
+        s.store(db, key, Value::List(l.into()), false);
     }
 }
 

@@ -52,6 +52,10 @@ pub fn exec(s: &mut Server, c: &mut Ctx) {
             c.out.err("ERR unknown command");
             continue;
         };
+        if !s.make_room_in_exec(c.db, spec, &argv) {
+            c.out.error(crate::server::OOM_ERROR);
+            continue;
+        }
         let out = core::mem::take(&mut c.out);
         c.out = s.call(c.cid, spec, argv, out, true);
         // SELECT inside the transaction changes the db for what follows.

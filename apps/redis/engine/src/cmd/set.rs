@@ -316,7 +316,7 @@ fn set_op_store(s: &mut Server, c: &mut Ctx, op: SetOp) {
         for m in &members {
             set.add(m);
         }
-        s.store(c.db, &dst, Value::Set(set), false);
+        s.store(c.db, &dst, Value::Set(set.into()), false);
     }
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);

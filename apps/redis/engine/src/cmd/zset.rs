@@ -661,7 +661,7 @@ fn zstore_generic(s: &mut Server, c: &mut Ctx, union: bool) {
     let n = result.len();
     s.delete(c.db, &dst);
     if n > 0 {
-        s.store(c.db, &dst, Value::ZSet(result), false);
+        s.store(c.db, &dst, Value::ZSet(result.into()), false);
     }
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);

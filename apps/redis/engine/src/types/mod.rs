@@ -5,6 +5,7 @@ pub mod list;
 pub mod set;
 pub mod zset;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 pub use hash::Hash;
@@ -32,17 +33,17 @@ macro_rules! container {
                 $new
             }
             fn into_value(self) -> Value {
-                Value::$variant(self)
+                Value::$variant(Box::new(self))
             }
             fn of(value: &Value) -> Option<&Self> {
                 match value {
-                    Value::$variant(x) => Some(x),
+                    Value::$variant(x) => Some(&**x),
                     _ => None,
                 }
             }
             fn of_mut(value: &mut Value) -> Option<&mut Self> {
                 match value {
-                    Value::$variant(x) => Some(x),
+                    Value::$variant(x) => Some(&mut **x),
                     _ => None,
                 }
             }
@@ -56,12 +57,17 @@ container!(Set, Set, seed => Set::new(seed));
 container!(ZSet, ZSet, seed => ZSet::new(seed));
 
 /// A keyspace value.
+///
+/// The collection variants are boxed: every keyspace slot holds a `Value`
+/// inline, so the enum must stay as small as a string (24 bytes on 64-bit)
+/// rather than as large as a sorted set (~216 bytes). See the size test in
+/// `db.rs`.
 pub enum Value {
     Str(Vec<u8>),
-    List(List),
-    Hash(Hash),
-    Set(Set),
-    ZSet(ZSet),
+    List(Box<List>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -77,13 +83,14 @@ impl Value {
     }
 
     /// Approximate heap bytes (O(1): containers keep running totals).
+    /// Boxed collections also pay for their box.
     pub fn mem(&self) -> usize {
         match self {
             Value::Str(s) => s.capacity() + STRING_OVERHEAD,
-            Value::List(l) => l.mem(),
-            Value::Hash(h) => h.mem(),
-            Value::Set(s) => s.mem(),
-            Value::ZSet(z) => z.mem(),
+            Value::List(l) => l.mem() + size_of::<List>(),
+            Value::Hash(h) => h.mem() + size_of::<Hash>(),
+            Value::Set(s) => s.mem() + size_of::<Set>(),
+            Value::ZSet(z) => z.mem() + size_of::<ZSet>(),
         }
     }
 
@@ -144,28 +151,28 @@ impl Value {
                 for e in l.iter() {
                     n.push_back(e.clone());
                 }
-                Value::List(n)
+                Value::List(Box::new(n))
             }
             Value::Hash(h) => {
                 let mut n = Hash::new(seed);
                 for (f, v) in h.iter() {
                     n.set(f, v.clone());
                 }
-                Value::Hash(n)
+                Value::Hash(Box::new(n))
             }
             Value::Set(s) => {
                 let mut n = Set::new(seed);
                 for m in s.iter() {
                     n.add(m);
                 }
-                Value::Set(n)
+                Value::Set(Box::new(n))
             }
             Value::ZSet(z) => {
                 let mut n = ZSet::new(seed);
                 for (score, m) in z.iter() {
                     n.set(m, score);
                 }
-                Value::ZSet(n)
+                Value::ZSet(Box::new(n))
             }
         }
     }
