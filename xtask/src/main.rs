@@ -4,7 +4,8 @@
 //! - `image --app NAME --arch ARCH [--release]`: builds a bootable image.
 //! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
 //!   [--forward HOST:GUEST]... [-- KERNEL ARGS]`
-//! - `test [--arch ARCH|all]`: formatting, lints, host tests, QEMU-booted tests.
+//! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
+//!   `bench --quick` as a smoke test.
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
 //! - `bench [--arch ARCH|all] [--quick]`: the Redis appliance against a Debian Linux baseline.
 
@@ -32,7 +33,9 @@ commands:
                                           build and boot under QEMU, console on this terminal;
                                           apps with ports (echo: 7007->7) get a virtio-net NIC
                                           on passt forwarding 127.0.0.1:HOST to the guest
-  test [--arch x86_64|aarch64|all]        formatting, lints, host tests and QEMU-booted tests
+  test [--arch x86_64|aarch64|all] [--no-bench]
+                                          formatting, lints, host tests, QEMU-booted tests and a
+                                          benchmark smoke run (bench --quick)
   lint                                    cargo fmt --check and clippy (host and bare-metal)
   bench [--arch x86_64|aarch64|all] [--quick] [--network user|passt|tap]
                                           Redis appliance vs Debian Linux baseline (target/bench/)
@@ -194,6 +197,7 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
         None | Some("all") => Arch::ALL.to_vec(),
         Some(name) => vec![Arch::parse(name).ok_or_else(|| format!("unknown architecture '{name}'"))?],
     };
+    let bench_smoke = !args.flag("--no-bench");
     args.finish()?;
     setup::run_quietly()?;
     lint()?;
@@ -223,10 +227,34 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
     let mut test_args = vec!["test", "-p", "qemu-tests", "--"];
     test_args.extend(filters.iter().map(String::as_str));
     totals.add(cargo::test(&test_args, &[])?);
+    if bench_smoke {
+        // The benchmark is checked to still work, not timed: its ratios
+        // are reported, only a failure to build, boot or serve fails here.
+        for &arch in &arches {
+            step(&format!("benchmark smoke run: cargo xtask bench --quick --arch {arch}"));
+            bench_quick(arch)?;
+            totals.passed += 1;
+        }
+    }
     step("all tests passed");
     // One closing line for the whole run (CI reads the last result line).
     println!("summary: {} passed, 0 failed, {} skipped", totals.passed, totals.ignored);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask bench --quick --arch ARCH`, as its own process (the
+/// benchmark re-enters this binary inside a network namespace).
+fn bench_quick(arch: Arch) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
+    let status = std::process::Command::new(exe)
+        .args(["bench", "--quick", "--arch", arch.name()])
+        .status()
+        .map_err(|e| format!("cannot run the benchmark: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo xtask bench --quick --arch {arch}` failed ({status}); `--no-bench` skips it"))
+    }
 }
 
 fn lint() -> Result<ExitCode> {

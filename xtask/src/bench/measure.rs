@@ -1,5 +1,5 @@
 //! Running an appliance and measuring it: booting under QEMU with a network
-//! back end, waiting (by polling, with deadlines) for the first PONG,
+//! back end, waiting (with overlapping probes and a deadline) for the first PONG,
 //! reading the guest's own boot timestamp from its console, checking 10,000
 //! SET/GET pairs, the smallest memory that passes, redis-benchmark runs and
 //! the CPU time QEMU spends on them. The pure helpers (CSV, /proc stat,
@@ -100,18 +100,30 @@ impl Guest {
         format!("{what}; console:\n    {}", self.transcript[tail..].join("\n    "))
     }
 
-    /// Polls PING until the first PONG; returns the time since QEMU started.
+    /// Probes PING until the first PONG; returns the time since QEMU started.
+    ///
+    /// A new probe connection starts every few milliseconds and each waits
+    /// for its reply on its own thread, so the result is the time of the
+    /// first PONG the guest sends, not of when a stalled probe gives up: a
+    /// connection opened before the guest listens may hang for a back end's
+    /// (or the host's) SYN retransmission time, a second or more.
     pub fn wait_pong(&mut self, timeout: Duration) -> Result<Duration> {
         let deadline = self.started + timeout;
+        let (answered, pong) = channel::<Instant>();
         while Instant::now() < deadline {
-            if ping(self.endpoint) {
-                return Ok(self.started.elapsed());
+            let (endpoint, answered) = (self.endpoint, answered.clone());
+            std::thread::spawn(move || {
+                if ping(endpoint, PROBE_PATIENCE) {
+                    let _ = answered.send(Instant::now());
+                }
+            });
+            if let Ok(at) = pong.recv_timeout(PROBE_INTERVAL) {
+                return Ok(at - self.started);
             }
             self.drain_console();
             if let Ok(Some(status)) = self.qemu.try_wait() {
                 return Err(self.failure(&format!("QEMU exited ({status}) before answering PING")));
             }
-            std::thread::sleep(Duration::from_millis(2));
         }
         Err(self.failure(&format!("no PONG from {} within {timeout:?}", self.endpoint)))
     }
@@ -147,12 +159,17 @@ impl Drop for Guest {
     }
 }
 
-/// One PING round trip (short timeouts: the caller retries).
-fn ping(endpoint: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&endpoint, Duration::from_millis(200)) else {
+/// How often `wait_pong` starts a probe connection.
+const PROBE_INTERVAL: Duration = Duration::from_millis(10);
+/// How long one probe waits to connect, and then for its PONG.
+const PROBE_PATIENCE: Duration = Duration::from_secs(1);
+
+/// One PING round trip within `patience`.
+fn ping(endpoint: SocketAddr, patience: Duration) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&endpoint, patience) else {
         return false;
     };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = stream.set_read_timeout(Some(patience));
     let mut reply = [0u8; 7];
     stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
 }
