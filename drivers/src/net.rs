@@ -153,11 +153,6 @@ impl<H: Hardware> VirtioNet<H> {
         }
     }
 
-    /// Whether frames wait for the device to free transmit descriptors.
-    pub fn has_tx_waiting(&self) -> bool {
-        !self.tx_waiting.is_empty()
-    }
-
     /// Housekeeping outside smoltcp's calls: recycle buffers both ways.
     pub fn service(&mut self) {
         self.reclaim_tx();
