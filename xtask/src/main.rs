@@ -7,7 +7,7 @@
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
 //!   `bench --quick` as a smoke test.
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
-//! - `bench [--arch ARCH|all] [--quick]`: the Redis appliance against a Debian Linux baseline.
+//! - `bench [--arch ARCH|all] [--machine PROFILE] [--quick]`: the Redis appliance against a Debian Linux baseline.
 
 mod args;
 mod bench;
@@ -37,7 +37,7 @@ commands:
                                           formatting, lints, host tests, QEMU-booted tests and a
                                           benchmark smoke run (bench --quick)
   lint                                    cargo fmt --check and clippy (host and bare-metal)
-  bench [--arch x86_64|aarch64|all] [--quick] [--network user|passt|tap]
+  bench [--arch x86_64|aarch64|all] [--machine PROFILE] [--quick] [--network user|passt|tap]
                                           Redis appliance vs Debian Linux baseline (target/bench/)
 
 ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qemu/.";

@@ -11,6 +11,7 @@
 use super::initramfs::{self, Archive, Node};
 use super::network::REDIS_PORT;
 use crate::{Result, step};
+use qemu_tests::network::Transport;
 use qemu_tests::{Arch, repo_root};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -21,8 +22,14 @@ use std::process::Command;
 /// are added); the kernel is `linux-image-cloud-ARCH`'s current version.
 const ROOT_PACKAGES: &[&str] = &["redis-server", "redis-tools", "busybox-static"];
 
-/// The kernel modules the init loads, with their dependencies.
-const MODULES: &[&str] = &["virtio_pci", "virtio_net"];
+/// The kernel modules the init loads (with their dependencies): the
+/// virtio transport of the machine's NIC, then the NIC driver.
+fn modules(transport: Transport) -> [&'static str; 2] {
+    match transport {
+        Transport::Pci => ["virtio_pci", "virtio_net"],
+        Transport::Mmio => ["virtio_mmio", "virtio_net"],
+    }
+}
 
 /// The busybox applets the init uses.
 const APPLETS: &[&str] = &["sh", "mount", "insmod", "ip", "udhcpc", "dmesg", "grep", "poweroff"];
@@ -68,8 +75,9 @@ fn kernel_cmdline(arch: Arch) -> String {
     format!("console={console} quiet panic=-1")
 }
 
-/// Builds (or reuses) the baseline for `arch` under `target/bench/debian/`.
-pub fn build(arch: Arch) -> Result<Baseline> {
+/// Builds (or reuses) the baseline for `arch` under `target/bench/debian/`,
+/// for a machine whose NIC sits on `transport`.
+pub fn build(arch: Arch, transport: Transport) -> Result<Baseline> {
     let dir = repo_root().join("target/bench/debian").join(deb_arch(arch));
     let apt = Apt { dir: dir.join("apt"), arch: deb_arch(arch) };
     apt.ensure_lists()?;
@@ -93,8 +101,11 @@ pub fn build(arch: Arch) -> Result<Baseline> {
     let kernel_root = unpack(&kernel_debs, &dir.join("kernel"))?;
 
     let kernel = find_kernel(&kernel_root)?;
-    let archive = assemble(arch, &root, &kernel_root)?;
-    let initrd = dir.join("initrd.cpio.zst");
+    let archive = assemble(arch, &root, &kernel_root, transport)?;
+    let initrd = dir.join(match transport {
+        Transport::Pci => "initrd.cpio.zst",
+        Transport::Mmio => "initrd-mmio.cpio.zst",
+    });
     write_compressed(&archive.to_newc(), &initrd)?;
     Ok(Baseline { kernel, initrd, cmdline: kernel_cmdline(arch), packages })
 }
@@ -307,7 +318,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 
 /// The initramfs: busybox, redis-server with its libraries, the virtio-net
 /// modules and the init script.
-fn assemble(arch: Arch, root: &Path, kernel_root: &Path) -> Result<Archive> {
+fn assemble(arch: Arch, root: &Path, kernel_root: &Path, transport: Transport) -> Result<Archive> {
     let mut archive = Archive::default();
     for dir in ["/proc", "/sys", "/tmp", "/dev"] {
         archive.add(dir, Node::Dir);
@@ -320,7 +331,7 @@ fn assemble(arch: Arch, root: &Path, kernel_root: &Path) -> Result<Archive> {
     let redis = read(&resolve_in_root(root, "usr/bin/redis-server")?)?;
     add_libraries(&mut archive, arch, root, &redis)?;
     archive.add("/usr/bin/redis-server", Node::File { data: redis, executable: true });
-    let modules = add_modules(&mut archive, kernel_root)?;
+    let modules = add_modules(&mut archive, kernel_root, &modules(transport))?;
     archive.add("/init", Node::File { data: init_script(&modules).into_bytes(), executable: true });
     archive.add(DHCP_SCRIPT, Node::File { data: DHCP_SCRIPT_TEXT.as_bytes().to_vec(), executable: true });
     Ok(archive)
@@ -354,9 +365,9 @@ fn add_libraries(archive: &mut Archive, arch: Arch, root: &Path, program: &[u8])
     Ok(())
 }
 
-/// Adds `MODULES` and their dependencies under `/lib/modules/`; returns the
+/// Adds the `wanted` modules and their dependencies under `/lib/modules/`; returns the
 /// load order. Modules built into the kernel are skipped.
-fn add_modules(archive: &mut Archive, kernel_root: &Path) -> Result<Vec<String>> {
+fn add_modules(archive: &mut Archive, kernel_root: &Path, wanted: &[&str]) -> Result<Vec<String>> {
     let modules_dir = std::fs::read_dir(kernel_root.join("lib/modules"))
         .into_iter()
         .flatten()
@@ -367,7 +378,7 @@ fn add_modules(archive: &mut Archive, kernel_root: &Path) -> Result<Vec<String>>
     let files = module_files(&modules_dir);
     let builtin = std::fs::read_to_string(modules_dir.join("modules.builtin")).unwrap_or_default();
     let roots: Vec<&str> =
-        MODULES.iter().copied().filter(|m| !builtin.lines().any(|l| l.ends_with(&format!("/{m}.ko")))).collect();
+        wanted.iter().copied().filter(|m| !builtin.lines().any(|l| l.ends_with(&format!("/{m}.ko")))).collect();
     let mut depends = BTreeMap::new();
     let mut queue: VecDeque<String> = roots.iter().map(|r| r.to_string()).collect();
     while let Some(module) = queue.pop_front() {

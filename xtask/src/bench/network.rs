@@ -210,6 +210,12 @@ fn remove_stale() {
         let name = entry.file_name().to_string_lossy().to_string();
         let Some(pid) = name.strip_prefix("appliance-bench-") else { continue };
         if !PathBuf::from("/proc").join(pid).exists() {
+            // Its udhcpd (left by a killed run) would outlive the namespace.
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", &name]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                    let _ = Command::new("kill").arg(pid).status();
+                }
+            }
             let _ = ip(&["netns", "del", &name]);
         }
     }
