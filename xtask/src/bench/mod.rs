@@ -82,7 +82,7 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
     let arches: Vec<Arch> = match (args.value("--arch")?.as_deref(), &machine) {
         (None, Some(profile)) => vec![profile.arch],
         (None, None) => vec![Arch::host()],
-        (Some("all"), None) => Arch::ALL.to_vec(),
+        (Some("all"), _) => Arch::ALL.to_vec(),
         (Some(name), _) => vec![
             Arch::parse(name).ok_or_else(|| format!("unknown architecture '{name}': use x86_64, aarch64 or all"))?,
         ],
