@@ -2,7 +2,10 @@
 
 use alloc::vec::Vec;
 
-use super::{check_type, int_arg, parse_cursor, scan_opts, scan_reply_header, with_container};
+use super::{
+    check_type, empty_array_or_null, int_arg, parse_cursor, rand_count_arg, read_as, scan_opts, scan_reply_header,
+    with_container,
+};
 use crate::server::{Ctx, Server};
 use crate::types::{Hash, Value};
 use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
@@ -95,7 +98,7 @@ pub fn hmget(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn hdel(s: &mut Server, c: &mut Ctx) {
-    super::remove_members(s, c, check_type::<Hash>, |s, db, key, fields| {
+    super::remove_members::<Hash>(s, c, |s, db, key, fields| {
         with_container::<Hash, _>(s, db, key, |h| fields.iter().filter(|f| h.remove(f)).count())
     });
 }
@@ -163,16 +166,20 @@ pub fn hgetall(s: &mut Server, c: &mut Ctx) {
     hgetall_generic(s, c, true, true);
 }
 
+/// The value of field `argv[2]` in the hash at `key` (`None` when either is
+/// missing), for HINCRBY/HINCRBYFLOAT; `Err` after replying WRONGTYPE.
+fn field_to_update(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
+    check_type::<Hash>(s, c, key)?;
+    Ok(match s.peek(c.db, key) {
+        Some(Value::Hash(h)) => h.get(c.arg(2)).cloned(),
+        _ => None,
+    })
+}
+
 pub fn hincrby(s: &mut Server, c: &mut Ctx) {
     let Some(by) = int_arg(c, 3) else { return };
     let key = c.arg(1).to_vec();
-    if check_type::<Hash>(s, c, &key).is_err() {
-        return;
-    }
-    let cur = match s.peek(c.db, &key) {
-        Some(Value::Hash(h)) => h.get(c.arg(2)).cloned(),
-        _ => None,
-    };
+    let Ok(cur) = field_to_update(s, c, &key) else { return };
     let cur = match cur {
         None => 0,
         Some(v) => match parse_i64(&v) {
@@ -199,13 +206,7 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
         return;
     };
     let key = c.arg(1).to_vec();
-    if check_type::<Hash>(s, c, &key).is_err() {
-        return;
-    }
-    let cur = match s.peek(c.db, &key) {
-        Some(Value::Hash(h)) => h.get(c.arg(2)).cloned(),
-        _ => None,
-    };
+    let Ok(cur) = field_to_update(s, c, &key) else { return };
     let cur = match cur {
         None => 0.0,
         Some(v) => match parse_f64(&v) {
@@ -232,17 +233,8 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
 pub fn hscan(s: &mut Server, c: &mut Ctx) {
     let Some(cursor) = parse_cursor(c, 2) else { return };
     let Some(opts) = scan_opts(c, 3, false) else { return };
-    let h = match s.read(c.db, &c.argv[1]) {
-        None => {
-            scan_reply_header(c, 0, 0);
-            return;
-        }
-        Some(Value::Hash(h)) => h,
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
+    let missing = |c: &mut Ctx| scan_reply_header(c, 0, 0);
+    let Some(h) = read_as::<Hash>(s.read(c.db, &c.argv[1]), c, missing) else { return };
     let mut items: Vec<(&[u8], &Vec<u8>)> = Vec::new();
     let next = if h.is_big() {
         h.map().scan(cursor, opts.count, |f, v| items.push((f, v)))
@@ -266,34 +258,11 @@ pub fn hrandfield(s: &mut Server, c: &mut Ctx) {
         return;
     }
     let withvalues = c.argc() == 4;
-    let count = if c.argc() >= 3 {
-        let Some(n) = int_arg(c, 2) else { return };
-        if n <= -(i64::MAX / 2) {
-            c.out.err("ERR value is out of range");
-            return;
-        }
-        Some(n)
-    } else {
-        None
-    };
+    let Ok(count) = rand_count_arg(c, 2) else { return };
     let resp3 = c.out.is_resp3();
     let limit = s.cfg.output_limit_normal.hard;
     let (h, rng) = s.read_with_rng(c.db, &c.argv[1]);
-    let h = match h {
-        None => {
-            if count.is_some() {
-                c.out.array(0)
-            } else {
-                c.out.null()
-            }
-            return;
-        }
-        Some(Value::Hash(h)) => h,
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
+    let Some(h) = read_as::<Hash>(h, c, |c| empty_array_or_null(c, count.is_some())) else { return };
     let Some(count) = count else {
         match h.map().random(rng) {
             Some((f, _)) => c.out.bulk(f),

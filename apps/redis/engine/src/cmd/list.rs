@@ -4,7 +4,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{check_type, clamp_range, int_arg};
+use super::{check_type, clamp_range, empty_array_or_null, int_arg, pop_count_arg, read_as, require};
 use crate::blocking::{BlockOp, Blocked};
 use crate::server::{Ctx, Server};
 use crate::types::{List, Value};
@@ -82,29 +82,11 @@ fn pop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         c.out.err(&alloc::format!("ERR wrong number of arguments for '{name}' command"));
         return;
     }
-    let count = if c.argc() == 3 {
-        match parse_i64(c.arg(2)) {
-            Some(n) if n >= 0 => Some(n as usize),
-            _ => {
-                c.out.err("ERR value is out of range, must be positive");
-                return;
-            }
-        }
-    } else {
-        None
-    };
+    let Ok(count) = pop_count_arg(c, 2) else { return };
     let key = c.arg(1).to_vec();
-    match check_type::<List>(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            if count.is_some() {
-                c.out.null_array()
-            } else {
-                c.out.null()
-            }
-            return;
-        }
-        Ok(true) => {}
+    let missing = |c: &mut Ctx| if count.is_some() { c.out.null_array() } else { c.out.null() };
+    if !require::<List>(s, c, &key, missing) {
+        return;
     }
     match count {
         Some(0) => c.out.array(0),
@@ -180,13 +162,8 @@ pub fn lindex(s: &mut Server, c: &mut Ctx) {
 pub fn lset(s: &mut Server, c: &mut Ctx) {
     let Some(idx) = int_arg(c, 2) else { return };
     let key = c.arg(1).to_vec();
-    match check_type::<List>(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.err("ERR no such key");
-            return;
-        }
-        Ok(true) => {}
+    if !require::<List>(s, c, &key, |c| c.out.err("ERR no such key")) {
+        return;
     }
     let val = c.take_arg(3);
     let ok = match s.write(c.db, &key) {
@@ -217,13 +194,8 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
         return;
     };
     let key = c.arg(1).to_vec();
-    match check_type::<List>(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.int(0);
-            return;
-        }
-        Ok(true) => {}
+    if !require::<List>(s, c, &key, |c| c.out.int(0)) {
+        return;
     }
     let pivot = c.arg(3).to_vec();
     let val = c.take_arg(4);
@@ -250,13 +222,8 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
 pub fn lrem(s: &mut Server, c: &mut Ctx) {
     let Some(count) = int_arg(c, 2) else { return };
     let key = c.arg(1).to_vec();
-    match check_type::<List>(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.int(0);
-            return;
-        }
-        Ok(true) => {}
+    if !require::<List>(s, c, &key, |c| c.out.int(0)) {
+        return;
     }
     let removed = match s.write(c.db, &key) {
         Some(mut v) => match &mut *v {
@@ -279,13 +246,8 @@ pub fn ltrim(s: &mut Server, c: &mut Ctx) {
     let Some(start) = int_arg(c, 2) else { return };
     let Some(end) = int_arg(c, 3) else { return };
     let key = c.arg(1).to_vec();
-    match check_type::<List>(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.ok();
-            return;
-        }
-        Ok(true) => {}
+    if !require::<List>(s, c, &key, |c| c.out.ok()) {
+        return;
     }
     if let Some(mut v) = s.write(c.db, &key)
         && let Value::List(l) = &mut *v
@@ -347,21 +309,8 @@ pub fn lpos(s: &mut Server, c: &mut Ctx) {
         }
         i += 2;
     }
-    let l = match s.read(c.db, &c.argv[1]) {
-        None => {
-            if count.is_some() {
-                c.out.array(0)
-            } else {
-                c.out.null()
-            }
-            return;
-        }
-        Some(Value::List(l)) => l,
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
+    let missing = |c: &mut Ctx| empty_array_or_null(c, count.is_some());
+    let Some(l) = read_as::<List>(s.read(c.db, &c.argv[1]), c, missing) else { return };
     let elem = &c.argv[2];
     let want = match count {
         Some(0) => usize::MAX,
@@ -423,9 +372,7 @@ fn parse_side(b: &[u8]) -> Option<bool> {
 
 /// Moves one element; replies it (or null when `src` is empty).
 fn lmove_generic(s: &mut Server, c: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left: bool) {
-    let Ok(src_exists) = check_type::<List>(s, c, src) else { return };
-    if !src_exists {
-        c.out.null();
+    if !require::<List>(s, c, src, |c| c.out.null()) {
         return;
     }
     if check_type::<List>(s, c, dst).is_err() {

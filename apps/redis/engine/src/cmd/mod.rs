@@ -16,10 +16,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::server::{Ctx, Server};
-use crate::types::Container;
+use crate::types::{Container, Value};
 use crate::util::parse_i64;
 
-/// Parses argument `i` as an integer, replying the standard error if not.
 /// The type check a collection command starts with: `Ok(whether the key
 /// exists)`, or `Err` after replying WRONGTYPE when it holds another type.
 pub(crate) fn check_type<T: Container>(s: &mut Server, c: &mut Ctx, key: &[u8]) -> Result<bool, ()> {
@@ -29,6 +28,43 @@ pub(crate) fn check_type<T: Container>(s: &mut Server, c: &mut Ctx, key: &[u8]) 
         Some(_) => {
             c.wrongtype();
             Err(())
+        }
+    }
+}
+
+/// `check_type` for a command with nothing to do on a missing key: true when
+/// `key` holds a `T`; otherwise false, after replying WRONGTYPE or, for a
+/// missing key, `missing`.
+pub(crate) fn require<T: Container>(s: &mut Server, c: &mut Ctx, key: &[u8], missing: impl FnOnce(&mut Ctx)) -> bool {
+    match check_type::<T>(s, c, key) {
+        Ok(true) => true,
+        Ok(false) => {
+            missing(c);
+            false
+        }
+        Err(()) => false,
+    }
+}
+
+/// The `T` in `value` (what `Server::read` and co. returned): `None` after
+/// replying `missing` when there is no value, or WRONGTYPE when it is
+/// another type.
+pub(crate) fn read_as<'v, T: Container>(
+    value: Option<&'v Value>,
+    c: &mut Ctx,
+    missing: impl FnOnce(&mut Ctx),
+) -> Option<&'v T> {
+    match value {
+        None => {
+            missing(c);
+            None
+        }
+        Some(v) => {
+            let found = T::of(v);
+            if found.is_none() {
+                c.wrongtype();
+            }
+            found
         }
     }
 }
@@ -51,23 +87,16 @@ pub(crate) fn with_container<T: Container, R>(
 
 /// HDEL, SREM, ZREM: removes the members named by `argv[2..]` from the
 /// container at `argv[1]`, deletes the key once it is empty, and replies with
-/// how many were removed. `check` is the type's check (`Err`: WRONGTYPE was
-/// replied, `Ok(false)`: no such key); `remove` removes the members from the
-/// stored container and counts the ones that were there.
-pub fn remove_members(
+/// how many were removed. `T` is the container type; `remove` removes the
+/// members from the stored container and counts the ones that were there.
+pub fn remove_members<T: Container>(
     s: &mut Server,
     c: &mut Ctx,
-    check: fn(&mut Server, &mut Ctx, &[u8]) -> Result<bool, ()>,
     remove: impl FnOnce(&mut Server, usize, &[u8], &[Vec<u8>]) -> Option<usize>,
 ) {
     let key = c.arg(1).to_vec();
-    match check(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.int(0);
-            return;
-        }
-        Ok(true) => {}
+    if !require::<T>(s, c, &key, |c| c.out.int(0)) {
+        return;
     }
     let n = remove(s, c.db, &key, &c.argv[2..]).unwrap_or(0);
     s.delete_if_empty(c.db, &key);
@@ -77,6 +106,7 @@ pub fn remove_members(
     c.out.int(n as i64);
 }
 
+/// Parses argument `i` as an integer, replying the standard error if not.
 pub fn int_arg(c: &mut Ctx, i: usize) -> Option<i64> {
     let v = parse_i64(c.arg(i));
     if v.is_none() {
@@ -92,6 +122,42 @@ pub fn float_arg(c: &mut Ctx, i: usize) -> Option<f64> {
         c.not_float();
     }
     v
+}
+
+/// The optional COUNT of LPOP/RPOP, SPOP and ZPOPMIN/ZPOPMAX at argument `i`:
+/// `Ok(None)` when absent, `Err` after replying the error when it is negative
+/// or not an integer.
+pub(crate) fn pop_count_arg(c: &mut Ctx, i: usize) -> Result<Option<usize>, ()> {
+    if c.argc() <= i {
+        return Ok(None);
+    }
+    match parse_i64(c.arg(i)) {
+        Some(n) if n >= 0 => Ok(Some(n as usize)),
+        _ => {
+            c.out.err("ERR value is out of range, must be positive");
+            Err(())
+        }
+    }
+}
+
+/// The optional COUNT of HRANDFIELD/SRANDMEMBER at argument `i` (negative:
+/// with repetitions); `Err` after replying the error when it is invalid.
+pub(crate) fn rand_count_arg(c: &mut Ctx, i: usize) -> Result<Option<i64>, ()> {
+    if c.argc() <= i {
+        return Ok(None);
+    }
+    let Some(n) = int_arg(c, i) else { return Err(()) };
+    if n <= -(i64::MAX / 2) {
+        c.out.err("ERR value is out of range");
+        return Err(());
+    }
+    Ok(Some(n))
+}
+
+/// Replies an empty array when `as_array` (a COUNT was given), else a null:
+/// what the optional-COUNT commands reply for a missing key.
+pub fn empty_array_or_null(c: &mut Ctx, as_array: bool) {
+    if as_array { c.out.array(0) } else { c.out.null() }
 }
 
 /// Text of an argument (lossy), for error messages.

@@ -3,7 +3,10 @@
 use alloc::vec::Vec;
 
 use super::hash::pick_members;
-use super::{check_type, int_arg, parse_cursor, scan_opts, scan_reply_header, with_container};
+use super::{
+    check_type, empty_array_or_null, parse_cursor, pop_count_arg, rand_count_arg, read_as, require, scan_opts,
+    scan_reply_header, with_container,
+};
 use crate::server::{Ctx, Server};
 use crate::types::{Set, Value};
 use crate::util::{eq_ic, parse_i64};
@@ -22,7 +25,7 @@ pub fn sadd(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn srem(s: &mut Server, c: &mut Ctx) {
-    super::remove_members(s, c, check_type::<Set>, |s, db, key, members| {
+    super::remove_members::<Set>(s, c, |s, db, key, members| {
         with_container::<Set, _>(s, db, key, |set| members.iter().filter(|m| set.remove(m)).count())
     });
 }
@@ -80,34 +83,16 @@ pub fn spop(s: &mut Server, c: &mut Ctx) {
         c.syntax_error();
         return;
     }
-    let count = if c.argc() == 3 {
-        match parse_i64(c.arg(2)) {
-            Some(n) if n >= 0 => Some(n),
-            _ => {
-                c.out.err("ERR value is out of range, must be positive");
-                return;
-            }
-        }
-    } else {
-        None
-    };
+    let Ok(count) = pop_count_arg(c, 2) else { return };
     let key = c.arg(1).to_vec();
-    match check_type::<Set>(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            if count.is_some() {
-                c.out.set(0)
-            } else {
-                c.out.null()
-            }
-            return;
-        }
-        Ok(true) => {}
+    if !require::<Set>(s, c, &key, |c| if count.is_some() { c.out.set(0) } else { c.out.null() }) {
+        return;
     }
     let (v, rng) = s.peek_with_rng(c.db, &key);
     let picked: Vec<Vec<u8>> = match v {
         Some(Value::Set(set)) => {
-            let n = count.unwrap_or(1);
+            // A COUNT is at most i64::MAX, so it converts back exactly.
+            let n = count.unwrap_or(1) as i64;
             pick_members(set.map(), n, rng)
                 .into_iter()
                 .filter_map(|slot| set.map().at(slot).map(|(m, _)| m.to_vec()))
@@ -146,33 +131,10 @@ pub fn srandmember(s: &mut Server, c: &mut Ctx) {
         c.syntax_error();
         return;
     }
-    let count = if c.argc() == 3 {
-        let Some(n) = int_arg(c, 2) else { return };
-        if n <= -(i64::MAX / 2) {
-            c.out.err("ERR value is out of range");
-            return;
-        }
-        Some(n)
-    } else {
-        None
-    };
+    let Ok(count) = rand_count_arg(c, 2) else { return };
     let limit = s.cfg.output_limit_normal.hard;
     let (v, rng) = s.read_with_rng(c.db, &c.argv[1]);
-    let set = match v {
-        None => {
-            if count.is_some() {
-                c.out.array(0)
-            } else {
-                c.out.null()
-            }
-            return;
-        }
-        Some(Value::Set(set)) => set,
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
+    let Some(set) = read_as::<Set>(v, c, |c| empty_array_or_null(c, count.is_some())) else { return };
     match count {
         None => match set.map().random(rng) {
             Some((m, _)) => c.out.bulk(m),
@@ -205,9 +167,7 @@ pub fn srandmember(s: &mut Server, c: &mut Ctx) {
 pub fn smove(s: &mut Server, c: &mut Ctx) {
     let (src, dst) = (c.arg(1).to_vec(), c.arg(2).to_vec());
     let member = c.arg(3).to_vec();
-    let Ok(src_exists) = check_type::<Set>(s, c, &src) else { return };
-    if !src_exists {
-        c.out.int(0);
+    if !require::<Set>(s, c, &src, |c| c.out.int(0)) {
         return;
     }
     if check_type::<Set>(s, c, &dst).is_err() {
@@ -379,17 +339,8 @@ pub fn sintercard(s: &mut Server, c: &mut Ctx) {
 pub fn sscan(s: &mut Server, c: &mut Ctx) {
     let Some(cursor) = parse_cursor(c, 2) else { return };
     let Some(opts) = scan_opts(c, 3, false) else { return };
-    let set = match s.read(c.db, &c.argv[1]) {
-        None => {
-            scan_reply_header(c, 0, 0);
-            return;
-        }
-        Some(Value::Set(set)) => set,
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
+    let missing = |c: &mut Ctx| scan_reply_header(c, 0, 0);
+    let Some(set) = read_as::<Set>(s.read(c.db, &c.argv[1]), c, missing) else { return };
     let mut items: Vec<&[u8]> = Vec::new();
     let next = if set.encoding() == "hashtable" {
         set.map().scan(cursor, opts.count, |m, _| items.push(m))

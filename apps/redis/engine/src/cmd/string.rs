@@ -80,30 +80,46 @@ fn apply_ttl(s: &mut Server, db: usize, key: &[u8], ttl: Ttl) {
     }
 }
 
-pub fn set(s: &mut Server, c: &mut Ctx) {
-    let (mut nx, mut xx, mut get) = (false, false, false);
-    let mut ttl = Ttl::None;
-    let mut i = 3;
+/// Options of SET (NX, XX, GET, KEEPTTL and an expiry) or GETEX (PERSIST
+/// and an expiry).
+#[derive(Clone, Copy)]
+struct SetOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    ttl: Ttl,
+}
+
+/// Parses SET's options (`is_set`) or GETEX's, from argument `from`;
+/// replies the error and returns `Err` when they are invalid.
+fn parse_set_opts(c: &mut Ctx, from: usize, now_ms: u64, is_set: bool) -> Result<SetOpts, ()> {
+    let mut o = SetOpts { nx: false, xx: false, get: false, ttl: Ttl::None };
+    let mut i = from;
     while i < c.argc() {
         let opt = c.arg(i).to_ascii_lowercase();
         let has_next = i + 1 < c.argc();
         match opt.as_slice() {
-            b"nx" if !xx => nx = true,
-            b"xx" if !nx => xx = true,
-            b"get" => get = true,
-            b"keepttl" if ttl == Ttl::None => ttl = Ttl::Keep,
-            b"ex" | b"px" | b"exat" | b"pxat" if ttl == Ttl::None && has_next => {
-                let Ok(when) = parse_ttl(c, &opt, i + 1, s.now.unix_ms) else { return };
-                ttl = Ttl::At(when);
+            b"nx" if is_set && !o.xx => o.nx = true,
+            b"xx" if is_set && !o.nx => o.xx = true,
+            b"get" if is_set => o.get = true,
+            b"keepttl" if is_set && o.ttl == Ttl::None => o.ttl = Ttl::Keep,
+            b"persist" if !is_set && o.ttl == Ttl::None => o.ttl = Ttl::Persist,
+            b"ex" | b"px" | b"exat" | b"pxat" if o.ttl == Ttl::None && has_next => {
+                o.ttl = Ttl::At(parse_ttl(c, &opt, i + 1, now_ms)?);
                 i += 1;
             }
             _ => {
                 c.syntax_error();
-                return;
+                return Err(());
             }
         }
         i += 1;
     }
+    Ok(o)
+}
+
+pub fn set(s: &mut Server, c: &mut Ctx) {
+    let Ok(SetOpts { nx, xx, get, ttl }) = parse_set_opts(c, 3, s.now.unix_ms, true) else { return };
     let key = c.arg(1).to_vec();
     let old: Option<Vec<u8>> = match s.peek(c.db, &key) {
         Some(Value::Str(v)) => Some(if get { v.clone() } else { Vec::new() }),
@@ -260,25 +276,7 @@ pub fn getdel(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn getex(s: &mut Server, c: &mut Ctx) {
-    let mut ttl = Ttl::None;
-    let mut i = 2;
-    while i < c.argc() {
-        let opt = c.arg(i).to_ascii_lowercase();
-        let has_next = i + 1 < c.argc();
-        match opt.as_slice() {
-            b"persist" if ttl == Ttl::None => ttl = Ttl::Persist,
-            b"ex" | b"px" | b"exat" | b"pxat" if ttl == Ttl::None && has_next => {
-                let Ok(when) = parse_ttl(c, &opt, i + 1, s.now.unix_ms) else { return };
-                ttl = Ttl::At(when);
-                i += 1;
-            }
-            _ => {
-                c.syntax_error();
-                return;
-            }
-        }
-        i += 1;
-    }
+    let Ok(SetOpts { ttl, .. }) = parse_set_opts(c, 2, s.now.unix_ms, false) else { return };
     let key = c.arg(1).to_vec();
     let Ok(old) = current_string(s, c, &key) else { return };
     let Some(v) = old else {

@@ -2,10 +2,13 @@
 
 use alloc::vec::Vec;
 
-use super::{check_type, clamp_range, int_arg, parse_cursor, scan_opts, scan_reply_header, with_container};
+use super::{
+    check_type, clamp_range, int_arg, parse_cursor, pop_count_arg, read_as, require, scan_opts, scan_reply_header,
+    with_container,
+};
 use crate::server::{Ctx, Server};
 use crate::types::Value;
-use crate::types::zset::{AddOutcome, LexBound, LexRange, ScoreRange, ZSet};
+use crate::types::zset::{AddOutcome, EntryRange, LexBound, LexRange, ScoreRange, ZSet};
 use crate::util::{double_bytes, eq_ic, parse_f64, parse_i64};
 
 /// Parses a score bound (`(` exclusive) with strtod's leniency, like
@@ -25,6 +28,9 @@ fn parse_score_bound(b: &[u8]) -> Option<(f64, bool)> {
     }
     Some((v, ex))
 }
+
+const BAD_SCORE_RANGE: &str = "ERR min or max is not a float";
+const BAD_LEX_RANGE: &str = "ERR min or max not valid string range item";
 
 fn parse_score_range(min: &[u8], max: &[u8]) -> Option<ScoreRange> {
     let (min, minex) = parse_score_bound(min)?;
@@ -167,7 +173,7 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
 }
 
 pub fn zrem(s: &mut Server, c: &mut Ctx) {
-    super::remove_members(s, c, check_type::<ZSet>, |s, db, key, members| {
+    super::remove_members::<ZSet>(s, c, |s, db, key, members| {
         with_container::<ZSet, _>(s, db, key, |z| members.iter().filter(|m| z.remove(m)).count())
     });
 }
@@ -209,28 +215,28 @@ pub fn zcard(s: &mut Server, c: &mut Ctx) {
     }
 }
 
-pub fn zcount(s: &mut Server, c: &mut Ctx) {
-    let Some(r) = parse_score_range(c.arg(2), c.arg(3)) else {
-        c.out.err("ERR min or max is not a float");
+/// ZCOUNT / ZLEXCOUNT: `range` is the parsed interval, `None` (replied
+/// as `err`) when it was invalid.
+fn zcount_generic<R: EntryRange>(s: &mut Server, c: &mut Ctx, range: Option<R>, err: &str) {
+    let Some(r) = range else {
+        c.out.err(err);
         return;
     };
     match s.read(c.db, &c.argv[1]) {
         None => c.out.int(0),
-        Some(Value::ZSet(z)) => c.out.int(z.count_in_score_range(&r) as i64),
+        Some(Value::ZSet(z)) => c.out.int(z.count_in(&r) as i64),
         Some(_) => c.wrongtype(),
     }
 }
 
+pub fn zcount(s: &mut Server, c: &mut Ctx) {
+    let range = parse_score_range(c.arg(2), c.arg(3));
+    zcount_generic(s, c, range, BAD_SCORE_RANGE);
+}
+
 pub fn zlexcount(s: &mut Server, c: &mut Ctx) {
-    let Some(r) = parse_lex_range(c.arg(2), c.arg(3)) else {
-        c.out.err("ERR min or max not valid string range item");
-        return;
-    };
-    match s.read(c.db, &c.argv[1]) {
-        None => c.out.int(0),
-        Some(Value::ZSet(z)) => c.out.int(z.count_in_lex_range(&r) as i64),
-        Some(_) => c.wrongtype(),
-    }
+    let range = parse_lex_range(c.arg(2), c.arg(3));
+    zcount_generic(s, c, range, BAD_LEX_RANGE);
 }
 
 fn zrank_generic(s: &mut Server, c: &mut Ctx, rev: bool) {
@@ -256,6 +262,48 @@ enum RangeKind {
     Rank,
     Score,
     Lex,
+}
+
+/// A parsed range of a ZRANGE/ZREMRANGE-family command.
+enum Interval {
+    /// Start and end index, not yet clamped.
+    Rank(i64, i64),
+    Score(ScoreRange),
+    Lex(LexRange),
+}
+
+impl Interval {
+    /// Parses arguments `min_arg` and `max_arg` as a `kind` range, replying
+    /// the error when they are invalid.
+    fn parse(c: &mut Ctx, kind: RangeKind, min_arg: usize, max_arg: usize) -> Option<Interval> {
+        let (a, b) = (c.arg(min_arg), c.arg(max_arg));
+        let parsed = match kind {
+            RangeKind::Rank => parse_i64(a).zip(parse_i64(b)).map(|(x, y)| Interval::Rank(x, y)),
+            RangeKind::Score => parse_score_range(a, b).map(Interval::Score),
+            RangeKind::Lex => parse_lex_range(a, b).map(Interval::Lex),
+        };
+        if parsed.is_none() {
+            match kind {
+                RangeKind::Rank => c.not_integer(),
+                RangeKind::Score => c.out.err(BAD_SCORE_RANGE),
+                RangeKind::Lex => c.out.err(BAD_LEX_RANGE),
+            }
+        }
+        parsed
+    }
+
+    /// The entries of `z` in the range, from the high end when `rev`; a
+    /// score or lex range skips `offset` and returns at most `count`.
+    fn entries<'z>(&self, z: &'z ZSet, rev: bool, offset: usize, count: Option<usize>) -> Vec<(f64, &'z [u8])> {
+        match self {
+            Interval::Rank(x, y) => match clamp_range(*x, *y, z.len()) {
+                Some((start, end)) => z.range_by_rank(start, end, rev),
+                None => Vec::new(),
+            },
+            Interval::Score(r) => z.range_in(r, rev, offset, count),
+            Interval::Lex(r) => z.range_in(r, rev, offset, count),
+        }
+    }
 }
 
 /// Writes (member, score) entries, with scores when asked.
@@ -315,11 +363,7 @@ fn zrange_generic(s: &mut Server, c: &mut Ctx, mut kind: RangeKind, mut rev: boo
         return;
     }
     // With REV (or the REV* commands) score/lex ranges are given max first.
-    let (a, b) = if rev && kind != RangeKind::Rank {
-        (c.arg(3).to_vec(), c.arg(2).to_vec())
-    } else {
-        (c.arg(2).to_vec(), c.arg(3).to_vec())
-    };
+    let (min_arg, max_arg) = if rev && kind != RangeKind::Rank { (3, 2) } else { (2, 3) };
     let (offset, count) = match limit {
         Some((off, _)) if off < 0 => {
             // A negative offset returns nothing (after validating the key).
@@ -328,54 +372,10 @@ fn zrange_generic(s: &mut Server, c: &mut Ctx, mut kind: RangeKind, mut rev: boo
         Some((off, cnt)) => (off as usize, if cnt < 0 { None } else { Some(cnt as usize) }),
         None => (0, None),
     };
-    enum Parsed {
-        Rank(i64, i64),
-        Score(ScoreRange),
-        Lex(LexRange),
-    }
-    let parsed = match kind {
-        RangeKind::Rank => {
-            let (Some(x), Some(y)) = (parse_i64(&a), parse_i64(&b)) else {
-                c.not_integer();
-                return;
-            };
-            Parsed::Rank(x, y)
-        }
-        RangeKind::Score => match parse_score_range(&a, &b) {
-            Some(r) => Parsed::Score(r),
-            None => {
-                c.out.err("ERR min or max is not a float");
-                return;
-            }
-        },
-        RangeKind::Lex => match parse_lex_range(&a, &b) {
-            Some(r) => Parsed::Lex(r),
-            None => {
-                c.out.err("ERR min or max not valid string range item");
-                return;
-            }
-        },
-    };
-    let z = match s.read(c.db, &c.argv[1]) {
-        None => {
-            c.out.array(0);
-            return;
-        }
-        Some(Value::ZSet(z)) => z,
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
-    let items = match parsed {
-        Parsed::Rank(x, y) => match clamp_range(x, y, z.len()) {
-            Some((start, end)) => z.range_by_rank(start, end, rev),
-            None => Vec::new(),
-        },
-        Parsed::Score(r) if offset != usize::MAX => z.range_by_score(&r, rev, offset, count),
-        Parsed::Lex(r) if offset != usize::MAX => z.range_by_lex(&r, rev, offset, count),
-        _ => Vec::new(),
-    };
+    let Some(interval) = Interval::parse(c, kind, min_arg, max_arg) else { return };
+    let Some(z) = read_as::<ZSet>(s.read(c.db, &c.argv[1]), c, |c| c.out.array(0)) else { return };
+    // (LIMIT, and so a negative offset, only goes with score/lex ranges.)
+    let items = if offset == usize::MAX { Vec::new() } else { interval.entries(z, rev, offset, count) };
     reply_entries(c, &items, withscores);
 }
 
@@ -399,58 +399,11 @@ pub fn zrevrangebylex(s: &mut Server, c: &mut Ctx) {
 }
 
 fn zremrange_generic(s: &mut Server, c: &mut Ctx, kind: RangeKind) {
-    let (a, b) = (c.arg(2).to_vec(), c.arg(3).to_vec());
+    let Some(interval) = Interval::parse(c, kind, 2, 3) else { return };
     let key = c.arg(1).to_vec();
     let victims: Vec<Vec<u8>> = {
-        let z = match kind {
-            RangeKind::Rank => {
-                let (Some(_), Some(_)) = (parse_i64(&a), parse_i64(&b)) else {
-                    c.not_integer();
-                    return;
-                };
-                s.peek(c.db, &key)
-            }
-            RangeKind::Score => {
-                if parse_score_range(&a, &b).is_none() {
-                    c.out.err("ERR min or max is not a float");
-                    return;
-                }
-                s.peek(c.db, &key)
-            }
-            RangeKind::Lex => {
-                if parse_lex_range(&a, &b).is_none() {
-                    c.out.err("ERR min or max not valid string range item");
-                    return;
-                }
-                s.peek(c.db, &key)
-            }
-        };
-        let z = match z {
-            None => {
-                c.out.int(0);
-                return;
-            }
-            Some(Value::ZSet(z)) => z,
-            Some(_) => {
-                c.wrongtype();
-                return;
-            }
-        };
-        let items = match kind {
-            RangeKind::Rank => match clamp_range(parse_i64(&a).unwrap_or(0), parse_i64(&b).unwrap_or(0), z.len()) {
-                Some((x, y)) => z.range_by_rank(x, y, false),
-                None => Vec::new(),
-            },
-            RangeKind::Score => match parse_score_range(&a, &b) {
-                Some(r) => z.range_by_score(&r, false, 0, None),
-                None => Vec::new(),
-            },
-            RangeKind::Lex => match parse_lex_range(&a, &b) {
-                Some(r) => z.range_by_lex(&r, false, 0, None),
-                None => Vec::new(),
-            },
-        };
-        items.into_iter().map(|(_, m)| m.to_vec()).collect()
+        let Some(z) = read_as::<ZSet>(s.peek(c.db, &key), c, |c| c.out.int(0)) else { return };
+        interval.entries(z, false, 0, None).into_iter().map(|(_, m)| m.to_vec()).collect()
     };
     with_container::<ZSet, _>(s, c.db, &key, |z| {
         for m in &victims {
@@ -479,25 +432,10 @@ fn zpop_generic(s: &mut Server, c: &mut Ctx, max: bool) {
         c.syntax_error();
         return;
     }
-    let count = if c.argc() == 3 {
-        match parse_i64(c.arg(2)) {
-            Some(n) if n >= 0 => Some(n as usize),
-            _ => {
-                c.out.err("ERR value is out of range, must be positive");
-                return;
-            }
-        }
-    } else {
-        None
-    };
+    let Ok(count) = pop_count_arg(c, 2) else { return };
     let key = c.arg(1).to_vec();
-    match check_type::<ZSet>(s, c, &key) {
-        Err(()) => return,
-        Ok(false) => {
-            c.out.array(0);
-            return;
-        }
-        Ok(true) => {}
+    if !require::<ZSet>(s, c, &key, |c| c.out.array(0)) {
+        return;
     }
     let n = count.unwrap_or(1);
     let popped: Vec<(f64, Vec<u8>)> = with_container::<ZSet, _>(s, c.db, &key, |z| {
@@ -677,17 +615,8 @@ pub fn zinterstore(s: &mut Server, c: &mut Ctx) {
 pub fn zscan(s: &mut Server, c: &mut Ctx) {
     let Some(cursor) = parse_cursor(c, 2) else { return };
     let Some(opts) = scan_opts(c, 3, false) else { return };
-    let z = match s.read(c.db, &c.argv[1]) {
-        None => {
-            scan_reply_header(c, 0, 0);
-            return;
-        }
-        Some(Value::ZSet(z)) => z,
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
+    let missing = |c: &mut Ctx| scan_reply_header(c, 0, 0);
+    let Some(z) = read_as::<ZSet>(s.read(c.db, &c.argv[1]), c, missing) else { return };
     let mut items: Vec<(&[u8], f64)> = Vec::new();
     let next = if z.is_big() {
         z.dict().scan(cursor, opts.count, |m, sc| items.push((m, *sc)))

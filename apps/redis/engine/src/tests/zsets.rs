@@ -148,3 +148,44 @@ fn big_zset_and_zscan() {
     h.cmd(c, &["ZADD", "small", "1.5", "x"]);
     assert_eq!(h.cmd(c, &["ZSCAN", "small", "0"]), "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nx\r\n$3\r\n1.5\r\n");
 }
+
+#[test]
+fn reverse_ranges_with_limit_and_exclusive_bounds() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["ZADD", "z", "1", "one", "2", "two", "3", "three", "4", "four"]);
+    h.cmd(c, &["ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e"]);
+    script!(h, c,
+        ["ZREVRANGEBYSCORE", "z", "(4", "(1", "LIMIT", "1", "1"] => "*1\r\n$3\r\ntwo\r\n",
+        ["ZREVRANGEBYSCORE", "z", "+inf", "-inf", "WITHSCORES", "LIMIT", "0", "2"] => "*4\r\n$4\r\nfour\r\n$1\r\n4\r\n$5\r\nthree\r\n$1\r\n3\r\n",
+        ["ZREVRANGEBYSCORE", "z", "4", "1", "LIMIT", "2", "-1"] => "*2\r\n$3\r\ntwo\r\n$3\r\none\r\n",
+        ["ZREVRANGEBYSCORE", "z", "4", "1", "LIMIT", "0", "0"] => "*0\r\n",
+        ["ZREVRANGEBYSCORE", "z", "4", "1", "LIMIT", "-1", "2"] => "*0\r\n",
+        ["ZREVRANGEBYSCORE", "z", "(2", "(2"] => "*0\r\n",
+        ["ZREVRANGEBYSCORE", "z", "10", "5"] => "*0\r\n",
+        ["ZREVRANGEBYSCORE", "z", "1", "x"] => "-ERR min or max is not a float\r\n",
+        ["ZCOUNT", "z", "(1", "(4"] => ":2\r\n",
+        ["ZREVRANGEBYLEX", "lex", "(e", "[b", "LIMIT", "1", "2"] => "*2\r\n$1\r\nc\r\n$1\r\nb\r\n",
+        ["ZREVRANGEBYLEX", "lex", "+", "-", "LIMIT", "3", "5"] => "*2\r\n$1\r\nb\r\n$1\r\na\r\n",
+        ["ZREVRANGEBYLEX", "lex", "(c", "(c"] => "*0\r\n",
+        ["ZREVRANGEBYLEX", "lex", "-", "+"] => "*0\r\n",
+        ["ZREVRANGEBYLEX", "lex", "c", "a"] => "-ERR min or max not valid string range item\r\n",
+        ["ZRANGEBYLEX", "lex", "[b", "(e", "LIMIT", "1", "10"] => "*2\r\n$1\r\nc\r\n$1\r\nd\r\n",
+        ["ZRANGE", "lex", "[d", "[b", "BYLEX", "REV", "LIMIT", "0", "1"] => "*1\r\n$1\r\nd\r\n",
+        ["ZLEXCOUNT", "lex", "(a", "(e"] => ":3\r\n",
+        ["ZLEXCOUNT", "lex", "a", "e"] => "-ERR min or max not valid string range item\r\n",
+        ["ZCOUNT", "z", "x", "1"] => "-ERR min or max is not a float\r\n",
+        ["ZREMRANGEBYRANK", "z", "x", "1"] => "-ERR value is not an integer or out of range\r\n",
+        ["ZREMRANGEBYSCORE", "z", "1", "x"] => "-ERR min or max is not a float\r\n",
+        ["ZREMRANGEBYLEX", "lex", "a", "[b"] => "-ERR min or max not valid string range item\r\n",
+        ["ZREMRANGEBYSCORE", "z", "(1", "(3"] => ":1\r\n",
+        ["ZREMRANGEBYRANK", "z", "-1", "-1"] => ":1\r\n",
+        ["ZRANGE", "z", "0", "-1"] => "*2\r\n$3\r\none\r\n$5\r\nthree\r\n",
+        ["ZREMRANGEBYLEX", "lex", "(c", "+"] => ":2\r\n",
+        ["ZRANGE", "lex", "+", "-", "BYLEX", "REV"] => "*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n",
+        ["SET", "str", "x"] => "+OK\r\n",
+        ["ZREVRANGEBYSCORE", "str", "1", "0"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["ZREMRANGEBYSCORE", "str", "0", "1"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["ZCOUNT", "str", "0", "1"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    );
+}

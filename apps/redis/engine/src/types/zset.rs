@@ -39,14 +39,25 @@ pub struct ScoreRange {
     pub maxex: bool,
 }
 
-impl ScoreRange {
-    pub fn gte_min(&self, v: f64) -> bool {
+/// An interval of entries (a `ScoreRange` or a `LexRange`): what the skiplist
+/// needs to find and walk its entries, whichever order it is expressed in.
+pub trait EntryRange {
+    /// Whether an entry is not below the interval's low end.
+    fn gte_min(&self, score: f64, member: &[u8]) -> bool;
+    /// Whether an entry is not above the interval's high end.
+    fn lte_max(&self, score: f64, member: &[u8]) -> bool;
+    /// Whether no entry can be inside (min above max, or equal and exclusive).
+    fn is_empty(&self) -> bool;
+}
+
+impl EntryRange for ScoreRange {
+    fn gte_min(&self, v: f64, _: &[u8]) -> bool {
         if self.minex { v > self.min } else { v >= self.min }
     }
-    pub fn lte_max(&self, v: f64) -> bool {
+    fn lte_max(&self, v: f64, _: &[u8]) -> bool {
         if self.maxex { v < self.max } else { v <= self.max }
     }
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.min > self.max || (self.min == self.max && (self.minex || self.maxex))
     }
 }
@@ -66,8 +77,9 @@ pub struct LexRange {
     pub max: LexBound,
 }
 
-impl LexRange {
-    pub fn gte_min(&self, m: &[u8]) -> bool {
+/// Lex ranges compare members only (they are meant for equal scores).
+impl EntryRange for LexRange {
+    fn gte_min(&self, _: f64, m: &[u8]) -> bool {
         match &self.min {
             LexBound::MinusInf => true,
             LexBound::PlusInf => false,
@@ -75,7 +87,7 @@ impl LexRange {
             LexBound::Excl(b) => m > b.as_slice(),
         }
     }
-    pub fn lte_max(&self, m: &[u8]) -> bool {
+    fn lte_max(&self, _: f64, m: &[u8]) -> bool {
         match &self.max {
             LexBound::MinusInf => false,
             LexBound::PlusInf => true,
@@ -83,7 +95,7 @@ impl LexRange {
             LexBound::Excl(b) => m < b.as_slice(),
         }
     }
-    pub fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         match (&self.min, &self.max) {
             (LexBound::PlusInf, _) | (_, LexBound::MinusInf) => true,
             (LexBound::MinusInf, _) | (_, LexBound::PlusInf) => false,
@@ -336,106 +348,57 @@ impl SkipList {
         (self.tail != NIL).then_some(self.tail)
     }
 
-    fn in_score_range(&self, r: &ScoreRange) -> bool {
+    fn gte_min<R: EntryRange>(&self, r: &R, x: u32) -> bool {
+        let n = &self.nodes[x as usize];
+        r.gte_min(n.score, &n.member)
+    }
+
+    fn lte_max<R: EntryRange>(&self, r: &R, x: u32) -> bool {
+        let n = &self.nodes[x as usize];
+        r.lte_max(n.score, &n.member)
+    }
+
+    /// Whether the range overlaps the list at all (cheap early exit).
+    fn overlaps<R: EntryRange>(&self, r: &R) -> bool {
         if r.is_empty() {
             return false;
         }
         match (self.last(), self.first()) {
-            (Some(t), Some(h)) => r.gte_min(self.nodes[t as usize].score) && r.lte_max(self.nodes[h as usize].score),
+            (Some(t), Some(h)) => self.gte_min(r, t) && self.lte_max(r, h),
             _ => false,
         }
     }
 
-    pub fn first_in_score_range(&self, r: &ScoreRange) -> Option<u32> {
-        if !self.in_score_range(r) {
-            return None;
-        }
+    /// The last node for which `before` holds (`HEADER` when none), found
+    /// top level first; `before` must hold for a prefix of the list.
+    fn last_where(&self, before: impl Fn(u32) -> bool) -> u32 {
         let mut x = HEADER;
         for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(x, i);
-                if f != NIL && !r.gte_min(self.nodes[f as usize].score) {
-                    x = f;
-                } else {
-                    break;
-                }
+            let mut f = self.fwd(x, i);
+            while f != NIL && before(f) {
+                x = f;
+                f = self.fwd(x, i);
             }
         }
-        let x = self.next(x)?;
-        r.lte_max(self.nodes[x as usize].score).then_some(x)
+        x
     }
 
-    pub fn last_in_score_range(&self, r: &ScoreRange) -> Option<u32> {
-        if !self.in_score_range(r) {
+    /// The lowest node inside the range.
+    pub fn first_in_range<R: EntryRange>(&self, r: &R) -> Option<u32> {
+        if !self.overlaps(r) {
             return None;
         }
-        let mut x = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(x, i);
-                if f != NIL && r.lte_max(self.nodes[f as usize].score) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-        }
-        if x == HEADER {
-            return None;
-        }
-        r.gte_min(self.nodes[x as usize].score).then_some(x)
+        let x = self.next(self.last_where(|f| !self.gte_min(r, f)))?;
+        self.lte_max(r, x).then_some(x)
     }
 
-    fn in_lex_range(&self, r: &LexRange) -> bool {
-        if r.is_empty() {
-            return false;
-        }
-        match (self.last(), self.first()) {
-            (Some(t), Some(h)) => {
-                r.gte_min(&self.nodes[t as usize].member) && r.lte_max(&self.nodes[h as usize].member)
-            }
-            _ => false,
-        }
-    }
-
-    pub fn first_in_lex_range(&self, r: &LexRange) -> Option<u32> {
-        if !self.in_lex_range(r) {
+    /// The highest node inside the range.
+    pub fn last_in_range<R: EntryRange>(&self, r: &R) -> Option<u32> {
+        if !self.overlaps(r) {
             return None;
         }
-        let mut x = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(x, i);
-                if f != NIL && !r.gte_min(&self.nodes[f as usize].member) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-        }
-        let x = self.next(x)?;
-        r.lte_max(&self.nodes[x as usize].member).then_some(x)
-    }
-
-    pub fn last_in_lex_range(&self, r: &LexRange) -> Option<u32> {
-        if !self.in_lex_range(r) {
-            return None;
-        }
-        let mut x = HEADER;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(x, i);
-                if f != NIL && r.lte_max(&self.nodes[f as usize].member) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-        }
-        if x == HEADER {
-            return None;
-        }
-        r.gte_min(&self.nodes[x as usize].member).then_some(x)
+        let x = self.last_where(|f| self.lte_max(r, f));
+        (x != HEADER && self.gte_min(r, x)).then_some(x)
     }
 }
 
@@ -527,80 +490,42 @@ impl ZSet {
         Some(if rev { self.len() - r } else { r - 1 })
     }
 
+    /// Entries from node `start` on, towards higher scores or, when `rev`,
+    /// lower ones: the one walk behind every range and `iter`.
+    fn walk(&self, start: Option<u32>, rev: bool) -> impl Iterator<Item = (f64, &[u8])> {
+        let mut x = start;
+        core::iter::from_fn(move || {
+            let n = x?;
+            x = if rev { self.list.prev(n) } else { self.list.next(n) };
+            Some(self.list.entry(n))
+        })
+    }
+
     /// Entries with 0-based ranks `start..=end` (clamped by the caller),
     /// walking from the high end when `rev`.
     pub fn range_by_rank(&self, start: usize, end: usize, rev: bool) -> Vec<(f64, &[u8])> {
-        let mut out = Vec::new();
         if start > end || start >= self.len() {
-            return out;
+            return Vec::new();
         }
         let first_rank = if rev { self.len() - start } else { start + 1 };
-        let mut x = self.list.by_rank(first_rank);
-        for _ in start..=end {
-            let Some(n) = x else { break };
-            out.push(self.list.entry(n));
-            x = if rev { self.list.prev(n) } else { self.list.next(n) };
-        }
-        out
+        self.walk(self.list.by_rank(first_rank), rev).take(end - start + 1).collect()
     }
 
-    /// Entries in a score range, skipping `offset` and returning at most
-    /// `limit` (`None` = all).
-    pub fn range_by_score(&self, r: &ScoreRange, rev: bool, offset: usize, limit: Option<usize>) -> Vec<(f64, &[u8])> {
-        let mut out = Vec::new();
-        let mut x = if rev { self.list.last_in_score_range(r) } else { self.list.first_in_score_range(r) };
-        let mut skip = offset;
-        while let Some(n) = x {
-            let (s, m) = self.list.entry(n);
-            let inside = if rev { r.gte_min(s) } else { r.lte_max(s) };
-            if !inside || limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-            if skip > 0 {
-                skip -= 1;
-            } else {
-                out.push((s, m));
-            }
-            x = if rev { self.list.prev(n) } else { self.list.next(n) };
-        }
-        out
+    /// Entries in a score or lex range, from the high end when `rev`,
+    /// skipping `offset` and returning at most `limit` (`None` = all).
+    pub fn range_in<R: EntryRange>(&self, r: &R, rev: bool, offset: usize, limit: Option<usize>) -> Vec<(f64, &[u8])> {
+        let start = if rev { self.list.last_in_range(r) } else { self.list.first_in_range(r) };
+        // The walk starts inside the range, so only the far end can stop it.
+        self.walk(start, rev)
+            .take_while(|&(s, m)| if rev { r.gte_min(s, m) } else { r.lte_max(s, m) })
+            .skip(offset)
+            .take(limit.unwrap_or(usize::MAX))
+            .collect()
     }
 
-    pub fn range_by_lex(&self, r: &LexRange, rev: bool, offset: usize, limit: Option<usize>) -> Vec<(f64, &[u8])> {
-        let mut out = Vec::new();
-        let mut x = if rev { self.list.last_in_lex_range(r) } else { self.list.first_in_lex_range(r) };
-        let mut skip = offset;
-        while let Some(n) = x {
-            let (s, m) = self.list.entry(n);
-            let inside = if rev { r.gte_min(m) } else { r.lte_max(m) };
-            if !inside || limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-            if skip > 0 {
-                skip -= 1;
-            } else {
-                out.push((s, m));
-            }
-            x = if rev { self.list.prev(n) } else { self.list.next(n) };
-        }
-        out
-    }
-
-    /// Number of entries in a score range, in O(log n) via ranks.
-    pub fn count_in_score_range(&self, r: &ScoreRange) -> usize {
-        let (Some(a), Some(b)) = (self.list.first_in_score_range(r), self.list.last_in_score_range(r)) else {
-            return 0;
-        };
-        let (sa, ma) = self.list.entry(a);
-        let (sb, mb) = self.list.entry(b);
-        match (self.list.rank(sa, ma), self.list.rank(sb, mb)) {
-            (Some(ra), Some(rb)) if rb >= ra => rb - ra + 1,
-            _ => 0,
-        }
-    }
-
-    pub fn count_in_lex_range(&self, r: &LexRange) -> usize {
-        let (Some(a), Some(b)) = (self.list.first_in_lex_range(r), self.list.last_in_lex_range(r)) else {
+    /// Number of entries in a score or lex range, in O(log n) via ranks.
+    pub fn count_in<R: EntryRange>(&self, r: &R) -> usize {
+        let (Some(a), Some(b)) = (self.list.first_in_range(r), self.list.last_in_range(r)) else {
             return 0;
         };
         let (sa, ma) = self.list.entry(a);
@@ -613,12 +538,7 @@ impl ZSet {
 
     /// All entries in order.
     pub fn iter(&self) -> impl Iterator<Item = (f64, &[u8])> {
-        let mut x = self.list.first();
-        core::iter::from_fn(move || {
-            let n = x?;
-            x = self.list.next(n);
-            Some(self.list.entry(n))
-        })
+        self.walk(self.list.first(), false)
     }
 }
 
@@ -644,9 +564,9 @@ mod tests {
             assert_eq!(z.rank(m, true), Some(499 - i));
         }
         let r = ScoreRange { min: 10.0, max: 12.0, minex: false, maxex: true };
-        assert_eq!(z.count_in_score_range(&r), 20);
-        assert_eq!(z.range_by_score(&r, false, 0, None).len(), 20);
-        assert_eq!(z.range_by_score(&r, true, 5, Some(3)).len(), 3);
+        assert_eq!(z.count_in(&r), 20);
+        assert_eq!(z.range_in(&r, false, 0, None).len(), 20);
+        assert_eq!(z.range_in(&r, true, 5, Some(3)).len(), 3);
         for i in (0..500).step_by(3) {
             assert!(z.remove(format!("m{i:04}").as_bytes()));
         }
