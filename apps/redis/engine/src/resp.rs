@@ -126,6 +126,23 @@ impl RequestParser {
         }
     }
 
+    /// The `\r` ending the header line (`*N` or `$N`) that starts at `pos`,
+    /// once the byte after it has arrived too; else `NeedMore` (remembering
+    /// how far was scanned), or `too_big` when no line end came within
+    /// `INLINE_MAX` bytes.
+    fn header_end(&mut self, input: &[u8], pos: usize, too_big: ProtocolError) -> Result<usize, Step> {
+        let Some(cr) = self.find(input, pos, b'\r') else {
+            return Err(if input.len() - pos > INLINE_MAX { Step::Error(too_big) } else { Step::NeedMore });
+        };
+        if cr + 1 >= input.len() {
+            // Need the byte after '\r' too; resume at '\r'.
+            self.scanned = cr - pos;
+            return Err(Step::NeedMore);
+        }
+        self.scanned = 0;
+        Ok(cr)
+    }
+
     /// Parses from `input`, returning how many bytes were consumed and what
     /// was found. Call again with the unconsumed rest (plus any new bytes)
     /// after a `Command`.
@@ -138,18 +155,10 @@ impl RequestParser {
                         return (pos, Step::NeedMore);
                     };
                     if first == b'*' {
-                        let Some(cr) = self.find(input, pos, b'\r') else {
-                            if input.len() - pos > INLINE_MAX {
-                                return (pos, Step::Error(ProtocolError::TooBigMultibulkCount));
-                            }
-                            return (pos, Step::NeedMore);
+                        let cr = match self.header_end(input, pos, ProtocolError::TooBigMultibulkCount) {
+                            Ok(cr) => cr,
+                            Err(step) => return (pos, step),
                         };
-                        if cr + 1 >= input.len() {
-                            // Need the byte after '\r' too; resume at '\r'.
-                            self.scanned = cr - pos;
-                            return (pos, Step::NeedMore);
-                        }
-                        self.scanned = 0;
                         let n = match crate::util::parse_i64(&input[pos + 1..cr]) {
                             Some(n) if n <= i64::from(i32::MAX) => n,
                             _ => return (pos, Step::Error(ProtocolError::InvalidMultibulkLength)),
@@ -189,17 +198,10 @@ impl RequestParser {
                     if pos >= input.len() {
                         return (pos, Step::NeedMore);
                     }
-                    let Some(cr) = self.find(input, pos, b'\r') else {
-                        if input.len() - pos > INLINE_MAX {
-                            return (pos, Step::Error(ProtocolError::TooBigBulkCount));
-                        }
-                        return (pos, Step::NeedMore);
+                    let cr = match self.header_end(input, pos, ProtocolError::TooBigBulkCount) {
+                        Ok(cr) => cr,
+                        Err(step) => return (pos, step),
                     };
-                    if cr + 1 >= input.len() {
-                        self.scanned = cr - pos;
-                        return (pos, Step::NeedMore);
-                    }
-                    self.scanned = 0;
                     if input[pos] != b'$' {
                         return (pos, Step::Error(ProtocolError::ExpectedDollar(input[pos])));
                     }
@@ -382,6 +384,14 @@ impl Out {
         self.buf.push(b'+');
         self.buf.extend(text.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
         self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// A HELP reply: one status line per entry.
+    pub fn help(&mut self, lines: &[&[u8]]) {
+        self.array(lines.len());
+        for line in lines {
+            self.simple(line);
+        }
     }
 
     /// `-CODE message`; `msg` includes the code, e.g. "ERR syntax error".

@@ -372,10 +372,7 @@ pub fn object(s: &mut Server, c: &mut Ctx) {
             b"REFCOUNT <key>",
             b"HELP",
         ];
-        c.out.array(lines.len());
-        for l in lines {
-            c.out.simple(l);
-        }
+        c.out.help(lines);
         return;
     }
     if !matches!(sub.as_slice(), b"encoding" | b"freq" | b"idletime" | b"refcount") {

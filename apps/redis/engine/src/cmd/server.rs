@@ -350,10 +350,7 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
                 b"KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [TYPE <type>] [SKIPME (YES|NO)]",
                 b"HELP",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(lines);
         }
         b"id" | b"getname" | b"setname" | b"info" | b"kill" | b"reply" | b"help" | b"setinfo" | b"no-evict"
         | b"no-touch" => sub_arity_error(c),
@@ -918,10 +915,7 @@ pub fn config(s: &mut Server, c: &mut Ctx) {
                 b"RESETSTAT",
                 b"HELP",
             ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            c.out.help(lines);
         }
         b"resetstat" | b"rewrite" | b"help" => sub_arity_error(c),
         _ => unknown_subcommand(c),
