@@ -7,7 +7,7 @@ mod machine;
 pub mod network;
 mod profile;
 
-pub use machine::{Boot, Failure, Machine};
+pub use machine::{Boot, Failure, Machine, console_timestamp};
 pub use profile::{Accelerator, Arch, ExitConvention, Profile};
 
 use std::path::PathBuf;

@@ -195,3 +195,23 @@ impl Drop for Machine {
         let _ = self.child.wait();
     }
 }
+
+/// `[    5.140900] text` → 5.1409: the timestamp our kernel and Linux both
+/// put in front of a console line.
+pub fn console_timestamp(line: &str) -> Option<f64> {
+    let start = line.find('[')?;
+    let end = start + line[start..].find(']')?;
+    line[start + 1..end].trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_timestamps() {
+        assert_eq!(console_timestamp("[    5.140900] redis-server: listening on port 6379"), Some(5.1409));
+        assert_eq!(console_timestamp("[  0.012345] redis: listening on 6379"), Some(0.012345));
+        assert_eq!(console_timestamp("listening on 6379"), None);
+    }
+}

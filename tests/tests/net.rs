@@ -7,7 +7,7 @@
 //! with the architecture (`cargo xtask test --arch` skips the other one).
 
 use qemu_tests::network::{Backend, EthernetPeer, Forward, Network, Transport, free_port};
-use qemu_tests::{Boot, Machine};
+use qemu_tests::{Boot, Machine, console_timestamp};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
@@ -170,12 +170,7 @@ fn connections_during_boot_do_not_stall(machine: &str, transport: Transport) {
     stop.store(true, Ordering::Relaxed);
     flood.join().unwrap();
     // The guest's own clock: DHCP's first retry would come at 10 s.
-    let at: f64 = address
-        .split('[')
-        .nth(1)
-        .and_then(|r| r.split(']').next())
-        .and_then(|t| t.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no timestamp on {address:?}"));
+    let at = console_timestamp(&address).unwrap_or_else(|| panic!("no timestamp on {address:?}"));
     assert!(at < 8.0, "DHCP finished {at} s after boot under a connection flood\n{}", m.transcript());
     // Interrupts (not timers) drive the device: 300 round trips take well
     // under a second each way, not 100 ms apiece.

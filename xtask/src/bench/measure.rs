@@ -3,11 +3,11 @@
 //! reading the guest's own boot timestamp from its console, checking 10,000
 //! SET/GET pairs, the smallest memory that passes, redis-benchmark runs and
 //! the CPU time QEMU spends on them. The pure helpers (CSV, /proc stat,
-//! median, binary search, console timestamps) are unit-tested.
+//! median, binary search, the ready timestamp) are unit-tested.
 
 use super::network::{self, Backend};
 use crate::Result;
-use qemu_tests::{Boot, Profile};
+use qemu_tests::{Boot, Profile, console_timestamp};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -172,13 +172,6 @@ fn ping(endpoint: SocketAddr, patience: Duration) -> bool {
     let _ = stream.set_read_timeout(Some(patience));
     let mut reply = [0u8; 7];
     stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
-}
-
-/// `[    5.140900] text` → 5.1409 (the timestamp both kernels print).
-pub fn console_timestamp(line: &str) -> Option<f64> {
-    let start = line.find('[')?;
-    let end = start + line[start..].find(']')?;
-    line[start + 1..end].trim().parse().ok()
 }
 
 /// The timestamp of the first `listening on` line; if that line has none
@@ -415,13 +408,6 @@ mod tests {
         }
         assert_eq!(smallest_passing(1, 512, |_| Ok(false)).unwrap(), None);
         assert!(smallest_passing(1, 512, |_| Err("boom".to_string())).is_err());
-    }
-
-    #[test]
-    fn console_timestamps() {
-        assert_eq!(console_timestamp("[    5.140900] redis-server: listening on port 6379"), Some(5.1409));
-        assert_eq!(console_timestamp("[  0.012345] redis: listening on 6379"), Some(0.012345));
-        assert_eq!(console_timestamp("listening on 6379"), None);
     }
 
     #[test]
