@@ -5,6 +5,7 @@
 
 mod machine;
 pub mod network;
+pub mod packet;
 mod profile;
 
 pub use machine::{Boot, Failure, Machine, console_timestamp};

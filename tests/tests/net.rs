@@ -7,6 +7,7 @@
 //! with the architecture (`cargo xtask test --arch` skips the other one).
 
 use qemu_tests::network::{Backend, EthernetPeer, Forward, Network, Transport, free_port};
+use qemu_tests::packet::{GUEST_IP, PEER_IP, PEER_MAC, arp, checksum, icmp_echo_request};
 use qemu_tests::{Boot, Machine, console_timestamp};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -296,55 +297,6 @@ fn x86_64_microvm_without_acpi_finds_the_nic_on_the_command_line() {
     assert!(address.contains("(DHCP lease)"), "{address}");
     assert!(echo.machine.transcript().contains("virtio-net on virtio-mmio"), "{}", echo.machine.transcript());
     small_echo_works(echo.port);
-}
-
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
-    while sum > 0xFFFF {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
-const PEER_IP: [u8; 4] = [10, 0, 2, 2];
-const GUEST_IP: [u8; 4] = [10, 0, 2, 15];
-
-fn arp(op: u16, dst_mac: [u8; 6], target_mac: [u8; 6], target_ip: [u8; 4]) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend(dst_mac);
-    f.extend(PEER_MAC);
-    f.extend([0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4]);
-    f.extend(op.to_be_bytes());
-    f.extend(PEER_MAC);
-    f.extend(PEER_IP);
-    f.extend(target_mac);
-    f.extend(target_ip);
-    f
-}
-
-fn icmp_echo_request(guest_mac: [u8; 6], id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
-    let mut icmp = vec![8, 0, 0, 0];
-    icmp.extend(id.to_be_bytes());
-    icmp.extend(seq.to_be_bytes());
-    icmp.extend(payload);
-    let c = checksum(&icmp);
-    icmp[2..4].copy_from_slice(&c.to_be_bytes());
-    let total = (20 + icmp.len()) as u16;
-    let mut ip = vec![0x45, 0];
-    ip.extend(total.to_be_bytes());
-    ip.extend([0, 0, 0x40, 0, 64, 1, 0, 0]);
-    ip.extend(PEER_IP);
-    ip.extend(GUEST_IP);
-    let c = checksum(&ip);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-    let mut f = Vec::new();
-    f.extend(guest_mac);
-    f.extend(PEER_MAC);
-    f.extend([0x08, 0x00]);
-    f.extend(ip);
-    f.extend(icmp);
-    f
 }
 
 /// The test plays the guest's neighbour on a raw Ethernet link (QEMU's

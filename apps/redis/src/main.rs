@@ -33,14 +33,18 @@ const READ_CHUNK: usize = 64 * 1024;
 const READ_BUDGET: usize = 256 * 1024;
 /// The engine's cron period (Redis's default `hz 10`).
 const TICK: Duration = Duration::from_millis(100);
+/// Redis's default `tcp-keepalive`: dead peers are found and dropped.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(300);
 /// How long to wait for an address (DHCP) before serving anyway.
 const ADDRESS_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Connection {
     stream: TcpStream,
     id: ClientId,
-    /// Whether the poller also watches for writability (output is pending).
-    watching_writes: bool,
+    /// What the poller watches this connection for.
+    interest: Interest,
+    /// The client closed its side (FIN): answer what it sent, then close.
+    eof: bool,
 }
 
 /// Open connections by poller slot, and the slot of each engine client.
@@ -182,7 +186,8 @@ fn accept_all(listener: &TcpListener, server: &mut Server, connections: &mut Con
         stream.set_nonblocking(true);
         match server.connect(&format!("{peer}"), now()) {
             Ok(id) => {
-                let slot = connections.insert(Connection { stream, id, watching_writes: false });
+                stream.set_keepalive(Some(TCP_KEEPALIVE));
+                let slot = connections.insert(Connection { stream, id, interest: Interest::READABLE, eof: false });
                 if let Some(c) = &connections.slots[slot] {
                     poller.register(&c.stream, slot + 1, Interest::READABLE);
                 }
@@ -201,14 +206,23 @@ fn read_from(slot: usize, server: &mut Server, connections: &mut Connections, po
     let mut budget = READ_BUDGET;
     while budget > 0 {
         match connection.stream.read(buf) {
-            Ok(0) | Err(NetError::ConnectionReset) | Err(NetError::NotConnected) | Err(NetError::BrokenPipe) => {
-                // The client closed (or vanished): forget it.
+            Ok(0) => {
+                // The client closed its side. Like Redis, answer the
+                // commands that came with the FIN before closing: `flush`
+                // closes once the replies are out (now, if there are none).
+                connection.eof = true;
                 let id = connection.id;
-                if let Some(c) = connections.remove(slot) {
-                    poller.deregister(&c.stream);
-                    c.stream.close();
+                if server.output(id).is_empty() {
+                    close(slot, id, server, connections, poller);
+                } else {
+                    watch(connection, slot, server, poller);
                 }
-                server.disconnect(id);
+                return;
+            }
+            Err(NetError::ConnectionReset) | Err(NetError::NotConnected) | Err(NetError::BrokenPipe) => {
+                // The client vanished: nothing can be delivered any more.
+                let id = connection.id;
+                close(slot, id, server, connections, poller);
                 return;
             }
             Ok(n) => {
@@ -241,16 +255,28 @@ fn flush(id: ClientId, server: &mut Server, connections: &mut Connections, polle
         }
     }
     let pending = !server.output(id).is_empty();
-    if failed || (!pending && server.should_close(id)) {
-        if let Some(c) = connections.remove(slot) {
-            poller.deregister(&c.stream);
-            c.stream.close();
-        }
-        server.disconnect(id);
-    } else if pending != connection.watching_writes {
-        // Watch writability only while output is waiting for send space.
-        connection.watching_writes = pending;
-        let interest = if pending { Interest::BOTH } else { Interest::READABLE };
+    if failed || (!pending && (server.should_close(id) || connection.eof)) {
+        close(slot, id, server, connections, poller);
+    } else {
+        watch(connection, slot, server, poller);
+    }
+}
+
+/// Watches the connection for what it can use: input until the client
+/// closed its side, writability only while output waits for send space.
+fn watch(connection: &mut Connection, slot: usize, server: &mut Server, poller: &mut Poller) {
+    let interest = Interest { readable: !connection.eof, writable: !server.output(connection.id).is_empty() };
+    if interest != connection.interest {
+        connection.interest = interest;
         poller.register(&connection.stream, slot + 1, interest);
     }
+}
+
+/// Closes the connection in `slot` and forgets its client.
+fn close(slot: usize, id: ClientId, server: &mut Server, connections: &mut Connections, poller: &mut Poller) {
+    if let Some(c) = connections.remove(slot) {
+        poller.deregister(&c.stream);
+        c.stream.close();
+    }
+    server.disconnect(id);
 }

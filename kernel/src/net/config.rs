@@ -6,9 +6,15 @@
 //! | `gw=ADDR` | default gateway with `ip=` | none |
 //! | `dns=ADDR[,ADDR...]` | DNS servers (also overrides DHCP's) | from DHCP |
 //! | `mtu=BYTES` | IP MTU | 1500 |
-//! | `net.rxbuf=BYTES` / `net.txbuf=BYTES` | TCP receive / send buffer per connection (K/M suffix) | 64K / 64K |
+//! | `net.rxbuf=BYTES` / `net.txbuf=BYTES` | TCP receive / send buffer per connection (K/M suffix) | heap / 8192, a power of two from 4K to 64K |
 //! | `net.udpbuf=BYTES` | UDP buffer per socket, each way | 64K |
 //! | `net.backlog=N` | default listen backlog | 128 |
+//! | `net.synwait=SECONDS` | how long a half-open connection (SYN received, no ACK yet) may wait | 10 |
+//!
+//! Every connection's buffers are allocated when its SYN arrives and cost
+//! memory for as long as it stays open, idle or not, so the default scales
+//! with the heap: 16K each way at 128 MiB of RAM, 4K at 8 MiB, 64K from
+//! 512 MiB up.
 
 use crate::CommandLine;
 use alloc::vec::Vec;
@@ -25,6 +31,17 @@ pub struct NetConfig {
     pub tcp_tx: usize,
     pub udp_buf: usize,
     pub backlog: usize,
+    /// How long a connection may stay half-open (SYN-RECEIVED).
+    pub syn_wait: crate::time::Duration,
+    /// At most this many closed connections may linger finishing their
+    /// close handshake (each still holds its buffers); past it the oldest is
+    /// reset. A sixteenth of the heap's worth.
+    pub orphans: usize,
+}
+
+/// The default TCP buffer size (each way) for a heap of `heap` bytes.
+fn default_tcp_buffer(heap: usize) -> usize {
+    (heap / 8192).clamp(4 << 10, 64 << 10).next_power_of_two().min(64 << 10)
 }
 
 fn size(value: &str) -> Option<usize> {
@@ -44,15 +61,19 @@ fn cidr(value: &str) -> Option<(Ipv4Addr, u8)> {
 
 impl NetConfig {
     pub fn from_command_line(cmdline: &CommandLine) -> NetConfig {
+        let (_, heap) = crate::memory::heap_usage();
+        let tcp_buffer = default_tcp_buffer(heap);
         let mut config = NetConfig {
             address: None,
             gateway: None,
             dns: Vec::new(),
             mtu: 1500,
-            tcp_rx: 64 << 10,
-            tcp_tx: 64 << 10,
+            tcp_rx: tcp_buffer,
+            tcp_tx: tcp_buffer,
             udp_buf: 64 << 10,
             backlog: 128,
+            syn_wait: crate::time::Duration::from_secs(10),
+            orphans: 0,
         };
         let warn = |key: &str, value: &str| log::warn!("net: ignoring {key}={value} (not understood)");
         if let Some(v) = cmdline.get("ip") {
@@ -88,6 +109,10 @@ impl NetConfig {
         number("net.txbuf", 1024, 16 << 20, &mut config.tcp_tx);
         number("net.udpbuf", 1024, 16 << 20, &mut config.udp_buf);
         number("net.backlog", 1, 65_535, &mut config.backlog);
+        let mut syn_wait = 10;
+        number("net.synwait", 1, 3600, &mut syn_wait);
+        config.syn_wait = crate::time::Duration::from_secs(syn_wait as u64);
+        config.orphans = (heap / 16 / (config.tcp_rx + config.tcp_tx)).max(16);
         config
     }
 }

@@ -63,7 +63,7 @@ pub(crate) struct Stack {
     dns: Vec<Ipv4Addr>,
     pub(crate) tables: socket::Tables,
     /// Closed connections finishing their handshake: (socket, reset deadline).
-    orphans: Vec<(SocketHandle, time::Instant)>,
+    orphans: alloc::collections::VecDeque<(SocketHandle, time::Instant)>,
 }
 
 fn smol_now() -> smoltcp::time::Instant {
@@ -202,7 +202,7 @@ impl Stack {
             dns: config.dns.clone(),
             config,
             tables: socket::Tables::default(),
-            orphans: Vec::new(),
+            orphans: alloc::collections::VecDeque::new(),
         };
         match stack.config.address {
             Some((addr, prefix)) => {
@@ -327,7 +327,14 @@ impl Stack {
     /// Takes over a socket the app closed: it finishes its handshake (or is
     /// reset after [`ORPHAN_LINGER`]) and is then removed.
     pub(crate) fn orphan(&mut self, handle: SocketHandle) {
-        self.orphans.push((handle, time::Instant::now() + ORPHAN_LINGER));
+        if self.orphans.len() >= self.config.orphans {
+            // Orphans are in the order they were closed: reset the oldest
+            // (no RST: its buffers are what must go now).
+            if let Some((oldest, _)) = self.orphans.pop_front() {
+                self.sockets.remove(oldest);
+            }
+        }
+        self.orphans.push_back((handle, time::Instant::now() + ORPHAN_LINGER));
     }
 
     fn reap_orphans(&mut self) {

@@ -129,10 +129,36 @@ fn new_tcp_socket(stack: &Stack) -> tcp::Socket<'static> {
     tcp::Socket::new(rx, tx)
 }
 
+/// A socket in LISTEN on `port`. Its timeout bounds how long it may then
+/// wait in SYN-RECEIVED for the handshake's last ACK (smoltcp counts it from
+/// the SYN); [`try_accept`] lifts it once the connection is established.
 fn arm(stack: &mut Stack, port: u16) -> Option<SocketHandle> {
     let mut socket = new_tcp_socket(stack);
     socket.listen(port).ok()?;
+    socket.set_timeout(Some(smol_duration(stack.config.syn_wait)));
     Some(stack.sockets.add(socket))
+}
+
+fn smol_duration(d: Duration) -> smoltcp::time::Duration {
+    smoltcp::time::Duration::from_micros(d.as_micros() as u64)
+}
+
+/// With the backlog full, frees the slot of the oldest connection still
+/// half-open (SYN-RECEIVED), so that a flood of SYNs that are never
+/// completed cannot lock real clients out until the half-open ones time out.
+/// Returns whether a slot was freed.
+fn drop_oldest_half_open(
+    sockets: &mut smoltcp::iface::SocketSet<'static>,
+    pending: &mut VecDeque<SocketHandle>,
+) -> bool {
+    let Some(index) = pending.iter().position(|&h| sockets.get::<tcp::Socket>(h).state() == tcp::State::SynReceived)
+    else {
+        return false;
+    };
+    if let Some(handle) = pending.remove(index) {
+        sockets.remove(handle);
+    }
+    true
 }
 
 /// Moves listening sockets that took a SYN to their listener's pending queue
@@ -169,6 +195,9 @@ pub(crate) fn rearm_listeners(stack: &mut Stack) {
                 true
             }
         });
+        if listener.armed.is_empty() && listener.pending.len() >= listener.backlog {
+            drop_oldest_half_open(&mut stack.sockets, &mut listener.pending);
+        }
         let (port, backlog) = (listener.port, listener.backlog);
         while let Some(listener) = stack.tables.listeners.get(&id)
             && listener.armed.len() < ARMED.min(backlog)
@@ -249,6 +278,8 @@ fn try_accept(stack: &mut Stack, id: u64) -> Option<Result<(TcpStream, SocketAdd
     let handle = listener.pending.remove(index)?;
     let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
     socket.set_nagle_enabled(false);
+    // Established: the half-open timeout no longer applies (see `arm`).
+    socket.set_timeout(None);
     let peer = socket.remote_endpoint().map(socket_addr).unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
     let stream_id = stack.tables.id();
     stack.tables.streams.insert(stream_id, Stream { handle, fin_seen: false, read_shut: false, write_shut: false });
@@ -489,13 +520,16 @@ impl TcpStream {
         self.configure(|socket| socket.set_nagle_enabled(!nodelay));
     }
 
-    /// Sends keep-alive probes after `interval` of silence; a peer that
-    /// stops answering is then dropped (reads fail with `ConnectionReset`).
-    pub fn set_keepalive(&mut self, interval: Option<Duration>) {
+    /// Keep-alive, as Linux does it for Redis's `tcp-keepalive`: the peer
+    /// is probed after every `idle / 3` of silence, and a peer
+    /// that sends nothing for `2 * idle` (no ACK to probes or to data sent
+    /// in the meantime: that is also the retransmission limit) is dropped;
+    /// reads then fail with `ConnectionReset`. `None` turns both off.
+    pub fn set_keepalive(&mut self, idle: Option<Duration>) {
         self.configure(|socket| {
-            let interval = interval.map(|d| smoltcp::time::Duration::from_micros(d.as_micros() as u64));
-            socket.set_keep_alive(interval);
-            socket.set_timeout(interval.map(|i| i * 3));
+            let idle = idle.map(smol_duration);
+            socket.set_keep_alive(idle.map(|i| i / 3));
+            socket.set_timeout(idle.map(|i| i * 2));
         });
     }
 
