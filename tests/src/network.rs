@@ -122,6 +122,24 @@ pub fn default_forwards(app: &str) -> Vec<Forward> {
     }
 }
 
+/// The command line for `app` behind a back end of this module: they
+/// forward only the host's loopback address to the guest, so the Redis
+/// appliance may serve there without a password. Adds
+/// `--protected-mode no` to its arguments (after the kernel's `--`) unless
+/// they choose protected mode or a password themselves. Other apps' command
+/// lines are returned as they are.
+pub fn loopback_only_cmdline(app: &str, cmdline: &str) -> String {
+    if app != "redis" || cmdline.contains("protected-mode") || cmdline.contains("requirepass") {
+        return cmdline.to_string();
+    }
+    let separated = cmdline.split_whitespace().any(|word| word == "--");
+    match (cmdline.trim().is_empty(), separated) {
+        (true, _) => "-- --protected-mode no".to_string(),
+        (false, true) => format!("{cmdline} --protected-mode no"),
+        (false, false) => format!("{cmdline} -- --protected-mode no"),
+    }
+}
+
 /// Whether the passt binary runs.
 pub fn passt_available() -> bool {
     Command::new("passt").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()

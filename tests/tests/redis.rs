@@ -43,7 +43,9 @@ fn boot_redis(machine: &str) -> Redis {
     let network =
         Network::start(Backend::Passt, Transport::for_machine(machine), &[Forward { host: port, guest: 6379 }])
             .unwrap_or_else(|e| panic!("{e}"));
-    let mut boot = Boot::app("redis", machine).unwrap_or_else(|e| panic!("{e}"));
+    let mut boot = Boot::app("redis", machine)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .cmdline(&qemu_tests::network::loopback_only_cmdline("redis", ""));
     boot.qemu_args = network.qemu_args.clone();
     let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
     let line = m.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));

@@ -170,6 +170,10 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     let image = image::build(&app, arch, release)?;
     let network = Network::start(backend, transport, &forwards)?;
     step(&format!("network: {}", network.description));
+    let cmdline = match backend {
+        Backend::Passt | Backend::User => network::loopback_only_cmdline(&app, &cmdline),
+        _ => cmdline,
+    };
     let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args: network.qemu_args.clone() };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
