@@ -9,12 +9,19 @@
 //! | `net.rxbuf=BYTES` / `net.txbuf=BYTES` | TCP receive / send buffer per connection (K/M suffix) | heap / 8192, a power of two from 4K to 64K |
 //! | `net.udpbuf=BYTES` | UDP buffer per socket, each way | 64K |
 //! | `net.backlog=N` | default listen backlog | 128 |
-//! | `net.synwait=SECONDS` | how long a half-open connection (SYN received, no ACK yet) may wait | 10 |
+//! | `net.synwait=SECONDS` | how long a half-open connection (SYN received, no ACK yet) may wait | 60 |
 //!
 //! Every connection's buffers are allocated when its SYN arrives and cost
 //! memory for as long as it stays open, idle or not, so the default scales
 //! with the heap: 16K each way at 128 MiB of RAM, 4K at 8 MiB, 64K from
 //! 512 MiB up.
+//!
+//! Half-open connections: a full backlog drops the oldest of them, so SYNs
+//! that are never completed cannot lock clients out; `net.synwait` frees
+//! the rest. It is as long as Linux's (about a minute) because some peers
+//! complete the handshake only with their first data: Debian 12's passt
+//! does not acknowledge the guest's SYN-ACK of a connection whose client
+//! has not sent anything yet.
 
 use crate::CommandLine;
 use alloc::vec::Vec;
@@ -72,7 +79,7 @@ impl NetConfig {
             tcp_tx: tcp_buffer,
             udp_buf: 64 << 10,
             backlog: 128,
-            syn_wait: crate::time::Duration::from_secs(10),
+            syn_wait: crate::time::Duration::from_secs(60),
             orphans: 0,
         };
         let warn = |key: &str, value: &str| log::warn!("net: ignoring {key}={value} (not understood)");
@@ -109,7 +116,7 @@ impl NetConfig {
         number("net.txbuf", 1024, 16 << 20, &mut config.tcp_tx);
         number("net.udpbuf", 1024, 16 << 20, &mut config.udp_buf);
         number("net.backlog", 1, 65_535, &mut config.backlog);
-        let mut syn_wait = 10;
+        let mut syn_wait = 60;
         number("net.synwait", 1, 3600, &mut syn_wait);
         config.syn_wait = crate::time::Duration::from_secs(syn_wait as u64);
         config.orphans = (heap / 16 / (config.tcp_rx + config.tcp_tx)).max(16);

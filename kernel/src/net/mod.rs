@@ -324,8 +324,9 @@ impl Stack {
         }
     }
 
-    /// Takes over a socket the app closed: it finishes its handshake (or is
-    /// reset after [`ORPHAN_LINGER`]) and is then removed.
+    /// Takes over a socket the app closed: it delivers what was written and
+    /// finishes its handshake (or is reset after [`ORPHAN_LINGER`], or when
+    /// the peer sends more data) and is then removed.
     pub(crate) fn orphan(&mut self, handle: SocketHandle) {
         if self.orphans.len() >= self.config.orphans {
             // Orphans are in the order they were closed: reset the oldest
@@ -353,11 +354,19 @@ impl Stack {
                     true
                 }
                 _ => {
-                    // Keep the window open so the peer can finish.
+                    // Nobody reads a closed connection. Data that arrives
+                    // once what was written is delivered gets a reset, as
+                    // on Linux, so a peer that keeps writing (a client after
+                    // its protocol error) is stopped at once.
+                    let mut received = false;
                     while socket.can_recv() {
-                        if socket.recv(|data| (data.len(), ())).is_err() {
-                            break;
+                        match socket.recv(|data| (data.len(), !data.is_empty())) {
+                            Ok(got) => received |= got,
+                            Err(_) => break,
                         }
+                    }
+                    if received && socket.send_queue() == 0 {
+                        socket.abort();
                     }
                     true
                 }
