@@ -3,16 +3,17 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
-const ELEM_OVERHEAD: usize = 24;
+use crate::mem;
 
 #[derive(Default)]
 pub struct List {
     items: VecDeque<Vec<u8>>,
+    /// Heap bytes of the elements' own buffers.
     bytes: usize,
 }
 
-fn cost(v: &[u8]) -> usize {
-    v.len() + ELEM_OVERHEAD
+fn cost(v: &Vec<u8>) -> usize {
+    mem::block(v.capacity())
 }
 
 impl List {
@@ -25,8 +26,9 @@ impl List {
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+    /// Heap bytes: the deque's buffer (capacity) and the elements.
     pub fn mem(&self) -> usize {
-        self.bytes + 64
+        self.bytes + mem::array::<Vec<u8>>(self.items.capacity())
     }
     pub fn push_front(&mut self, v: Vec<u8>) {
         self.bytes += cost(&v);

@@ -8,13 +8,12 @@ pub mod zset;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::mem;
+
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
 pub use zset::ZSet;
-
-/// Heap bytes charged per string value beyond its content.
-pub const STRING_OVERHEAD: usize = 16;
 
 /// A collection value type (list, hash, set, sorted set): how to make an
 /// empty one and how to find it inside a [`Value`]. Lets commands share one
@@ -82,15 +81,16 @@ impl Value {
         }
     }
 
-    /// Approximate heap bytes (O(1): containers keep running totals).
-    /// Boxed collections also pay for their box.
+    /// Heap bytes the value owns, as heap blocks (see [`crate::mem`]); O(1):
+    /// containers keep running totals. The value itself lives inline in its
+    /// keyspace slot; boxed collections also pay for their box.
     pub fn mem(&self) -> usize {
         match self {
-            Value::Str(s) => s.capacity() + STRING_OVERHEAD,
-            Value::List(l) => l.mem() + size_of::<List>(),
-            Value::Hash(h) => h.mem() + size_of::<Hash>(),
-            Value::Set(s) => s.mem() + size_of::<Set>(),
-            Value::ZSet(z) => z.mem() + size_of::<ZSet>(),
+            Value::Str(s) => mem::block(s.capacity()),
+            Value::List(l) => l.mem() + mem::boxed::<List>(),
+            Value::Hash(h) => h.mem() + mem::boxed::<Hash>(),
+            Value::Set(s) => s.mem() + mem::boxed::<Set>(),
+            Value::ZSet(z) => z.mem() + mem::boxed::<ZSet>(),
         }
     }
 

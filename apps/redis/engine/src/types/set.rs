@@ -27,8 +27,9 @@ impl Set {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+    /// Heap bytes: members and map bookkeeping.
     pub fn mem(&self) -> usize {
-        self.map.overhead_bytes() + 64
+        self.map.overhead_bytes()
     }
     pub fn encoding(&self) -> &'static str {
         if self.big { "hashtable" } else { "intset" }
