@@ -270,13 +270,24 @@ fn set_op_store(s: &mut Server, c: &mut Ctx, op: SetOp) {
     let keys: Vec<Vec<u8>> = c.argv[2..].to_vec();
     let Ok(members) = set_op(s, c, &keys, op, 0) else { return };
     let n = members.len();
+    let mut set = Set::new(s.new_seed());
+    if set.try_reserve(n).is_err() {
+        c.oom();
+        return;
+    }
+    for m in &members {
+        set.add(m);
+    }
+    drop(members);
+    // The result is new memory a short request asked for: check it.
+    let value = Value::Set(set.into());
+    if n > 0 && !s.reserve_growth(value.mem()) {
+        c.oom();
+        return;
+    }
     s.delete(c.db, &dst);
     if n > 0 {
-        let mut set = Set::new(s.new_seed());
-        for m in &members {
-            set.add(m);
-        }
-        s.store(c.db, &dst, Value::Set(set.into()), false);
+        s.store(c.db, &dst, value, false);
     }
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);

@@ -597,9 +597,16 @@ fn zstore_generic(s: &mut Server, c: &mut Ctx, union: bool) {
         }
     }
     let n = result.len();
+    drop(inputs);
+    // The result is new memory a short request asked for: check it.
+    let value = Value::ZSet(result.into());
+    if n > 0 && !s.reserve_growth(value.mem()) {
+        c.oom();
+        return;
+    }
     s.delete(c.db, &dst);
     if n > 0 {
-        s.store(c.db, &dst, Value::ZSet(result.into()), false);
+        s.store(c.db, &dst, value, false);
     }
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);

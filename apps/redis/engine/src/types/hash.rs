@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
 use crate::mem;
 
 /// Redis 7.0 defaults: hash-max-listpack-entries / -value.
@@ -34,6 +34,10 @@ impl Hash {
     /// Heap bytes: fields and map bookkeeping plus the values' buffers.
     pub fn mem(&self) -> usize {
         self.map.overhead_bytes() + self.val_bytes
+    }
+    /// Makes room for `additional` more fields; see [`ByteMap::try_reserve`].
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.map.try_reserve(additional)
     }
     pub fn get(&self, field: &[u8]) -> Option<&Vec<u8>> {
         self.map.get(field)

@@ -3,6 +3,7 @@
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
+use crate::bytemap::ReserveError;
 use crate::mem;
 
 #[derive(Default)]
@@ -29,6 +30,11 @@ impl List {
     /// Heap bytes: the deque's buffer (capacity) and the elements.
     pub fn mem(&self) -> usize {
         self.bytes + mem::array::<Vec<u8>>(self.items.capacity())
+    }
+    /// Makes room for `additional` more elements (amortised doubling);
+    /// an allocation failure leaves the list unchanged.
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.items.try_reserve(additional).map_err(|_| ReserveError)
     }
     pub fn push_front(&mut self, v: Vec<u8>) {
         self.bytes += cost(&v);

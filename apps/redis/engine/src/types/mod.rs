@@ -8,6 +8,7 @@ pub mod zset;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::bytemap::ReserveError;
 use crate::mem;
 
 pub use hash::Hash;
@@ -142,12 +143,29 @@ impl Value {
 }
 
 impl Value {
-    /// A deep copy (COPY command); containers get fresh hash seeds.
-    pub fn deep_clone(&self, seed: u64) -> Value {
+    /// Heap bytes a [`deep_clone`](Self::deep_clone) takes (at most): a
+    /// string's copy is exact, containers' are charged what they hold.
+    pub fn clone_mem(&self) -> usize {
         match self {
-            Value::Str(s) => Value::Str(s.clone()),
+            Value::Str(s) => mem::block(s.len()),
+            v => v.mem(),
+        }
+    }
+
+    /// A deep copy (COPY command); containers get fresh hash seeds. The
+    /// large allocations (the string, the containers' arrays) are made
+    /// fallibly: `Err` when the allocator refuses one.
+    pub fn deep_clone(&self, seed: u64) -> Result<Value, ReserveError> {
+        Ok(match self {
+            Value::Str(s) => {
+                let mut n = Vec::new();
+                n.try_reserve_exact(s.len()).map_err(|_| ReserveError)?;
+                n.extend_from_slice(s);
+                Value::Str(n)
+            }
             Value::List(l) => {
                 let mut n = List::new();
+                n.try_reserve(l.len())?;
                 for e in l.iter() {
                     n.push_back(e.clone());
                 }
@@ -155,6 +173,7 @@ impl Value {
             }
             Value::Hash(h) => {
                 let mut n = Hash::new(seed);
+                n.try_reserve(h.len())?;
                 for (f, v) in h.iter() {
                     n.set(f, v.clone());
                 }
@@ -162,6 +181,7 @@ impl Value {
             }
             Value::Set(s) => {
                 let mut n = Set::new(seed);
+                n.try_reserve(s.len())?;
                 for m in s.iter() {
                     n.add(m);
                 }
@@ -169,11 +189,12 @@ impl Value {
             }
             Value::ZSet(z) => {
                 let mut n = ZSet::new(seed);
+                n.try_reserve(z.len())?;
                 for (score, m) in z.iter() {
                     n.set(m, score);
                 }
                 Value::ZSet(Box::new(n))
             }
-        }
+        })
     }
 }

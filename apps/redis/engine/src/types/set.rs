@@ -1,7 +1,7 @@
 //! Set value: members with stable slots (for SSCAN, O(1) random member)
 //! and a running count of non-integer members to report "intset".
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
 
 /// Redis 7.0 default set-max-intset-entries.
 pub const MAX_INTSET_ENTRIES: usize = 512;
@@ -33,6 +33,10 @@ impl Set {
     }
     pub fn encoding(&self) -> &'static str {
         if self.big { "hashtable" } else { "intset" }
+    }
+    /// Makes room for `additional` more members; see [`ByteMap::try_reserve`].
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.map.try_reserve(additional)
     }
     pub fn contains(&self, m: &[u8]) -> bool {
         self.map.contains_key(m)

@@ -7,7 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
 use crate::mem;
 
 /// Redis 7.0 defaults: zset-max-listpack-entries / -value.
@@ -450,6 +450,13 @@ impl ZSet {
     /// Heap bytes: the member -> score map and the skiplist.
     pub fn mem(&self) -> usize {
         self.dict.overhead_bytes() + self.list.mem()
+    }
+    /// Makes room for `additional` more members in the map and the
+    /// skiplist's node arena.
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.dict.try_reserve(additional)?;
+        let free = self.list.free.len();
+        self.list.nodes.try_reserve(additional.saturating_sub(free)).map_err(|_| ReserveError)
     }
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         self.dict.get(member).copied()
