@@ -41,6 +41,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod glob;
+pub mod idqueue;
 pub mod mem;
 pub mod pubsub;
 pub mod resp;

@@ -970,7 +970,7 @@ impl Server {
                 let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else {
                     // Stale entry: drop it.
                     if let Some(q) = self.blocking.waiting.get_mut(db).and_then(|m| m.get_mut(&key)) {
-                        q.retain(|&x| x != cid);
+                        q.remove(cid);
                     }
                     continue;
                 };
