@@ -3,8 +3,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    check_type, empty_array_or_null, int_arg, parse_cursor, rand_count_arg, read_as, scan_opts, scan_reply_header,
-    with_container,
+    check_type, count_new, empty_array_or_null, int_arg, parse_cursor, rand_count_arg, read_as, reserve_elements,
+    scan_opts, scan_reply_header, with_container,
 };
 use crate::server::{Ctx, Server};
 use crate::types::{Hash, Value};
@@ -25,6 +25,10 @@ fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
         let f = c.arg(i).to_vec();
         let v = c.take_arg(i + 1);
         pairs.push((f, v));
+    }
+    let new = count_new::<Hash>(s, c.db, &key, pairs.iter().map(|(f, _)| f.as_slice()));
+    if !reserve_elements::<Hash>(s, c, &key, new) {
+        return;
     }
     let added = with_container::<Hash, _>(s, c.db, &key, |h| {
         let mut n = 0;

@@ -4,7 +4,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{check_type, clamp_range, empty_array_or_null, int_arg, pop_count_arg, read_as, require};
+use super::{check_type, clamp_range, empty_array_or_null, int_arg, pop_count_arg, read_as, require, reserve_elements};
 use crate::blocking::{BlockOp, Blocked};
 use crate::server::{Ctx, Server};
 use crate::types::{List, Value};
@@ -31,6 +31,9 @@ fn push_generic(s: &mut Server, c: &mut Ctx, left: bool, only_existing: bool) {
     let Ok(exists) = check_type::<List>(s, c, &key) else { return };
     if only_existing && !exists {
         c.out.int(0);
+        return;
+    }
+    if !reserve_elements::<List>(s, c, &key, c.argc() - 2) {
         return;
     }
     let mut len = 0;

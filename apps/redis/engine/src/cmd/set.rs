@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use super::hash::pick_members;
 use super::{
-    check_type, empty_array_or_null, parse_cursor, pop_count_arg, rand_count_arg, read_as, require, scan_opts,
-    scan_reply_header, with_container,
+    check_type, count_new, empty_array_or_null, parse_cursor, pop_count_arg, rand_count_arg, read_as, require,
+    reserve_elements, scan_opts, scan_reply_header, with_container,
 };
 use crate::server::{Ctx, Server};
 use crate::types::{Set, Value};
@@ -17,6 +17,10 @@ pub fn sadd(s: &mut Server, c: &mut Ctx) {
         return;
     }
     let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let new = count_new::<Set>(s, c.db, &key, members.iter().map(|m| m.as_slice()));
+    if !reserve_elements::<Set>(s, c, &key, new) {
+        return;
+    }
     let n = with_container::<Set, _>(s, c.db, &key, |set| members.iter().filter(|m| set.add(m)).count()).unwrap_or(0);
     if n > 0 {
         s.modified(c, c.db, &key);

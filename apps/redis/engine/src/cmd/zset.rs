@@ -3,8 +3,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    check_type, clamp_range, int_arg, parse_cursor, pop_count_arg, read_as, require, scan_opts, scan_reply_header,
-    with_container,
+    check_type, clamp_range, count_new, int_arg, parse_cursor, pop_count_arg, read_as, require, reserve_elements,
+    scan_opts, scan_reply_header, with_container,
 };
 use crate::server::{Ctx, Server};
 use crate::types::Value;
@@ -112,6 +112,12 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
             c.out.int(0)
         }
         return;
+    }
+    if !xx {
+        let new = count_new::<ZSet>(s, c.db, &key, pairs.iter().map(|(_, m)| m.as_slice()));
+        if !reserve_elements::<ZSet>(s, c, &key, new) {
+            return;
+        }
     }
     let mut added = 0i64;
     let mut updated = 0i64;

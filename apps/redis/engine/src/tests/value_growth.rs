@@ -155,3 +155,53 @@ fn copy_and_store_results_are_checked() {
     assert_eq!(h.cmd(c, &["SUNIONSTORE", "dst", "s", "s"]), ":1000\r\n");
     assert_eq!(h.cmd(c, &["SCARD", "dst"]), ":1000\r\n");
 }
+
+/// A collection's arrays double in one piece, so one more element can ask
+/// for megabytes: that growth is checked before it happens too. Filling
+/// each type up to `maxmemory` never takes used memory past it, and the
+/// refused command leaves the collection as it was. (The element itself may
+/// still go past the limit, as in Redis: the next write is refused.)
+#[test]
+fn collection_growth_never_passes_maxmemory() {
+    type Cmd = fn(usize) -> Vec<String>;
+    let cases: [(&str, Cmd, &str); 4] = [
+        ("list", |i| vec!["RPUSH".into(), "k".into(), format!("{i}")], "LLEN"),
+        ("hash", |i| vec!["HSET".into(), "k".into(), format!("f{i}"), "v".into()], "HLEN"),
+        ("set", |i| vec!["SADD".into(), "k".into(), format!("m{i}")], "SCARD"),
+        ("zset", |i| vec!["ZADD".into(), "k".into(), format!("{i}"), format!("m{i}")], "ZCARD"),
+    ];
+    for (name, cmd, len) in cases {
+        let (mut h, c) = server(4 * MAX, EvictionPolicy::NoEviction);
+        let mut n = 0;
+        loop {
+            let args = cmd(n);
+            let refs: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
+            let r = h.cmd(c, &refs);
+            let used = h.s.eviction_memory();
+            assert!(used <= 4 * MAX + 256, "{name}: {used} after {n} elements");
+            if r == OOM {
+                break;
+            }
+            n += 1;
+            assert!(n < 1_000_000, "{name}: never refused");
+        }
+        assert_eq!(h.cmd(c, &[len, "k"]), int(n), "{name}");
+    }
+}
+
+/// Under an eviction policy the same growth evicts other keys first.
+#[test]
+fn collection_growth_evicts_first() {
+    let (mut h, c) = server(MAX, EvictionPolicy::AllKeysLru);
+    let value = "x".repeat(1000);
+    for i in 0..500 {
+        h.cmd(c, &["SET", &format!("other:{i}"), &value]);
+    }
+    h.advance(5000);
+    for i in 0..15_000 {
+        let r = h.cmd(c, &["RPUSH", "list", &format!("{i}")]);
+        assert_eq!(r, int(i + 1), "dbsize {} evicted {}", h.s.dbs[0].len(), h.s.stats.evicted_keys);
+        assert!(h.s.eviction_memory() <= MAX + 256, "{}", h.s.eviction_memory());
+    }
+    assert!(h.s.stats.evicted_keys > 0);
+}

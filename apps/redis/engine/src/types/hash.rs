@@ -35,6 +35,10 @@ impl Hash {
     pub fn mem(&self) -> usize {
         self.map.overhead_bytes() + self.val_bytes
     }
+    /// Bytes [`try_reserve`](Self::try_reserve) would add; see [`ByteMap::growth_bytes`].
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        self.map.growth_bytes(additional)
+    }
     /// Makes room for `additional` more fields; see [`ByteMap::try_reserve`].
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
         self.map.try_reserve(additional)

@@ -41,6 +41,15 @@ impl List {
     pub fn mem(&self) -> usize {
         self.bytes + mem::array::<Vec<u8>>(self.items.capacity())
     }
+    /// Bytes [`try_reserve`](Self::try_reserve) would add for `additional`
+    /// more elements (the deque doubles, at least to what is needed).
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        let (cap, need) = (self.items.capacity(), self.items.len().saturating_add(additional));
+        if need <= cap {
+            return 0;
+        }
+        mem::array::<Vec<u8>>(need.max(cap.saturating_mul(2)).max(4)) - mem::array::<Vec<u8>>(cap)
+    }
     /// Makes room for `additional` more elements (amortised doubling);
     /// an allocation failure leaves the list unchanged.
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {

@@ -24,10 +24,18 @@ pub trait Container: Sized {
     fn into_value(self) -> Value;
     fn of(value: &Value) -> Option<&Self>;
     fn of_mut(value: &mut Value) -> Option<&mut Self>;
+    /// Whether `member` (a field, member; never for lists) is present.
+    fn has(&self, member: &[u8]) -> bool;
+    /// Bytes the collection's arrays would grow by to take `additional`
+    /// new elements (0 when they fit): what `try_reserve` allocates.
+    fn growth_bytes(&self, additional: usize) -> usize;
+    /// Makes room for `additional` new elements; `Err` when the allocator
+    /// refuses (the collection is unchanged apart from capacity).
+    fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError>;
 }
 
 macro_rules! container {
-    ($type:ty, $variant:ident, $seed:ident => $new:expr) => {
+    ($type:ty, $variant:ident, $seed:ident => $new:expr, $this:ident, $m:ident => $has:expr) => {
         impl Container for $type {
             fn new_empty($seed: u64) -> Self {
                 $new
@@ -47,14 +55,24 @@ macro_rules! container {
                     _ => None,
                 }
             }
+            fn has(&self, $m: &[u8]) -> bool {
+                let $this = self;
+                $has
+            }
+            fn growth_bytes(&self, additional: usize) -> usize {
+                <$type>::growth_bytes(self, additional)
+            }
+            fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+                <$type>::try_reserve(self, additional)
+            }
         }
     };
 }
 
-container!(List, List, _seed => List::new());
-container!(Hash, Hash, seed => Hash::new(seed));
-container!(Set, Set, seed => Set::new(seed));
-container!(ZSet, ZSet, seed => ZSet::new(seed));
+container!(List, List, _seed => List::new(), _l, _m => false);
+container!(Hash, Hash, seed => Hash::new(seed), h, m => h.contains(m));
+container!(Set, Set, seed => Set::new(seed), s, m => s.contains(m));
+container!(ZSet, ZSet, seed => ZSet::new(seed), z, m => z.score(m).is_some());
 
 /// A keyspace value.
 ///

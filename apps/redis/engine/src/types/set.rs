@@ -34,6 +34,10 @@ impl Set {
     pub fn encoding(&self) -> &'static str {
         if self.big { "hashtable" } else { "intset" }
     }
+    /// Bytes [`try_reserve`](Self::try_reserve) would add; see [`ByteMap::growth_bytes`].
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        self.map.growth_bytes(additional)
+    }
     /// Makes room for `additional` more members; see [`ByteMap::try_reserve`].
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
         self.map.try_reserve(additional)

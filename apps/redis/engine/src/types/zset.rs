@@ -451,6 +451,19 @@ impl ZSet {
     pub fn mem(&self) -> usize {
         self.dict.overhead_bytes() + self.list.mem()
     }
+    /// Bytes [`try_reserve`](Self::try_reserve) would add: the map's growth
+    /// and the node arena's (free nodes are reused first).
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        let nodes = &self.list.nodes;
+        let need = nodes.len().saturating_add(additional.saturating_sub(self.list.free.len()));
+        let arena = if need <= nodes.capacity() {
+            0
+        } else {
+            let cap = nodes.capacity();
+            mem::array::<Node>(need.max(cap.saturating_mul(2)).max(4)) - mem::array::<Node>(cap)
+        };
+        self.dict.growth_bytes(additional) + arena
+    }
     /// Makes room for `additional` more members in the map and the
     /// skiplist's node arena.
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
