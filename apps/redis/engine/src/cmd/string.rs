@@ -633,21 +633,28 @@ pub fn getbit(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn bitcount(s: &mut Server, c: &mut Ctx) {
-    let v = match s.read(c.db, &c.argv[1]) {
+    let len = match s.read(c.db, &c.argv[1]) {
         None => {
             c.out.int(0);
             return;
         }
-        Some(Value::Str(v)) => v.clone(),
+        Some(Value::Str(v)) => v.len(),
         Some(_) => {
             c.wrongtype();
             return;
         }
     };
+    // Counted in place once the arguments are parsed (no copy of the string).
+    fn value<'s>(s: &'s mut Server, c: &Ctx) -> &'s [u8] {
+        match s.peek(c.db, &c.argv[1]) {
+            Some(Value::Str(v)) => v.as_slice(),
+            _ => &[],
+        }
+    }
     let argc = c.argc();
     if argc == 2 {
-        let n: u32 = v.iter().map(|b| b.count_ones()).sum();
-        c.out.int(i64::from(n));
+        let n: u64 = value(s, c).iter().map(|b| u64::from(b.count_ones())).sum();
+        c.out.int(n as i64);
         return;
     }
     if argc != 4 && argc != 5 {
@@ -672,7 +679,7 @@ pub fn bitcount(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
-    let total = if is_bit { (v.len() as i64).saturating_mul(8) } else { v.len() as i64 };
+    let total = if is_bit { (len as i64).saturating_mul(8) } else { len as i64 };
     if start < 0 {
         start += total;
     }
@@ -688,6 +695,7 @@ pub fn bitcount(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
+    let v = value(s, c);
     let count: i64 = if is_bit {
         let (sb, eb) = ((start >> 3) as usize, (end >> 3) as usize);
         let first_mask = 0xFFu8 >> (start & 7);
