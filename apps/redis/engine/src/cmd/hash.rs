@@ -62,6 +62,9 @@ pub fn hsetnx(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
+    if !reserve_elements::<Hash>(s, c, &key, 1) {
+        return;
+    }
     let f = c.arg(2).to_vec();
     let v = c.take_arg(3);
     with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, v));
@@ -184,6 +187,9 @@ pub fn hincrby(s: &mut Server, c: &mut Ctx) {
     let Some(by) = int_arg(c, 3) else { return };
     let key = c.arg(1).to_vec();
     let Ok(cur) = field_to_update(s, c, &key) else { return };
+    if cur.is_none() && !reserve_elements::<Hash>(s, c, &key, 1) {
+        return;
+    }
     let cur = match cur {
         None => 0,
         Some(v) => match parse_i64(&v) {
@@ -211,6 +217,9 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
     };
     let key = c.arg(1).to_vec();
     let Ok(cur) = field_to_update(s, c, &key) else { return };
+    if cur.is_none() && !reserve_elements::<Hash>(s, c, &key, 1) {
+        return;
+    }
     let cur = match cur {
         None => 0.0,
         Some(v) => match parse_f64(&v) {

@@ -200,6 +200,9 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
     if !require::<List>(s, c, &key, |c| c.out.int(0)) {
         return;
     }
+    if !reserve_elements::<List>(s, c, &key, 1) {
+        return;
+    }
     let pivot = c.arg(3).to_vec();
     let val = c.take_arg(4);
     let res = match s.write(c.db, &key) {
@@ -378,7 +381,7 @@ fn lmove_generic(s: &mut Server, c: &mut Ctx, src: &[u8], dst: &[u8], from_left:
     if !require::<List>(s, c, src, |c| c.out.null()) {
         return;
     }
-    if check_type::<List>(s, c, dst).is_err() {
+    if check_type::<List>(s, c, dst).is_err() || !reserve_elements::<List>(s, c, dst, 1) {
         return;
     }
     let items = pop_n(s, c.db, src, from_left, 1);

@@ -186,6 +186,10 @@ pub fn smove(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
+    let new = count_new::<Set>(s, c.db, &dst, core::iter::once(member.as_slice()));
+    if !reserve_elements::<Set>(s, c, &dst, new) {
+        return;
+    }
     with_container::<Set, _>(s, c.db, &src, |set| set.remove(&member));
     s.delete_if_empty(c.db, &src);
     with_container::<Set, _>(s, c.db, &dst, |set| set.add(&member));

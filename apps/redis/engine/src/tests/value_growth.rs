@@ -172,6 +172,8 @@ fn collection_growth_never_passes_maxmemory() {
     ];
     for (name, cmd, len) in cases {
         let (mut h, c) = server(4 * MAX, EvictionPolicy::NoEviction);
+        h.cmd(c, &["RPUSH", "src", "a"]);
+        h.cmd(c, &["SADD", "ssrc", "a"]);
         let mut n = 0;
         loop {
             let args = cmd(n);
@@ -184,6 +186,21 @@ fn collection_growth_never_passes_maxmemory() {
             }
             n += 1;
             assert!(n < 1_000_000, "{name}: never refused");
+        }
+        assert_eq!(h.cmd(c, &[len, "k"]), int(n), "{name}");
+        // Moving an element in is refused before it leaves its source.
+        match name {
+            "list" => {
+                assert_eq!(h.cmd(c, &["LMOVE", "src", "k", "LEFT", "RIGHT"]), OOM);
+                assert_eq!(h.cmd(c, &["LINSERT", "k", "BEFORE", "0", "x"]), OOM);
+                assert_eq!(h.cmd(c, &["LLEN", "src"]), ":1\r\n");
+            }
+            "set" => {
+                assert_eq!(h.cmd(c, &["SMOVE", "ssrc", "k", "a"]), OOM);
+                assert_eq!(h.cmd(c, &["SCARD", "ssrc"]), ":1\r\n");
+            }
+            "hash" => assert_eq!(h.cmd(c, &["HINCRBY", "k", "new", "1"]), OOM),
+            _ => {}
         }
         assert_eq!(h.cmd(c, &[len, "k"]), int(n), "{name}");
     }
