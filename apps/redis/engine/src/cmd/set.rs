@@ -205,12 +205,14 @@ enum SetOp {
     Diff,
 }
 
-/// Computes a set operation over keys; Err after WRONGTYPE.
-fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize) -> Result<Vec<Vec<u8>>, ()> {
+/// Computes a set operation over keys: the members, borrowed from the
+/// stored sets (no copies); Err after WRONGTYPE.
+fn set_op<'s>(s: &'s mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize) -> Result<Vec<&'s [u8]>, ()> {
     let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
     for k in keys {
         s.expire_if_needed(c.db, k);
     }
+    let seed = s.new_seed();
     let Some(d) = s.dbs.get(c.db) else { return Ok(Vec::new()) };
     for k in keys {
         match d.get(k).map(|e| &e.value) {
@@ -222,7 +224,7 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             }
         }
     }
-    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut out: Vec<&[u8]> = Vec::new();
     match op {
         SetOp::Inter => {
             if sets.iter().any(|x| x.is_none()) {
@@ -233,7 +235,7 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             let Some((first, rest)) = all.split_first() else { return Ok(out) };
             for m in first.iter() {
                 if rest.iter().all(|o| o.contains(m)) {
-                    out.push(m.to_vec());
+                    out.push(m);
                     if limit > 0 && out.len() >= limit {
                         break;
                     }
@@ -241,11 +243,11 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             }
         }
         SetOp::Union => {
-            let mut acc = Set::new(0);
+            let mut seen = hashbrown::HashSet::with_hasher(foldhash::fast::FixedState::with_seed(seed));
             for set in sets.into_iter().flatten() {
                 for m in set.iter() {
-                    if acc.add(m) {
-                        out.push(m.to_vec());
+                    if seen.insert(m) {
+                        out.push(m);
                     }
                 }
             }
@@ -254,7 +256,7 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             let Some(Some(first)) = sets.first() else { return Ok(out) };
             for m in first.iter() {
                 if !sets[1..].iter().flatten().any(|o| o.contains(m)) {
-                    out.push(m.to_vec());
+                    out.push(m);
                 }
             }
         }
@@ -264,11 +266,10 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
 
 fn set_op_reply(s: &mut Server, c: &mut Ctx, op: SetOp) {
     let keys: Vec<Vec<u8>> = c.argv[1..].to_vec();
-    let Ok(members) = set_op(s, c, &keys, op, 0) else { return };
-    let mut refs: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
-    crate::types::set::sort_as_intset(&mut refs);
-    c.out.set(refs.len());
-    for m in refs {
+    let Ok(mut members) = set_op(s, c, &keys, op, 0) else { return };
+    crate::types::set::sort_as_intset(&mut members);
+    c.out.set(members.len());
+    for m in members {
         c.out.bulk(m);
     }
 }
@@ -276,17 +277,16 @@ fn set_op_reply(s: &mut Server, c: &mut Ctx, op: SetOp) {
 fn set_op_store(s: &mut Server, c: &mut Ctx, op: SetOp) {
     let dst = c.arg(1).to_vec();
     let keys: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let mut set = Set::new(s.new_seed());
     let Ok(members) = set_op(s, c, &keys, op, 0) else { return };
     let n = members.len();
-    let mut set = Set::new(s.new_seed());
     if set.try_reserve(n).is_err() {
         c.oom();
         return;
     }
-    for m in &members {
+    for m in members {
         set.add(m);
     }
-    drop(members);
     // The result is new memory a short request asked for: check it.
     let value = Value::Set(set.into());
     if n > 0 && !s.reserve_growth(value.mem()) {
