@@ -216,3 +216,51 @@ impl Value {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    /// `growth_bytes` predicts what `try_reserve` adds to the accounted
+    /// memory (exactly, except the hash table's trailing control group,
+    /// which the prediction takes at its widest), for every collection and
+    /// size, after removals too.
+    fn check<T: Container>(t: &mut T, value: impl Fn(&T) -> usize, what: &str) {
+        for additional in [1usize, 2, 7, 100, 1000] {
+            let predicted = t.growth_bytes(additional);
+            let before = value(t);
+            t.try_reserve(additional).unwrap();
+            let actual = value(t) - before;
+            assert!(actual <= predicted && predicted - actual <= 16, "{what} +{additional}: {predicted} vs {actual}");
+        }
+    }
+
+    #[test]
+    fn growth_prediction_matches_reservation() {
+        for n in [0usize, 1, 5, 64, 1000, 5000] {
+            let mut l = List::new();
+            let mut h = Hash::new(1);
+            let mut s = Set::new(2);
+            let mut z = ZSet::new(3);
+            for i in 0..n {
+                let m = format!("m{i}");
+                l.push_back(m.clone().into_bytes());
+                h.set(m.as_bytes(), b"v".to_vec());
+                s.add(m.as_bytes());
+                z.set(m.as_bytes(), i as f64);
+            }
+            for i in (0..n).step_by(3) {
+                let m = format!("m{i}");
+                l.pop_front();
+                h.remove(m.as_bytes());
+                s.remove(m.as_bytes());
+                z.remove(m.as_bytes());
+            }
+            check(&mut l, List::mem, &format!("list {n}"));
+            check(&mut h, Hash::mem, &format!("hash {n}"));
+            check(&mut s, Set::mem, &format!("set {n}"));
+            check(&mut z, ZSet::mem, &format!("zset {n}"));
+        }
+    }
+}
