@@ -1,10 +1,12 @@
-//! Clients blocked in BLPOP/BRPOP/BLMOVE: who waits on which key (FIFO),
-//! their deadlines, and the keys that became ready since the last check.
+//! Clients blocked in BLPOP/BRPOP/BLMOVE: who waits on which key (FIFO,
+//! with O(1) removal of any one client), their deadlines, and the keys that
+//! became ready since the last check.
 
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
 use crate::bytemap::ByteMap;
+use crate::idqueue::IdQueue;
 
 /// What a blocked client will do once a key has data.
 #[derive(Debug, Clone)]
@@ -26,7 +28,7 @@ pub struct Blocked {
 
 pub struct Blocking {
     /// Per database: key -> waiting client ids, oldest first.
-    pub waiting: Vec<ByteMap<VecDeque<u64>>>,
+    pub waiting: Vec<ByteMap<IdQueue>>,
     /// (deadline, client id).
     pub timeouts: BTreeSet<(u64, u64)>,
     /// Keys that received data while someone waited on them.
@@ -49,12 +51,10 @@ impl Blocking {
             for key in &b.keys {
                 match map.get_mut(key) {
                     Some(q) => {
-                        if !q.contains(&cid) {
-                            q.push_back(cid)
-                        }
+                        q.push_back(cid);
                     }
                     None => {
-                        let mut q = VecDeque::new();
+                        let mut q = IdQueue::new();
                         q.push_back(cid);
                         map.insert(key, q);
                     }
@@ -72,7 +72,7 @@ impl Blocking {
             for key in &b.keys {
                 let empty = match map.get_mut(key) {
                     Some(q) => {
-                        q.retain(|&x| x != cid);
+                        q.remove(cid);
                         q.is_empty()
                     }
                     None => false,
@@ -96,7 +96,7 @@ impl Blocking {
     }
 
     pub fn first_waiter(&self, db: usize, key: &[u8]) -> Option<u64> {
-        self.waiting.get(db)?.get(key)?.front().copied()
+        self.waiting.get(db)?.get(key)?.front()
     }
 
     pub fn next_deadline(&self) -> Option<u64> {

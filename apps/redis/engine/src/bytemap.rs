@@ -10,7 +10,7 @@
 //!
 //! Memory accounting counts what the map has reserved (slab, table, dense
 //! and free list capacities), not just what is in use, the way Redis counts
-//! its dict tables. Growth happens in amortised (doubling) steps that
+//! its dict tables, each as the heap block it takes (see [`crate::mem`]). Growth happens in amortised (doubling) steps that
 //! [`ByteMap::growth_bytes`] can predict and [`ByteMap::try_reserve`] can
 //! perform fallibly, so callers can refuse a write instead of growing past a
 //! memory limit or aborting on allocation failure.
@@ -22,9 +22,7 @@ use core::mem::size_of;
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 
-/// Per-entry cost beyond the key bytes and the reserved capacities: the
-/// allocator's header and rounding for the boxed key.
-pub const ENTRY_OVERHEAD: usize = 16;
+use crate::mem;
 
 /// Bytes per hash-table bucket: the `u32` slot index plus one control byte.
 const TABLE_BUCKET_BYTES: usize = size_of::<u32>() + 1;
@@ -49,6 +47,7 @@ pub struct ByteMap<V> {
     table: HashTable<u32>,
     dense: Vec<u32>,
     hasher: FixedState,
+    /// Heap bytes of the boxed keys.
     key_bytes: usize,
 }
 
@@ -80,18 +79,19 @@ impl<V> ByteMap<V> {
     /// costs inline).
     pub const SLOT_BYTES: usize = size_of::<Option<Slot<V>>>();
 
-    /// Approximate heap bytes used by keys and bookkeeping (not values):
-    /// key bytes plus the reserved capacity of the slab, table and lists.
+    /// Heap bytes used by keys and bookkeeping (not what values own): the
+    /// boxed keys plus the reserved capacity of the slab, table and lists.
     pub fn overhead_bytes(&self) -> usize {
-        self.key_bytes + self.len() * ENTRY_OVERHEAD + self.reserved_bytes()
+        self.key_bytes + self.reserved_bytes()
     }
 
     /// Bytes reserved by the slab, the hash table, the dense list and the
     /// free list (capacity, not length).
     pub fn reserved_bytes(&self) -> usize {
-        self.slots.capacity() * Self::SLOT_BYTES
-            + self.table.allocation_size()
-            + (self.dense.capacity() + self.free.capacity()) * size_of::<u32>()
+        mem::array::<Option<Slot<V>>>(self.slots.capacity())
+            + mem::block(self.table.allocation_size())
+            + mem::array::<u32>(self.dense.capacity())
+            + mem::array::<u32>(self.free.capacity())
     }
 
     /// How many more bytes [`reserved_bytes`](Self::reserved_bytes) would
@@ -102,8 +102,9 @@ impl<V> ByteMap<V> {
         let need = self.len().saturating_add(additional);
         // Every insert takes a slab slot (a hole or a new one) and a dense
         // entry, so both need capacity for `need` live entries.
-        let slab = (grown_capacity(self.slots.capacity(), need) - self.slots.capacity()) * Self::SLOT_BYTES;
-        let dense = (grown_capacity(self.dense.capacity(), need) - self.dense.capacity()) * size_of::<u32>();
+        let grown = |cap: usize, bytes: fn(usize) -> usize| bytes(grown_capacity(cap, need)) - bytes(cap);
+        let slab = grown(self.slots.capacity(), mem::array::<Option<Slot<V>>>);
+        let dense = grown(self.dense.capacity(), mem::array::<u32>);
         slab + dense + self.table_growth_bytes(additional)
     }
 
@@ -131,7 +132,8 @@ impl<V> ByteMap<V> {
         } else {
             (target.saturating_mul(8) / 7).next_power_of_two()
         };
-        (new_buckets * TABLE_BUCKET_BYTES + TABLE_GROUP_BYTES).saturating_sub(self.table.allocation_size())
+        mem::block(new_buckets * TABLE_BUCKET_BYTES + TABLE_GROUP_BYTES)
+            .saturating_sub(mem::block(self.table.allocation_size()))
     }
 
     /// Makes room for `additional` new keys so inserting them allocates
@@ -209,7 +211,7 @@ impl<V> ByteMap<V> {
         // handler, as any infallible collection would.
         let _ = self.try_reserve(1);
         let hash = Self::hash(&self.hasher, &key);
-        self.key_bytes += key.len();
+        self.key_bytes += mem::block(key.len());
         let dense_pos = self.dense.len() as u32;
         let slot = Slot { key, val, dense_pos };
         let idx = loop {
@@ -253,7 +255,7 @@ impl<V> ByteMap<V> {
         {
             s.dense_pos = pos as u32;
         }
-        self.key_bytes -= slot.key.len();
+        self.key_bytes -= mem::block(slot.key.len());
         // Drop trailing empty slots so the slab shrinks with the data.
         while matches!(self.slots.last(), Some(None)) {
             self.slots.pop();

@@ -77,10 +77,10 @@ impl Db {
         self.volatile.len()
     }
 
-    /// Approximate bytes used by this database: keys, values and the
-    /// capacity reserved by the keyspace map and the TTL list.
+    /// Heap bytes used by this database: keys, values and the capacity
+    /// reserved by the keyspace map and the TTL list, as heap blocks.
     pub fn used_memory(&self) -> usize {
-        self.map.overhead_bytes() + self.volatile.capacity() * size_of::<u32>() + self.values_mem
+        self.map.overhead_bytes() + crate::mem::array::<u32>(self.volatile.capacity()) + self.values_mem
     }
 
     /// Finds `key`, reporting whether it is logically expired at `now_ms`.

@@ -41,6 +41,8 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod glob;
+pub mod idqueue;
+pub mod mem;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

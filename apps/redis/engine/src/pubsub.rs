@@ -1,29 +1,35 @@
-//! Pub/sub registry: channel -> subscribers and pattern -> subscribers.
-//! (Each client also records its own channels and patterns.)
+//! Pub/sub registry: channel -> subscribers and pattern -> subscribers,
+//! each in subscription order (the delivery order) with O(1) removal of
+//! one subscriber. (Each client also records its own channels and patterns.)
 
 use alloc::vec::Vec;
 
 use crate::bytemap::ByteMap;
+use crate::idqueue::IdQueue;
 
 pub struct PubSub {
-    pub channels: ByteMap<Vec<u64>>,
-    pub patterns: ByteMap<Vec<u64>>,
+    pub channels: ByteMap<IdQueue>,
+    pub patterns: ByteMap<IdQueue>,
 }
 
-fn add_to(map: &mut ByteMap<Vec<u64>>, name: &[u8], cid: u64) {
+fn add_to(map: &mut ByteMap<IdQueue>, name: &[u8], cid: u64) {
     match map.get_mut(name) {
-        Some(v) => v.push(cid),
+        Some(q) => {
+            q.push_back(cid);
+        }
         None => {
-            map.insert(name, alloc::vec![cid]);
+            let mut q = IdQueue::new();
+            q.push_back(cid);
+            map.insert(name, q);
         }
     }
 }
 
-fn remove_from(map: &mut ByteMap<Vec<u64>>, name: &[u8], cid: u64) {
+fn remove_from(map: &mut ByteMap<IdQueue>, name: &[u8], cid: u64) {
     let empty = match map.get_mut(name) {
-        Some(v) => {
-            v.retain(|&x| x != cid);
-            v.is_empty()
+        Some(q) => {
+            q.remove(cid);
+            q.is_empty()
         }
         None => false,
     };
@@ -52,11 +58,11 @@ impl PubSub {
     pub fn receivers(&self, channel: &[u8]) -> Vec<(u64, Option<Vec<u8>>)> {
         let mut out = Vec::new();
         if let Some(v) = self.channels.get(channel) {
-            out.extend(v.iter().map(|&c| (c, None)));
+            out.extend(v.iter().map(|c| (c, None)));
         }
         for (pat, clients) in self.patterns.iter() {
             if crate::glob::matches(pat, channel, false) {
-                out.extend(clients.iter().map(|&c| (c, Some(pat.to_vec()))));
+                out.extend(clients.iter().map(|c| (c, Some(pat.to_vec()))));
             }
         }
         out

@@ -83,6 +83,10 @@ impl Ctx {
     pub fn not_float(&mut self) {
         self.out.err("ERR value is not a valid float");
     }
+    /// Replies [`OOM_ERROR`]: a growth the memory check refused.
+    pub fn oom(&mut self) {
+        self.out.error(OOM_ERROR);
+    }
     /// Propagate `cmds` instead of the original command.
     pub fn propagate_as(&mut self, cmds: Vec<Vec<Vec<u8>>>) {
         self.rewrite = Some(cmds);
@@ -966,7 +970,7 @@ impl Server {
                 let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else {
                     // Stale entry: drop it.
                     if let Some(q) = self.blocking.waiting.get_mut(db).and_then(|m| m.get_mut(&key)) {
-                        q.retain(|&x| x != cid);
+                        q.remove(cid);
                     }
                     continue;
                 };
@@ -1096,7 +1100,7 @@ impl Server {
     fn make_room(&mut self, db: usize, spec: &CommandSpec, argv: &[Vec<u8>], runs_now: bool) -> bool {
         let denyoom = spec.flags & flags::DENYOOM != 0;
         let new_keys = if denyoom && runs_now { self.possible_new_keys(db, spec, argv) } else { 0 };
-        if self.cfg.maxmemory > 0 && !self.replaying && !self.evict_for_growth(db, new_keys) && denyoom {
+        if self.cfg.maxmemory > 0 && !self.replaying && !self.evict_for_growth(db, new_keys, 0) && denyoom {
             return false;
         }
         self.reserve_keys(db, new_keys)
@@ -1155,20 +1159,43 @@ impl Server {
     /// Frees memory per `maxmemory-policy` until under `maxmemory`.
     /// Returns false when still over the limit.
     pub(crate) fn evict_if_needed(&mut self) -> bool {
-        self.evict_for_growth(0, 0)
+        self.evict_for_growth(0, 0, 0)
+    }
+
+    /// The memory check for a command about to grow one value by `bytes`
+    /// (SETRANGE, SETBIT, APPEND, COPY, *STORE: growth a short request
+    /// chooses). Under `maxmemory`, when the growth would take
+    /// [`eviction_memory`](Self::eviction_memory) past the limit, evicts per
+    /// policy first (Redis's `performEvictions`, for that many more bytes).
+    /// Returns false when it still does not fit: the caller then replies
+    /// [`OOM_ERROR`] and changes nothing. Never evicts for a growth that
+    /// could not fit even in an empty dataset.
+    ///
+    /// Keys may be evicted, the one being grown included: callers look
+    /// their value up again afterwards.
+    pub(crate) fn reserve_growth(&mut self, bytes: usize) -> bool {
+        let max = self.cfg.maxmemory;
+        if max == 0 || bytes == 0 || self.replaying {
+            return true;
+        }
+        if BASE_MEMORY.saturating_add(bytes) > max {
+            return false;
+        }
+        self.evict_for_growth(0, 0, bytes)
     }
 
     /// Frees memory per `maxmemory-policy` until used memory plus the
-    /// keyspace growth that `new_keys` new keys in database `db` would cause
-    /// fits under `maxmemory`. Returns false when it still does not.
-    /// (Evicting from `db` itself frees slots, which can cancel the growth.)
-    fn evict_for_growth(&mut self, db: usize, new_keys: usize) -> bool {
+    /// keyspace growth that `new_keys` new keys in database `db` would cause,
+    /// plus `extra` bytes, fits under `maxmemory`. Returns false when it
+    /// still does not. (Evicting from `db` itself frees slots, which can
+    /// cancel the growth.)
+    fn evict_for_growth(&mut self, db: usize, new_keys: usize, extra: usize) -> bool {
         let max = self.cfg.maxmemory;
         if max == 0 {
             return true;
         }
         let mut guard = 0usize;
-        while self.eviction_memory() + self.keyspace_growth(db, new_keys) > max {
+        while self.eviction_memory() + self.keyspace_growth(db, new_keys) + extra > max {
             guard += 1;
             if guard > 1_000_000 {
                 return false;

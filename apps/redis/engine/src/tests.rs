@@ -17,4 +17,5 @@ mod persistence;
 mod pubsub;
 mod sets;
 mod strings;
+mod value_growth;
 mod zsets;

@@ -3,8 +3,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    check_type, empty_array_or_null, int_arg, parse_cursor, rand_count_arg, read_as, scan_opts, scan_reply_header,
-    with_container,
+    check_type, count_new, empty_array_or_null, int_arg, parse_cursor, rand_count_arg, read_as, reserve_elements,
+    scan_opts, scan_reply_header, with_container,
 };
 use crate::server::{Ctx, Server};
 use crate::types::{Hash, Value};
@@ -25,6 +25,10 @@ fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
         let f = c.arg(i).to_vec();
         let v = c.take_arg(i + 1);
         pairs.push((f, v));
+    }
+    let new = count_new::<Hash>(s, c.db, &key, pairs.iter().map(|(f, _)| f.as_slice()));
+    if !reserve_elements::<Hash>(s, c, &key, new) {
+        return;
     }
     let added = with_container::<Hash, _>(s, c.db, &key, |h| {
         let mut n = 0;
@@ -56,6 +60,9 @@ pub fn hsetnx(s: &mut Server, c: &mut Ctx) {
     let exists = matches!(s.peek(c.db, &key), Some(Value::Hash(h)) if h.contains(c.arg(2)));
     if exists {
         c.out.int(0);
+        return;
+    }
+    if !reserve_elements::<Hash>(s, c, &key, 1) {
         return;
     }
     let f = c.arg(2).to_vec();
@@ -180,6 +187,9 @@ pub fn hincrby(s: &mut Server, c: &mut Ctx) {
     let Some(by) = int_arg(c, 3) else { return };
     let key = c.arg(1).to_vec();
     let Ok(cur) = field_to_update(s, c, &key) else { return };
+    if cur.is_none() && !reserve_elements::<Hash>(s, c, &key, 1) {
+        return;
+    }
     let cur = match cur {
         None => 0,
         Some(v) => match parse_i64(&v) {
@@ -207,6 +217,9 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
     };
     let key = c.arg(1).to_vec();
     let Ok(cur) = field_to_update(s, c, &key) else { return };
+    if cur.is_none() && !reserve_elements::<Hash>(s, c, &key, 1) {
+        return;
+    }
     let cur = match cur {
         None => 0.0,
         Some(v) => match parse_f64(&v) {

@@ -312,19 +312,34 @@ pub fn copy(s: &mut Server, c: &mut Ctx) {
         c.out.err("ERR source and destination objects are the same");
         return;
     }
-    let seed = s.new_seed();
-    let Some(v) = s.peek(c.db, &src).map(|v| v.deep_clone(seed)) else {
+    let Some(growth) = s.peek(c.db, &src).map(|v| v.clone_mem()) else {
         c.out.int(0);
         return;
     };
-    let ttl = s.expire_of(c.db, &src);
-    if s.exists(dst_db, &dst) {
-        if !replace {
+    if !replace && s.exists(dst_db, &dst) {
+        c.out.int(0);
+        return;
+    }
+    // The copy is new memory a short request asks for: check it first.
+    if !s.reserve_growth(growth) {
+        c.oom();
+        return;
+    }
+    let seed = s.new_seed();
+    let v = match s.peek(c.db, &src).map(|v| v.deep_clone(seed)) {
+        Some(Ok(v)) => v,
+        Some(Err(_)) => {
+            c.oom();
+            return;
+        }
+        // Evicted to make room.
+        None => {
             c.out.int(0);
             return;
         }
-        s.delete(dst_db, &dst);
-    }
+    };
+    let ttl = s.expire_of(c.db, &src);
+    s.delete(dst_db, &dst);
     s.store(dst_db, &dst, v, false);
     s.set_expire(dst_db, &dst, ttl);
     s.modified(c, dst_db, &dst);

@@ -4,7 +4,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{check_type, clamp_range, empty_array_or_null, int_arg, pop_count_arg, read_as, require};
+use super::{check_type, clamp_range, empty_array_or_null, int_arg, pop_count_arg, read_as, require, reserve_elements};
 use crate::blocking::{BlockOp, Blocked};
 use crate::server::{Ctx, Server};
 use crate::types::{List, Value};
@@ -31,6 +31,9 @@ fn push_generic(s: &mut Server, c: &mut Ctx, left: bool, only_existing: bool) {
     let Ok(exists) = check_type::<List>(s, c, &key) else { return };
     if only_existing && !exists {
         c.out.int(0);
+        return;
+    }
+    if !reserve_elements::<List>(s, c, &key, c.argc() - 2) {
         return;
     }
     let mut len = 0;
@@ -195,6 +198,9 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
     };
     let key = c.arg(1).to_vec();
     if !require::<List>(s, c, &key, |c| c.out.int(0)) {
+        return;
+    }
+    if !reserve_elements::<List>(s, c, &key, 1) {
         return;
     }
     let pivot = c.arg(3).to_vec();
@@ -375,7 +381,7 @@ fn lmove_generic(s: &mut Server, c: &mut Ctx, src: &[u8], dst: &[u8], from_left:
     if !require::<List>(s, c, src, |c| c.out.null()) {
         return;
     }
-    if check_type::<List>(s, c, dst).is_err() {
+    if check_type::<List>(s, c, dst).is_err() || !reserve_elements::<List>(s, c, dst, 1) {
         return;
     }
     let items = pop_n(s, c.db, src, from_left, 1);

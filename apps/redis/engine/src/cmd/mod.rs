@@ -85,6 +85,45 @@ pub(crate) fn with_container<T: Container, R>(
     T::of_mut(&mut value).map(f)
 }
 
+/// How many of `members` the collection at `key` lacks (an upper bound of
+/// what adding them inserts; 0 when the key is missing or another type).
+pub(crate) fn count_new<'m, T: Container>(
+    s: &mut Server,
+    db: usize,
+    key: &[u8],
+    members: impl Iterator<Item = &'m [u8]>,
+) -> usize {
+    match s.peek(db, key).and_then(T::of) {
+        Some(t) => members.filter(|m| !t.has(m)).count(),
+        None => 0,
+    }
+}
+
+/// Makes room in the existing collection at `key` for `additional` new
+/// elements before they are added: its arrays grow by doubling, in one
+/// piece, so one short request can ask for megabytes. The growth passes
+/// [`Server::reserve_growth`] (eviction or refusal under `maxmemory`) and
+/// is then reserved fallibly. Replies -OOM and returns false when refused.
+/// (A new collection's first arrays are bounded by the request itself.)
+pub(crate) fn reserve_elements<T: Container>(s: &mut Server, c: &mut Ctx, key: &[u8], additional: usize) -> bool {
+    let growth = match s.peek(c.db, key).and_then(T::of) {
+        Some(t) if additional > 0 => t.growth_bytes(additional),
+        _ => return true,
+    };
+    if growth > 0 && !s.reserve_growth(growth) {
+        c.oom();
+        return false;
+    }
+    let reserved = match s.write(c.db, key) {
+        Some(mut v) => T::of_mut(&mut v).is_none_or(|t| t.try_reserve(additional).is_ok()),
+        None => true,
+    };
+    if !reserved {
+        c.oom();
+    }
+    reserved
+}
+
 /// HDEL, SREM, ZREM: removes the members named by `argv[2..]` from the
 /// container at `argv[1]`, deletes the key once it is empty, and replies with
 /// how many were removed. `T` is the container type; `remove` removes the

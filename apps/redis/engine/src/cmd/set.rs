@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use super::hash::pick_members;
 use super::{
-    check_type, empty_array_or_null, parse_cursor, pop_count_arg, rand_count_arg, read_as, require, scan_opts,
-    scan_reply_header, with_container,
+    check_type, count_new, empty_array_or_null, parse_cursor, pop_count_arg, rand_count_arg, read_as, require,
+    reserve_elements, scan_opts, scan_reply_header, with_container,
 };
 use crate::server::{Ctx, Server};
 use crate::types::{Set, Value};
@@ -17,6 +17,10 @@ pub fn sadd(s: &mut Server, c: &mut Ctx) {
         return;
     }
     let members: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let new = count_new::<Set>(s, c.db, &key, members.iter().map(|m| m.as_slice()));
+    if !reserve_elements::<Set>(s, c, &key, new) {
+        return;
+    }
     let n = with_container::<Set, _>(s, c.db, &key, |set| members.iter().filter(|m| set.add(m)).count()).unwrap_or(0);
     if n > 0 {
         s.modified(c, c.db, &key);
@@ -182,6 +186,10 @@ pub fn smove(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
+    let new = count_new::<Set>(s, c.db, &dst, core::iter::once(member.as_slice()));
+    if !reserve_elements::<Set>(s, c, &dst, new) {
+        return;
+    }
     with_container::<Set, _>(s, c.db, &src, |set| set.remove(&member));
     s.delete_if_empty(c.db, &src);
     with_container::<Set, _>(s, c.db, &dst, |set| set.add(&member));
@@ -197,12 +205,14 @@ enum SetOp {
     Diff,
 }
 
-/// Computes a set operation over keys; Err after WRONGTYPE.
-fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize) -> Result<Vec<Vec<u8>>, ()> {
+/// Computes a set operation over keys: the members, borrowed from the
+/// stored sets (no copies); Err after WRONGTYPE.
+fn set_op<'s>(s: &'s mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize) -> Result<Vec<&'s [u8]>, ()> {
     let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
     for k in keys {
         s.expire_if_needed(c.db, k);
     }
+    let seed = s.new_seed();
     let Some(d) = s.dbs.get(c.db) else { return Ok(Vec::new()) };
     for k in keys {
         match d.get(k).map(|e| &e.value) {
@@ -214,7 +224,7 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             }
         }
     }
-    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut out: Vec<&[u8]> = Vec::new();
     match op {
         SetOp::Inter => {
             if sets.iter().any(|x| x.is_none()) {
@@ -225,7 +235,7 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             let Some((first, rest)) = all.split_first() else { return Ok(out) };
             for m in first.iter() {
                 if rest.iter().all(|o| o.contains(m)) {
-                    out.push(m.to_vec());
+                    out.push(m);
                     if limit > 0 && out.len() >= limit {
                         break;
                     }
@@ -233,11 +243,11 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             }
         }
         SetOp::Union => {
-            let mut acc = Set::new(0);
+            let mut seen = hashbrown::HashSet::with_hasher(foldhash::fast::FixedState::with_seed(seed));
             for set in sets.into_iter().flatten() {
                 for m in set.iter() {
-                    if acc.add(m) {
-                        out.push(m.to_vec());
+                    if seen.insert(m) {
+                        out.push(m);
                     }
                 }
             }
@@ -246,7 +256,7 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
             let Some(Some(first)) = sets.first() else { return Ok(out) };
             for m in first.iter() {
                 if !sets[1..].iter().flatten().any(|o| o.contains(m)) {
-                    out.push(m.to_vec());
+                    out.push(m);
                 }
             }
         }
@@ -256,11 +266,10 @@ fn set_op(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize
 
 fn set_op_reply(s: &mut Server, c: &mut Ctx, op: SetOp) {
     let keys: Vec<Vec<u8>> = c.argv[1..].to_vec();
-    let Ok(members) = set_op(s, c, &keys, op, 0) else { return };
-    let mut refs: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
-    crate::types::set::sort_as_intset(&mut refs);
-    c.out.set(refs.len());
-    for m in refs {
+    let Ok(mut members) = set_op(s, c, &keys, op, 0) else { return };
+    crate::types::set::sort_as_intset(&mut members);
+    c.out.set(members.len());
+    for m in members {
         c.out.bulk(m);
     }
 }
@@ -268,15 +277,25 @@ fn set_op_reply(s: &mut Server, c: &mut Ctx, op: SetOp) {
 fn set_op_store(s: &mut Server, c: &mut Ctx, op: SetOp) {
     let dst = c.arg(1).to_vec();
     let keys: Vec<Vec<u8>> = c.argv[2..].to_vec();
+    let mut set = Set::new(s.new_seed());
     let Ok(members) = set_op(s, c, &keys, op, 0) else { return };
     let n = members.len();
+    if set.try_reserve(n).is_err() {
+        c.oom();
+        return;
+    }
+    for m in members {
+        set.add(m);
+    }
+    // The result is new memory a short request asked for: check it.
+    let value = Value::Set(set.into());
+    if n > 0 && !s.reserve_growth(value.mem()) {
+        c.oom();
+        return;
+    }
     s.delete(c.db, &dst);
     if n > 0 {
-        let mut set = Set::new(s.new_seed());
-        for m in &members {
-            set.add(m);
-        }
-        s.store(c.db, &dst, Value::Set(set.into()), false);
+        s.store(c.db, &dst, value, false);
     }
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);

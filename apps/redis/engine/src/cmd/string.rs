@@ -5,11 +5,70 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::int_arg;
+use crate::mem;
 use crate::server::{Ctx, Server};
 use crate::types::Value;
 use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
 
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+
+/// Up to this length a growing string doubles its capacity; beyond, it
+/// gets this much spare room (Redis's `sdsMakeRoomFor` greedy growth, so
+/// APPEND to a 40 MB string reserves 1 MB more, not 40).
+const GREEDY_MAX_SPARE: usize = 1024 * 1024;
+
+/// The capacity a string grows to when it must hold `need` bytes.
+fn greedy_capacity(need: usize) -> usize {
+    if need < GREEDY_MAX_SPARE { need.saturating_mul(2) } else { need.saturating_add(GREEDY_MAX_SPARE) }
+}
+
+/// Makes the string at `key` at least `need(current length)` bytes long,
+/// zero-filled, creating it when missing (the caller checked the type): the
+/// one growth path of APPEND, SETRANGE and SETBIT. The memory check
+/// ([`Server::reserve_growth`]) comes first and the allocation is fallible;
+/// when either refuses, replies -OOM, changes nothing and returns `None`.
+/// Otherwise returns the length the string had.
+fn grow_string(s: &mut Server, c: &mut Ctx, key: &[u8], need: impl Fn(usize) -> usize) -> Option<usize> {
+    let growth = match s.peek(c.db, key) {
+        Some(Value::Str(cur)) if need(cur.len()) > cur.capacity() => {
+            mem::block(greedy_capacity(need(cur.len()))) - mem::block(cur.capacity())
+        }
+        Some(_) => 0,
+        None => mem::block(need(0)),
+    };
+    if !s.reserve_growth(growth) {
+        c.oom();
+        return None;
+    }
+    // The check may have evicted the key itself: then it starts afresh.
+    let grown = if let Some(mut v) = s.write(c.db, key) {
+        match &mut *v {
+            Value::Str(cur) => {
+                let (len, need) = (cur.len(), need(cur.len()));
+                if need > cur.capacity() && cur.try_reserve_exact(greedy_capacity(need) - len).is_err() {
+                    None
+                } else {
+                    cur.resize(need.max(len), 0);
+                    Some(len)
+                }
+            }
+            _ => return None,
+        }
+    } else {
+        let mut buf = Vec::new();
+        if buf.try_reserve_exact(need(0)).is_err() {
+            None
+        } else {
+            buf.resize(need(0), 0);
+            s.store(c.db, key, Value::Str(buf), false);
+            Some(0)
+        }
+    };
+    if grown.is_none() {
+        c.oom();
+    }
+    grown
+}
 
 pub fn get(s: &mut Server, c: &mut Ctx) {
     match s.read(c.db, &c.argv[1]) {
@@ -307,15 +366,17 @@ pub fn getex(s: &mut Server, c: &mut Ctx) {
 pub fn append(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
     let max = s.cfg.proto_max_bulk_len;
+    let add = c.argv[2].len();
     let len = match s.peek(c.db, &key) {
         Some(Value::Str(cur)) => {
-            if cur.len().saturating_add(c.argv[2].len()) > max {
+            if cur.len().saturating_add(add) > max {
                 c.out.err(TOO_BIG);
                 return;
             }
+            let Some(at) = grow_string(s, c, &key, |len| len + add) else { return };
             let Some(mut v) = s.write(c.db, &key) else { return };
             let Value::Str(cur) = &mut *v else { return };
-            cur.extend_from_slice(&c.argv[2]);
+            cur[at..at + add].copy_from_slice(&c.argv[2]);
             cur.len()
         }
         Some(_) => {
@@ -478,12 +539,7 @@ pub fn setrange(s: &mut Server, c: &mut Ctx) {
                 c.out.err(TOO_BIG);
                 return;
             }
-            let mut buf = vec![0u8; offset as usize];
-            buf.extend_from_slice(&c.argv[3]);
-            let n = buf.len();
-            s.store(c.db, &key, Value::Str(buf), false);
-            s.modified(c, c.db, &key);
-            c.out.int(n as i64);
+            setrange_write(s, c, &key, offset as usize);
         }
         Some(Value::Str(cur)) => {
             if val_len == 0 {
@@ -494,22 +550,26 @@ pub fn setrange(s: &mut Server, c: &mut Ctx) {
                 c.out.err(TOO_BIG);
                 return;
             }
-            let n = {
-                let Some(mut v) = s.write(c.db, &key) else { return };
-                let Value::Str(cur) = &mut *v else { return };
-                let off = offset as usize;
-                let need = off + val_len;
-                if cur.len() < need {
-                    cur.resize(need, 0);
-                }
-                cur[off..need].copy_from_slice(&c.argv[3]);
-                cur.len()
-            };
-            s.modified(c, c.db, &key);
-            c.out.int(n as i64);
+            setrange_write(s, c, &key, offset as usize);
         }
         Some(_) => c.wrongtype(),
     }
+}
+
+/// SETRANGE once the checks passed: grows the string and writes the value.
+fn setrange_write(s: &mut Server, c: &mut Ctx, key: &[u8], offset: usize) {
+    let end = offset + c.argv[3].len();
+    if grow_string(s, c, key, |_| end).is_none() {
+        return;
+    }
+    let n = {
+        let Some(mut v) = s.write(c.db, key) else { return };
+        let Value::Str(cur) = &mut *v else { return };
+        cur[offset..end].copy_from_slice(&c.argv[3]);
+        cur.len()
+    };
+    s.modified(c, c.db, key);
+    c.out.int(n as i64);
 }
 
 fn bit_offset(s: &Server, c: &mut Ctx, i: usize) -> Option<u64> {
@@ -533,22 +593,20 @@ pub fn setbit(s: &mut Server, c: &mut Ctx) {
         }
     };
     let key = c.arg(1).to_vec();
-    match s.peek(c.db, &key) {
-        None => s.store(c.db, &key, Value::Str(Vec::new()), false),
-        Some(Value::Str(_)) => {}
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
+    if let Some(v) = s.peek(c.db, &key)
+        && !matches!(v, Value::Str(_))
+    {
+        c.wrongtype();
+        return;
     }
     let byte = (offset >> 3) as usize;
     let mask = 1u8 << (7 - (offset & 7) as u8);
+    if grow_string(s, c, &key, |len| len.max(byte + 1)).is_none() {
+        return;
+    }
     let old = {
         let Some(mut v) = s.write(c.db, &key) else { return };
         let Value::Str(cur) = &mut *v else { return };
-        if cur.len() <= byte {
-            cur.resize(byte + 1, 0);
-        }
         let old = cur[byte] & mask != 0;
         if on {
             cur[byte] |= mask;
@@ -575,21 +633,28 @@ pub fn getbit(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn bitcount(s: &mut Server, c: &mut Ctx) {
-    let v = match s.read(c.db, &c.argv[1]) {
+    let len = match s.read(c.db, &c.argv[1]) {
         None => {
             c.out.int(0);
             return;
         }
-        Some(Value::Str(v)) => v.clone(),
+        Some(Value::Str(v)) => v.len(),
         Some(_) => {
             c.wrongtype();
             return;
         }
     };
+    // Counted in place once the arguments are parsed (no copy of the string).
+    fn value<'s>(s: &'s mut Server, c: &Ctx) -> &'s [u8] {
+        match s.peek(c.db, &c.argv[1]) {
+            Some(Value::Str(v)) => v.as_slice(),
+            _ => &[],
+        }
+    }
     let argc = c.argc();
     if argc == 2 {
-        let n: u32 = v.iter().map(|b| b.count_ones()).sum();
-        c.out.int(i64::from(n));
+        let n: u64 = value(s, c).iter().map(|b| u64::from(b.count_ones())).sum();
+        c.out.int(n as i64);
         return;
     }
     if argc != 4 && argc != 5 {
@@ -614,7 +679,7 @@ pub fn bitcount(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
-    let total = if is_bit { (v.len() as i64).saturating_mul(8) } else { v.len() as i64 };
+    let total = if is_bit { (len as i64).saturating_mul(8) } else { len as i64 };
     if start < 0 {
         start += total;
     }
@@ -630,6 +695,7 @@ pub fn bitcount(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
+    let v = value(s, c);
     let count: i64 = if is_bit {
         let (sb, eb) = ((start >> 3) as usize, (end >> 3) as usize);
         let first_mask = 0xFFu8 >> (start & 7);

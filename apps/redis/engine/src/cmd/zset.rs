@@ -3,8 +3,8 @@
 use alloc::vec::Vec;
 
 use super::{
-    check_type, clamp_range, int_arg, parse_cursor, pop_count_arg, read_as, require, scan_opts, scan_reply_header,
-    with_container,
+    check_type, clamp_range, count_new, int_arg, parse_cursor, pop_count_arg, read_as, require, reserve_elements,
+    scan_opts, scan_reply_header, with_container,
 };
 use crate::server::{Ctx, Server};
 use crate::types::Value;
@@ -112,6 +112,12 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
             c.out.int(0)
         }
         return;
+    }
+    if !xx {
+        let new = count_new::<ZSet>(s, c.db, &key, pairs.iter().map(|(_, m)| m.as_slice()));
+        if !reserve_elements::<ZSet>(s, c, &key, new) {
+            return;
+        }
     }
     let mut added = 0i64;
     let mut updated = 0i64;
@@ -497,6 +503,40 @@ fn aggregate(agg: Aggregate, acc: f64, v: f64) -> f64 {
     }
 }
 
+/// One weighted input of ZUNIONSTORE/ZINTERSTORE: a sorted set, a set (its
+/// members score 1), or nothing (a missing key), read in place.
+struct Input<'a> {
+    value: Option<&'a Value>,
+    weight: f64,
+}
+
+impl Input<'_> {
+    fn weighted(&self, score: f64) -> f64 {
+        let v = score * self.weight;
+        if v.is_nan() { 0.0 } else { v }
+    }
+
+    fn len(&self) -> usize {
+        self.value.map_or(0, |v| v.len())
+    }
+
+    fn score(&self, member: &[u8]) -> Option<f64> {
+        match self.value? {
+            Value::ZSet(z) => z.score(member).map(|sc| self.weighted(sc)),
+            Value::Set(s) if s.contains(member) => Some(self.weighted(1.0)),
+            _ => None,
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&[u8], f64)) {
+        match self.value {
+            Some(Value::ZSet(z)) => z.iter().for_each(|(sc, m)| f(m, self.weighted(sc))),
+            Some(Value::Set(s)) => s.iter().for_each(|m| f(m, self.weighted(1.0))),
+            _ => {}
+        }
+    }
+}
+
 fn zstore_generic(s: &mut Server, c: &mut Ctx, union: bool) {
     let dst = c.arg(1).to_vec();
     let Some(numkeys) = int_arg(c, 2) else { return };
@@ -544,17 +584,11 @@ fn zstore_generic(s: &mut Server, c: &mut Ctx, union: bool) {
             return;
         }
     }
-    // Collect inputs (sets count with score 1).
-    let mut inputs: Vec<Vec<(f64, Vec<u8>)>> = Vec::with_capacity(numkeys);
-    for (k, w) in keys.iter().zip(weights.iter()) {
-        let weighted = |sc: f64| {
-            let v = sc * w;
-            if v.is_nan() { 0.0 } else { v }
-        };
+    // Type checks (and lazy expiry) first; then the inputs are read in
+    // place, without copying them.
+    for k in &keys {
         match s.peek(c.db, k) {
-            None => inputs.push(Vec::new()),
-            Some(Value::ZSet(z)) => inputs.push(z.iter().map(|(sc, m)| (weighted(sc), m.to_vec())).collect()),
-            Some(Value::Set(set)) => inputs.push(set.iter().map(|m| (weighted(1.0), m.to_vec())).collect()),
+            None | Some(Value::ZSet(_)) | Some(Value::Set(_)) => {}
             Some(_) => {
                 c.wrongtype();
                 return;
@@ -562,44 +596,49 @@ fn zstore_generic(s: &mut Server, c: &mut Ctx, union: bool) {
         }
     }
     let mut result = ZSet::new(s.new_seed());
+    let db = &s.dbs[c.db];
+    let inputs: Vec<Input> = keys
+        .iter()
+        .zip(weights.iter())
+        .map(|(k, &weight)| Input { value: db.get(k).map(|e| &e.value), weight })
+        .collect();
     if union {
         for input in &inputs {
-            for (sc, m) in input {
+            input.for_each(|m, sc| {
                 let new = match result.score(m) {
-                    Some(cur) => aggregate(agg, cur, *sc),
-                    None => *sc,
+                    Some(cur) => aggregate(agg, cur, sc),
+                    None => sc,
                 };
                 result.set(m, new);
-            }
+            });
         }
     } else {
-        let mut order: Vec<usize> = (0..inputs.len()).collect();
-        order.sort_by_key(|&i| inputs[i].len());
-        let maps: Vec<alloc::collections::BTreeMap<&[u8], f64>> =
-            inputs.iter().map(|inp| inp.iter().map(|(sc, m)| (m.as_slice(), *sc)).collect()).collect();
-        if let Some((&first, rest)) = order.split_first() {
-            for (sc, m) in &inputs[first] {
-                let mut acc = *sc;
-                let mut all = true;
-                for &o in rest {
-                    match maps[o].get(m.as_slice()) {
-                        Some(v) => acc = aggregate(agg, acc, *v),
-                        None => {
-                            all = false;
-                            break;
-                        }
-                    }
-                }
-                if all {
-                    result.set(m, acc);
+        // Each member of the smallest input, looked up in the others from
+        // the smallest up (Redis's O(N*K) walk, in its order).
+        let mut order: Vec<&Input> = inputs.iter().collect();
+        order.sort_by_key(|i| i.len());
+        let Some((smallest, rest)) = order.split_first() else { return };
+        smallest.for_each(|m, sc| {
+            let mut acc = sc;
+            for other in rest {
+                match other.score(m) {
+                    Some(v) => acc = aggregate(agg, acc, v),
+                    None => return,
                 }
             }
-        }
+            result.set(m, acc);
+        });
     }
     let n = result.len();
+    // The result is new memory a short request asked for: check it.
+    let value = Value::ZSet(result.into());
+    if n > 0 && !s.reserve_growth(value.mem()) {
+        c.oom();
+        return;
+    }
     s.delete(c.db, &dst);
     if n > 0 {
-        s.store(c.db, &dst, Value::ZSet(result.into()), false);
+        s.store(c.db, &dst, value, false);
     }
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);

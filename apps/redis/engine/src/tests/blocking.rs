@@ -95,3 +95,42 @@ fn wrongtype_while_blocking() {
         "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
     );
 }
+
+/// Clients that leave the queue of a key (disconnect, timeout) are taken
+/// out without disturbing the order of the others: still served FIFO.
+#[test]
+fn leaving_clients_keep_the_fifo_order_of_the_rest() {
+    let mut h = H::new();
+    let waiters: Vec<_> = (0..40).map(|_| h.client()).collect();
+    for (i, &w) in waiters.iter().enumerate() {
+        let timeout = if i % 5 == 1 { "1" } else { "0" };
+        assert_eq!(h.cmd(w, &["BLPOP", "q", timeout]), "");
+        h.advance(1);
+    }
+    for (i, &w) in waiters.iter().enumerate() {
+        if i % 5 == 3 {
+            h.s.disconnect(w);
+        }
+    }
+    h.advance(2000);
+    h.tick();
+    let stay: Vec<_> = waiters.iter().enumerate().filter(|(i, _)| i % 5 != 1 && i % 5 != 3).map(|(_, &w)| w).collect();
+    for (i, &w) in waiters.iter().enumerate() {
+        if i % 5 == 1 {
+            assert_eq!(show(&h.take(w)), "*-1\r\n");
+        }
+    }
+    assert_eq!(h.s.blocking.waiting[0].get(b"q").map(|q| q.len()), Some(stay.len()));
+    let p = h.client();
+    let items: Vec<String> = (0..stay.len() + 1).map(|i| format!("{i}")).collect();
+    let mut push = vec!["RPUSH", "q"];
+    push.extend(items.iter().map(|s| s.as_str()));
+    assert_eq!(h.cmd(p, &push), format!(":{}\r\n", items.len()));
+    for (n, &w) in stay.iter().enumerate() {
+        let v = format!("{n}");
+        assert_eq!(show(&h.take(w)), format!("*2\r\n$1\r\nq\r\n${}\r\n{v}\r\n", v.len()));
+    }
+    assert_eq!(h.cmd(p, &["LLEN", "q"]), ":1\r\n");
+    assert!(h.s.blocking.waiting[0].get(b"q").is_none());
+    assert_eq!(h.s.blocking.blocked_clients, 0);
+}

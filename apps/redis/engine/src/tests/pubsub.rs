@@ -57,3 +57,44 @@ fn resp3_push_frames() {
     assert_eq!(h.cmd(sub, &["RESET"]), "+RESET\r\n");
     assert_eq!(h.cmd(publ, &["PUBLISH", "ch", "m"]), ":0\r\n");
 }
+
+/// Unsubscribing or disconnecting takes one client out of a channel without
+/// disturbing the delivery order of the others (subscription order).
+#[test]
+fn subscribers_leave_and_order_stays() {
+    let mut h = H::new();
+    let subs: Vec<_> = (0..50).map(|_| h.client()).collect();
+    for &c in &subs {
+        h.cmd(c, &["SUBSCRIBE", "ch"]);
+        h.cmd(c, &["PSUBSCRIBE", "c*"]);
+    }
+    for (i, &c) in subs.iter().enumerate() {
+        match i % 4 {
+            1 => {
+                h.cmd(c, &["UNSUBSCRIBE", "ch"]);
+            }
+            2 => h.s.disconnect(c),
+            3 => {
+                h.cmd(c, &["PUNSUBSCRIBE"]);
+            }
+            _ => {}
+        }
+    }
+    let ids = |keep: &dyn Fn(usize) -> bool| -> Vec<u64> {
+        subs.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, c)| c.0).collect()
+    };
+    let direct: Vec<u64> = h.s.pubsub.receivers(b"ch").iter().filter(|(_, p)| p.is_none()).map(|(c, _)| *c).collect();
+    assert_eq!(direct, ids(&|i| i % 4 == 0 || i % 4 == 3));
+    let by_pattern: Vec<u64> =
+        h.s.pubsub.receivers(b"ch").iter().filter(|(_, p)| p.is_some()).map(|(c, _)| *c).collect();
+    assert_eq!(by_pattern, ids(&|i| i % 4 == 0 || i % 4 == 1));
+    let p = h.client();
+    assert_eq!(h.cmd(p, &["PUBSUB", "NUMSUB", "ch"]), "*2\r\n$2\r\nch\r\n:25\r\n");
+    assert_eq!(h.cmd(p, &["PUBLISH", "ch", "m"]), ":51\r\n");
+    for &c in &subs {
+        h.cmd(c, &["UNSUBSCRIBE"]);
+        h.cmd(c, &["PUNSUBSCRIBE"]);
+    }
+    assert_eq!(h.cmd(p, &["PUBSUB", "NUMSUB", "ch"]), "*2\r\n$2\r\nch\r\n:0\r\n");
+    assert_eq!(h.cmd(p, &["PUBSUB", "NUMPAT"]), ":0\r\n");
+}

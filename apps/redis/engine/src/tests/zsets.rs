@@ -189,3 +189,22 @@ fn reverse_ranges_with_limit_and_exclusive_bounds() {
         ["ZCOUNT", "str", "0", "1"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
     );
 }
+
+#[test]
+fn zstore_reads_inputs_in_place() {
+    let mut h = H::new();
+    let c = h.client();
+    script!(h, c,
+        ["ZADD", "big", "1", "a", "2", "b", "3", "c", "4", "d"] => ":4\r\n",
+        ["ZADD", "small", "10", "c", "20", "b"] => ":2\r\n",
+        ["SADD", "set", "b", "c", "d"] => ":3\r\n",
+        // The destination may be an input; the smallest input drives.
+        ["ZINTERSTORE", "big", "3", "big", "set", "small", "WEIGHTS", "1", "100", "2"] => ":2\r\n",
+        ["ZRANGE", "big", "0", "-1", "WITHSCORES"] => "*4\r\n$1\r\nc\r\n$3\r\n123\r\n$1\r\nb\r\n$3\r\n142\r\n",
+        ["ZUNIONSTORE", "u", "2", "small", "set", "AGGREGATE", "MIN"] => ":3\r\n",
+        ["ZRANGE", "u", "0", "-1", "WITHSCORES"] => "*6\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n1\r\n$1\r\nd\r\n$1\r\n1\r\n",
+        ["SET", "str", "x"] => "+OK\r\n",
+        ["ZUNIONSTORE", "u", "2", "small", "str"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["ZCARD", "u"] => ":3\r\n",
+    );
+}

@@ -3,7 +3,8 @@
 
 use alloc::vec::Vec;
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
+use crate::mem;
 
 /// Redis 7.0 defaults: hash-max-listpack-entries / -value.
 pub const MAX_LISTPACK_ENTRIES: usize = 512;
@@ -11,6 +12,7 @@ pub const MAX_LISTPACK_VALUE: usize = 64;
 
 pub struct Hash {
     map: ByteMap<Vec<u8>>,
+    /// Heap bytes of the values' buffers.
     val_bytes: usize,
     /// Sticky "hashtable" encoding, like Redis (never converts back).
     big: bool,
@@ -29,8 +31,17 @@ impl Hash {
     pub fn is_big(&self) -> bool {
         self.big
     }
+    /// Heap bytes: fields and map bookkeeping plus the values' buffers.
     pub fn mem(&self) -> usize {
-        self.map.overhead_bytes() + self.val_bytes + 64
+        self.map.overhead_bytes() + self.val_bytes
+    }
+    /// Bytes [`try_reserve`](Self::try_reserve) would add; see [`ByteMap::growth_bytes`].
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        self.map.growth_bytes(additional)
+    }
+    /// Makes room for `additional` more fields; see [`ByteMap::try_reserve`].
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.map.try_reserve(additional)
     }
     pub fn get(&self, field: &[u8]) -> Option<&Vec<u8>> {
         self.map.get(field)
@@ -43,10 +54,10 @@ impl Hash {
         if field.len() > MAX_LISTPACK_VALUE || val.len() > MAX_LISTPACK_VALUE {
             self.big = true;
         }
-        self.val_bytes += val.len();
+        self.val_bytes += mem::block(val.capacity());
         let new = match self.map.insert(field, val) {
             Some(old) => {
-                self.val_bytes -= old.len();
+                self.val_bytes -= mem::block(old.capacity());
                 false
             }
             None => true,
@@ -61,7 +72,7 @@ impl Hash {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self.map.remove(field) {
             Some(old) => {
-                self.val_bytes -= old.len();
+                self.val_bytes -= mem::block(old.capacity());
                 true
             }
             None => false,

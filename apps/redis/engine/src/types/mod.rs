@@ -8,13 +8,13 @@ pub mod zset;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::bytemap::ReserveError;
+use crate::mem;
+
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
 pub use zset::ZSet;
-
-/// Heap bytes charged per string value beyond its content.
-pub const STRING_OVERHEAD: usize = 16;
 
 /// A collection value type (list, hash, set, sorted set): how to make an
 /// empty one and how to find it inside a [`Value`]. Lets commands share one
@@ -24,10 +24,18 @@ pub trait Container: Sized {
     fn into_value(self) -> Value;
     fn of(value: &Value) -> Option<&Self>;
     fn of_mut(value: &mut Value) -> Option<&mut Self>;
+    /// Whether `member` (a field, member; never for lists) is present.
+    fn has(&self, member: &[u8]) -> bool;
+    /// Bytes the collection's arrays would grow by to take `additional`
+    /// new elements (0 when they fit): what `try_reserve` allocates.
+    fn growth_bytes(&self, additional: usize) -> usize;
+    /// Makes room for `additional` new elements; `Err` when the allocator
+    /// refuses (the collection is unchanged apart from capacity).
+    fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError>;
 }
 
 macro_rules! container {
-    ($type:ty, $variant:ident, $seed:ident => $new:expr) => {
+    ($type:ty, $variant:ident, $seed:ident => $new:expr, $this:ident, $m:ident => $has:expr) => {
         impl Container for $type {
             fn new_empty($seed: u64) -> Self {
                 $new
@@ -47,14 +55,24 @@ macro_rules! container {
                     _ => None,
                 }
             }
+            fn has(&self, $m: &[u8]) -> bool {
+                let $this = self;
+                $has
+            }
+            fn growth_bytes(&self, additional: usize) -> usize {
+                <$type>::growth_bytes(self, additional)
+            }
+            fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+                <$type>::try_reserve(self, additional)
+            }
         }
     };
 }
 
-container!(List, List, _seed => List::new());
-container!(Hash, Hash, seed => Hash::new(seed));
-container!(Set, Set, seed => Set::new(seed));
-container!(ZSet, ZSet, seed => ZSet::new(seed));
+container!(List, List, _seed => List::new(), _l, _m => false);
+container!(Hash, Hash, seed => Hash::new(seed), h, m => h.contains(m));
+container!(Set, Set, seed => Set::new(seed), s, m => s.contains(m));
+container!(ZSet, ZSet, seed => ZSet::new(seed), z, m => z.score(m).is_some());
 
 /// A keyspace value.
 ///
@@ -82,15 +100,16 @@ impl Value {
         }
     }
 
-    /// Approximate heap bytes (O(1): containers keep running totals).
-    /// Boxed collections also pay for their box.
+    /// Heap bytes the value owns, as heap blocks (see [`crate::mem`]); O(1):
+    /// containers keep running totals. The value itself lives inline in its
+    /// keyspace slot; boxed collections also pay for their box.
     pub fn mem(&self) -> usize {
         match self {
-            Value::Str(s) => s.capacity() + STRING_OVERHEAD,
-            Value::List(l) => l.mem() + size_of::<List>(),
-            Value::Hash(h) => h.mem() + size_of::<Hash>(),
-            Value::Set(s) => s.mem() + size_of::<Set>(),
-            Value::ZSet(z) => z.mem() + size_of::<ZSet>(),
+            Value::Str(s) => mem::block(s.capacity()),
+            Value::List(l) => l.mem() + mem::boxed::<List>(),
+            Value::Hash(h) => h.mem() + mem::boxed::<Hash>(),
+            Value::Set(s) => s.mem() + mem::boxed::<Set>(),
+            Value::ZSet(z) => z.mem() + mem::boxed::<ZSet>(),
         }
     }
 
@@ -142,12 +161,29 @@ impl Value {
 }
 
 impl Value {
-    /// A deep copy (COPY command); containers get fresh hash seeds.
-    pub fn deep_clone(&self, seed: u64) -> Value {
+    /// Heap bytes a [`deep_clone`](Self::deep_clone) takes (at most): a
+    /// string's copy is exact, containers' are charged what they hold.
+    pub fn clone_mem(&self) -> usize {
         match self {
-            Value::Str(s) => Value::Str(s.clone()),
+            Value::Str(s) => mem::block(s.len()),
+            v => v.mem(),
+        }
+    }
+
+    /// A deep copy (COPY command); containers get fresh hash seeds. The
+    /// large allocations (the string, the containers' arrays) are made
+    /// fallibly: `Err` when the allocator refuses one.
+    pub fn deep_clone(&self, seed: u64) -> Result<Value, ReserveError> {
+        Ok(match self {
+            Value::Str(s) => {
+                let mut n = Vec::new();
+                n.try_reserve_exact(s.len()).map_err(|_| ReserveError)?;
+                n.extend_from_slice(s);
+                Value::Str(n)
+            }
             Value::List(l) => {
                 let mut n = List::new();
+                n.try_reserve(l.len())?;
                 for e in l.iter() {
                     n.push_back(e.clone());
                 }
@@ -155,6 +191,7 @@ impl Value {
             }
             Value::Hash(h) => {
                 let mut n = Hash::new(seed);
+                n.try_reserve(h.len())?;
                 for (f, v) in h.iter() {
                     n.set(f, v.clone());
                 }
@@ -162,6 +199,7 @@ impl Value {
             }
             Value::Set(s) => {
                 let mut n = Set::new(seed);
+                n.try_reserve(s.len())?;
                 for m in s.iter() {
                     n.add(m);
                 }
@@ -169,11 +207,60 @@ impl Value {
             }
             Value::ZSet(z) => {
                 let mut n = ZSet::new(seed);
+                n.try_reserve(z.len())?;
                 for (score, m) in z.iter() {
                     n.set(m, score);
                 }
                 Value::ZSet(Box::new(n))
             }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    /// `growth_bytes` predicts what `try_reserve` adds to the accounted
+    /// memory (exactly, except the hash table's trailing control group,
+    /// which the prediction takes at its widest), for every collection and
+    /// size, after removals too.
+    fn check<T: Container>(t: &mut T, value: impl Fn(&T) -> usize, what: &str) {
+        for additional in [1usize, 2, 7, 100, 1000] {
+            let predicted = t.growth_bytes(additional);
+            let before = value(t);
+            t.try_reserve(additional).unwrap();
+            let actual = value(t) - before;
+            assert!(actual <= predicted && predicted - actual <= 16, "{what} +{additional}: {predicted} vs {actual}");
+        }
+    }
+
+    #[test]
+    fn growth_prediction_matches_reservation() {
+        for n in [0usize, 1, 5, 64, 1000, 5000] {
+            let mut l = List::new();
+            let mut h = Hash::new(1);
+            let mut s = Set::new(2);
+            let mut z = ZSet::new(3);
+            for i in 0..n {
+                let m = format!("m{i}");
+                l.push_back(m.clone().into_bytes());
+                h.set(m.as_bytes(), b"v".to_vec());
+                s.add(m.as_bytes());
+                z.set(m.as_bytes(), i as f64);
+            }
+            for i in (0..n).step_by(3) {
+                let m = format!("m{i}");
+                l.pop_front();
+                h.remove(m.as_bytes());
+                s.remove(m.as_bytes());
+                z.remove(m.as_bytes());
+            }
+            check(&mut l, List::mem, &format!("list {n}"));
+            check(&mut h, Hash::mem, &format!("hash {n}"));
+            check(&mut s, Set::mem, &format!("set {n}"));
+            check(&mut z, ZSet::mem, &format!("zset {n}"));
         }
     }
 }

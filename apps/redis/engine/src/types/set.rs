@@ -1,7 +1,7 @@
 //! Set value: members with stable slots (for SSCAN, O(1) random member)
 //! and a running count of non-integer members to report "intset".
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
 
 /// Redis 7.0 default set-max-intset-entries.
 pub const MAX_INTSET_ENTRIES: usize = 512;
@@ -27,11 +27,20 @@ impl Set {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+    /// Heap bytes: members and map bookkeeping.
     pub fn mem(&self) -> usize {
-        self.map.overhead_bytes() + 64
+        self.map.overhead_bytes()
     }
     pub fn encoding(&self) -> &'static str {
         if self.big { "hashtable" } else { "intset" }
+    }
+    /// Bytes [`try_reserve`](Self::try_reserve) would add; see [`ByteMap::growth_bytes`].
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        self.map.growth_bytes(additional)
+    }
+    /// Makes room for `additional` more members; see [`ByteMap::try_reserve`].
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.map.try_reserve(additional)
     }
     pub fn contains(&self, m: &[u8]) -> bool {
         self.map.contains_key(m)

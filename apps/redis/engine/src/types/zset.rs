@@ -7,7 +7,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
+use crate::mem;
 
 /// Redis 7.0 defaults: zset-max-listpack-entries / -value.
 pub const MAX_LISTPACK_ENTRIES: usize = 128;
@@ -120,6 +121,13 @@ pub struct SkipList {
     length: usize,
     tail: u32,
     rng: u64,
+    /// Heap bytes of the nodes' own allocations (members and level arrays).
+    node_bytes: usize,
+}
+
+/// Heap bytes a node owns besides its arena slot.
+fn node_heap(member: &[u8], levels: usize) -> usize {
+    mem::block(member.len()) + mem::array::<Level>(levels)
 }
 
 impl SkipList {
@@ -130,7 +138,14 @@ impl SkipList {
             backward: NIL,
             levels: vec![Level { forward: NIL, span: 0 }; MAX_LEVEL],
         };
-        SkipList { nodes: vec![header], free: Vec::new(), level: 1, length: 0, tail: NIL, rng: seed | 1 }
+        let node_bytes = node_heap(&[], MAX_LEVEL);
+        SkipList { nodes: vec![header], free: Vec::new(), level: 1, length: 0, tail: NIL, rng: seed | 1, node_bytes }
+    }
+
+    /// Heap bytes: the node arena and free list (capacity) plus what the
+    /// nodes own.
+    pub fn mem(&self) -> usize {
+        mem::array::<Node>(self.nodes.capacity()) + mem::array::<u32>(self.free.capacity()) + self.node_bytes
     }
 
     pub fn len(&self) -> usize {
@@ -208,6 +223,7 @@ impl SkipList {
             }
             self.level = lvl;
         }
+        self.node_bytes += node_heap(&member, lvl);
         let node = Node { score, member, backward: NIL, levels: vec![Level { forward: NIL, span: 0 }; lvl] };
         let x = match self.free.pop() {
             Some(i) => {
@@ -284,6 +300,7 @@ impl SkipList {
         }
         self.length -= 1;
         let node = &mut self.nodes[x as usize];
+        self.node_bytes -= node_heap(&node.member, node.levels.len());
         node.levels = Vec::new();
         let member = core::mem::take(&mut node.member);
         self.free.push(x);
@@ -402,13 +419,10 @@ impl SkipList {
     }
 }
 
-const ELEM_OVERHEAD: usize = 64;
-
 /// A sorted set: skiplist order plus member -> score lookup.
 pub struct ZSet {
     dict: ByteMap<f64>,
     list: SkipList,
-    bytes: usize,
     big: bool,
 }
 
@@ -422,7 +436,7 @@ pub enum AddOutcome {
 
 impl ZSet {
     pub fn new(seed: u64) -> ZSet {
-        ZSet { dict: ByteMap::new(seed), list: SkipList::new(seed), bytes: 0, big: false }
+        ZSet { dict: ByteMap::new(seed), list: SkipList::new(seed), big: false }
     }
     pub fn len(&self) -> usize {
         self.dict.len()
@@ -433,8 +447,29 @@ impl ZSet {
     pub fn is_big(&self) -> bool {
         self.big
     }
+    /// Heap bytes: the member -> score map and the skiplist.
     pub fn mem(&self) -> usize {
-        self.dict.overhead_bytes() + self.bytes + 64
+        self.dict.overhead_bytes() + self.list.mem()
+    }
+    /// Bytes [`try_reserve`](Self::try_reserve) would add: the map's growth
+    /// and the node arena's (free nodes are reused first).
+    pub fn growth_bytes(&self, additional: usize) -> usize {
+        let nodes = &self.list.nodes;
+        let need = nodes.len().saturating_add(additional.saturating_sub(self.list.free.len()));
+        let arena = if need <= nodes.capacity() {
+            0
+        } else {
+            let cap = nodes.capacity();
+            mem::array::<Node>(need.max(cap.saturating_mul(2)).max(4)) - mem::array::<Node>(cap)
+        };
+        self.dict.growth_bytes(additional) + arena
+    }
+    /// Makes room for `additional` more members in the map and the
+    /// skiplist's node arena.
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.dict.try_reserve(additional)?;
+        let free = self.list.free.len();
+        self.list.nodes.try_reserve(additional.saturating_sub(free)).map_err(|_| ReserveError)
     }
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         self.dict.get(member).copied()
@@ -464,7 +499,6 @@ impl ZSet {
                 if member.len() > MAX_LISTPACK_VALUE || self.dict.len() >= MAX_LISTPACK_ENTRIES {
                     self.big = true;
                 }
-                self.bytes += member.len() + ELEM_OVERHEAD;
                 self.list.insert(score, member.into());
                 self.dict.insert_new(member.into(), score);
                 AddOutcome::Added
@@ -476,7 +510,6 @@ impl ZSet {
         match self.dict.remove(member) {
             Some(score) => {
                 self.list.delete(score, member);
-                self.bytes -= member.len() + ELEM_OVERHEAD;
                 true
             }
             None => false,
