@@ -394,6 +394,8 @@ impl Server {
                         Some(alloc::format!("ERR wrong number of arguments for '{}' command", spec.name).into_bytes());
                 } else if has_pass && !c.authenticated && spec.flags & flags::NO_AUTH == 0 {
                     reject = Some(b"NOAUTH Authentication required.".to_vec());
+                } else if in_multi && spec.flags & flags::NO_MULTI != 0 {
+                    reject = Some(b"ERR Command not allowed inside a transaction".to_vec());
                 } else if c.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
                     reject = Some(
                         alloc::format!(
