@@ -8,9 +8,14 @@ use crate::util::{push_double_g17, push_i64};
 
 /// Longest inline command or multibulk/bulk header line (PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX: usize = 64 * 1024;
-/// Largest up-front allocation for a bulk argument; bigger ones grow as the
-/// data arrives (so a header alone cannot reserve gigabytes).
-const BULK_PREALLOC_MAX: usize = 1024 * 1024;
+/// Largest up-front allocation for a bulk argument whose bytes have not
+/// arrived yet; it grows as they arrive (so a header alone reserves little).
+const BULK_PREALLOC_MAX: usize = 16 * 1024;
+/// Largest up-front allocation of argument slots for a multibulk request;
+/// more are added as arguments arrive.
+const ARGV_PREALLOC_MAX: usize = 16;
+/// Bytes counted for one argument besides its payload (its `Vec` header).
+pub const ARG_OVERHEAD: usize = core::mem::size_of::<Vec<u8>>();
 
 /// Malformed input; the connection is closed after the error reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +60,22 @@ pub struct ParseLimits {
     pub max_bulk_len: usize,
     /// Unauthenticated clients may only send small requests (like Redis).
     pub authenticated: bool,
+    /// `client-query-buffer-limit`: bound on what the request being parsed
+    /// holds ([`RequestParser::pending_bytes`]), plus the input not parsed
+    /// yet when `input_buffered`; beyond it the parser answers
+    /// [`Step::Overflow`].
+    pub max_query: usize,
+    /// Whether the input given to `parse` is held in the client's buffer
+    /// (rather than borrowed from the caller), so its unparsed part counts
+    /// against `max_query`.
+    pub input_buffered: bool,
+}
+
+impl ParseLimits {
+    /// What `n` unparsed input bytes count against `max_query`.
+    fn unparsed(&self, n: usize) -> usize {
+        if self.input_buffered { n } else { 0 }
+    }
 }
 
 /// Result of one parse step.
@@ -65,6 +86,9 @@ pub enum Step {
     /// Everything usable was absorbed; the rest is an incomplete line.
     NeedMore,
     Error(ProtocolError),
+    /// The request outgrew `ParseLimits::max_query`, or memory for it could
+    /// not be allocated: the client must be closed without a reply.
+    Overflow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +111,8 @@ pub struct RequestParser {
     state: State,
     args_left: usize,
     argv: Vec<Vec<u8>>,
+    /// Sum of the capacities of the arguments in `argv`.
+    argv_bytes: usize,
     cur: Vec<u8>,
     /// Bytes of the pending partial line already searched for its delimiter.
     scanned: usize,
@@ -100,7 +126,14 @@ impl Default for RequestParser {
 
 impl RequestParser {
     pub fn new() -> RequestParser {
-        RequestParser { state: State::Start, args_left: 0, argv: Vec::new(), cur: Vec::new(), scanned: 0 }
+        RequestParser {
+            state: State::Start,
+            args_left: 0,
+            argv: Vec::new(),
+            argv_bytes: 0,
+            cur: Vec::new(),
+            scanned: 0,
+        }
     }
 
     /// True when no command is partially parsed.
@@ -108,9 +141,40 @@ impl RequestParser {
         self.state == State::Start
     }
 
-    /// Bytes held for the command being parsed (for CLIENT LIST / limits).
+    /// Heap bytes held for the request being parsed: the argument slots
+    /// (one `Vec` header each, by capacity), the capacity of every
+    /// assembled argument and of the one being received. O(1).
     pub fn pending_bytes(&self) -> usize {
-        self.cur.len() + self.argv.iter().map(|a| a.len()).sum::<usize>()
+        self.argv.capacity() * ARG_OVERHEAD + self.argv_bytes + self.cur.capacity()
+    }
+
+    /// Drops the partial request and its memory.
+    pub fn reset(&mut self) {
+        *self = RequestParser::new();
+    }
+
+    /// Whether the held bytes plus `unparsed` input bytes exceed `max`.
+    fn over(&self, unparsed: usize, max: usize) -> bool {
+        self.pending_bytes().saturating_add(unparsed) > max
+    }
+
+    /// Makes room in `cur` for `n` more payload bytes of a bulk of `total`
+    /// bytes, growing geometrically but never past `total` nor past what
+    /// `max` leaves (counting `unparsed` input bytes). False when even the
+    /// exact need does not fit or the allocator refuses.
+    fn grow_cur(&mut self, n: usize, total: usize, unparsed: usize, max: usize) -> bool {
+        let cap = self.cur.capacity();
+        let need = self.cur.len() + n;
+        if need <= cap {
+            return true;
+        }
+        let others = self.pending_bytes() - cap + unparsed;
+        let budget = max.saturating_sub(others);
+        if need > budget {
+            return false;
+        }
+        let target = cap.saturating_mul(2).max(need).min(total).min(budget);
+        self.cur.try_reserve_exact(target - self.cur.len()).is_ok()
     }
 
     /// Finds `delim` in `input[start..]`, resuming the previous search.
@@ -171,7 +235,9 @@ impl RequestParser {
                             continue; // empty command: ignored
                         }
                         self.args_left = n as usize;
-                        self.argv = Vec::with_capacity(self.args_left.min(1024));
+                        if self.argv.try_reserve_exact(self.args_left.min(ARGV_PREALLOC_MAX)).is_err() {
+                            return (pos, Step::Overflow);
+                        }
                         self.state = State::BulkHeader;
                     } else {
                         let Some(nl) = self.find(input, pos, b'\n') else {
@@ -213,12 +279,21 @@ impl RequestParser {
                         return (pos, Step::Error(ProtocolError::UnauthenticatedBulkLength));
                     }
                     pos = cr + 2;
-                    self.cur = Vec::with_capacity(len.min(BULK_PREALLOC_MAX));
+                    // Exact when the payload is here already; otherwise a
+                    // small start that grows with what really arrives.
+                    let first = len.min((input.len() - pos).max(BULK_PREALLOC_MAX));
+                    if !self.grow_cur(first, len, lim.unparsed(input.len() - pos), lim.max_query) {
+                        return (pos, Step::Overflow);
+                    }
                     self.state = State::BulkData(len);
                 }
                 State::BulkData(remaining) => {
                     let avail = input.len() - pos;
                     let n = remaining.min(avail);
+                    let total = self.cur.len() + remaining;
+                    if !self.grow_cur(n, total, lim.unparsed(avail - n), lim.max_query) {
+                        return (pos, Step::Overflow);
+                    }
                     self.cur.extend_from_slice(&input[pos..pos + n]);
                     pos += n;
                     if n < remaining {
@@ -235,11 +310,20 @@ impl RequestParser {
                         self.state = State::BulkCrlf(remaining - n as u8);
                         return (pos, Step::NeedMore);
                     }
-                    self.argv.push(core::mem::take(&mut self.cur));
+                    if self.argv.len() == self.argv.capacity() && self.argv.try_reserve(1).is_err() {
+                        return (pos, Step::Overflow);
+                    }
+                    let arg = core::mem::take(&mut self.cur);
+                    self.argv_bytes += arg.capacity();
+                    self.argv.push(arg);
                     self.args_left -= 1;
                     if self.args_left == 0 {
                         self.state = State::Start;
+                        self.argv_bytes = 0;
                         return (pos, Step::Command(core::mem::take(&mut self.argv)));
+                    }
+                    if self.over(lim.unparsed(input.len() - pos), lim.max_query) {
+                        return (pos, Step::Overflow);
                     }
                     self.state = State::BulkHeader;
                 }
@@ -539,7 +623,12 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    const LIM: ParseLimits = ParseLimits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
+    const LIM: ParseLimits = ParseLimits {
+        max_bulk_len: 512 * 1024 * 1024,
+        authenticated: true,
+        max_query: usize::MAX,
+        input_buffered: true,
+    };
 
     fn parse_all(input: &[u8]) -> (Vec<Step>, usize) {
         let mut p = RequestParser::new();
@@ -596,7 +685,8 @@ mod tests {
 
     #[test]
     fn unauthenticated_limits() {
-        let lim = ParseLimits { max_bulk_len: 1 << 20, authenticated: false };
+        let lim =
+            ParseLimits { max_bulk_len: 1 << 20, authenticated: false, max_query: usize::MAX, input_buffered: true };
         let mut p = RequestParser::new();
         assert_eq!(p.parse(b"*11\r\n", &lim).1, Step::Error(ProtocolError::UnauthenticatedMultibulkLength));
         let mut p = RequestParser::new();

@@ -36,6 +36,11 @@ pub struct Stats {
     pub error_replies: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Clients closed by `client-query-buffer-limit` (not in Redis 7.0's
+    /// INFO; kept for the embedding app).
+    pub client_query_buffer_limit_disconnections: u64,
+    /// Clients closed by an output buffer limit (likewise).
+    pub client_output_buffer_limit_disconnections: u64,
 }
 
 /// Execution context of one command.
@@ -119,6 +124,9 @@ pub struct Server {
     exec_propagation: Option<bool>,
 }
 
+/// Input buffer capacity kept once a client's buffered input is consumed.
+const INBUF_KEEP: usize = 16 * 1024;
+
 /// Fixed bytes counted as used by an empty server (like Redis's baseline).
 const BASE_MEMORY: usize = 64 * 1024;
 
@@ -165,6 +173,11 @@ impl Server {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The counters INFO reports (and a few more).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Installs the hook that receives every executed write command.
@@ -255,30 +268,73 @@ impl Server {
             // Fast path: parse straight from the socket bytes.
             c.inbuf.clear();
             c.inpos = 0;
-            let used = self.process_bytes(cid, input);
-            if let Some(c) = self.clients.get_mut(&cid)
-                && !c.should_close()
-            {
-                c.inbuf.extend_from_slice(input.get(used..).unwrap_or(&[]));
+            let used = self.process_bytes(cid, input, false);
+            let rest = input.get(used..).unwrap_or(&[]);
+            if !rest.is_empty() {
+                self.buffer_input(cid, rest);
             }
-        } else {
-            c.inbuf.extend_from_slice(input);
+        } else if self.buffer_input(cid, input) {
             self.process_input(cid);
         }
         self.check_query_limit(cid);
         self.run_resumed();
     }
 
+    /// What counts against `client-query-buffer-limit`: unparsed input plus
+    /// everything held for the request being assembled.
+    fn query_bytes(c: &Client) -> usize {
+        c.pending_input() + c.parser.pending_bytes()
+    }
+
+    /// Appends unparsed bytes to the client's input buffer. When that would
+    /// take it past `client-query-buffer-limit`, or the allocator refuses
+    /// the room, the client is closed instead (false).
+    fn buffer_input(&mut self, cid: u64, bytes: &[u8]) -> bool {
+        let limit = self.cfg.client_query_buffer_limit;
+        let Some(c) = self.clients.get_mut(&cid) else { return false };
+        if c.should_close() {
+            return false;
+        }
+        if Self::query_bytes(c).saturating_add(bytes.len()) > limit || c.inbuf.try_reserve(bytes.len()).is_err() {
+            self.close_for_query_limit(cid);
+            return false;
+        }
+        c.inbuf.extend_from_slice(bytes);
+        true
+    }
+
     fn check_query_limit(&mut self, cid: u64) {
         let limit = self.cfg.client_query_buffer_limit;
-        if let Some(c) = self.clients.get_mut(&cid)
-            && c.pending_input() > limit
-        {
-            c.close_now = true;
-            c.inbuf = Vec::new();
-            c.inpos = 0;
-            self.mark_dirty(cid);
+        if self.clients.get(&cid).is_some_and(|c| !c.close_now && Self::query_bytes(c) > limit) {
+            self.close_for_query_limit(cid);
         }
+    }
+
+    /// Redis's "Closing client that reached max query buffer length": the
+    /// client is closed without a reply.
+    fn close_for_query_limit(&mut self, cid: u64) {
+        self.stats.client_query_buffer_limit_disconnections += 1;
+        self.close_client_now(cid);
+    }
+
+    /// Closes a client at once (output dropped, like Redis's
+    /// `freeClientAsync`): releases its buffers, its partial request and its
+    /// queued transaction, and stops it waiting on keys so it cannot take
+    /// data it will never deliver. The app closes the socket and then calls
+    /// [`disconnect`](Self::disconnect).
+    pub(crate) fn close_client_now(&mut self, cid: u64) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        c.close_now = true;
+        c.inbuf = Vec::new();
+        c.inpos = 0;
+        c.parser.reset();
+        c.out = Vec::new();
+        c.out_pos = 0;
+        c.multi = None;
+        if let Some(b) = c.blocked.take() {
+            self.blocking.remove(cid, &b);
+        }
+        self.mark_dirty(cid);
     }
 
     /// Runs buffered input of `cid` as far as possible.
@@ -286,7 +342,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let buf = core::mem::take(&mut c.inbuf);
         let start = c.inpos;
-        let used = self.process_bytes(cid, buf.get(start..).unwrap_or(&[]));
+        let used = self.process_bytes(cid, buf.get(start..).unwrap_or(&[]), true);
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.should_close() {
             c.inbuf = Vec::new();
@@ -298,6 +354,9 @@ impl Server {
         if c.inpos >= c.inbuf.len() {
             c.inbuf.clear();
             c.inpos = 0;
+            if c.inbuf.capacity() > INBUF_KEEP {
+                c.inbuf = Vec::new(); // a burst is over: give its memory back
+            }
         } else if c.inpos > c.inbuf.len() / 2 {
             // Amortized O(1) per byte: compact only when half is consumed.
             c.inbuf.drain(..c.inpos);
@@ -305,21 +364,28 @@ impl Server {
         }
     }
 
-    /// Parses and executes commands from `data`; returns bytes consumed.
-    fn process_bytes(&mut self, cid: u64, data: &[u8]) -> usize {
+    /// Parses and executes commands from `data` (the client's own input
+    /// buffer when `buffered`, else the caller's bytes); returns bytes
+    /// consumed.
+    fn process_bytes(&mut self, cid: u64, data: &[u8], buffered: bool) -> usize {
         let mut pos = 0usize;
         loop {
             let pause = self.cfg.output_pause_threshold;
             let max_bulk_len = self.cfg.proto_max_bulk_len;
+            let max_query = self.cfg.client_query_buffer_limit;
             let Some(c) = self.clients.get_mut(&cid) else { return data.len() };
             if !c.can_process(pause) {
                 return pos;
             }
-            let lim = ParseLimits { max_bulk_len, authenticated: c.authenticated };
+            let lim = ParseLimits { max_bulk_len, authenticated: c.authenticated, max_query, input_buffered: buffered };
             let (n, step) = c.parser.parse(data.get(pos..).unwrap_or(&[]), &lim);
             pos += n;
             match step {
                 Step::NeedMore => return pos,
+                Step::Overflow => {
+                    self.close_for_query_limit(cid);
+                    return data.len();
+                }
                 Step::Error(e) => {
                     let mut msg = b"ERR ".to_vec();
                     msg.extend_from_slice(&e.message());
@@ -548,10 +614,8 @@ impl Server {
             c.soft_since = None;
         }
         if close {
-            c.close_now = true;
-            c.out = Vec::new();
-            c.out_pos = 0;
-            self.mark_dirty(cid);
+            self.stats.client_output_buffer_limit_disconnections += 1;
+            self.close_client_now(cid);
         }
     }
 
@@ -677,10 +741,7 @@ impl Server {
                 }
             }
             for cid in idle {
-                if let Some(c) = self.clients.get_mut(&cid) {
-                    c.close_now = true;
-                }
-                self.mark_dirty(cid);
+                self.close_client_now(cid);
             }
         }
         self.active_expire_cycle();

@@ -448,11 +448,8 @@ fn kill_clients(s: &mut Server, c: &mut Ctx, victims: &[u64]) {
             if let Some(cl) = s.clients.get_mut(&v) {
                 cl.close_after_reply = true;
             }
-        } else if let Some(cl) = s.clients.get_mut(&v) {
-            cl.close_now = true;
-            cl.out = Vec::new();
-            cl.out_pos = 0;
-            s.mark_dirty(v);
+        } else {
+            s.close_client_now(v);
         }
     }
 }
