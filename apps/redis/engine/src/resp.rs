@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 
-use crate::util::{push_double_g17, push_i64};
+use crate::util::push_double_g17;
 
 /// Longest inline command or multibulk/bulk header line (PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX: usize = 64 * 1024;
@@ -433,22 +433,125 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 }
 
 /// A client's reply buffer plus the protocol version its replies use.
-#[derive(Debug, Default)]
+///
+/// It may carry a byte cap: an append that would take `buf` past it (or
+/// that the allocator cannot make room for) is dropped, and so is every
+/// later one; [`overflowed`](Out::overflowed) then reports it, and the
+/// server closes the client. Each reply element is appended whole or not
+/// at all.
+#[derive(Debug)]
 pub struct Out {
     pub buf: Vec<u8>,
     /// 2 or 3.
     pub resp: u8,
+    /// Largest allowed `buf.len()` (`usize::MAX`: none).
+    limit: usize,
+    overflowed: bool,
 }
 
-fn push_len(buf: &mut Vec<u8>, prefix: u8, n: usize) {
-    buf.push(prefix);
-    push_i64(buf, n as i64);
-    buf.extend_from_slice(b"\r\n");
+impl Default for Out {
+    fn default() -> Self {
+        Out::new(2)
+    }
+}
+
+/// `prefix`, the decimal `n` and CRLF, formatted on the stack.
+struct Header {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl Header {
+    fn new(prefix: u8, n: i64) -> Header {
+        let mut bytes = [0u8; 24];
+        let mut digits = [0u8; 20];
+        let mut v = n.unsigned_abs();
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        bytes[0] = prefix;
+        let mut len = 1;
+        if n < 0 {
+            bytes[1] = b'-';
+            len = 2;
+        }
+        let d = &digits[i..];
+        bytes[len..len + d.len()].copy_from_slice(d);
+        len += d.len();
+        bytes[len] = b'\r';
+        bytes[len + 1] = b'\n';
+        Header { bytes, len: len + 2 }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+fn len_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Out {
     pub fn new(resp: u8) -> Out {
-        Out { buf: Vec::new(), resp }
+        Out { buf: Vec::new(), resp, limit: usize::MAX, overflowed: false }
+    }
+
+    /// Wraps an existing buffer; appends may take it to `limit` bytes
+    /// (`usize::MAX` for no cap).
+    pub fn with_buf(buf: Vec<u8>, resp: u8, limit: usize) -> Out {
+        Out { buf, resp, limit, overflowed: false }
+    }
+
+    /// An append was dropped: the cap was reached or memory ran out.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Room for `n` more bytes, reserved fallibly; false (and overflowed
+    /// from then on) when they would pass the cap or cannot be allocated.
+    #[inline]
+    fn room(&mut self, n: usize) -> bool {
+        if self.overflowed || self.buf.len().saturating_add(n) > self.limit {
+            self.overflowed = true;
+            return false;
+        }
+        if self.buf.capacity() - self.buf.len() < n && self.buf.try_reserve(n).is_err() {
+            self.overflowed = true;
+            return false;
+        }
+        true
+    }
+
+    /// Appends the concatenation of `parts`, all or nothing.
+    #[inline]
+    fn put(&mut self, parts: &[&[u8]]) {
+        let n = parts.iter().map(|p| p.len()).sum();
+        if self.room(n) {
+            for p in parts {
+                self.buf.extend_from_slice(p);
+            }
+        }
+    }
+
+    /// `+`/`-` line: `text` with CR and LF replaced by spaces.
+    fn line(&mut self, prefix: u8, text: &[u8]) {
+        if self.room(text.len() + 3) {
+            self.buf.push(prefix);
+            self.buf.extend(text.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+            self.buf.extend_from_slice(b"\r\n");
+        }
+    }
+
+    fn header(&mut self, prefix: u8, n: usize) {
+        let h = Header::new(prefix, len_i64(n));
+        self.put(&[h.as_bytes()]);
     }
 
     pub fn is_resp3(&self) -> bool {
@@ -456,18 +559,16 @@ impl Out {
     }
 
     pub fn raw(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        self.put(&[bytes]);
     }
 
     pub fn ok(&mut self) {
-        self.buf.extend_from_slice(b"+OK\r\n");
+        self.put(&[b"+OK\r\n"]);
     }
 
     /// `+text`.
     pub fn simple(&mut self, text: &[u8]) {
-        self.buf.push(b'+');
-        self.buf.extend(text.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
-        self.buf.extend_from_slice(b"\r\n");
+        self.line(b'+', text);
     }
 
     /// A HELP reply: one status line per entry.
@@ -481,9 +582,7 @@ impl Out {
     /// `-CODE message`; `msg` includes the code, e.g. "ERR syntax error".
     /// Newlines are replaced by spaces so the protocol stays valid.
     pub fn error(&mut self, msg: &[u8]) {
-        self.buf.push(b'-');
-        self.buf.extend(msg.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
-        self.buf.extend_from_slice(b"\r\n");
+        self.line(b'-', msg);
     }
 
     pub fn err(&mut self, msg: &str) {
@@ -491,67 +590,66 @@ impl Out {
     }
 
     pub fn int(&mut self, v: i64) {
-        self.buf.push(b':');
-        push_i64(&mut self.buf, v);
-        self.buf.extend_from_slice(b"\r\n");
+        let h = Header::new(b':', v);
+        self.put(&[h.as_bytes()]);
     }
 
     pub fn bulk(&mut self, data: &[u8]) {
-        push_len(&mut self.buf, b'$', data.len());
-        self.buf.extend_from_slice(data);
-        self.buf.extend_from_slice(b"\r\n");
+        let h = Header::new(b'$', len_i64(data.len()));
+        self.put(&[h.as_bytes(), data, b"\r\n"]);
     }
 
     pub fn bulk_i64(&mut self, v: i64) {
-        let s = crate::util::i64_bytes(v);
-        self.bulk(&s);
+        let h = Header::new(b':', v);
+        let digits = &h.as_bytes()[1..h.len - 2];
+        self.bulk(digits);
     }
 
     /// Null bulk string (RESP2 `$-1`, RESP3 `_`).
     pub fn null(&mut self) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(b"_\r\n");
+            self.put(&[b"_\r\n"]);
         } else {
-            self.buf.extend_from_slice(b"$-1\r\n");
+            self.put(&[b"$-1\r\n"]);
         }
     }
 
     /// Null array (RESP2 `*-1`, RESP3 `_`).
     pub fn null_array(&mut self) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(b"_\r\n");
+            self.put(&[b"_\r\n"]);
         } else {
-            self.buf.extend_from_slice(b"*-1\r\n");
+            self.put(&[b"*-1\r\n"]);
         }
     }
 
     pub fn array(&mut self, n: usize) {
-        push_len(&mut self.buf, b'*', n);
+        self.header(b'*', n);
     }
 
     /// A map of `n` pairs (RESP2: flat array of 2n).
     pub fn map(&mut self, n: usize) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'%', n);
+            self.header(b'%', n);
         } else {
-            push_len(&mut self.buf, b'*', n.saturating_mul(2));
+            self.header(b'*', n.saturating_mul(2));
         }
     }
 
     pub fn set(&mut self, n: usize) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'~', n);
+            self.header(b'~', n);
         } else {
-            push_len(&mut self.buf, b'*', n);
+            self.header(b'*', n);
         }
     }
 
     /// Out-of-band push frame (pub/sub messages).
     pub fn push(&mut self, n: usize) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'>', n);
+            self.header(b'>', n);
         } else {
-            push_len(&mut self.buf, b'*', n);
+            self.header(b'*', n);
         }
     }
 
@@ -560,9 +658,7 @@ impl Out {
         let mut tmp = Vec::with_capacity(24);
         push_double_g17(&mut tmp, v);
         if self.is_resp3() {
-            self.buf.push(b',');
-            self.buf.extend_from_slice(&tmp);
-            self.buf.extend_from_slice(b"\r\n");
+            self.put(&[b",", &tmp, b"\r\n"]);
         } else {
             self.bulk(&tmp);
         }
@@ -570,19 +666,17 @@ impl Out {
 
     pub fn boolean(&mut self, v: bool) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+            self.put(&[if v { b"#t\r\n" } else { b"#f\r\n" }]);
         } else {
-            self.buf.extend_from_slice(if v { b":1\r\n" } else { b":0\r\n" });
+            self.put(&[if v { b":1\r\n" } else { b":0\r\n" }]);
         }
     }
 
     /// Verbatim text (RESP3 `=`, RESP2 bulk).
     pub fn verbatim(&mut self, text: &[u8]) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'=', text.len() + 4);
-            self.buf.extend_from_slice(b"txt:");
-            self.buf.extend_from_slice(text);
-            self.buf.extend_from_slice(b"\r\n");
+            let h = Header::new(b'=', len_i64(text.len() + 4));
+            self.put(&[h.as_bytes(), b"txt:", text, b"\r\n"]);
         } else {
             self.bulk(text);
         }
@@ -594,10 +688,11 @@ impl Out {
     }
 
     fn finish_deferred(&mut self, start: usize, prefix: u8, n: usize) {
-        let mut header = Vec::with_capacity(16);
-        push_len(&mut header, prefix, n);
-        let start = start.min(self.buf.len());
-        self.buf.splice(start..start, header);
+        let h = Header::new(prefix, len_i64(n));
+        if self.room(h.len) {
+            let start = start.min(self.buf.len());
+            self.buf.splice(start..start, h.as_bytes().iter().copied());
+        }
     }
 
     pub fn finish_array(&mut self, start: usize, n: usize) {

@@ -389,11 +389,11 @@ impl Server {
                 Step::Error(e) => {
                     let mut msg = b"ERR ".to_vec();
                     msg.extend_from_slice(&e.message());
-                    let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+                    let mut out = Self::client_out(&self.cfg, c);
                     out.error(&msg);
-                    c.out = out.buf;
                     c.close_after_reply = true;
                     self.stats.error_replies += 1;
+                    self.restore_out(cid, out);
                     self.mark_dirty(cid);
                     return data.len();
                 }
@@ -430,7 +430,7 @@ impl Server {
         let spec = self.lookup_command(first);
         let has_pass = self.cfg.requirepass.is_some();
         let Some(c) = self.clients.get_mut(&cid) else { return };
-        let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+        let mut out = Self::client_out(&self.cfg, c);
         let in_multi = c.multi.is_some();
         let db = c.db;
         let mut reject: Option<Vec<u8>> = None;
@@ -487,24 +487,20 @@ impl Server {
         if let Some(msg) = reject {
             out.error(&msg);
             self.stats.error_replies += 1;
-            if let Some(c) = self.clients.get_mut(&cid) {
-                if let Some(m) = c.multi.as_mut() {
-                    m.failed = true;
-                }
-                c.out = out.buf;
+            if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
+                m.failed = true;
             }
+            self.restore_out(cid, out);
             self.after_command(cid);
             return;
         }
         let Some(spec) = spec else { return };
         if in_multi && spec.flags & flags::NOT_QUEUED == 0 {
             out.simple(b"QUEUED");
-            if let Some(c) = self.clients.get_mut(&cid) {
-                if let Some(m) = c.multi.as_mut() {
-                    m.queued.push(argv);
-                }
-                c.out = out.buf;
+            if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
+                m.queued.push(argv);
             }
+            self.restore_out(cid, out);
             self.after_command(cid);
             return;
         }
@@ -518,9 +514,7 @@ impl Server {
             }
         }
         let out = self.call(cid, spec, argv, out, false);
-        if let Some(c) = self.clients.get_mut(&cid) {
-            c.out = out.buf;
-        }
+        self.restore_out(cid, out);
         self.serve_ready_keys();
         self.after_command(cid);
     }
@@ -705,11 +699,41 @@ impl Server {
         if c.close_now {
             return;
         }
-        let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+        let mut out = Self::client_out(&self.cfg, c);
         f(&mut out);
-        c.out = out.buf;
+        self.restore_out(cid, out);
         self.check_output_limits(cid);
         self.mark_dirty(cid);
+    }
+
+    /// The most output a client may have pending (`usize::MAX`: no cap):
+    /// the hard limit of its class (normal or pub/sub).
+    fn output_cap(cfg: &Config, c: &Client) -> usize {
+        if c.hidden {
+            return usize::MAX;
+        }
+        let class = if c.sub_count() > 0 { &cfg.output_limit_pubsub } else { &cfg.output_limit_normal };
+        if class.hard == 0 { usize::MAX } else { class.hard }
+    }
+
+    /// The client's output buffer as an [`Out`] capped at its output cap.
+    /// Give it back with [`restore_out`](Self::restore_out).
+    fn client_out(cfg: &Config, c: &mut Client) -> Out {
+        let limit = c.out_pos.saturating_add(Self::output_cap(cfg, c));
+        Out::with_buf(core::mem::take(&mut c.out), c.resp, limit)
+    }
+
+    /// Puts a client's output buffer back; when a reply did not fit under
+    /// its cap the client is closed at once, output dropped (Redis's output
+    /// buffer hard limit).
+    pub(crate) fn restore_out(&mut self, cid: u64, out: Out) {
+        let overflowed = out.overflowed();
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        c.out = out.buf;
+        if overflowed && !c.close_now {
+            self.stats.client_output_buffer_limit_disconnections += 1;
+            self.close_client_now(cid);
+        }
     }
 
     // ----- periodic work -------------------------------------------------

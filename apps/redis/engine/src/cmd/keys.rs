@@ -47,6 +47,9 @@ pub fn keys(s: &mut Server, c: &mut Ctx) {
     let start = c.out.begin_deferred();
     let mut n = 0;
     for (k, e) in d.map.iter() {
+        if c.out.overflowed() {
+            break; // the client is closed by its output limit
+        }
         if e.expire_at.is_some_and(|t| t <= now) {
             continue;
         }

@@ -148,3 +148,112 @@ fn a_pipeline_bigger_than_the_limit_in_one_feed_is_served() {
     assert!(!h.s.should_close(c));
     assert_eq!(out.len(), n * 7);
 }
+
+fn with_output_cap(cap: usize) -> H {
+    let mut cfg = crate::Config::default();
+    cfg.output_limit_normal.hard = cap;
+    cfg.output_limit_pubsub.hard = cap;
+    cfg.output_pause_threshold = usize::MAX;
+    H::with(cfg)
+}
+
+/// Capacity of a client's output buffer.
+fn out_capacity(h: &H, c: crate::ClientId) -> usize {
+    h.s.clients.get(&c.0).map_or(0, |cl| cl.out.capacity())
+}
+
+#[test]
+fn negative_random_counts_stop_at_the_output_cap() {
+    let cap = 256 * 1024;
+    let mut h = with_output_cap(cap);
+    let c = h.client();
+    h.cmd(c, &["SADD", "s", "a", "b", "c"]);
+    h.cmd(c, &["HSET", "h", "f", "v", "g", "w"]);
+    let started = std::time::Instant::now();
+    for cmd in [&["SRANDMEMBER", "s", "-1000000000"][..], &["HRANDFIELD", "h", "-1000000000", "WITHVALUES"]] {
+        let d = h.client();
+        let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        h.s.feed(d, &enc(&args), h.now);
+        assert!(h.s.should_close(d), "{cmd:?}");
+        assert_eq!(h.s.output(d), b"", "{cmd:?}");
+    }
+    // A billion picks would take minutes; stopping at the cap takes ms.
+    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+    assert_eq!(h.s.stats().client_output_buffer_limit_disconnections, 2);
+}
+
+#[test]
+fn big_replies_are_cut_at_the_output_cap() {
+    let cap = 64 * 1024;
+    let mut h = with_output_cap(cap);
+    let c = h.client();
+    let member = vec![b'm'; 100];
+    for i in 0..2000 {
+        let name = format!("{i:04}").into_bytes();
+        let mut m = member.clone();
+        m.extend_from_slice(&name);
+        h.s.feed(c, &enc(&[b"SET", &m, b"v"]), h.now);
+        h.s.feed(c, &enc(&[b"RPUSH", b"l", &m]), h.now);
+        h.s.feed(c, &enc(&[b"SADD", b"s", &m]), h.now);
+        h.s.feed(c, &enc(&[b"HSET", b"h", &m, b"v"]), h.now);
+        h.s.feed(c, &enc(&[b"ZADD", b"z", b"1", &m]), h.now);
+        h.take(c);
+    }
+    let cmds: &[&[&str]] = &[
+        &["KEYS", "*"],
+        &["LRANGE", "l", "0", "-1"],
+        &["SMEMBERS", "s"],
+        &["SUNION", "s", "s"],
+        &["HGETALL", "h"],
+        &["HKEYS", "h"],
+        &["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        &["ZRANGEBYSCORE", "z", "-inf", "+inf"],
+    ];
+    for (i, cmd) in cmds.iter().enumerate() {
+        let d = h.client();
+        let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        h.s.feed(d, &enc(&args), h.now);
+        assert!(h.s.should_close(d), "{cmd:?}");
+        assert_eq!(h.s.output(d), b"", "{cmd:?}");
+        assert_eq!(out_capacity(&h, d), 0, "{cmd:?}");
+        assert_eq!(h.s.stats().client_output_buffer_limit_disconnections, i as u64 + 1);
+    }
+    // The same replies fit under a bigger cap.
+    h.s.cfg.output_limit_normal.hard = 4 * 1024 * 1024;
+    let d = h.client();
+    let reply = h.cmd(d, &["LRANGE", "l", "0", "-1"]);
+    assert!(reply.starts_with("*2000\r\n"));
+    assert!(!h.s.should_close(d));
+}
+
+#[test]
+fn output_never_grows_past_the_cap() {
+    let cap = 64 * 1024;
+    let mut h = with_output_cap(cap);
+    let c = h.client();
+    h.cmd(c, &["SET", "k", &"x".repeat(1000)]);
+    // A pipeline of GETs whose replies are never read: the buffer stops at
+    // the cap and the client is closed.
+    let d = h.client();
+    let pipe = enc(&[b"GET", b"k"]).repeat(200);
+    h.s.feed(d, &pipe, h.now);
+    assert!(h.s.should_close(d));
+    assert_eq!(h.s.output(d), b"");
+    // Pub/sub messages to a subscriber that does not read.
+    let sub = h.client();
+    h.cmd(sub, &["SUBSCRIBE", "ch"]);
+    let msg = vec![b'p'; 1000];
+    let mut sent = 0;
+    while !h.s.should_close(sub) {
+        h.s.feed(c, &enc(&[b"PUBLISH", b"ch", &msg]), h.now);
+        h.take(c);
+        sent += 1;
+        assert!(h.s.output(sub).len() <= cap);
+        assert!(sent < 1000, "never closed");
+    }
+    assert!(sent > 50);
+    assert_eq!(h.s.output(sub), b"");
+    // Nothing is delivered to it any more.
+    assert_eq!(h.cmd(c, &["PUBLISH", "ch", "x"]), ":1\r\n");
+    assert_eq!(h.s.output(sub), b"");
+}
