@@ -53,7 +53,7 @@ mod tests;
 
 use alloc::vec::Vec;
 
-pub use config::{Config, EvictionPolicy, OutputLimit};
+pub use config::{Config, EvictionPolicy, MemoryLimit, OutputLimit};
 pub use server::Server;
 
 /// A point in time: wall clock for EXPIREAT/TIME, monotonic for timeouts.

@@ -69,6 +69,12 @@ pub struct ParseLimits {
     /// (rather than borrowed from the caller), so its unparsed part counts
     /// against `max_query`.
     pub input_buffered: bool,
+    /// What the request may hold before the client's memory passes
+    /// `maxmemory-clients` (`usize::MAX`: no such limit). A bulk grows
+    /// geometrically up to it but only by an eighth at a time beyond it, so
+    /// one growth step cannot allocate far past the client memory limit
+    /// before the client is evicted.
+    pub mem_budget: usize,
 }
 
 impl ParseLimits {
@@ -159,10 +165,12 @@ impl RequestParser {
     }
 
     /// Makes room in `cur` for `n` more payload bytes of a bulk of `total`
-    /// bytes, growing geometrically but never past `total` nor past what
-    /// `max` leaves (counting `unparsed` input bytes). False when even the
-    /// exact need does not fit or the allocator refuses.
-    fn grow_cur(&mut self, n: usize, total: usize, unparsed: usize, max: usize) -> bool {
+    /// bytes, growing geometrically (doubling within `mem_budget`, by an
+    /// eighth beyond it) but never past `total` nor past what `max_query`
+    /// leaves (counting `unparsed` input bytes). False when even the exact
+    /// need does not fit or the allocator refuses.
+    fn grow_cur(&mut self, n: usize, total: usize, unparsed: usize, lim: &ParseLimits) -> bool {
+        let max = lim.max_query;
         let cap = self.cur.capacity();
         let need = self.cur.len() + n;
         if need <= cap {
@@ -173,7 +181,9 @@ impl RequestParser {
         if need > budget {
             return false;
         }
-        let target = cap.saturating_mul(2).max(need).min(total).min(budget);
+        let room = lim.mem_budget.saturating_sub(others);
+        let step = if cap.saturating_mul(2) <= room { cap } else { (cap / 8).max(room.saturating_sub(cap)) };
+        let target = cap.saturating_add(step).max(need).min(total).min(budget);
         self.cur.try_reserve_exact(target - self.cur.len()).is_ok()
     }
 
@@ -282,7 +292,7 @@ impl RequestParser {
                     // Exact when the payload is here already; otherwise a
                     // small start that grows with what really arrives.
                     let first = len.min((input.len() - pos).max(BULK_PREALLOC_MAX));
-                    if !self.grow_cur(first, len, lim.unparsed(input.len() - pos), lim.max_query) {
+                    if !self.grow_cur(first, len, lim.unparsed(input.len() - pos), lim) {
                         return (pos, Step::Overflow);
                     }
                     self.state = State::BulkData(len);
@@ -291,7 +301,7 @@ impl RequestParser {
                     let avail = input.len() - pos;
                     let n = remaining.min(avail);
                     let total = self.cur.len() + remaining;
-                    if !self.grow_cur(n, total, lim.unparsed(avail - n), lim.max_query) {
+                    if !self.grow_cur(n, total, lim.unparsed(avail - n), lim) {
                         return (pos, Step::Overflow);
                     }
                     self.cur.extend_from_slice(&input[pos..pos + n]);
@@ -522,9 +532,14 @@ impl Out {
             self.overflowed = true;
             return false;
         }
-        if self.buf.capacity() - self.buf.len() < n && self.buf.try_reserve(n).is_err() {
-            self.overflowed = true;
-            return false;
+        if self.buf.capacity() - self.buf.len() < n {
+            // Amortised doubling, but never reserving past the cap.
+            let need = self.buf.len() + n;
+            let target = self.buf.capacity().saturating_mul(2).max(need).max(64).min(self.limit);
+            if self.buf.try_reserve_exact(target - self.buf.len()).is_err() {
+                self.overflowed = true;
+                return false;
+            }
         }
         true
     }
@@ -723,6 +738,7 @@ mod tests {
         authenticated: true,
         max_query: usize::MAX,
         input_buffered: true,
+        mem_budget: usize::MAX,
     };
 
     fn parse_all(input: &[u8]) -> (Vec<Step>, usize) {
@@ -780,8 +796,13 @@ mod tests {
 
     #[test]
     fn unauthenticated_limits() {
-        let lim =
-            ParseLimits { max_bulk_len: 1 << 20, authenticated: false, max_query: usize::MAX, input_buffered: true };
+        let lim = ParseLimits {
+            max_bulk_len: 1 << 20,
+            authenticated: false,
+            max_query: usize::MAX,
+            input_buffered: true,
+            mem_budget: usize::MAX,
+        };
         let mut p = RequestParser::new();
         assert_eq!(p.parse(b"*11\r\n", &lim).1, Step::Error(ProtocolError::UnauthenticatedMultibulkLength));
         let mut p = RequestParser::new();

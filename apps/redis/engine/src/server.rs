@@ -41,6 +41,8 @@ pub struct Stats {
     pub client_query_buffer_limit_disconnections: u64,
     /// Clients closed by an output buffer limit (likewise).
     pub client_output_buffer_limit_disconnections: u64,
+    /// Clients disconnected by `maxmemory-clients` (INFO `evicted_clients`).
+    pub evicted_clients: u64,
 }
 
 /// Execution context of one command.
@@ -122,6 +124,26 @@ pub struct Server {
     replaying: bool,
     /// During EXEC: whether MULTI was already reported to the observer.
     exec_propagation: Option<bool>,
+    /// Sum of every client's last counted memory (`Client::mem`).
+    clients_mem: usize,
+    /// The part of `clients_mem` held by clients closing (`close_now`),
+    /// freed as soon as the app disconnects them.
+    pub(crate) closing_mem: usize,
+    /// Evictable clients by memory size class (log2), like Redis's client
+    /// memory usage buckets: eviction takes from the top without a scan.
+    mem_buckets: Vec<Vec<u64>>,
+}
+
+/// Fixed bytes counted for every client: its state and its map slot.
+const CLIENT_FIXED_MEMORY: usize = core::mem::size_of::<(u64, Client)>() + 64;
+/// Client memory size classes: below 2^15 bytes, each power of two, and
+/// 2^33 and above (Redis's CLIENT_MEM_USAGE_BUCKET_MIN/MAX_LOG).
+const MEM_BUCKET_MIN_LOG: u32 = 15;
+const MEM_BUCKET_MAX_LOG: u32 = 33;
+
+fn mem_bucket(mem: usize) -> u8 {
+    let bits = usize::BITS - mem.leading_zeros();
+    (bits.clamp(MEM_BUCKET_MIN_LOG, MEM_BUCKET_MAX_LOG) - MEM_BUCKET_MIN_LOG) as u8
 }
 
 /// Input buffer capacity kept once a client's buffered input is consumed.
@@ -138,7 +160,10 @@ pub(crate) const OOM_ERROR: &[u8] = b"OOM command not allowed when used memory >
 const REPLAY_CLIENT: u64 = 0;
 
 impl Server {
-    pub fn new(config: Config, seed: u64) -> Server {
+    /// A server with `config`; its memory ceilings are applied first
+    /// ([`Config::apply_ceilings`]).
+    pub fn new(mut config: Config, seed: u64) -> Server {
+        config.apply_ceilings();
         let mut rng = Rng::new(seed);
         let dbs = (0..config.databases.max(1)).map(|_| Db::new(rng.next_u64())).collect();
         let mut command_index = HashMap::with_hasher(FixedState::with_seed(rng.next_u64()));
@@ -166,6 +191,9 @@ impl Server {
             dirty_since_save: 0,
             replaying: false,
             exec_propagation: None,
+            clients_mem: 0,
+            closing_mem: 0,
+            mem_buckets: (MEM_BUCKET_MIN_LOG..=MEM_BUCKET_MAX_LOG).map(|_| Vec::new()).collect(),
             cfg: config,
             rng,
         }
@@ -222,6 +250,8 @@ impl Server {
         let mut c = Client::new(id, String::from(peer), now.mono_ms, seed);
         c.authenticated = self.cfg.requirepass.is_none();
         self.clients.insert(id, c);
+        self.update_client_mem(id);
+        self.evict_clients_if_needed();
         Ok(ClientId(id))
     }
 
@@ -234,6 +264,11 @@ impl Server {
     pub fn disconnect(&mut self, id: ClientId) {
         let cid = id.0;
         let Some(mut c) = self.clients.remove(&cid) else { return };
+        self.clients_mem -= c.mem;
+        if c.mem_closing {
+            self.closing_mem -= c.mem;
+        }
+        self.remove_from_mem_bucket(c.mem_bucket.take());
         if let Some(b) = c.blocked.take() {
             self.blocking.remove(cid, &b);
         }
@@ -277,6 +312,8 @@ impl Server {
             self.process_input(cid);
         }
         self.check_query_limit(cid);
+        self.update_client_mem(cid);
+        self.evict_clients_if_needed();
         self.run_resumed();
     }
 
@@ -335,6 +372,7 @@ impl Server {
             self.blocking.remove(cid, &b);
         }
         self.mark_dirty(cid);
+        self.update_client_mem(cid);
     }
 
     /// Runs buffered input of `cid` as far as possible.
@@ -362,6 +400,7 @@ impl Server {
             c.inbuf.drain(..c.inpos);
             c.inpos = 0;
         }
+        self.update_client_mem(cid);
     }
 
     /// Parses and executes commands from `data` (the client's own input
@@ -377,7 +416,21 @@ impl Server {
             if !c.can_process(pause) {
                 return pos;
             }
-            let lim = ParseLimits { max_bulk_len, authenticated: c.authenticated, max_query, input_buffered: buffered };
+            let mem_budget = match self.cfg.client_eviction_limit() {
+                0 => usize::MAX,
+                limit => {
+                    let others = self.clients_mem.saturating_sub(self.closing_mem + c.mem);
+                    let own = c.mem.saturating_sub(c.parser.pending_bytes());
+                    limit.saturating_sub(others + own)
+                }
+            };
+            let lim = ParseLimits {
+                max_bulk_len,
+                authenticated: c.authenticated,
+                max_query,
+                input_buffered: buffered,
+                mem_budget,
+            };
             let (n, step) = c.parser.parse(data.get(pos..).unwrap_or(&[]), &lim);
             pos += n;
             match step {
@@ -497,10 +550,11 @@ impl Server {
         let Some(spec) = spec else { return };
         if in_multi && spec.flags & flags::NOT_QUEUED == 0 {
             out.simple(b"QUEUED");
-            if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
-                m.queued.push(argv);
-            }
+            let queued = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()).is_none_or(|m| m.queue(argv));
             self.restore_out(cid, out);
+            if !queued {
+                self.close_client_now(cid); // out of memory for the transaction
+            }
             self.after_command(cid);
             return;
         }
@@ -586,6 +640,8 @@ impl Server {
         if self.clients.get(&cid).is_some_and(|c| c.pending_output() > 0 || c.should_close()) {
             self.mark_dirty(cid);
         }
+        self.update_client_mem(cid);
+        self.evict_clients_if_needed();
     }
 
     /// Client output buffer limits (hard: now; soft: after some seconds).
@@ -647,6 +703,7 @@ impl Server {
         if idle && let Some(pos) = c.dirty_pos {
             self.remove_dirty_at(pos);
         }
+        self.update_client_mem(cid);
         if resume {
             self.process_input(cid);
             self.check_query_limit(cid);
@@ -704,16 +761,23 @@ impl Server {
         self.restore_out(cid, out);
         self.check_output_limits(cid);
         self.mark_dirty(cid);
+        self.update_client_mem(cid);
+        self.evict_clients_if_needed();
     }
 
     /// The most output a client may have pending (`usize::MAX`: no cap):
-    /// the hard limit of its class (normal or pub/sub).
+    /// the hard limit of its class (normal or pub/sub), and no more than
+    /// `maxmemory-clients` when that is set.
     fn output_cap(cfg: &Config, c: &Client) -> usize {
         if c.hidden {
             return usize::MAX;
         }
         let class = if c.sub_count() > 0 { &cfg.output_limit_pubsub } else { &cfg.output_limit_normal };
-        if class.hard == 0 { usize::MAX } else { class.hard }
+        let hard = if class.hard == 0 { usize::MAX } else { class.hard };
+        match cfg.client_eviction_limit() {
+            0 => hard,
+            all => hard.min(all),
+        }
     }
 
     /// The client's output buffer as an [`Out`] capped at its output cap.
@@ -729,8 +793,11 @@ impl Server {
     pub(crate) fn restore_out(&mut self, cid: u64, out: Out) {
         let overflowed = out.overflowed();
         let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.close_now {
+            return; // closed meanwhile (e.g. evicted): output is dropped
+        }
         c.out = out.buf;
-        if overflowed && !c.close_now {
+        if overflowed {
             self.stats.client_output_buffer_limit_disconnections += 1;
             self.close_client_now(cid);
         }
@@ -786,14 +853,106 @@ impl Server {
         self.shutdown
     }
 
-    /// Approximate bytes used: datasets plus client buffers.
+    /// Approximate bytes used: datasets plus client memory.
     pub fn used_memory(&self) -> usize {
-        let clients: usize = self
-            .clients
-            .values()
-            .map(|c| c.out.capacity() + c.inbuf.capacity() + c.parser.pending_bytes() + 1024)
-            .sum();
-        self.dataset_memory() + clients + BASE_MEMORY
+        self.dataset_memory() + self.clients_mem + BASE_MEMORY
+    }
+
+    /// Memory of all clients together (kept up to date incrementally): per
+    /// client its buffers, partial request, queued transaction,
+    /// subscriptions, a fixed cost and `Config::client_overhead`.
+    pub fn client_memory(&self) -> usize {
+        self.clients_mem
+    }
+
+    /// One client's memory as [`client_memory`](Self::client_memory) counts it.
+    pub(crate) fn memory_of(&self, c: &Client) -> usize {
+        CLIENT_FIXED_MEMORY + self.cfg.client_overhead + c.buffers_memory()
+    }
+
+    /// [`client_memory`](Self::client_memory) recounted from scratch, and
+    /// whether every client's eviction bucket entry is consistent (tests).
+    #[cfg(test)]
+    pub(crate) fn recount_client_memory(&self) -> (usize, bool) {
+        let total = self.clients.values().filter(|c| !c.hidden).map(|c| self.memory_of(c)).sum();
+        let buckets_ok = self.clients.values().all(|c| {
+            let want = (!c.hidden && !c.close_now && !c.no_evict).then(|| mem_bucket(c.mem));
+            c.mem_bucket.map(|(b, _)| b) == want
+                && c.mem_bucket.is_none_or(|(b, pos)| self.mem_buckets[usize::from(b)].get(pos as usize) == Some(&c.id))
+        }) && self.mem_buckets.iter().map(Vec::len).sum::<usize>()
+            == self.clients.values().filter(|c| c.mem_bucket.is_some()).count();
+        (total, buckets_ok)
+    }
+
+    /// Recounts a client's memory and adjusts the total and its eviction
+    /// bucket. O(1).
+    pub(crate) fn update_client_mem(&mut self, cid: u64) {
+        let fixed = CLIENT_FIXED_MEMORY + self.cfg.client_overhead;
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.hidden {
+            return;
+        }
+        let mem = fixed + c.buffers_memory();
+        let closing = c.close_now;
+        self.clients_mem = self.clients_mem - c.mem + mem;
+        if c.mem_closing {
+            self.closing_mem -= c.mem;
+        }
+        if closing {
+            self.closing_mem += mem;
+        }
+        c.mem = mem;
+        c.mem_closing = closing;
+        let want = (!closing && !c.no_evict).then(|| mem_bucket(mem));
+        if want != c.mem_bucket.map(|(b, _)| b) {
+            let old = c.mem_bucket.take();
+            if let Some(b) = want {
+                let list = &mut self.mem_buckets[usize::from(b)];
+                c.mem_bucket = Some((b, list.len() as u32));
+                list.push(cid);
+            }
+            self.remove_from_mem_bucket(old);
+        }
+    }
+
+    /// Takes the client at `at` out of its eviction bucket.
+    fn remove_from_mem_bucket(&mut self, at: Option<(u8, u32)>) {
+        let Some((b, pos)) = at else { return };
+        let Some(list) = self.mem_buckets.get_mut(usize::from(b)) else { return };
+        if (pos as usize) < list.len() {
+            list.swap_remove(pos as usize);
+            if let Some(&moved) = list.get(pos as usize)
+                && let Some(c) = self.clients.get_mut(&moved)
+            {
+                c.mem_bucket = Some((b, pos));
+            }
+        }
+    }
+
+    /// Redis 7's client eviction: while all clients together (not counting
+    /// those already closing) use at least `maxmemory-clients`, close the
+    /// client in the highest memory class. O(1) while under the limit.
+    pub(crate) fn evict_clients_if_needed(&mut self) {
+        let limit = self.cfg.client_eviction_limit();
+        if limit == 0 {
+            return;
+        }
+        while self.clients_mem - self.closing_mem >= limit {
+            let Some((b, victim)) =
+                self.mem_buckets.iter().enumerate().rev().find_map(|(b, list)| list.last().map(|&v| (b, v)))
+            else {
+                break; // nothing evictable left
+            };
+            if self.clients.get(&victim).is_none_or(|c| c.mem_bucket.is_none()) {
+                self.mem_buckets[b].pop(); // stale entry
+                continue;
+            }
+            self.stats.evicted_clients += 1;
+            self.close_client_now(victim);
+            if self.clients.get(&victim).is_some_and(|c| c.mem_bucket.is_some()) {
+                break; // cannot happen: a closing client is not evictable
+            }
+        }
     }
 
     /// Bytes used by keys and values (what eviction looks at).
@@ -976,6 +1135,7 @@ impl Server {
             return;
         }
         c.watched.push((db, key.to_vec()));
+        c.watched_bytes += key.len();
         if let Some(w) = self.watched.get_mut(db) {
             match w.get_mut(key) {
                 Some(ids) => ids.push(cid),
@@ -1003,6 +1163,7 @@ impl Server {
     pub(crate) fn unwatch_all(&mut self, cid: u64) {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let keys = core::mem::take(&mut c.watched);
+        c.watched_bytes = 0;
         c.cas_dirty = false;
         for (db, key) in keys {
             self.unwatch_key(cid, db, &key);

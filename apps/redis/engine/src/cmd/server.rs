@@ -215,6 +215,9 @@ fn client_line(s: &Server, cl: &Client) -> String {
     if cl.close_now {
         flags.push('A');
     }
+    if cl.no_evict {
+        flags.push('e');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -222,8 +225,9 @@ fn client_line(s: &Server, cl: &Client) -> String {
     let name = cl.name.as_deref().map(text).unwrap_or_default();
     let qbuf = cl.pending_input();
     let omem = cl.out.capacity();
+    let multi_mem = cl.multi.as_ref().map_or(0, crate::client::Multi::memory);
     format!(
-        "id={} addr={} laddr=0.0.0.0:{} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
+        "id={} addr={} laddr=0.0.0.0:{} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
         cl.id,
         cl.peer,
         s.cfg.port,
@@ -239,9 +243,10 @@ fn client_line(s: &Server, cl: &Client) -> String {
         qbuf,
         cl.inbuf.capacity().saturating_sub(cl.inbuf.len()),
         cl.parser.pending_bytes(),
+        multi_mem,
         cl.inbuf.capacity(),
         omem,
-        omem + cl.inbuf.capacity() + 1024,
+        s.memory_of(cl),
         cl.last_cmd,
         if cl.last_sub.is_empty() { "" } else { "|" },
         text(&cl.last_sub),
@@ -270,7 +275,19 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             c.out.ok();
         }
         b"setinfo" if argc == 4 => c.out.ok(),
-        b"no-evict" | b"no-touch" if argc == 3 => {
+        b"no-evict" if argc == 3 => {
+            let on = eq_ic(c.arg(2), "on");
+            if !on && !eq_ic(c.arg(2), "off") {
+                c.syntax_error();
+                return;
+            }
+            if let Some(cl) = s.clients.get_mut(&c.cid) {
+                cl.no_evict = on;
+            }
+            s.update_client_mem(c.cid);
+            c.out.ok();
+        }
+        b"no-touch" if argc == 3 => {
             if eq_ic(c.arg(2), "on") || eq_ic(c.arg(2), "off") {
                 c.out.ok();
             } else {
@@ -505,13 +522,14 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let dataset = s.dataset_memory();
         let _ = write!(
             t,
-            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{used}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\ntotal_system_memory:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
+            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{used}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\ntotal_system_memory:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
             human_bytes(used),
             human_bytes(used),
             human_bytes(used),
             s.cfg.maxmemory,
             human_bytes(s.cfg.maxmemory),
-            s.cfg.maxmemory_policy.name()
+            s.cfg.maxmemory_policy.name(),
+            s.client_memory()
         );
     }
     if want("persistence") {
@@ -527,7 +545,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let st = &s.stats;
         let _ = write!(
             t,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\r\n",
             st.connections_received,
             st.commands_processed,
             st.net_input_bytes,
@@ -535,6 +553,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
             st.rejected_connections,
             st.expired_keys,
             st.evicted_keys,
+            st.evicted_clients,
             st.keyspace_hits,
             st.keyspace_misses,
             s.pubsub.channels.len(),

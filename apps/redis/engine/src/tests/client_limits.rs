@@ -257,3 +257,240 @@ fn output_never_grows_past_the_cap() {
     assert_eq!(h.cmd(c, &["PUBLISH", "ch", "x"]), ":1\r\n");
     assert_eq!(h.s.output(sub), b"");
 }
+
+fn assert_memory_consistent(h: &H) {
+    let (total, buckets_ok) = h.s.recount_client_memory();
+    assert_eq!(h.s.client_memory(), total);
+    assert!(buckets_ok);
+}
+
+#[test]
+fn client_memory_follows_buffers_and_transactions() {
+    let mut cfg = crate::Config::default();
+    cfg.client_overhead = 10_000;
+    let mut h = H::with(cfg);
+    assert_eq!(h.s.client_memory(), 0);
+    let c = h.client();
+    let base = h.s.client_memory();
+    assert!(base >= 10_000);
+    let used = h.s.used_memory();
+    // A partial request is counted while it is assembled...
+    h.s.feed(c, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n", h.now);
+    h.s.feed(c, &vec![b'x'; 60_000], h.now);
+    assert!(h.s.client_memory() >= base + 60_000);
+    assert_eq!(h.s.used_memory() - used, h.s.client_memory() - base);
+    assert_memory_consistent(&h);
+    h.s.feed(c, &vec![b'x'; 40_000], h.now);
+    h.s.feed(c, b"\r\n", h.now);
+    assert_eq!(h.take(c), b"+OK\r\n");
+    assert!(h.s.client_memory() < base + 20_000);
+    // ...and so is pending output until it is consumed...
+    h.s.feed(c, &enc(&[b"GET", b"k"]), h.now);
+    assert!(h.s.client_memory() >= base + 100_000);
+    assert_memory_consistent(&h);
+    h.take(c);
+    // ...and a queued transaction until EXEC.
+    h.cmd(c, &["MULTI"]);
+    let before = h.s.client_memory();
+    let big = "y".repeat(50_000);
+    h.cmd(c, &["SET", "a", &big]);
+    h.cmd(c, &["SET", "b", &big]);
+    assert!(h.s.client_memory() >= before + 100_000);
+    let d = h.client();
+    let list = h.cmd(d, &["CLIENT", "LIST", "ID", &c.0.to_string()]);
+    assert!(list.contains(" multi=2 "), "{list}");
+    assert!(!list.contains(" multi-mem=0 "), "{list}");
+    assert_memory_consistent(&h);
+    h.cmd(c, &["EXEC"]);
+    assert!(h.s.client_memory() < before + 20_000);
+    let mem = h.cmd(c, &["INFO", "memory"]);
+    assert!(mem.contains(&format!("mem_clients_normal:{}\r\n", h.s.client_memory())), "{mem}");
+    assert!(mem.contains("mem_clients_slaves:0\r\n"), "{mem}");
+    // Disconnecting gives everything back.
+    h.s.disconnect(c);
+    h.s.disconnect(d);
+    assert_eq!(h.s.client_memory(), 0);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, .. proptest::prelude::ProptestConfig::default() })]
+
+    /// Whatever clients do, the running total equals a full recount.
+    #[test]
+    fn client_memory_total_matches_a_recount(ops in proptest::collection::vec((0usize..4, 0u8..14, 0usize..3000), 1..60)) {
+        let mut cfg = crate::Config::default();
+        cfg.output_pause_threshold = 2000;
+        cfg.maxmemory_clients = crate::MemoryLimit::Bytes(400_000);
+        let mut h = H::with(cfg);
+        let mut ids: Vec<crate::ClientId> = (0..4).map(|_| h.client()).collect();
+        for (who, op, n) in ops {
+            let c = ids[who];
+            let big = vec![b'v'; n];
+            match op {
+                0 => h.s.feed(c, &enc(&[b"SET", b"k", &big]), h.now),
+                1 => h.s.feed(c, &enc(&[b"GET", b"k"]).repeat(n % 50 + 1), h.now),
+                2 => h.s.feed(c, &enc(&[b"SUBSCRIBE", &big[..n % 20]]), h.now),
+                3 => h.s.feed(c, &enc(&[b"PUBLISH", &big[..n % 20], &big]), h.now),
+                4 => h.s.feed(c, &enc(&[b"MULTI"]), h.now),
+                5 => h.s.feed(c, &enc(&[b"EXEC"]), h.now),
+                6 => h.s.feed(c, &enc(&[b"WATCH", &big]), h.now),
+                7 => h.s.feed(c, &enc(&[b"SET", b"k", &big])[..n / 2 + 1], h.now),
+                8 => {
+                    let pending = h.s.output(c).len();
+                    h.s.consume_output(c, pending.min(n));
+                }
+                9 => h.s.feed(c, &enc(&[b"CLIENT", b"NO-EVICT", if n % 2 == 0 { b"on" } else { b"off" }]), h.now),
+                10 => h.s.feed(c, &enc(&[b"BLPOP", b"list", b"1"]), h.now),
+                11 => h.s.feed(c, &enc(&[b"RPUSH", b"list", &big]), h.now),
+                12 => {
+                    h.advance(n as u64);
+                    h.tick();
+                }
+                _ => {
+                    h.s.disconnect(c);
+                    ids[who] = h.client();
+                }
+            }
+            let (total, buckets_ok) = h.s.recount_client_memory();
+            proptest::prop_assert_eq!(h.s.client_memory(), total);
+            proptest::prop_assert!(buckets_ok);
+        }
+    }
+}
+
+#[test]
+fn maxmemory_clients_config() {
+    let mut h = H::new();
+    let c = h.client();
+    script!(h, c,
+        ["CONFIG", "GET", "maxmemory-clients"] => "*2\r\n$17\r\nmaxmemory-clients\r\n$1\r\n0\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "10%"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory-clients"] => "*2\r\n$17\r\nmaxmemory-clients\r\n$3\r\n10%\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "2mb"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory-clients"] => "*2\r\n$17\r\nmaxmemory-clients\r\n$7\r\n2097152\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "101%"] => "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - percentage argument must be less or equal to 100\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "lots"] => "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - argument must be a memory or percent value\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "-1%"] => "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - argument must be a memory or percent value\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "0"] => "+OK\r\n",
+    );
+    let mut cfg = crate::Config::from_args(&["--maxmemory", "10mb", "--maxmemory-clients", "5%"]).unwrap();
+    assert_eq!(cfg.maxmemory_clients, crate::MemoryLimit::Percent(5));
+    assert_eq!(cfg.client_eviction_limit(), 10 * 1024 * 1024 / 20);
+    cfg.maxmemory = 0;
+    assert_eq!(cfg.client_eviction_limit(), 0, "a percentage of no maxmemory is no limit");
+    cfg.maxmemory_clients = crate::MemoryLimit::Bytes(1000);
+    assert_eq!(cfg.client_eviction_limit(), 128 * 1024, "Redis's floor");
+}
+
+/// Starts a SET whose value is `n` bytes and sends only the first `sent`.
+fn partial_set(h: &mut H, c: crate::ClientId, n: usize, sent: usize) {
+    h.s.feed(c, format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${n}\r\n").as_bytes(), h.now);
+    h.s.feed(c, &vec![b'x'; sent], h.now);
+}
+
+#[test]
+fn the_biggest_clients_are_evicted_past_maxmemory_clients() {
+    let mut h = H::new();
+    let admin = h.client();
+    assert_eq!(h.cmd(admin, &["CONFIG", "SET", "maxmemory-clients", "1mb"]), "+OK\r\n");
+    let a = h.client();
+    let b = h.client();
+    let c = h.client();
+    partial_set(&mut h, a, 2_000_000, 300_000);
+    partial_set(&mut h, b, 2_000_000, 350_000);
+    assert!(!h.s.should_close(a) && !h.s.should_close(b));
+    // C grows biggest and takes the total past the limit: C goes.
+    partial_set(&mut h, c, 2_000_000, 100_000);
+    assert!(!h.s.should_close(c));
+    h.s.feed(c, &vec![b'x'; 600_000], h.now);
+    assert!(h.s.should_close(c));
+    assert_eq!(h.s.output(c), b"");
+    assert!(!h.s.should_close(a) && !h.s.should_close(b));
+    assert!(h.s.client_memory() - h.s.closing_mem < 1024 * 1024);
+    let stats = h.cmd(admin, &["INFO", "stats"]);
+    assert!(stats.contains("evicted_keys:0\r\nevicted_clients:1\r\n"), "{stats}");
+    assert_eq!(h.s.stats().evicted_clients, 1);
+    // Disconnecting the evicted client is the app's job; the total drops.
+    h.s.disconnect(c);
+    assert_memory_consistent(&h);
+    assert!(h.s.client_memory() < 1024 * 1024);
+}
+
+#[test]
+fn no_evict_clients_are_exempt() {
+    let mut h = H::new();
+    let admin = h.client();
+    assert_eq!(h.cmd(admin, &["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
+    assert!(h.cmd(admin, &["CLIENT", "INFO"]).contains(" flags=e "));
+    assert_eq!(h.cmd(admin, &["CLIENT", "NO-EVICT", "maybe"]), "-ERR syntax error\r\n");
+    assert_eq!(h.cmd(admin, &["CONFIG", "SET", "maxmemory-clients", "512kb"]), "+OK\r\n");
+    let small = h.client();
+    // The exempt client's own request takes the total past the limit: the
+    // only evictable client goes, the exempt one stays.
+    partial_set(&mut h, admin, 2_000_000, 700_000);
+    assert!(!h.s.should_close(admin));
+    assert!(h.s.should_close(small));
+    assert_eq!(h.s.stats().evicted_clients, 1);
+    // Once its request is done, a new big client is evicted as usual...
+    h.s.feed(admin, &vec![b'x'; 1_300_000], h.now);
+    h.s.feed(admin, b"\r\n", h.now);
+    assert_eq!(h.take(admin), b"+OK\r\n");
+    let d = h.client();
+    partial_set(&mut h, d, 2_000_000, 700_000);
+    assert!(!h.s.should_close(admin));
+    assert!(h.s.should_close(d));
+    // ...and without the exemption the admin goes like anyone else.
+    assert_eq!(h.cmd(admin, &["CLIENT", "NO-EVICT", "off"]), "+OK\r\n");
+    partial_set(&mut h, admin, 2_000_000, 700_000);
+    assert!(h.s.should_close(admin));
+    assert_memory_consistent(&h);
+}
+
+#[test]
+fn output_cap_is_at_most_maxmemory_clients() {
+    let mut cfg = crate::Config::default();
+    cfg.maxmemory_clients = crate::MemoryLimit::Bytes(256 * 1024);
+    cfg.output_pause_threshold = usize::MAX;
+    let mut h = H::with(cfg);
+    let c = h.client();
+    h.cmd(c, &["SET", "small", &"s".repeat(100_000)]);
+    assert_eq!(h.cmd(c, &["GET", "small"]).len(), 100_000 + 11);
+    h.cmd(c, &["SET", "big", &"b".repeat(300_000)]);
+    h.s.feed(c, &enc(&[b"GET", b"big"]), h.now);
+    assert!(h.s.should_close(c));
+    assert_eq!(h.s.output(c), b"");
+    assert_eq!(h.s.stats().client_output_buffer_limit_disconnections, 1);
+}
+
+#[test]
+fn growth_steps_stay_near_the_client_memory_limit() {
+    let limit = 4 * 1024 * 1024;
+    let mut cfg = crate::Config::default();
+    cfg.maxmemory_clients = crate::MemoryLimit::Bytes(limit);
+    cfg.output_pause_threshold = usize::MAX;
+    let mut h = H::with(cfg);
+    let c = h.client();
+    assert_eq!(h.cmd(c, &["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
+    // An exempt client receiving a bulk far past the limit: beyond the
+    // limit its buffer grows by small steps instead of doubling.
+    partial_set(&mut h, c, 64 * 1024 * 1024, 0);
+    let chunk = vec![b'x'; 65536];
+    let mut received = 0;
+    while received < 16 * 1024 * 1024 {
+        h.s.feed(c, &chunk, h.now);
+        received += chunk.len();
+        let held = h.s.clients[&c.0].parser.pending_bytes();
+        assert!(held <= limit.max(received + received / 8) + 1024, "held {held} for {received} received");
+    }
+    assert!(!h.s.should_close(c));
+    h.s.disconnect(c);
+    // Output capacity never passes the cap either.
+    let d = h.client();
+    h.cmd(d, &["SET", "v", &"v".repeat(1000)]);
+    h.s.feed(d, &enc(&[b"GET", b"v"]).repeat(2500), h.now);
+    assert!(!h.s.should_close(d));
+    assert!(h.s.output(d).len() > 2 * 1024 * 1024);
+    assert!(out_capacity(&h, d) <= limit, "{}", out_capacity(&h, d));
+    h.s.feed(d, &enc(&[b"GET", b"v"]).repeat(2000), h.now);
+    assert!(h.s.should_close(d));
+}
