@@ -385,10 +385,18 @@ impl Server {
         if c.should_close() {
             c.inbuf = Vec::new();
             c.inpos = 0;
-            return;
+        } else {
+            c.inbuf = buf;
+            c.inpos = start + used;
+            Self::compact_input(c);
         }
-        c.inbuf = buf;
-        c.inpos = start + used;
+        self.update_client_mem(cid);
+    }
+
+    /// Drops consumed input: all of it once everything is consumed (and
+    /// the buffer's memory after a burst), else the consumed prefix when it
+    /// is more than half (amortized O(1) per byte).
+    fn compact_input(c: &mut Client) {
         if c.inpos >= c.inbuf.len() {
             c.inbuf.clear();
             c.inpos = 0;
@@ -396,11 +404,9 @@ impl Server {
                 c.inbuf = Vec::new(); // a burst is over: give its memory back
             }
         } else if c.inpos > c.inbuf.len() / 2 {
-            // Amortized O(1) per byte: compact only when half is consumed.
             c.inbuf.drain(..c.inpos);
             c.inpos = 0;
         }
-        self.update_client_mem(cid);
     }
 
     /// Parses and executes commands from `data` (the client's own input
@@ -442,6 +448,7 @@ impl Server {
                 Step::Error(e) => {
                     let mut msg = b"ERR ".to_vec();
                     msg.extend_from_slice(&e.message());
+                    c.parser.reset();
                     let mut out = Self::client_out(&self.cfg, c);
                     out.error(&msg);
                     c.close_after_reply = true;
@@ -709,6 +716,22 @@ impl Server {
             self.check_query_limit(cid);
             self.run_resumed();
         }
+    }
+
+    /// Whether the app should read more from this client's socket now.
+    ///
+    /// False while the client cannot run commands (blocked, output above
+    /// `output_pause_threshold`, closing) and already has unprocessed input
+    /// buffered, and for closing or unknown clients: the app should then
+    /// leave the socket unread so TCP back-pressure holds the client,
+    /// instead of buffering its input here. It turns true again once the
+    /// buffered input has run, which can happen in
+    /// [`consume_output`](Self::consume_output), [`tick`](Self::tick)
+    /// (a block timing out) or another client's [`feed`](Self::feed) (a
+    /// push serving a blocked client); the app re-checks after those.
+    pub fn wants_input(&self, id: ClientId) -> bool {
+        let pause = self.cfg.output_pause_threshold;
+        self.clients.get(&id.0).is_some_and(|c| !c.should_close() && (c.pending_input() == 0 || c.can_process(pause)))
     }
 
     /// Clients that have output to write or must be closed.

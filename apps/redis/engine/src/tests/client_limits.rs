@@ -313,7 +313,7 @@ fn client_memory_follows_buffers_and_transactions() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, .. proptest::prelude::ProptestConfig::default() })]
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, .. proptest::prelude::ProptestConfig::default() })]
 
     /// Whatever clients do, the running total equals a full recount.
     #[test]
@@ -493,4 +493,64 @@ fn growth_steps_stay_near_the_client_memory_limit() {
     assert!(out_capacity(&h, d) <= limit, "{}", out_capacity(&h, d));
     h.s.feed(d, &enc(&[b"GET", b"v"]).repeat(2000), h.now);
     assert!(h.s.should_close(d));
+}
+
+#[test]
+fn an_app_obeying_wants_input_keeps_buffers_bounded() {
+    let pause = 16 * 1024;
+    let mut cfg = crate::Config::default();
+    cfg.output_pause_threshold = pause;
+    let mut h = H::with(cfg);
+    let c = h.client();
+    h.cmd(c, &["SET", "k", &"v".repeat(100)]);
+    // A client pipelining 20 000 GETs without reading replies.
+    let n = 20_000;
+    let socket = enc(&[b"GET", b"k"]).repeat(n);
+    let reply_len = 100 + 8;
+    let chunk = 4096;
+    let mut sent = 0;
+    let mut replies = 0;
+    let mut rounds = 0;
+    while replies < n * reply_len {
+        rounds += 1;
+        assert!(rounds < 100_000);
+        // The app reads only when asked to...
+        while sent < socket.len() && h.s.wants_input(c) {
+            let end = (sent + chunk).min(socket.len());
+            h.s.feed(c, &socket[sent..end], h.now);
+            sent = end;
+            let cl = &h.s.clients[&c.0];
+            assert!(cl.pending_input() + cl.parser.pending_bytes() <= chunk, "input {}", cl.pending_input());
+            assert!(h.s.output(c).len() < pause + reply_len);
+        }
+        // ...and so the client cannot get far ahead of its reader.
+        assert!(sent < socket.len() || replies + h.s.output(c).len() >= (n - 200) * reply_len);
+        // The reader drains a little at a time.
+        let take = h.s.output(c).len().min(5000);
+        h.s.consume_output(c, take);
+        replies += take;
+    }
+    assert_eq!(sent, socket.len());
+    assert_eq!(h.s.output(c), b"");
+    assert!(!h.s.should_close(c));
+}
+
+#[test]
+fn blocked_and_closing_clients_want_no_input() {
+    let mut h = H::new();
+    let c = h.client();
+    assert!(h.s.wants_input(c));
+    assert_eq!(h.cmd(c, &["BLPOP", "l", "0"]), "");
+    // Blocked: one read is buffered, then reading stops.
+    assert!(h.s.wants_input(c));
+    h.s.feed(c, &enc(&[b"PING"]), h.now);
+    assert!(!h.s.wants_input(c));
+    // A push serves it; the buffered PING runs; reading resumes.
+    let d = h.client();
+    h.cmd(d, &["RPUSH", "l", "x"]);
+    assert_eq!(h.take(c), b"*2\r\n$1\r\nl\r\n$1\r\nx\r\n+PONG\r\n");
+    assert!(h.s.wants_input(c));
+    h.cmd(c, &["QUIT"]);
+    assert!(!h.s.wants_input(c));
+    assert!(!h.s.wants_input(crate::ClientId(999)));
 }
