@@ -554,3 +554,61 @@ fn blocked_and_closing_clients_want_no_input() {
     assert!(!h.s.wants_input(c));
     assert!(!h.s.wants_input(crate::ClientId(999)));
 }
+
+#[test]
+fn maxmemory_never_exceeds_its_ceiling() {
+    let mb = 1024 * 1024;
+    // Startup: unlimited or too big becomes the ceiling.
+    for args in [&[][..], &["--maxmemory", "1gb"][..]] {
+        let mut cfg = crate::Config::from_args(args).unwrap();
+        cfg.maxmemory_ceiling = 10 * mb;
+        let h = H::with(cfg);
+        assert_eq!(h.s.config().maxmemory, 10 * mb, "{args:?}");
+    }
+    let mut cfg = crate::Config::from_args(&["--maxmemory", "5mb"]).unwrap();
+    cfg.maxmemory_ceiling = 10 * mb;
+    let mut h = H::with(cfg);
+    assert_eq!(h.s.config().maxmemory, 5 * mb);
+    let c = h.client();
+    script!(h, c,
+        ["CONFIG", "SET", "maxmemory", "0"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory"] => "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n",
+        ["CONFIG", "SET", "maxmemory", "3mb"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory"] => "*2\r\n$9\r\nmaxmemory\r\n$7\r\n3145728\r\n",
+        ["CONFIG", "SET", "maxmemory", "20mb"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory"] => "*2\r\n$9\r\nmaxmemory\r\n$8\r\n10485760\r\n",
+    );
+    // Without a ceiling, 0 still means no limit.
+    let mut h = H::new();
+    let c = h.client();
+    assert_eq!(h.cmd(c, &["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+    assert_eq!(h.s.config().maxmemory, 0);
+}
+
+#[test]
+fn maxmemory_clients_never_exceeds_its_ceiling() {
+    let mb = 1024 * 1024;
+    let mut cfg = crate::Config::from_args(&["--maxmemory", "100mb"]).unwrap();
+    cfg.maxmemory_clients_ceiling = 2 * mb;
+    let mut h = H::with(cfg);
+    assert_eq!(h.s.config().maxmemory_clients, crate::MemoryLimit::Bytes(2 * mb));
+    assert_eq!(h.s.config().client_eviction_limit(), 2 * mb);
+    let c = h.client();
+    script!(h, c,
+        ["CONFIG", "SET", "maxmemory-clients", "1mb"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory-clients"] => "*2\r\n$17\r\nmaxmemory-clients\r\n$7\r\n1048576\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "0"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory-clients"] => "*2\r\n$17\r\nmaxmemory-clients\r\n$7\r\n2097152\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "1gb"] => "+OK\r\n",
+        ["CONFIG", "GET", "maxmemory-clients"] => "*2\r\n$17\r\nmaxmemory-clients\r\n$7\r\n2097152\r\n",
+        ["CONFIG", "SET", "maxmemory-clients", "50%"] => "+OK\r\n",
+    );
+    // 50% of 100mb is above the ceiling: the ceiling applies.
+    assert_eq!(h.s.config().client_eviction_limit(), 2 * mb);
+    assert_eq!(h.cmd(c, &["CONFIG", "SET", "maxmemory-clients", "1%"]), "+OK\r\n");
+    assert_eq!(h.s.config().client_eviction_limit(), mb);
+    // And clients are evicted at it.
+    let d = h.client();
+    partial_set(&mut h, d, 10 * mb, 3 * mb / 2);
+    assert!(h.s.should_close(d));
+}
