@@ -118,15 +118,19 @@ pub struct Config {
     /// A client's input is not parsed while its pending output is above
     /// this, so the app can flush first (backpressure).
     pub output_pause_threshold: usize,
-    /// Close clients whose unparsed input exceeds this.
+    /// Close clients (without a reply, like Redis) whose unparsed input
+    /// plus the request being assembled (argument headers and capacities,
+    /// the bulk being received) exceeds this.
     pub client_query_buffer_limit: usize,
     pub hz: u32,
+    /// Redis's `protected-mode` (default on): without `requirepass`, only
+    /// loopback peers may connect.
+    pub protected_mode: bool,
     /// Harmless settings kept only so CONFIG GET/SET round-trip.
     pub appendonly: bool,
     pub save: String,
     pub appendfsync: String,
     pub loglevel: String,
-    pub protected_mode: bool,
     pub daemonize: bool,
 }
 
@@ -156,7 +160,7 @@ impl Default for Config {
             save: String::new(),
             appendfsync: "everysec".to_string(),
             loglevel: "notice".to_string(),
-            protected_mode: false,
+            protected_mode: true,
             daemonize: false,
         }
     }

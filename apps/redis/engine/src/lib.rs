@@ -10,7 +10,10 @@
 //! let config = Config::from_args(&["--port", "6379", "--maxmemory", "64mb"]).unwrap();
 //! let mut server = Server::new(config, 0x1234);
 //! let now = Time { unix_ms: 1_700_000_000_000, mono_ms: 0 };
-//! let client = server.connect("10.0.0.2:40000", now).unwrap();
+//! // Protected mode (on by default, as in Redis) refuses non-loopback
+//! // peers unless a password is set or `--protected-mode no` is given.
+//! assert!(server.connect("10.0.0.2:40000", now).is_err());
+//! let client = server.connect("127.0.0.1:40000", now).unwrap();
 //! server.feed(client, b"SET greeting hello\r\nGET greeting\r\n", now);
 //! // The app writes whatever is pending for each client with output...
 //! let ready: Vec<_> = server.clients_with_output().collect();

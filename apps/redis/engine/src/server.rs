@@ -156,6 +156,45 @@ const BASE_MEMORY: usize = 64 * 1024;
 /// allocator could not grow the keyspace).
 pub(crate) const OOM_ERROR: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
 
+/// Redis 7.0's reply to a non-loopback connection in protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. \
+In this mode connections are only accepted from the loopback interface. \
+If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: \
+1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface \
+by connecting to Redis from the same host the server is \
+running, however MAKE SURE Redis is not publicly accessible \
+from internet if you do so. Use CONFIG REWRITE to make this \
+change permanent. \
+2) Alternatively you can just disable the protected mode by \
+editing the Redis configuration file, and setting the protected \
+mode option to 'no', and then restarting the server. \
+3) If you started the server manually just for testing, restart \
+it with the '--protected-mode no' option. \
+4) Setup a an authentication password for the default user. \
+NOTE: You only need to do one of the above things in order for \
+the server to start accepting connections from the outside.\r\n";
+
+/// Whether a peer address (`IP:PORT`, `[IPv6]:PORT` or a bare IP) is a
+/// loopback address: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. Anything
+/// unparsable is not.
+fn is_loopback_peer(peer: &str) -> bool {
+    let host = if let Some(rest) = peer.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else if peer.matches(':').count() == 1 {
+        peer.split(':').next().unwrap_or("")
+    } else {
+        peer // a bare IPv6 address (or garbage)
+    };
+    match host.parse::<core::net::IpAddr>() {
+        Ok(core::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(core::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Err(_) => false,
+    }
+}
+
 /// Id of the internal client used by `Server::replay`.
 const REPLAY_CLIENT: u64 = 0;
 
@@ -235,13 +274,19 @@ impl Server {
 
     // ----- connections -------------------------------------------------
 
-    /// Accepts a new connection, or refuses it when `maxclients` is reached
-    /// (send `Refused::reply` and close).
+    /// Accepts a new connection from `peer` (`IP:PORT`, or `[IPv6]:PORT`),
+    /// or refuses it (send `Refused::reply` and close) when `maxclients` is
+    /// reached or, in protected mode without a password, when the peer is
+    /// not a loopback address (like Redis 7.0).
     pub fn connect(&mut self, peer: &str, now: Time) -> Result<ClientId, Refused> {
         self.set_now(now);
         if self.client_count() >= self.cfg.maxclients {
             self.stats.rejected_connections += 1;
             return Err(Refused { reply: b"-ERR max number of clients reached\r\n".to_vec() });
+        }
+        if self.cfg.protected_mode && self.cfg.requirepass.is_none() && !is_loopback_peer(peer) {
+            self.stats.rejected_connections += 1;
+            return Err(Refused { reply: PROTECTED_MODE_DENIED.to_vec() });
         }
         let id = self.next_client_id;
         self.next_client_id += 1;

@@ -67,8 +67,21 @@ fn check_password(s: &Server, user: &[u8], pass: &[u8]) -> bool {
     }
     match &s.cfg.requirepass {
         None => true,
-        Some(p) => p.as_slice() == pass,
+        Some(p) => secret_eq(p, pass),
     }
+}
+
+/// Compares a guess with a secret in time that depends only on the
+/// secret's length: every byte of the secret is compared (against 0 past
+/// the end of a shorter guess) and a length mismatch is folded in, with no
+/// early exit.
+fn secret_eq(secret: &[u8], guess: &[u8]) -> bool {
+    let mut diff = u8::from(secret.len() != guess.len());
+    for (i, &b) in secret.iter().enumerate() {
+        diff |= b ^ guess.get(i).copied().unwrap_or(0);
+        diff = core::hint::black_box(diff);
+    }
+    diff == 0
 }
 
 pub fn auth(s: &mut Server, c: &mut Ctx) {

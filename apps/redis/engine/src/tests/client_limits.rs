@@ -612,3 +612,45 @@ fn maxmemory_clients_never_exceeds_its_ceiling() {
     partial_set(&mut h, d, 10 * mb, 3 * mb / 2);
     assert!(h.s.should_close(d));
 }
+
+#[test]
+fn protected_mode_refuses_remote_peers_without_a_password() {
+    let denied = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+    let mut h = H::new();
+    assert!(h.s.config().protected_mode);
+    for peer in ["10.0.2.2:5000", "192.168.1.1:1", "[2001:db8::1]:80", "localhost:1", "garbage"] {
+        let r = h.s.connect(peer, h.now).unwrap_err();
+        assert_eq!(show(&r.reply), denied, "{peer}");
+    }
+    for peer in ["127.0.0.1:1", "127.1.2.3:9", "[::1]:6379", "::1", "[::ffff:127.0.0.1]:2"] {
+        assert!(h.s.connect(peer, h.now).is_ok(), "{peer}");
+    }
+    let c = h.client();
+    let stats = h.cmd(c, &["INFO", "stats"]);
+    assert!(stats.contains("rejected_connections:5\r\n"), "{stats}");
+    assert!(stats.contains("total_connections_received:6\r\n"), "{stats}");
+    // Turning it off (from loopback) or setting a password lets them in.
+    assert_eq!(h.cmd(c, &["CONFIG", "SET", "protected-mode", "no"]), "+OK\r\n");
+    assert!(h.s.connect("10.0.2.2:5000", h.now).is_ok());
+    h.cmd(c, &["CONFIG", "SET", "protected-mode", "yes"]);
+    assert!(h.s.connect("10.0.2.2:5000", h.now).is_err());
+    h.cmd(c, &["CONFIG", "SET", "requirepass", "secret"]);
+    let remote = h.s.connect("10.0.2.2:5001", h.now).unwrap();
+    assert_eq!(h.cmd(remote, &["PING"]), "-NOAUTH Authentication required.\r\n");
+}
+
+#[test]
+fn auth_compares_the_whole_password() {
+    let cfg = crate::Config::from_args(&["--requirepass", "s3cret"]).unwrap();
+    let mut h = H::with(cfg);
+    let c = h.client();
+    let wrong = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    for guess in ["", "s", "s3cre", "s3cret\0", "s3cretX", "S3cret", "s3creT", "x3cret"] {
+        assert_eq!(h.cmd(c, &["AUTH", guess]), wrong, "{guess:?}");
+        assert_eq!(h.cmd(c, &["AUTH", "default", guess]), wrong, "{guess:?}");
+    }
+    assert_eq!(h.cmd(c, &["AUTH", "other", "s3cret"]), wrong);
+    assert_eq!(h.cmd(c, &["AUTH", "s3cret"]), "+OK\r\n");
+    let d = h.client();
+    assert!(h.cmd(d, &["HELLO", "3", "AUTH", "default", "s3cret"]).starts_with('%'));
+}
