@@ -83,6 +83,9 @@ pub struct Client {
     pub no_evict: bool,
     /// Bytes of the WATCHed key names.
     pub watched_bytes: usize,
+    /// [`extra_memory`](Client::extra_memory) as last refreshed (by the
+    /// code that subscribes, watches or names the client).
+    pub extra_mem: usize,
     /// Memory last counted for this client in the server's total.
     pub mem: usize,
     /// Whether `mem` is also counted as belonging to a closing client.
@@ -93,7 +96,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(id: u64, peer: String, now_ms: u64, seed: u64) -> Client {
-        Client {
+        let mut c = Client {
             id,
             peer,
             name: None,
@@ -122,27 +125,41 @@ impl Client {
             hidden: false,
             no_evict: false,
             watched_bytes: 0,
+            extra_mem: 0,
             mem: 0,
             mem_closing: false,
             mem_bucket: None,
-        }
+        };
+        c.refresh_extra_memory();
+        c
     }
 
     /// Heap bytes this client holds, besides the fixed per-client cost:
     /// input buffer, partial request, output buffer, queued transaction,
-    /// subscriptions, WATCHed keys and names. O(1).
+    /// and the cached [`extra_memory`](Client::extra_memory). O(1).
     pub fn buffers_memory(&self) -> usize {
         self.inbuf.capacity()
             + self.parser.pending_bytes()
             + self.out.capacity()
             + self.multi.as_ref().map_or(0, Multi::memory)
-            + self.subs.overhead_bytes()
+            + self.extra_mem
+    }
+
+    /// Heap bytes of what changes only with a few commands: subscriptions,
+    /// WATCHed keys, name and address. O(1).
+    pub fn extra_memory(&self) -> usize {
+        self.subs.overhead_bytes()
             + self.psubs.overhead_bytes()
             + self.watched.capacity() * core::mem::size_of::<(usize, Vec<u8>)>()
             + self.watched_bytes
             + self.name.as_ref().map_or(0, Vec::capacity)
             + self.peer.capacity()
-            + self.last_sub.capacity()
+    }
+
+    /// Recomputes `extra_mem`; call after changing subscriptions, WATCHed
+    /// keys or the name.
+    pub fn refresh_extra_memory(&mut self) {
+        self.extra_mem = self.extra_memory();
     }
 
     pub fn pending_output(&self) -> usize {

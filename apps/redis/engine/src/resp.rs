@@ -14,6 +14,10 @@ const BULK_PREALLOC_MAX: usize = 16 * 1024;
 /// Largest up-front allocation of argument slots for a multibulk request;
 /// more are added as arguments arrive.
 const ARGV_PREALLOC_MAX: usize = 16;
+/// Arguments up to this size are allocated directly (infallibly: an
+/// allocator that cannot give this much fails everywhere); bigger ones
+/// grow fallibly.
+const SMALL_ARG: usize = 4096;
 /// Bytes counted for one argument besides its payload (its `Vec` header).
 pub const ARG_OVERHEAD: usize = core::mem::size_of::<Vec<u8>>();
 
@@ -63,7 +67,9 @@ pub struct ParseLimits {
     /// `client-query-buffer-limit`: bound on what the request being parsed
     /// holds ([`RequestParser::pending_bytes`]), plus the input not parsed
     /// yet when `input_buffered`; beyond it the parser answers
-    /// [`Step::Overflow`].
+    /// [`Step::Overflow`]. It is checked whenever a bulk grows past 4 KiB
+    /// and for every argument past the 16th, so a request may pass it by
+    /// at most its first 16 small arguments (about 64 KiB).
     pub max_query: usize,
     /// Whether the input given to `parse` is held in the client's buffer
     /// (rather than borrowed from the caller), so its unparsed part counts
@@ -169,13 +175,17 @@ impl RequestParser {
     /// eighth beyond it) but never past `total` nor past what `max_query`
     /// leaves (counting `unparsed` input bytes). False when even the exact
     /// need does not fit or the allocator refuses.
+    #[inline]
     fn grow_cur(&mut self, n: usize, total: usize, unparsed: usize, lim: &ParseLimits) -> bool {
+        self.cur.len() + n <= self.cur.capacity() || self.grow_cur_slow(n, total, unparsed, lim)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_cur_slow(&mut self, n: usize, total: usize, unparsed: usize, lim: &ParseLimits) -> bool {
         let max = lim.max_query;
         let cap = self.cur.capacity();
         let need = self.cur.len() + n;
-        if need <= cap {
-            return true;
-        }
         let others = self.pending_bytes() - cap + unparsed;
         let budget = max.saturating_sub(others);
         if need > budget {
@@ -245,9 +255,8 @@ impl RequestParser {
                             continue; // empty command: ignored
                         }
                         self.args_left = n as usize;
-                        if self.argv.try_reserve_exact(self.args_left.min(ARGV_PREALLOC_MAX)).is_err() {
-                            return (pos, Step::Overflow);
-                        }
+                        // At most 16 slots (384 bytes) up front.
+                        self.argv = Vec::with_capacity(self.args_left.min(ARGV_PREALLOC_MAX));
                         self.state = State::BulkHeader;
                     } else {
                         let Some(nl) = self.find(input, pos, b'\n') else {
@@ -292,7 +301,9 @@ impl RequestParser {
                     // Exact when the payload is here already; otherwise a
                     // small start that grows with what really arrives.
                     let first = len.min((input.len() - pos).max(BULK_PREALLOC_MAX));
-                    if !self.grow_cur(first, len, lim.unparsed(input.len() - pos), lim) {
+                    if first <= SMALL_ARG {
+                        self.cur = Vec::with_capacity(first); // the common, small case
+                    } else if !self.grow_cur(first, len, lim.unparsed(input.len() - pos), lim) {
                         return (pos, Step::Overflow);
                     }
                     self.state = State::BulkData(len);
@@ -332,7 +343,10 @@ impl RequestParser {
                         self.argv_bytes = 0;
                         return (pos, Step::Command(core::mem::take(&mut self.argv)));
                     }
-                    if self.over(lim.unparsed(input.len() - pos), lim.max_query) {
+                    // Bulks past SMALL_ARG were checked as they grew; the
+                    // argument count is checked past the preallocated slots.
+                    if self.argv.len() > ARGV_PREALLOC_MAX && self.over(lim.unparsed(input.len() - pos), lim.max_query)
+                    {
                         return (pos, Step::Overflow);
                     }
                     self.state = State::BulkHeader;
@@ -465,42 +479,46 @@ impl Default for Out {
     }
 }
 
-/// `prefix`, the decimal `n` and CRLF, formatted on the stack.
+/// `prefix`, the decimal `n` and CRLF, formatted on the stack (right
+/// aligned in `bytes`, starting at `start`).
 struct Header {
     bytes: [u8; 24],
-    len: usize,
+    start: usize,
 }
 
 impl Header {
+    #[inline]
     fn new(prefix: u8, n: i64) -> Header {
         let mut bytes = [0u8; 24];
-        let mut digits = [0u8; 20];
+        bytes[22] = b'\r';
+        bytes[23] = b'\n';
+        let mut i = 22;
         let mut v = n.unsigned_abs();
-        let mut i = digits.len();
         loop {
             i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
+            bytes[i] = b'0' + (v % 10) as u8;
             v /= 10;
             if v == 0 {
                 break;
             }
         }
-        bytes[0] = prefix;
-        let mut len = 1;
         if n < 0 {
-            bytes[1] = b'-';
-            len = 2;
+            i -= 1;
+            bytes[i] = b'-';
         }
-        let d = &digits[i..];
-        bytes[len..len + d.len()].copy_from_slice(d);
-        len += d.len();
-        bytes[len] = b'\r';
-        bytes[len + 1] = b'\n';
-        Header { bytes, len: len + 2 }
+        i -= 1;
+        bytes[i] = prefix;
+        Header { bytes, start: i }
     }
 
+    #[inline]
     fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        &self.bytes[self.start..]
+    }
+
+    /// The number alone.
+    fn digits(&self) -> &[u8] {
+        &self.bytes[self.start + 1..22]
     }
 }
 
@@ -616,8 +634,7 @@ impl Out {
 
     pub fn bulk_i64(&mut self, v: i64) {
         let h = Header::new(b':', v);
-        let digits = &h.as_bytes()[1..h.len - 2];
-        self.bulk(digits);
+        self.bulk(h.digits());
     }
 
     /// Null bulk string (RESP2 `$-1`, RESP3 `_`).
@@ -704,7 +721,7 @@ impl Out {
 
     fn finish_deferred(&mut self, start: usize, prefix: u8, n: usize) {
         let h = Header::new(prefix, len_i64(n));
-        if self.room(h.len) {
+        if self.room(h.as_bytes().len()) {
             let start = start.min(self.buf.len());
             self.buf.splice(start..start, h.as_bytes().iter().copied());
         }

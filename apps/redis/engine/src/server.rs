@@ -132,6 +132,34 @@ pub struct Server {
     /// Evictable clients by memory size class (log2), like Redis's client
     /// memory usage buckets: eviction takes from the top without a scan.
     mem_buckets: Vec<Vec<u64>>,
+    /// Per-client limits derived from `cfg` (see [`Server::set_config`]).
+    caps: ClientCaps,
+}
+
+/// Client limits derived from the configuration once, not per command.
+#[derive(Debug, Clone, Copy)]
+struct ClientCaps {
+    /// Output cap of a normal / pub/sub client (`usize::MAX`: none): its
+    /// class's hard limit, and at most `maxmemory-clients`.
+    normal_out: usize,
+    pubsub_out: usize,
+    /// `Config::client_eviction_limit` (0: none).
+    evict: usize,
+}
+
+impl ClientCaps {
+    fn of(cfg: &Config) -> ClientCaps {
+        let evict = cfg.client_eviction_limit();
+        let cap = |hard: usize| {
+            let hard = if hard == 0 { usize::MAX } else { hard };
+            if evict == 0 { hard } else { hard.min(evict) }
+        };
+        ClientCaps {
+            normal_out: cap(cfg.output_limit_normal.hard),
+            pubsub_out: cap(cfg.output_limit_pubsub.hard),
+            evict,
+        }
+    }
 }
 
 /// Fixed bytes counted for every client: its state and its map slot.
@@ -233,6 +261,7 @@ impl Server {
             clients_mem: 0,
             closing_mem: 0,
             mem_buckets: (MEM_BUCKET_MIN_LOG..=MEM_BUCKET_MAX_LOG).map(|_| Vec::new()).collect(),
+            caps: ClientCaps::of(&config),
             cfg: config,
             rng,
         }
@@ -240,6 +269,13 @@ impl Server {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Replaces the configuration (CONFIG SET), refreshing what is derived
+    /// from it.
+    pub(crate) fn set_config(&mut self, cfg: Config) {
+        self.cfg = cfg;
+        self.caps = ClientCaps::of(&self.cfg);
     }
 
     /// The counters INFO reports (and a few more).
@@ -467,7 +503,7 @@ impl Server {
             if !c.can_process(pause) {
                 return pos;
             }
-            let mem_budget = match self.cfg.client_eviction_limit() {
+            let mem_budget = match self.caps.evict {
                 0 => usize::MAX,
                 limit => {
                     let others = self.clients_mem.saturating_sub(self.closing_mem + c.mem);
@@ -494,7 +530,7 @@ impl Server {
                     let mut msg = b"ERR ".to_vec();
                     msg.extend_from_slice(&e.message());
                     c.parser.reset();
-                    let mut out = Self::client_out(&self.cfg, c);
+                    let mut out = Self::client_out(self.caps, c);
                     out.error(&msg);
                     c.close_after_reply = true;
                     self.stats.error_replies += 1;
@@ -535,7 +571,7 @@ impl Server {
         let spec = self.lookup_command(first);
         let has_pass = self.cfg.requirepass.is_some();
         let Some(c) = self.clients.get_mut(&cid) else { return };
-        let mut out = Self::client_out(&self.cfg, c);
+        let mut out = Self::client_out(self.caps, c);
         let in_multi = c.multi.is_some();
         let db = c.db;
         let mut reject: Option<Vec<u8>> = None;
@@ -615,6 +651,7 @@ impl Server {
             c.last_sub.clear();
             if CONTAINER_COMMANDS.contains(&spec.name)
                 && let Some(sub) = argv.get(1)
+                && sub.len() <= 32
             {
                 c.last_sub.extend(sub.iter().map(u8::to_ascii_lowercase));
             }
@@ -686,25 +723,24 @@ impl Server {
         }
     }
 
-    /// Post-command bookkeeping: output limits and the dirty list.
+    /// Post-command bookkeeping.
     fn after_command(&mut self, cid: u64) {
-        self.check_output_limits(cid);
-        if self.clients.get(&cid).is_some_and(|c| c.pending_output() > 0 || c.should_close()) {
-            self.mark_dirty(cid);
-        }
-        self.update_client_mem(cid);
-        self.evict_clients_if_needed();
+        self.settle_client(cid);
     }
 
-    /// Client output buffer limits (hard: now; soft: after some seconds).
-    pub(crate) fn check_output_limits(&mut self, cid: u64) {
+    /// Bookkeeping once a client's output or buffers changed (a command
+    /// ran, a message was written to it): the output buffer limits (hard:
+    /// now; soft: after some seconds), the list of clients with output, its
+    /// memory in the total, and client eviction. One map lookup in the
+    /// common case.
+    pub(crate) fn settle_client(&mut self, cid: u64) {
         let now = self.now.mono_ms;
-        let (normal, pubsub) = (self.cfg.output_limit_normal, self.cfg.output_limit_pubsub);
+        let fixed = CLIENT_FIXED_MEMORY + self.cfg.client_overhead;
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.hidden {
             return;
         }
-        let limit = if c.sub_count() > 0 { pubsub } else { normal };
+        let limit = if c.sub_count() > 0 { &self.cfg.output_limit_pubsub } else { &self.cfg.output_limit_normal };
         let pending = c.pending_output();
         let mut close = limit.hard > 0 && pending > limit.hard;
         if limit.soft > 0 && pending > limit.soft {
@@ -718,7 +754,16 @@ impl Server {
         if close {
             self.stats.client_output_buffer_limit_disconnections += 1;
             self.close_client_now(cid);
+        } else {
+            if (pending > 0 || c.should_close()) && c.dirty_pos.is_none() {
+                c.dirty_pos = Some(self.dirty.len());
+                self.dirty.push(cid);
+            }
+            if fixed + c.buffers_memory() != c.mem || c.close_now != c.mem_closing {
+                self.update_client_mem(cid);
+            }
         }
+        self.evict_clients_if_needed();
     }
 
     // ----- output -------------------------------------------------------
@@ -824,35 +869,25 @@ impl Server {
         if c.close_now {
             return;
         }
-        let mut out = Self::client_out(&self.cfg, c);
+        let mut out = Self::client_out(self.caps, c);
         f(&mut out);
         self.restore_out(cid, out);
-        self.check_output_limits(cid);
-        self.mark_dirty(cid);
-        self.update_client_mem(cid);
-        self.evict_clients_if_needed();
+        self.settle_client(cid);
     }
 
-    /// The most output a client may have pending (`usize::MAX`: no cap):
-    /// the hard limit of its class (normal or pub/sub), and no more than
-    /// `maxmemory-clients` when that is set.
-    fn output_cap(cfg: &Config, c: &Client) -> usize {
-        if c.hidden {
-            return usize::MAX;
-        }
-        let class = if c.sub_count() > 0 { &cfg.output_limit_pubsub } else { &cfg.output_limit_normal };
-        let hard = if class.hard == 0 { usize::MAX } else { class.hard };
-        match cfg.client_eviction_limit() {
-            0 => hard,
-            all => hard.min(all),
-        }
-    }
-
-    /// The client's output buffer as an [`Out`] capped at its output cap.
-    /// Give it back with [`restore_out`](Self::restore_out).
-    fn client_out(cfg: &Config, c: &mut Client) -> Out {
-        let limit = c.out_pos.saturating_add(Self::output_cap(cfg, c));
-        Out::with_buf(core::mem::take(&mut c.out), c.resp, limit)
+    /// The client's output buffer as an [`Out`] capped so that its pending
+    /// output stays within the hard limit of its class (normal or pub/sub)
+    /// and `maxmemory-clients`. Give it back with
+    /// [`restore_out`](Self::restore_out).
+    fn client_out(caps: ClientCaps, c: &mut Client) -> Out {
+        let cap = if c.hidden {
+            usize::MAX
+        } else if c.sub_count() > 0 {
+            caps.pubsub_out
+        } else {
+            caps.normal_out
+        };
+        Out::with_buf(core::mem::take(&mut c.out), c.resp, c.out_pos.saturating_add(cap))
     }
 
     /// Puts a client's output buffer back; when a reply did not fit under
@@ -945,7 +980,8 @@ impl Server {
         let total = self.clients.values().filter(|c| !c.hidden).map(|c| self.memory_of(c)).sum();
         let buckets_ok = self.clients.values().all(|c| {
             let want = (!c.hidden && !c.close_now && !c.no_evict).then(|| mem_bucket(c.mem));
-            c.mem_bucket.map(|(b, _)| b) == want
+            c.extra_mem == c.extra_memory()
+                && c.mem_bucket.map(|(b, _)| b) == want
                 && c.mem_bucket.is_none_or(|(b, pos)| self.mem_buckets[usize::from(b)].get(pos as usize) == Some(&c.id))
         }) && self.mem_buckets.iter().map(Vec::len).sum::<usize>()
             == self.clients.values().filter(|c| c.mem_bucket.is_some()).count();
@@ -962,6 +998,9 @@ impl Server {
         }
         let mem = fixed + c.buffers_memory();
         let closing = c.close_now;
+        if mem == c.mem && closing == c.mem_closing && (c.mem_bucket.is_some() || closing || c.no_evict) {
+            return; // unchanged (the common case)
+        }
         self.clients_mem = self.clients_mem - c.mem + mem;
         if c.mem_closing {
             self.closing_mem -= c.mem;
@@ -1000,11 +1039,17 @@ impl Server {
     /// Redis 7's client eviction: while all clients together (not counting
     /// those already closing) use at least `maxmemory-clients`, close the
     /// client in the highest memory class. O(1) while under the limit.
+    #[inline]
     pub(crate) fn evict_clients_if_needed(&mut self) {
-        let limit = self.cfg.client_eviction_limit();
-        if limit == 0 {
-            return;
+        let limit = self.caps.evict;
+        if limit != 0 && self.clients_mem - self.closing_mem >= limit {
+            self.evict_clients(limit);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn evict_clients(&mut self, limit: usize) {
         while self.clients_mem - self.closing_mem >= limit {
             let Some((b, victim)) =
                 self.mem_buckets.iter().enumerate().rev().find_map(|(b, list)| list.last().map(|&v| (b, v)))
@@ -1204,6 +1249,7 @@ impl Server {
         }
         c.watched.push((db, key.to_vec()));
         c.watched_bytes += key.len();
+        c.refresh_extra_memory();
         if let Some(w) = self.watched.get_mut(db) {
             match w.get_mut(key) {
                 Some(ids) => ids.push(cid),
@@ -1232,6 +1278,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let keys = core::mem::take(&mut c.watched);
         c.watched_bytes = 0;
+        c.refresh_extra_memory();
         c.cas_dirty = false;
         for (db, key) in keys {
             self.unwatch_key(cid, db, &key);

@@ -164,6 +164,7 @@ pub fn hello(s: &mut Server, c: &mut Ctx) {
     let Some(cl) = s.clients.get_mut(&c.cid) else { return };
     if let Some(n) = name {
         cl.name = if n.is_empty() { None } else { Some(n) };
+        cl.refresh_extra_memory();
     }
     if let Some(v) = ver {
         cl.resp = v as u8;
@@ -199,6 +200,7 @@ pub fn reset(s: &mut Server, c: &mut Ctx) {
         cl.resp = 2;
         cl.name = None;
         cl.authenticated = !needs_auth;
+        cl.refresh_extra_memory();
     }
     c.db = 0;
     c.out.resp = 2;
@@ -284,6 +286,7 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             }
             if let Some(cl) = s.clients.get_mut(&c.cid) {
                 cl.name = if n.is_empty() { None } else { Some(n) };
+                cl.refresh_extra_memory();
             }
             c.out.ok();
         }
@@ -925,7 +928,7 @@ pub fn config(s: &mut Server, c: &mut Ctx) {
                     return;
                 }
             }
-            s.cfg = new_cfg;
+            s.set_config(new_cfg);
             c.out.ok();
             if s.cfg.maxmemory > 0 {
                 s.evict_if_needed();

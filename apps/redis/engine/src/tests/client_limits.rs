@@ -219,8 +219,8 @@ fn big_replies_are_cut_at_the_output_cap() {
         assert_eq!(h.s.stats().client_output_buffer_limit_disconnections, i as u64 + 1);
     }
     // The same replies fit under a bigger cap.
-    h.s.cfg.output_limit_normal.hard = 4 * 1024 * 1024;
     let d = h.client();
+    assert_eq!(h.cmd(d, &["CONFIG", "SET", "client-output-buffer-limit", "normal 4mb 0 0"]), "+OK\r\n");
     let reply = h.cmd(d, &["LRANGE", "l", "0", "-1"]);
     assert!(reply.starts_with("*2000\r\n"));
     assert!(!h.s.should_close(d));
@@ -317,7 +317,7 @@ proptest::proptest! {
 
     /// Whatever clients do, the running total equals a full recount.
     #[test]
-    fn client_memory_total_matches_a_recount(ops in proptest::collection::vec((0usize..4, 0u8..14, 0usize..3000), 1..60)) {
+    fn client_memory_total_matches_a_recount(ops in proptest::collection::vec((0usize..4, 0u8..19, 0usize..3000), 1..60)) {
         let mut cfg = crate::Config::default();
         cfg.output_pause_threshold = 2000;
         cfg.maxmemory_clients = crate::MemoryLimit::Bytes(400_000);
@@ -346,6 +346,11 @@ proptest::proptest! {
                     h.advance(n as u64);
                     h.tick();
                 }
+                13 => h.s.feed(c, &enc(&[b"CLIENT", b"SETNAME", &vec![b'n'; n % 100]]), h.now),
+                14 => h.s.feed(c, &enc(&[b"UNSUBSCRIBE"]), h.now),
+                15 => h.s.feed(c, &enc(&[b"RESET"]), h.now),
+                16 => h.s.feed(c, &enc(&[b"HELLO", b"2", b"SETNAME", &vec![b'h'; n % 50 + 1]]), h.now),
+                17 => h.s.feed(c, &enc(&[b"PSUBSCRIBE", &big[..n % 20]]), h.now),
                 _ => {
                     h.s.disconnect(c);
                     ids[who] = h.client();
