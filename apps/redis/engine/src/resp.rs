@@ -542,6 +542,17 @@ impl Out {
         self.overflowed
     }
 
+    /// Bytes that may still be appended under the cap.
+    pub fn room_left(&self) -> usize {
+        if self.overflowed { 0 } else { self.limit.saturating_sub(self.buf.len()) }
+    }
+
+    /// Records that a reply could not be built within the cap (for a
+    /// command that gives up before appending it).
+    pub fn set_overflowed(&mut self) {
+        self.overflowed = true;
+    }
+
     /// Room for `n` more bytes, reserved fallibly; false (and overflowed
     /// from then on) when they would pass the cap or cannot be allocated.
     #[inline]

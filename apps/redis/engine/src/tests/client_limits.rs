@@ -659,3 +659,26 @@ fn auth_compares_the_whole_password() {
     let d = h.client();
     assert!(h.cmd(d, &["HELLO", "3", "AUTH", "default", "s3cret"]).starts_with('%'));
 }
+
+#[test]
+fn scan_with_a_huge_count_is_bounded_by_the_output_cap() {
+    let mut h = with_output_cap(64 * 1024);
+    let c = h.client();
+    for i in 0..5000 {
+        h.s.feed(c, &enc(&[b"SET", format!("key:{i:06}").as_bytes(), b"v"]), h.now);
+    }
+    h.take(c);
+    // A modest reply is served.
+    let reply = h.cmd(c, &["SCAN", "0", "COUNT", "100"]);
+    assert!(reply.starts_with("*2\r\n"), "{reply}");
+    // All 5000 keys would need more than the cap: closed, nothing sent.
+    let d = h.client();
+    h.s.feed(d, &enc(&[b"SCAN", b"0", b"COUNT", b"1000000000"]), h.now);
+    assert!(h.s.should_close(d));
+    assert_eq!(h.s.output(d), b"");
+    // Under a bigger cap the same SCAN returns every key.
+    assert_eq!(h.cmd(c, &["CONFIG", "SET", "client-output-buffer-limit", "normal 4mb 0 0"]), "+OK\r\n");
+    let e = h.client();
+    let reply = h.cmd(e, &["SCAN", "0", "COUNT", "1000000000"]);
+    assert!(reply.starts_with("*2\r\n$1\r\n0\r\n*5000\r\n"), "{}", &reply[..40]);
+}
