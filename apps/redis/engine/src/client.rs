@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use crate::blocking::Blocked;
 use crate::bytemap::ByteMap;
-use crate::resp::RequestParser;
+use crate::resp::{ARG_OVERHEAD, RequestParser};
 
 /// A MULTI block being queued.
 #[derive(Default)]
@@ -14,6 +14,31 @@ pub struct Multi {
     pub queued: Vec<Vec<Vec<u8>>>,
     /// A command failed to queue: EXEC must abort.
     pub failed: bool,
+    /// Heap bytes of the queued arguments (see [`argv_memory`]).
+    args_mem: usize,
+}
+
+/// Heap bytes of a command's arguments: one `Vec` header per slot plus
+/// each argument's capacity.
+pub fn argv_memory(argv: &[Vec<u8>]) -> usize {
+    argv.len() * ARG_OVERHEAD + argv.iter().map(|a| a.capacity()).sum::<usize>()
+}
+
+impl Multi {
+    /// Queues a command; false when the allocator refused the room.
+    pub fn queue(&mut self, argv: Vec<Vec<u8>>) -> bool {
+        if self.queued.try_reserve(1).is_err() {
+            return false;
+        }
+        self.args_mem += argv_memory(&argv) + (argv.capacity() - argv.len()) * ARG_OVERHEAD;
+        self.queued.push(argv);
+        true
+    }
+
+    /// Heap bytes held by the queued commands. O(1).
+    pub fn memory(&self) -> usize {
+        self.queued.capacity() * core::mem::size_of::<Vec<Vec<u8>>>() + self.args_mem
+    }
 }
 
 pub struct Client {
@@ -54,11 +79,24 @@ pub struct Client {
     pub last_sub: Vec<u8>,
     /// Internal client (replay): not listed, not counted.
     pub hidden: bool,
+    /// `CLIENT NO-EVICT on`: exempt from `maxmemory-clients` eviction.
+    pub no_evict: bool,
+    /// Bytes of the WATCHed key names.
+    pub watched_bytes: usize,
+    /// [`extra_memory`](Client::extra_memory) as last refreshed (by the
+    /// code that subscribes, watches or names the client).
+    pub extra_mem: usize,
+    /// Memory last counted for this client in the server's total.
+    pub mem: usize,
+    /// Whether `mem` is also counted as belonging to a closing client.
+    pub mem_closing: bool,
+    /// Eviction bucket and position in it, while evictable.
+    pub mem_bucket: Option<(u8, u32)>,
 }
 
 impl Client {
     pub fn new(id: u64, peer: String, now_ms: u64, seed: u64) -> Client {
-        Client {
+        let mut c = Client {
             id,
             peer,
             name: None,
@@ -85,7 +123,43 @@ impl Client {
             last_cmd: "NULL",
             last_sub: Vec::new(),
             hidden: false,
-        }
+            no_evict: false,
+            watched_bytes: 0,
+            extra_mem: 0,
+            mem: 0,
+            mem_closing: false,
+            mem_bucket: None,
+        };
+        c.refresh_extra_memory();
+        c
+    }
+
+    /// Heap bytes this client holds, besides the fixed per-client cost:
+    /// input buffer, partial request, output buffer, queued transaction,
+    /// and the cached [`extra_memory`](Client::extra_memory). O(1).
+    pub fn buffers_memory(&self) -> usize {
+        self.inbuf.capacity()
+            + self.parser.pending_bytes()
+            + self.out.capacity()
+            + self.multi.as_ref().map_or(0, Multi::memory)
+            + self.extra_mem
+    }
+
+    /// Heap bytes of what changes only with a few commands: subscriptions,
+    /// WATCHed keys, name and address. O(1).
+    pub fn extra_memory(&self) -> usize {
+        self.subs.overhead_bytes()
+            + self.psubs.overhead_bytes()
+            + self.watched.capacity() * core::mem::size_of::<(usize, Vec<u8>)>()
+            + self.watched_bytes
+            + self.name.as_ref().map_or(0, Vec::capacity)
+            + self.peer.capacity()
+    }
+
+    /// Recomputes `extra_mem`; call after changing subscriptions, WATCHed
+    /// keys or the name.
+    pub fn refresh_extra_memory(&mut self) {
+        self.extra_mem = self.extra_memory();
     }
 
     pub fn pending_output(&self) -> usize {

@@ -24,6 +24,9 @@ pub mod flags {
     pub const NOT_QUEUED: u32 = 1 << 12;
     /// Allowed while a RESP2 client is subscribed.
     pub const PUBSUB_CONTEXT: u32 = 1 << 13;
+    /// Refused inside MULTI (Redis's `no-multi`): queueing it fails the
+    /// transaction.
+    pub const NO_MULTI: u32 = 1 << 14;
 
     /// Flag names as COMMAND INFO reports them.
     pub const NAMES: &[(u32, &str)] = &[
@@ -38,6 +41,7 @@ pub mod flags {
         (STALE, "stale"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
+        (NO_MULTI, "no_multi"),
         (MOVABLE_KEYS, "movablekeys"),
     ];
 }
@@ -117,9 +121,9 @@ pub static TABLE: &[CommandSpec] = &[
     c("time", 1, FAST | LOADING | STALE, NONE, SERVER, srv::time),
     c("command", -1, LOADING | STALE, NONE, SERVER, srv::command),
     c("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, srv::config),
-    c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, srv::shutdown),
+    c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, NONE, SERVER, srv::shutdown),
     c("lastsave", 1, FAST | LOADING | STALE, NONE, SERVER, srv::lastsave),
-    c("save", 1, ADMIN | NOSCRIPT, NONE, SERVER, srv::save),
+    c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, srv::save),
     c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, srv::save),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
     // generic keyspace

@@ -69,14 +69,41 @@ pub struct OutputLimit {
     pub soft_seconds: u64,
 }
 
+/// `maxmemory-clients`: a byte count or a percentage of `maxmemory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLimit {
+    /// Bytes; 0 = no limit.
+    Bytes(usize),
+    /// Percent of `maxmemory` (1..=100); no limit while `maxmemory` is 0.
+    Percent(u32),
+}
+
+/// Redis's floor for a configured `maxmemory-clients`, so a tiny value
+/// cannot cut every client off.
+const MIN_CLIENTS_LIMIT: usize = 128 * 1024;
+
 /// All settings. Construct with `Config::default()` or `Config::from_args`.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub port: u16,
     pub bind: String,
     pub requirepass: Option<Vec<u8>>,
-    /// Bytes; 0 = no limit.
+    /// Bytes; 0 = no limit (but see `maxmemory_ceiling`).
     pub maxmemory: usize,
+    /// Highest `maxmemory` allowed (bytes; 0 = none). The embedding app sets
+    /// it from the heap size: `maxmemory` 0 or above it becomes the ceiling
+    /// (at [`Server::new`](crate::Server::new), CONFIG SET and startup
+    /// arguments parsed after it is set).
+    pub maxmemory_ceiling: usize,
+    /// Redis 7's `maxmemory-clients`: when all clients together use more,
+    /// the biggest are disconnected. Default `Bytes(0)`: no limit.
+    pub maxmemory_clients: MemoryLimit,
+    /// Highest `maxmemory-clients` allowed (bytes; 0 = none): with it set,
+    /// `maxmemory-clients` cannot be unlimited or above it.
+    pub maxmemory_clients_ceiling: usize,
+    /// Bytes each connection costs the app outside the engine (e.g. TCP
+    /// socket buffers), counted in every client's memory. Default 0.
+    pub client_overhead: usize,
     pub maxmemory_policy: EvictionPolicy,
     pub maxmemory_samples: usize,
     pub maxclients: usize,
@@ -91,15 +118,19 @@ pub struct Config {
     /// A client's input is not parsed while its pending output is above
     /// this, so the app can flush first (backpressure).
     pub output_pause_threshold: usize,
-    /// Close clients whose unparsed input exceeds this.
+    /// Close clients (without a reply, like Redis) whose unparsed input
+    /// plus the request being assembled (argument headers and capacities,
+    /// the bulk being received) exceeds this.
     pub client_query_buffer_limit: usize,
     pub hz: u32,
+    /// Redis's `protected-mode` (default on): without `requirepass`, only
+    /// loopback peers may connect.
+    pub protected_mode: bool,
     /// Harmless settings kept only so CONFIG GET/SET round-trip.
     pub appendonly: bool,
     pub save: String,
     pub appendfsync: String,
     pub loglevel: String,
-    pub protected_mode: bool,
     pub daemonize: bool,
 }
 
@@ -110,6 +141,10 @@ impl Default for Config {
             bind: "* -::*".to_string(),
             requirepass: None,
             maxmemory: 0,
+            maxmemory_ceiling: 0,
+            maxmemory_clients: MemoryLimit::Bytes(0),
+            maxmemory_clients_ceiling: 0,
+            client_overhead: 0,
             maxmemory_policy: EvictionPolicy::NoEviction,
             maxmemory_samples: 5,
             maxclients: 10000,
@@ -125,7 +160,7 @@ impl Default for Config {
             save: String::new(),
             appendfsync: "everysec".to_string(),
             loglevel: "notice".to_string(),
-            protected_mode: false,
+            protected_mode: true,
             daemonize: false,
         }
     }
@@ -155,6 +190,25 @@ pub fn parse_memory(s: &str) -> Option<usize> {
     usize::try_from(n.checked_mul(mul)?).ok()
 }
 
+/// A memory amount or a percentage (`10%`), as Redis parses
+/// `maxmemory-clients`; the error is CONFIG SET's reason text.
+fn parse_memory_or_percent(s: &str) -> Result<MemoryLimit, String> {
+    if let Some(n) = parse_memory(s) {
+        return Ok(MemoryLimit::Bytes(n));
+    }
+    if let Some(digits) = s.strip_suffix('%')
+        && let Some(p) = crate::util::parse_i64(digits.as_bytes())
+        && p >= 0
+    {
+        return match p {
+            0 => Ok(MemoryLimit::Bytes(0)),
+            1..=100 => Ok(MemoryLimit::Percent(p as u32)),
+            _ => Err(String::from("percentage argument must be less or equal to 100")),
+        };
+    }
+    Err(String::from("argument must be a memory or percent value"))
+}
+
 fn parse_bool(s: &str) -> Option<bool> {
     match s.to_ascii_lowercase().as_str() {
         "yes" => Some(true),
@@ -178,6 +232,7 @@ pub const PARAMS: &[&str] = &[
     "maxmemory",
     "maxmemory-policy",
     "maxmemory-samples",
+    "maxmemory-clients",
     "maxclients",
     "timeout",
     "proto-max-bulk-len",
@@ -232,9 +287,16 @@ impl Config {
             "bind" => self.bind = value.to_string(),
             "requirepass" => self.requirepass = if value.is_empty() { None } else { Some(value.as_bytes().to_vec()) },
             "maxmemory" => match parse_memory(value) {
-                Some(v) => self.maxmemory = v,
+                Some(v) => {
+                    self.maxmemory = v;
+                    self.apply_ceilings();
+                }
                 None => return bad("argument must be a memory value"),
             },
+            "maxmemory-clients" => {
+                self.maxmemory_clients = parse_memory_or_percent(value)?;
+                self.apply_ceilings();
+            }
             "maxmemory-policy" => match EvictionPolicy::parse(value) {
                 Some(p) => self.maxmemory_policy = p,
                 None => {
@@ -339,6 +401,10 @@ impl Config {
             "maxmemory" => self.maxmemory.to_string(),
             "maxmemory-policy" => self.maxmemory_policy.name().to_string(),
             "maxmemory-samples" => self.maxmemory_samples.to_string(),
+            "maxmemory-clients" => match self.maxmemory_clients {
+                MemoryLimit::Bytes(n) => n.to_string(),
+                MemoryLimit::Percent(p) => format!("{p}%"),
+            },
             "maxclients" => self.maxclients.to_string(),
             "timeout" => self.timeout_secs.to_string(),
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
@@ -358,6 +424,39 @@ impl Config {
             "daemonize" => yes_no(self.daemonize),
             _ => return None,
         })
+    }
+
+    /// Enforces `maxmemory_ceiling` and `maxmemory_clients_ceiling`: an
+    /// unlimited (0) or larger `maxmemory` / byte `maxmemory-clients`
+    /// becomes the ceiling. [`Server::new`](crate::Server::new) calls it.
+    pub fn apply_ceilings(&mut self) {
+        let ceiling = self.maxmemory_ceiling;
+        if ceiling > 0 && (self.maxmemory == 0 || self.maxmemory > ceiling) {
+            self.maxmemory = ceiling;
+        }
+        let ceiling = self.maxmemory_clients_ceiling;
+        if ceiling > 0
+            && let MemoryLimit::Bytes(n) = self.maxmemory_clients
+            && (n == 0 || n > ceiling)
+        {
+            self.maxmemory_clients = MemoryLimit::Bytes(ceiling);
+        }
+    }
+
+    /// The `maxmemory-clients` limit in bytes (0 = none), like Redis's
+    /// `getClientEvictionLimit` (a percentage of `maxmemory`, at least
+    /// 128 KiB), and never above `maxmemory_clients_ceiling`.
+    pub fn client_eviction_limit(&self) -> usize {
+        let limit = match self.maxmemory_clients {
+            MemoryLimit::Bytes(n) => n,
+            MemoryLimit::Percent(p) => {
+                let bytes = self.maxmemory as u128 * u128::from(p) / 100;
+                usize::try_from(bytes).unwrap_or(usize::MAX)
+            }
+        };
+        let limit = if limit == 0 { 0 } else { limit.max(MIN_CLIENTS_LIMIT) };
+        let ceiling = self.maxmemory_clients_ceiling;
+        if ceiling > 0 && (limit == 0 || limit > ceiling) { ceiling } else { limit }
     }
 
     /// Parameters that cannot change at run time.

@@ -1,16 +1,34 @@
 //! Redis-compatible protocol and keyspace engine, sans-IO: the embedding
-//! application feeds socket bytes in with [`Server::feed`], writes
-//! [`Server::output`] back, and calls [`Server::tick`] periodically.
+//! application feeds socket bytes in with [`Server::feed`] (while
+//! [`Server::wants_input`]), writes [`Server::output`] back, and calls
+//! [`Server::tick`] periodically.
+//!
+//! Client memory is bounded: `client-query-buffer-limit` covers the request
+//! being assembled, replies stop at the client's output cap, all clients
+//! together are held under `maxmemory-clients` by eviction, and a refused
+//! allocation on a client's path closes that client.
 //!
 //! Plain `no_std` + `alloc`; no I/O, clocks or OS: time comes in as [`Time`].
 //!
 //! ```
 //! use redis_engine::{Config, Server, Time};
 //!
-//! let config = Config::from_args(&["--port", "6379", "--maxmemory", "64mb"]).unwrap();
+//! let mut config = Config::from_args(&["--port", "6379", "--maxmemory", "64mb"]).unwrap();
+//! // What the heap allows: maxmemory and maxmemory-clients can never be
+//! // unlimited or set above these; each connection also costs the app
+//! // (socket buffers) this much, counted in client memory.
+//! config.maxmemory_ceiling = 80 << 20;
+//! config.maxmemory_clients_ceiling = 32 << 20;
+//! config.client_overhead = 8 << 10;
 //! let mut server = Server::new(config, 0x1234);
 //! let now = Time { unix_ms: 1_700_000_000_000, mono_ms: 0 };
-//! let client = server.connect("10.0.0.2:40000", now).unwrap();
+//! // Protected mode (on by default, as in Redis) refuses non-loopback
+//! // peers unless a password is set or `--protected-mode no` is given.
+//! assert!(server.connect("10.0.0.2:40000", now).is_err());
+//! let client = server.connect("127.0.0.1:40000", now).unwrap();
+//! // The app reads a socket only while the engine wants its input (so a
+//! // client that is blocked or not reading its replies is held back by TCP).
+//! assert!(server.wants_input(client));
 //! server.feed(client, b"SET greeting hello\r\nGET greeting\r\n", now);
 //! // The app writes whatever is pending for each client with output...
 //! let ready: Vec<_> = server.clients_with_output().collect();
@@ -55,7 +73,7 @@ mod tests;
 
 use alloc::vec::Vec;
 
-pub use config::{Config, EvictionPolicy, OutputLimit};
+pub use config::{Config, EvictionPolicy, MemoryLimit, OutputLimit};
 pub use server::Server;
 
 /// A point in time: wall clock for EXPIREAT/TIME, monotonic for timeouts.

@@ -4,13 +4,22 @@
 
 use alloc::vec::Vec;
 
-use crate::util::{push_double_g17, push_i64};
+use crate::util::push_double_g17;
 
 /// Longest inline command or multibulk/bulk header line (PROTO_INLINE_MAX_SIZE).
 pub const INLINE_MAX: usize = 64 * 1024;
-/// Largest up-front allocation for a bulk argument; bigger ones grow as the
-/// data arrives (so a header alone cannot reserve gigabytes).
-const BULK_PREALLOC_MAX: usize = 1024 * 1024;
+/// Largest up-front allocation for a bulk argument whose bytes have not
+/// arrived yet; it grows as they arrive (so a header alone reserves little).
+const BULK_PREALLOC_MAX: usize = 16 * 1024;
+/// Largest up-front allocation of argument slots for a multibulk request;
+/// more are added as arguments arrive.
+const ARGV_PREALLOC_MAX: usize = 16;
+/// Arguments up to this size are allocated directly (infallibly: an
+/// allocator that cannot give this much fails everywhere); bigger ones
+/// grow fallibly.
+const SMALL_ARG: usize = 4096;
+/// Bytes counted for one argument besides its payload (its `Vec` header).
+pub const ARG_OVERHEAD: usize = core::mem::size_of::<Vec<u8>>();
 
 /// Malformed input; the connection is closed after the error reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +64,30 @@ pub struct ParseLimits {
     pub max_bulk_len: usize,
     /// Unauthenticated clients may only send small requests (like Redis).
     pub authenticated: bool,
+    /// `client-query-buffer-limit`: bound on what the request being parsed
+    /// holds ([`RequestParser::pending_bytes`]), plus the input not parsed
+    /// yet when `input_buffered`; beyond it the parser answers
+    /// [`Step::Overflow`]. It is checked whenever a bulk grows past 4 KiB
+    /// and for every argument past the 16th, so a request may pass it by
+    /// at most its first 16 small arguments (about 64 KiB).
+    pub max_query: usize,
+    /// Whether the input given to `parse` is held in the client's buffer
+    /// (rather than borrowed from the caller), so its unparsed part counts
+    /// against `max_query`.
+    pub input_buffered: bool,
+    /// What the request may hold before the client's memory passes
+    /// `maxmemory-clients` (`usize::MAX`: no such limit). A bulk grows
+    /// geometrically up to it but only by an eighth at a time beyond it, so
+    /// one growth step cannot allocate far past the client memory limit
+    /// before the client is evicted.
+    pub mem_budget: usize,
+}
+
+impl ParseLimits {
+    /// What `n` unparsed input bytes count against `max_query`.
+    fn unparsed(&self, n: usize) -> usize {
+        if self.input_buffered { n } else { 0 }
+    }
 }
 
 /// Result of one parse step.
@@ -65,6 +98,9 @@ pub enum Step {
     /// Everything usable was absorbed; the rest is an incomplete line.
     NeedMore,
     Error(ProtocolError),
+    /// The request outgrew `ParseLimits::max_query`, or memory for it could
+    /// not be allocated: the client must be closed without a reply.
+    Overflow,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +123,8 @@ pub struct RequestParser {
     state: State,
     args_left: usize,
     argv: Vec<Vec<u8>>,
+    /// Sum of the capacities of the arguments in `argv`.
+    argv_bytes: usize,
     cur: Vec<u8>,
     /// Bytes of the pending partial line already searched for its delimiter.
     scanned: usize,
@@ -100,7 +138,14 @@ impl Default for RequestParser {
 
 impl RequestParser {
     pub fn new() -> RequestParser {
-        RequestParser { state: State::Start, args_left: 0, argv: Vec::new(), cur: Vec::new(), scanned: 0 }
+        RequestParser {
+            state: State::Start,
+            args_left: 0,
+            argv: Vec::new(),
+            argv_bytes: 0,
+            cur: Vec::new(),
+            scanned: 0,
+        }
     }
 
     /// True when no command is partially parsed.
@@ -108,9 +153,48 @@ impl RequestParser {
         self.state == State::Start
     }
 
-    /// Bytes held for the command being parsed (for CLIENT LIST / limits).
+    /// Heap bytes held for the request being parsed: the argument slots
+    /// (one `Vec` header each, by capacity), the capacity of every
+    /// assembled argument and of the one being received. O(1).
     pub fn pending_bytes(&self) -> usize {
-        self.cur.len() + self.argv.iter().map(|a| a.len()).sum::<usize>()
+        self.argv.capacity() * ARG_OVERHEAD + self.argv_bytes + self.cur.capacity()
+    }
+
+    /// Drops the partial request and its memory.
+    pub fn reset(&mut self) {
+        *self = RequestParser::new();
+    }
+
+    /// Whether the held bytes plus `unparsed` input bytes exceed `max`.
+    fn over(&self, unparsed: usize, max: usize) -> bool {
+        self.pending_bytes().saturating_add(unparsed) > max
+    }
+
+    /// Makes room in `cur` for `n` more payload bytes of a bulk of `total`
+    /// bytes, growing geometrically (doubling within `mem_budget`, by an
+    /// eighth beyond it) but never past `total` nor past what `max_query`
+    /// leaves (counting `unparsed` input bytes). False when even the exact
+    /// need does not fit or the allocator refuses.
+    #[inline]
+    fn grow_cur(&mut self, n: usize, total: usize, unparsed: usize, lim: &ParseLimits) -> bool {
+        self.cur.len() + n <= self.cur.capacity() || self.grow_cur_slow(n, total, unparsed, lim)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_cur_slow(&mut self, n: usize, total: usize, unparsed: usize, lim: &ParseLimits) -> bool {
+        let max = lim.max_query;
+        let cap = self.cur.capacity();
+        let need = self.cur.len() + n;
+        let others = self.pending_bytes() - cap + unparsed;
+        let budget = max.saturating_sub(others);
+        if need > budget {
+            return false;
+        }
+        let room = lim.mem_budget.saturating_sub(others);
+        let step = if cap.saturating_mul(2) <= room { cap } else { (cap / 8).max(room.saturating_sub(cap)) };
+        let target = cap.saturating_add(step).max(need).min(total).min(budget);
+        self.cur.try_reserve_exact(target - self.cur.len()).is_ok()
     }
 
     /// Finds `delim` in `input[start..]`, resuming the previous search.
@@ -171,7 +255,8 @@ impl RequestParser {
                             continue; // empty command: ignored
                         }
                         self.args_left = n as usize;
-                        self.argv = Vec::with_capacity(self.args_left.min(1024));
+                        // At most 16 slots (384 bytes) up front.
+                        self.argv = Vec::with_capacity(self.args_left.min(ARGV_PREALLOC_MAX));
                         self.state = State::BulkHeader;
                     } else {
                         let Some(nl) = self.find(input, pos, b'\n') else {
@@ -213,12 +298,23 @@ impl RequestParser {
                         return (pos, Step::Error(ProtocolError::UnauthenticatedBulkLength));
                     }
                     pos = cr + 2;
-                    self.cur = Vec::with_capacity(len.min(BULK_PREALLOC_MAX));
+                    // Exact when the payload is here already; otherwise a
+                    // small start that grows with what really arrives.
+                    let first = len.min((input.len() - pos).max(BULK_PREALLOC_MAX));
+                    if first <= SMALL_ARG {
+                        self.cur = Vec::with_capacity(first); // the common, small case
+                    } else if !self.grow_cur(first, len, lim.unparsed(input.len() - pos), lim) {
+                        return (pos, Step::Overflow);
+                    }
                     self.state = State::BulkData(len);
                 }
                 State::BulkData(remaining) => {
                     let avail = input.len() - pos;
                     let n = remaining.min(avail);
+                    let total = self.cur.len() + remaining;
+                    if !self.grow_cur(n, total, lim.unparsed(avail - n), lim) {
+                        return (pos, Step::Overflow);
+                    }
                     self.cur.extend_from_slice(&input[pos..pos + n]);
                     pos += n;
                     if n < remaining {
@@ -235,11 +331,23 @@ impl RequestParser {
                         self.state = State::BulkCrlf(remaining - n as u8);
                         return (pos, Step::NeedMore);
                     }
-                    self.argv.push(core::mem::take(&mut self.cur));
+                    if self.argv.len() == self.argv.capacity() && self.argv.try_reserve(1).is_err() {
+                        return (pos, Step::Overflow);
+                    }
+                    let arg = core::mem::take(&mut self.cur);
+                    self.argv_bytes += arg.capacity();
+                    self.argv.push(arg);
                     self.args_left -= 1;
                     if self.args_left == 0 {
                         self.state = State::Start;
+                        self.argv_bytes = 0;
                         return (pos, Step::Command(core::mem::take(&mut self.argv)));
+                    }
+                    // Bulks past SMALL_ARG were checked as they grew; the
+                    // argument count is checked past the preallocated slots.
+                    if self.argv.len() > ARGV_PREALLOC_MAX && self.over(lim.unparsed(input.len() - pos), lim.max_query)
+                    {
+                        return (pos, Step::Overflow);
                     }
                     self.state = State::BulkHeader;
                 }
@@ -349,22 +457,145 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 }
 
 /// A client's reply buffer plus the protocol version its replies use.
-#[derive(Debug, Default)]
+///
+/// It may carry a byte cap: an append that would take `buf` past it (or
+/// that the allocator cannot make room for) is dropped, and so is every
+/// later one; [`overflowed`](Out::overflowed) then reports it, and the
+/// server closes the client. Each reply element is appended whole or not
+/// at all.
+#[derive(Debug)]
 pub struct Out {
     pub buf: Vec<u8>,
     /// 2 or 3.
     pub resp: u8,
+    /// Largest allowed `buf.len()` (`usize::MAX`: none).
+    limit: usize,
+    overflowed: bool,
 }
 
-fn push_len(buf: &mut Vec<u8>, prefix: u8, n: usize) {
-    buf.push(prefix);
-    push_i64(buf, n as i64);
-    buf.extend_from_slice(b"\r\n");
+impl Default for Out {
+    fn default() -> Self {
+        Out::new(2)
+    }
+}
+
+/// `prefix`, the decimal `n` and CRLF, formatted on the stack (right
+/// aligned in `bytes`, starting at `start`).
+struct Header {
+    bytes: [u8; 24],
+    start: usize,
+}
+
+impl Header {
+    #[inline]
+    fn new(prefix: u8, n: i64) -> Header {
+        let mut bytes = [0u8; 24];
+        bytes[22] = b'\r';
+        bytes[23] = b'\n';
+        let mut i = 22;
+        let mut v = n.unsigned_abs();
+        loop {
+            i -= 1;
+            bytes[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            i -= 1;
+            bytes[i] = b'-';
+        }
+        i -= 1;
+        bytes[i] = prefix;
+        Header { bytes, start: i }
+    }
+
+    #[inline]
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+
+    /// The number alone.
+    fn digits(&self) -> &[u8] {
+        &self.bytes[self.start + 1..22]
+    }
+}
+
+fn len_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Out {
     pub fn new(resp: u8) -> Out {
-        Out { buf: Vec::new(), resp }
+        Out { buf: Vec::new(), resp, limit: usize::MAX, overflowed: false }
+    }
+
+    /// Wraps an existing buffer; appends may take it to `limit` bytes
+    /// (`usize::MAX` for no cap).
+    pub fn with_buf(buf: Vec<u8>, resp: u8, limit: usize) -> Out {
+        Out { buf, resp, limit, overflowed: false }
+    }
+
+    /// An append was dropped: the cap was reached or memory ran out.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Bytes that may still be appended under the cap.
+    pub fn room_left(&self) -> usize {
+        if self.overflowed { 0 } else { self.limit.saturating_sub(self.buf.len()) }
+    }
+
+    /// Records that a reply could not be built within the cap (for a
+    /// command that gives up before appending it).
+    pub fn set_overflowed(&mut self) {
+        self.overflowed = true;
+    }
+
+    /// Room for `n` more bytes, reserved fallibly; false (and overflowed
+    /// from then on) when they would pass the cap or cannot be allocated.
+    #[inline]
+    fn room(&mut self, n: usize) -> bool {
+        if self.overflowed || self.buf.len().saturating_add(n) > self.limit {
+            self.overflowed = true;
+            return false;
+        }
+        if self.buf.capacity() - self.buf.len() < n {
+            // Amortised doubling, but never reserving past the cap.
+            let need = self.buf.len() + n;
+            let target = self.buf.capacity().saturating_mul(2).max(need).max(64).min(self.limit);
+            if self.buf.try_reserve_exact(target - self.buf.len()).is_err() {
+                self.overflowed = true;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Appends the concatenation of `parts`, all or nothing.
+    #[inline]
+    fn put(&mut self, parts: &[&[u8]]) {
+        let n = parts.iter().map(|p| p.len()).sum();
+        if self.room(n) {
+            for p in parts {
+                self.buf.extend_from_slice(p);
+            }
+        }
+    }
+
+    /// `+`/`-` line: `text` with CR and LF replaced by spaces.
+    fn line(&mut self, prefix: u8, text: &[u8]) {
+        if self.room(text.len() + 3) {
+            self.buf.push(prefix);
+            self.buf.extend(text.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+            self.buf.extend_from_slice(b"\r\n");
+        }
+    }
+
+    fn header(&mut self, prefix: u8, n: usize) {
+        let h = Header::new(prefix, len_i64(n));
+        self.put(&[h.as_bytes()]);
     }
 
     pub fn is_resp3(&self) -> bool {
@@ -372,18 +603,16 @@ impl Out {
     }
 
     pub fn raw(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        self.put(&[bytes]);
     }
 
     pub fn ok(&mut self) {
-        self.buf.extend_from_slice(b"+OK\r\n");
+        self.put(&[b"+OK\r\n"]);
     }
 
     /// `+text`.
     pub fn simple(&mut self, text: &[u8]) {
-        self.buf.push(b'+');
-        self.buf.extend(text.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
-        self.buf.extend_from_slice(b"\r\n");
+        self.line(b'+', text);
     }
 
     /// A HELP reply: one status line per entry.
@@ -397,9 +626,7 @@ impl Out {
     /// `-CODE message`; `msg` includes the code, e.g. "ERR syntax error".
     /// Newlines are replaced by spaces so the protocol stays valid.
     pub fn error(&mut self, msg: &[u8]) {
-        self.buf.push(b'-');
-        self.buf.extend(msg.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
-        self.buf.extend_from_slice(b"\r\n");
+        self.line(b'-', msg);
     }
 
     pub fn err(&mut self, msg: &str) {
@@ -407,67 +634,65 @@ impl Out {
     }
 
     pub fn int(&mut self, v: i64) {
-        self.buf.push(b':');
-        push_i64(&mut self.buf, v);
-        self.buf.extend_from_slice(b"\r\n");
+        let h = Header::new(b':', v);
+        self.put(&[h.as_bytes()]);
     }
 
     pub fn bulk(&mut self, data: &[u8]) {
-        push_len(&mut self.buf, b'$', data.len());
-        self.buf.extend_from_slice(data);
-        self.buf.extend_from_slice(b"\r\n");
+        let h = Header::new(b'$', len_i64(data.len()));
+        self.put(&[h.as_bytes(), data, b"\r\n"]);
     }
 
     pub fn bulk_i64(&mut self, v: i64) {
-        let s = crate::util::i64_bytes(v);
-        self.bulk(&s);
+        let h = Header::new(b':', v);
+        self.bulk(h.digits());
     }
 
     /// Null bulk string (RESP2 `$-1`, RESP3 `_`).
     pub fn null(&mut self) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(b"_\r\n");
+            self.put(&[b"_\r\n"]);
         } else {
-            self.buf.extend_from_slice(b"$-1\r\n");
+            self.put(&[b"$-1\r\n"]);
         }
     }
 
     /// Null array (RESP2 `*-1`, RESP3 `_`).
     pub fn null_array(&mut self) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(b"_\r\n");
+            self.put(&[b"_\r\n"]);
         } else {
-            self.buf.extend_from_slice(b"*-1\r\n");
+            self.put(&[b"*-1\r\n"]);
         }
     }
 
     pub fn array(&mut self, n: usize) {
-        push_len(&mut self.buf, b'*', n);
+        self.header(b'*', n);
     }
 
     /// A map of `n` pairs (RESP2: flat array of 2n).
     pub fn map(&mut self, n: usize) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'%', n);
+            self.header(b'%', n);
         } else {
-            push_len(&mut self.buf, b'*', n.saturating_mul(2));
+            self.header(b'*', n.saturating_mul(2));
         }
     }
 
     pub fn set(&mut self, n: usize) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'~', n);
+            self.header(b'~', n);
         } else {
-            push_len(&mut self.buf, b'*', n);
+            self.header(b'*', n);
         }
     }
 
     /// Out-of-band push frame (pub/sub messages).
     pub fn push(&mut self, n: usize) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'>', n);
+            self.header(b'>', n);
         } else {
-            push_len(&mut self.buf, b'*', n);
+            self.header(b'*', n);
         }
     }
 
@@ -476,9 +701,7 @@ impl Out {
         let mut tmp = Vec::with_capacity(24);
         push_double_g17(&mut tmp, v);
         if self.is_resp3() {
-            self.buf.push(b',');
-            self.buf.extend_from_slice(&tmp);
-            self.buf.extend_from_slice(b"\r\n");
+            self.put(&[b",", &tmp, b"\r\n"]);
         } else {
             self.bulk(&tmp);
         }
@@ -486,19 +709,17 @@ impl Out {
 
     pub fn boolean(&mut self, v: bool) {
         if self.is_resp3() {
-            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+            self.put(&[if v { b"#t\r\n" } else { b"#f\r\n" }]);
         } else {
-            self.buf.extend_from_slice(if v { b":1\r\n" } else { b":0\r\n" });
+            self.put(&[if v { b":1\r\n" } else { b":0\r\n" }]);
         }
     }
 
     /// Verbatim text (RESP3 `=`, RESP2 bulk).
     pub fn verbatim(&mut self, text: &[u8]) {
         if self.is_resp3() {
-            push_len(&mut self.buf, b'=', text.len() + 4);
-            self.buf.extend_from_slice(b"txt:");
-            self.buf.extend_from_slice(text);
-            self.buf.extend_from_slice(b"\r\n");
+            let h = Header::new(b'=', len_i64(text.len() + 4));
+            self.put(&[h.as_bytes(), b"txt:", text, b"\r\n"]);
         } else {
             self.bulk(text);
         }
@@ -510,10 +731,11 @@ impl Out {
     }
 
     fn finish_deferred(&mut self, start: usize, prefix: u8, n: usize) {
-        let mut header = Vec::with_capacity(16);
-        push_len(&mut header, prefix, n);
-        let start = start.min(self.buf.len());
-        self.buf.splice(start..start, header);
+        let h = Header::new(prefix, len_i64(n));
+        if self.room(h.as_bytes().len()) {
+            let start = start.min(self.buf.len());
+            self.buf.splice(start..start, h.as_bytes().iter().copied());
+        }
     }
 
     pub fn finish_array(&mut self, start: usize, n: usize) {
@@ -539,7 +761,13 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    const LIM: ParseLimits = ParseLimits { max_bulk_len: 512 * 1024 * 1024, authenticated: true };
+    const LIM: ParseLimits = ParseLimits {
+        max_bulk_len: 512 * 1024 * 1024,
+        authenticated: true,
+        max_query: usize::MAX,
+        input_buffered: true,
+        mem_budget: usize::MAX,
+    };
 
     fn parse_all(input: &[u8]) -> (Vec<Step>, usize) {
         let mut p = RequestParser::new();
@@ -596,7 +824,13 @@ mod tests {
 
     #[test]
     fn unauthenticated_limits() {
-        let lim = ParseLimits { max_bulk_len: 1 << 20, authenticated: false };
+        let lim = ParseLimits {
+            max_bulk_len: 1 << 20,
+            authenticated: false,
+            max_query: usize::MAX,
+            input_buffered: true,
+            mem_budget: usize::MAX,
+        };
         let mut p = RequestParser::new();
         assert_eq!(p.parse(b"*11\r\n", &lim).1, Step::Error(ProtocolError::UnauthenticatedMultibulkLength));
         let mut p = RequestParser::new();

@@ -36,6 +36,13 @@ pub struct Stats {
     pub error_replies: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Clients closed by `client-query-buffer-limit` (not in Redis 7.0's
+    /// INFO; kept for the embedding app).
+    pub client_query_buffer_limit_disconnections: u64,
+    /// Clients closed by an output buffer limit (likewise).
+    pub client_output_buffer_limit_disconnections: u64,
+    /// Clients disconnected by `maxmemory-clients` (INFO `evicted_clients`).
+    pub evicted_clients: u64,
 }
 
 /// Execution context of one command.
@@ -121,7 +128,58 @@ pub struct Server {
     replaying: bool,
     /// During EXEC: whether MULTI was already reported to the observer.
     exec_propagation: Option<bool>,
+    /// Sum of every client's last counted memory (`Client::mem`).
+    clients_mem: usize,
+    /// The part of `clients_mem` held by clients closing (`close_now`),
+    /// freed as soon as the app disconnects them.
+    pub(crate) closing_mem: usize,
+    /// Evictable clients by memory size class (log2), like Redis's client
+    /// memory usage buckets: eviction takes from the top without a scan.
+    mem_buckets: Vec<Vec<u64>>,
+    /// Per-client limits derived from `cfg` (see [`Server::set_config`]).
+    caps: ClientCaps,
 }
+
+/// Client limits derived from the configuration once, not per command.
+#[derive(Debug, Clone, Copy)]
+struct ClientCaps {
+    /// Output cap of a normal / pub/sub client (`usize::MAX`: none): its
+    /// class's hard limit, and at most `maxmemory-clients`.
+    normal_out: usize,
+    pubsub_out: usize,
+    /// `Config::client_eviction_limit` (0: none).
+    evict: usize,
+}
+
+impl ClientCaps {
+    fn of(cfg: &Config) -> ClientCaps {
+        let evict = cfg.client_eviction_limit();
+        let cap = |hard: usize| {
+            let hard = if hard == 0 { usize::MAX } else { hard };
+            if evict == 0 { hard } else { hard.min(evict) }
+        };
+        ClientCaps {
+            normal_out: cap(cfg.output_limit_normal.hard),
+            pubsub_out: cap(cfg.output_limit_pubsub.hard),
+            evict,
+        }
+    }
+}
+
+/// Fixed bytes counted for every client: its state and its map slot.
+const CLIENT_FIXED_MEMORY: usize = core::mem::size_of::<(u64, Client)>() + 64;
+/// Client memory size classes: below 2^15 bytes, each power of two, and
+/// 2^33 and above (Redis's CLIENT_MEM_USAGE_BUCKET_MIN/MAX_LOG).
+const MEM_BUCKET_MIN_LOG: u32 = 15;
+const MEM_BUCKET_MAX_LOG: u32 = 33;
+
+fn mem_bucket(mem: usize) -> u8 {
+    let bits = usize::BITS - mem.leading_zeros();
+    (bits.clamp(MEM_BUCKET_MIN_LOG, MEM_BUCKET_MAX_LOG) - MEM_BUCKET_MIN_LOG) as u8
+}
+
+/// Input buffer capacity kept once a client's buffered input is consumed.
+const INBUF_KEEP: usize = 16 * 1024;
 
 /// Fixed bytes counted as used by an empty server (like Redis's baseline).
 const BASE_MEMORY: usize = 64 * 1024;
@@ -130,11 +188,53 @@ const BASE_MEMORY: usize = 64 * 1024;
 /// allocator could not grow the keyspace).
 pub(crate) const OOM_ERROR: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
 
+/// Redis 7.0's reply to a non-loopback connection in protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected \
+mode is enabled and no password is set for the default user. \
+In this mode connections are only accepted from the loopback interface. \
+If you want to connect from external computers to Redis you \
+may adopt one of the following solutions: \
+1) Just disable protected mode sending the command \
+'CONFIG SET protected-mode no' from the loopback interface \
+by connecting to Redis from the same host the server is \
+running, however MAKE SURE Redis is not publicly accessible \
+from internet if you do so. Use CONFIG REWRITE to make this \
+change permanent. \
+2) Alternatively you can just disable the protected mode by \
+editing the Redis configuration file, and setting the protected \
+mode option to 'no', and then restarting the server. \
+3) If you started the server manually just for testing, restart \
+it with the '--protected-mode no' option. \
+4) Setup a an authentication password for the default user. \
+NOTE: You only need to do one of the above things in order for \
+the server to start accepting connections from the outside.\r\n";
+
+/// Whether a peer address (`IP:PORT`, `[IPv6]:PORT` or a bare IP) is a
+/// loopback address: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. Anything
+/// unparsable is not.
+fn is_loopback_peer(peer: &str) -> bool {
+    let host = if let Some(rest) = peer.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else if peer.matches(':').count() == 1 {
+        peer.split(':').next().unwrap_or("")
+    } else {
+        peer // a bare IPv6 address (or garbage)
+    };
+    match host.parse::<core::net::IpAddr>() {
+        Ok(core::net::IpAddr::V4(ip)) => ip.is_loopback(),
+        Ok(core::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        Err(_) => false,
+    }
+}
+
 /// Id of the internal client used by `Server::replay`.
 const REPLAY_CLIENT: u64 = 0;
 
 impl Server {
-    pub fn new(config: Config, seed: u64) -> Server {
+    /// A server with `config`; its memory ceilings are applied first
+    /// ([`Config::apply_ceilings`]).
+    pub fn new(mut config: Config, seed: u64) -> Server {
+        config.apply_ceilings();
         let mut rng = Rng::new(seed);
         let dbs = (0..config.databases.max(1)).map(|_| Db::new(rng.next_u64())).collect();
         let mut command_index = HashMap::with_hasher(FixedState::with_seed(rng.next_u64()));
@@ -162,6 +262,10 @@ impl Server {
             dirty_since_save: 0,
             replaying: false,
             exec_propagation: None,
+            clients_mem: 0,
+            closing_mem: 0,
+            mem_buckets: (MEM_BUCKET_MIN_LOG..=MEM_BUCKET_MAX_LOG).map(|_| Vec::new()).collect(),
+            caps: ClientCaps::of(&config),
             cfg: config,
             rng,
         }
@@ -169,6 +273,18 @@ impl Server {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Replaces the configuration (CONFIG SET), refreshing what is derived
+    /// from it.
+    pub(crate) fn set_config(&mut self, cfg: Config) {
+        self.cfg = cfg;
+        self.caps = ClientCaps::of(&self.cfg);
+    }
+
+    /// The counters INFO reports (and a few more).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Installs the hook that receives every executed write command.
@@ -198,13 +314,19 @@ impl Server {
 
     // ----- connections -------------------------------------------------
 
-    /// Accepts a new connection, or refuses it when `maxclients` is reached
-    /// (send `Refused::reply` and close).
+    /// Accepts a new connection from `peer` (`IP:PORT`, or `[IPv6]:PORT`),
+    /// or refuses it (send `Refused::reply` and close) when `maxclients` is
+    /// reached or, in protected mode without a password, when the peer is
+    /// not a loopback address (like Redis 7.0).
     pub fn connect(&mut self, peer: &str, now: Time) -> Result<ClientId, Refused> {
         self.set_now(now);
         if self.client_count() >= self.cfg.maxclients {
             self.stats.rejected_connections += 1;
             return Err(Refused { reply: b"-ERR max number of clients reached\r\n".to_vec() });
+        }
+        if self.cfg.protected_mode && self.cfg.requirepass.is_none() && !is_loopback_peer(peer) {
+            self.stats.rejected_connections += 1;
+            return Err(Refused { reply: PROTECTED_MODE_DENIED.to_vec() });
         }
         let id = self.next_client_id;
         self.next_client_id += 1;
@@ -213,6 +335,8 @@ impl Server {
         let mut c = Client::new(id, String::from(peer), now.mono_ms, seed);
         c.authenticated = self.cfg.requirepass.is_none();
         self.clients.insert(id, c);
+        self.update_client_mem(id);
+        self.evict_clients_if_needed();
         Ok(ClientId(id))
     }
 
@@ -225,6 +349,11 @@ impl Server {
     pub fn disconnect(&mut self, id: ClientId) {
         let cid = id.0;
         let Some(mut c) = self.clients.remove(&cid) else { return };
+        self.clients_mem -= c.mem;
+        if c.mem_closing {
+            self.closing_mem -= c.mem;
+        }
+        self.remove_from_mem_bucket(c.mem_bucket.take());
         if let Some(b) = c.blocked.take() {
             self.blocking.remove(cid, &b);
         }
@@ -259,30 +388,76 @@ impl Server {
             // Fast path: parse straight from the socket bytes.
             c.inbuf.clear();
             c.inpos = 0;
-            let used = self.process_bytes(cid, input);
-            if let Some(c) = self.clients.get_mut(&cid)
-                && !c.should_close()
-            {
-                c.inbuf.extend_from_slice(input.get(used..).unwrap_or(&[]));
+            let used = self.process_bytes(cid, input, false);
+            let rest = input.get(used..).unwrap_or(&[]);
+            if !rest.is_empty() {
+                self.buffer_input(cid, rest);
             }
-        } else {
-            c.inbuf.extend_from_slice(input);
+        } else if self.buffer_input(cid, input) {
             self.process_input(cid);
         }
         self.check_query_limit(cid);
+        self.update_client_mem(cid);
+        self.evict_clients_if_needed();
         self.run_resumed();
+    }
+
+    /// What counts against `client-query-buffer-limit`: unparsed input plus
+    /// everything held for the request being assembled.
+    fn query_bytes(c: &Client) -> usize {
+        c.pending_input() + c.parser.pending_bytes()
+    }
+
+    /// Appends unparsed bytes to the client's input buffer. When that would
+    /// take it past `client-query-buffer-limit`, or the allocator refuses
+    /// the room, the client is closed instead (false).
+    fn buffer_input(&mut self, cid: u64, bytes: &[u8]) -> bool {
+        let limit = self.cfg.client_query_buffer_limit;
+        let Some(c) = self.clients.get_mut(&cid) else { return false };
+        if c.should_close() {
+            return false;
+        }
+        if Self::query_bytes(c).saturating_add(bytes.len()) > limit || c.inbuf.try_reserve(bytes.len()).is_err() {
+            self.close_for_query_limit(cid);
+            return false;
+        }
+        c.inbuf.extend_from_slice(bytes);
+        true
     }
 
     fn check_query_limit(&mut self, cid: u64) {
         let limit = self.cfg.client_query_buffer_limit;
-        if let Some(c) = self.clients.get_mut(&cid)
-            && c.pending_input() > limit
-        {
-            c.close_now = true;
-            c.inbuf = Vec::new();
-            c.inpos = 0;
-            self.mark_dirty(cid);
+        if self.clients.get(&cid).is_some_and(|c| !c.close_now && Self::query_bytes(c) > limit) {
+            self.close_for_query_limit(cid);
         }
+    }
+
+    /// Redis's "Closing client that reached max query buffer length": the
+    /// client is closed without a reply.
+    fn close_for_query_limit(&mut self, cid: u64) {
+        self.stats.client_query_buffer_limit_disconnections += 1;
+        self.close_client_now(cid);
+    }
+
+    /// Closes a client at once (output dropped, like Redis's
+    /// `freeClientAsync`): releases its buffers, its partial request and its
+    /// queued transaction, and stops it waiting on keys so it cannot take
+    /// data it will never deliver. The app closes the socket and then calls
+    /// [`disconnect`](Self::disconnect).
+    pub(crate) fn close_client_now(&mut self, cid: u64) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        c.close_now = true;
+        c.inbuf = Vec::new();
+        c.inpos = 0;
+        c.parser.reset();
+        c.out = Vec::new();
+        c.out_pos = 0;
+        c.multi = None;
+        if let Some(b) = c.blocked.take() {
+            self.blocking.remove(cid, &b);
+        }
+        self.mark_dirty(cid);
+        self.update_client_mem(cid);
     }
 
     /// Runs buffered input of `cid` as far as possible.
@@ -290,48 +465,80 @@ impl Server {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let buf = core::mem::take(&mut c.inbuf);
         let start = c.inpos;
-        let used = self.process_bytes(cid, buf.get(start..).unwrap_or(&[]));
+        let used = self.process_bytes(cid, buf.get(start..).unwrap_or(&[]), true);
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.should_close() {
             c.inbuf = Vec::new();
             c.inpos = 0;
-            return;
+        } else {
+            c.inbuf = buf;
+            c.inpos = start + used;
+            Self::compact_input(c);
         }
-        c.inbuf = buf;
-        c.inpos = start + used;
+        self.update_client_mem(cid);
+    }
+
+    /// Drops consumed input: all of it once everything is consumed (and
+    /// the buffer's memory after a burst), else the consumed prefix when it
+    /// is more than half (amortized O(1) per byte).
+    fn compact_input(c: &mut Client) {
         if c.inpos >= c.inbuf.len() {
             c.inbuf.clear();
             c.inpos = 0;
+            if c.inbuf.capacity() > INBUF_KEEP {
+                c.inbuf = Vec::new(); // a burst is over: give its memory back
+            }
         } else if c.inpos > c.inbuf.len() / 2 {
-            // Amortized O(1) per byte: compact only when half is consumed.
             c.inbuf.drain(..c.inpos);
             c.inpos = 0;
         }
     }
 
-    /// Parses and executes commands from `data`; returns bytes consumed.
-    fn process_bytes(&mut self, cid: u64, data: &[u8]) -> usize {
+    /// Parses and executes commands from `data` (the client's own input
+    /// buffer when `buffered`, else the caller's bytes); returns bytes
+    /// consumed.
+    fn process_bytes(&mut self, cid: u64, data: &[u8], buffered: bool) -> usize {
         let mut pos = 0usize;
         loop {
             let pause = self.cfg.output_pause_threshold;
             let max_bulk_len = self.cfg.proto_max_bulk_len;
+            let max_query = self.cfg.client_query_buffer_limit;
             let Some(c) = self.clients.get_mut(&cid) else { return data.len() };
             if !c.can_process(pause) {
                 return pos;
             }
-            let lim = ParseLimits { max_bulk_len, authenticated: c.authenticated };
+            let mem_budget = match self.caps.evict {
+                0 => usize::MAX,
+                limit => {
+                    let others = self.clients_mem.saturating_sub(self.closing_mem + c.mem);
+                    let own = c.mem.saturating_sub(c.parser.pending_bytes());
+                    limit.saturating_sub(others + own)
+                }
+            };
+            let lim = ParseLimits {
+                max_bulk_len,
+                authenticated: c.authenticated,
+                max_query,
+                input_buffered: buffered,
+                mem_budget,
+            };
             let (n, step) = c.parser.parse(data.get(pos..).unwrap_or(&[]), &lim);
             pos += n;
             match step {
                 Step::NeedMore => return pos,
+                Step::Overflow => {
+                    self.close_for_query_limit(cid);
+                    return data.len();
+                }
                 Step::Error(e) => {
                     let mut msg = b"ERR ".to_vec();
                     msg.extend_from_slice(&e.message());
-                    let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+                    c.parser.reset();
+                    let mut out = Self::client_out(self.caps, c);
                     out.error(&msg);
-                    c.out = out.buf;
                     c.close_after_reply = true;
                     self.stats.error_replies += 1;
+                    self.restore_out(cid, out);
                     self.mark_dirty(cid);
                     return data.len();
                 }
@@ -368,7 +575,7 @@ impl Server {
         let spec = self.lookup_command(first);
         let has_pass = self.cfg.requirepass.is_some();
         let Some(c) = self.clients.get_mut(&cid) else { return };
-        let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+        let mut out = Self::client_out(self.caps, c);
         let in_multi = c.multi.is_some();
         let db = c.db;
         let mut reject: Option<Vec<u8>> = None;
@@ -398,6 +605,8 @@ impl Server {
                         Some(alloc::format!("ERR wrong number of arguments for '{}' command", spec.name).into_bytes());
                 } else if has_pass && !c.authenticated && spec.flags & flags::NO_AUTH == 0 {
                     reject = Some(b"NOAUTH Authentication required.".to_vec());
+                } else if in_multi && spec.flags & flags::NO_MULTI != 0 {
+                    reject = Some(b"ERR Command not allowed inside a transaction".to_vec());
                 } else if c.in_resp2_pubsub() && spec.flags & flags::PUBSUB_CONTEXT == 0 {
                     reject = Some(
                         alloc::format!(
@@ -423,23 +632,20 @@ impl Server {
         if let Some(msg) = reject {
             out.error(&msg);
             self.stats.error_replies += 1;
-            if let Some(c) = self.clients.get_mut(&cid) {
-                if let Some(m) = c.multi.as_mut() {
-                    m.failed = true;
-                }
-                c.out = out.buf;
+            if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
+                m.failed = true;
             }
+            self.restore_out(cid, out);
             self.after_command(cid);
             return;
         }
         let Some(spec) = spec else { return };
         if in_multi && spec.flags & flags::NOT_QUEUED == 0 {
             out.simple(b"QUEUED");
-            if let Some(c) = self.clients.get_mut(&cid) {
-                if let Some(m) = c.multi.as_mut() {
-                    m.queued.push(argv);
-                }
-                c.out = out.buf;
+            let queued = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()).is_none_or(|m| m.queue(argv));
+            self.restore_out(cid, out);
+            if !queued {
+                self.close_client_now(cid); // out of memory for the transaction
             }
             self.after_command(cid);
             return;
@@ -449,14 +655,13 @@ impl Server {
             c.last_sub.clear();
             if CONTAINER_COMMANDS.contains(&spec.name)
                 && let Some(sub) = argv.get(1)
+                && sub.len() <= 32
             {
                 c.last_sub.extend(sub.iter().map(u8::to_ascii_lowercase));
             }
         }
         let out = self.call(cid, spec, argv, out, false);
-        if let Some(c) = self.clients.get_mut(&cid) {
-            c.out = out.buf;
-        }
+        self.restore_out(cid, out);
         self.serve_ready_keys();
         self.after_command(cid);
     }
@@ -522,23 +727,24 @@ impl Server {
         }
     }
 
-    /// Post-command bookkeeping: output limits and the dirty list.
+    /// Post-command bookkeeping.
     fn after_command(&mut self, cid: u64) {
-        self.check_output_limits(cid);
-        if self.clients.get(&cid).is_some_and(|c| c.pending_output() > 0 || c.should_close()) {
-            self.mark_dirty(cid);
-        }
+        self.settle_client(cid);
     }
 
-    /// Client output buffer limits (hard: now; soft: after some seconds).
-    pub(crate) fn check_output_limits(&mut self, cid: u64) {
+    /// Bookkeeping once a client's output or buffers changed (a command
+    /// ran, a message was written to it): the output buffer limits (hard:
+    /// now; soft: after some seconds), the list of clients with output, its
+    /// memory in the total, and client eviction. One map lookup in the
+    /// common case.
+    pub(crate) fn settle_client(&mut self, cid: u64) {
         let now = self.now.mono_ms;
-        let (normal, pubsub) = (self.cfg.output_limit_normal, self.cfg.output_limit_pubsub);
+        let fixed = CLIENT_FIXED_MEMORY + self.cfg.client_overhead;
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.hidden {
             return;
         }
-        let limit = if c.sub_count() > 0 { pubsub } else { normal };
+        let limit = if c.sub_count() > 0 { &self.cfg.output_limit_pubsub } else { &self.cfg.output_limit_normal };
         let pending = c.pending_output();
         let mut close = limit.hard > 0 && pending > limit.hard;
         if limit.soft > 0 && pending > limit.soft {
@@ -550,11 +756,18 @@ impl Server {
             c.soft_since = None;
         }
         if close {
-            c.close_now = true;
-            c.out = Vec::new();
-            c.out_pos = 0;
-            self.mark_dirty(cid);
+            self.stats.client_output_buffer_limit_disconnections += 1;
+            self.close_client_now(cid);
+        } else {
+            if (pending > 0 || c.should_close()) && c.dirty_pos.is_none() {
+                c.dirty_pos = Some(self.dirty.len());
+                self.dirty.push(cid);
+            }
+            if fixed + c.buffers_memory() != c.mem || c.close_now != c.mem_closing {
+                self.update_client_mem(cid);
+            }
         }
+        self.evict_clients_if_needed();
     }
 
     // ----- output -------------------------------------------------------
@@ -591,11 +804,28 @@ impl Server {
         if idle && let Some(pos) = c.dirty_pos {
             self.remove_dirty_at(pos);
         }
+        self.update_client_mem(cid);
         if resume {
             self.process_input(cid);
             self.check_query_limit(cid);
             self.run_resumed();
         }
+    }
+
+    /// Whether the app should read more from this client's socket now.
+    ///
+    /// False while the client cannot run commands (blocked, output above
+    /// `output_pause_threshold`, closing) and already has unprocessed input
+    /// buffered, and for closing or unknown clients: the app should then
+    /// leave the socket unread so TCP back-pressure holds the client,
+    /// instead of buffering its input here. It turns true again once the
+    /// buffered input has run, which can happen in
+    /// [`consume_output`](Self::consume_output), [`tick`](Self::tick)
+    /// (a block timing out) or another client's [`feed`](Self::feed) (a
+    /// push serving a blocked client); the app re-checks after those.
+    pub fn wants_input(&self, id: ClientId) -> bool {
+        let pause = self.cfg.output_pause_threshold;
+        self.clients.get(&id.0).is_some_and(|c| !c.should_close() && (c.pending_input() == 0 || c.can_process(pause)))
     }
 
     /// Clients that have output to write or must be closed.
@@ -643,11 +873,41 @@ impl Server {
         if c.close_now {
             return;
         }
-        let mut out = Out { buf: core::mem::take(&mut c.out), resp: c.resp };
+        let mut out = Self::client_out(self.caps, c);
         f(&mut out);
+        self.restore_out(cid, out);
+        self.settle_client(cid);
+    }
+
+    /// The client's output buffer as an [`Out`] capped so that its pending
+    /// output stays within the hard limit of its class (normal or pub/sub)
+    /// and `maxmemory-clients`. Give it back with
+    /// [`restore_out`](Self::restore_out).
+    fn client_out(caps: ClientCaps, c: &mut Client) -> Out {
+        let cap = if c.hidden {
+            usize::MAX
+        } else if c.sub_count() > 0 {
+            caps.pubsub_out
+        } else {
+            caps.normal_out
+        };
+        Out::with_buf(core::mem::take(&mut c.out), c.resp, c.out_pos.saturating_add(cap))
+    }
+
+    /// Puts a client's output buffer back; when a reply did not fit under
+    /// its cap the client is closed at once, output dropped (Redis's output
+    /// buffer hard limit).
+    pub(crate) fn restore_out(&mut self, cid: u64, out: Out) {
+        let overflowed = out.overflowed();
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.close_now {
+            return; // closed meanwhile (e.g. evicted): output is dropped
+        }
         c.out = out.buf;
-        self.check_output_limits(cid);
-        self.mark_dirty(cid);
+        if overflowed {
+            self.stats.client_output_buffer_limit_disconnections += 1;
+            self.close_client_now(cid);
+        }
     }
 
     // ----- periodic work -------------------------------------------------
@@ -679,10 +939,7 @@ impl Server {
                 }
             }
             for cid in idle {
-                if let Some(c) = self.clients.get_mut(&cid) {
-                    c.close_now = true;
-                }
-                self.mark_dirty(cid);
+                self.close_client_now(cid);
             }
         }
         self.active_expire_cycle();
@@ -703,14 +960,116 @@ impl Server {
         self.shutdown
     }
 
-    /// Approximate bytes used: datasets plus client buffers.
+    /// Approximate bytes used: datasets plus client memory.
     pub fn used_memory(&self) -> usize {
-        let clients: usize = self
-            .clients
-            .values()
-            .map(|c| c.out.capacity() + c.inbuf.capacity() + c.parser.pending_bytes() + 1024)
-            .sum();
-        self.dataset_memory() + clients + BASE_MEMORY
+        self.dataset_memory() + self.clients_mem + BASE_MEMORY
+    }
+
+    /// Memory of all clients together (kept up to date incrementally): per
+    /// client its buffers, partial request, queued transaction,
+    /// subscriptions, a fixed cost and `Config::client_overhead`.
+    pub fn client_memory(&self) -> usize {
+        self.clients_mem
+    }
+
+    /// One client's memory as [`client_memory`](Self::client_memory) counts it.
+    pub(crate) fn memory_of(&self, c: &Client) -> usize {
+        CLIENT_FIXED_MEMORY + self.cfg.client_overhead + c.buffers_memory()
+    }
+
+    /// [`client_memory`](Self::client_memory) recounted from scratch, and
+    /// whether every client's eviction bucket entry is consistent (tests).
+    #[cfg(test)]
+    pub(crate) fn recount_client_memory(&self) -> (usize, bool) {
+        let total = self.clients.values().filter(|c| !c.hidden).map(|c| self.memory_of(c)).sum();
+        let buckets_ok = self.clients.values().all(|c| {
+            let want = (!c.hidden && !c.close_now && !c.no_evict).then(|| mem_bucket(c.mem));
+            c.extra_mem == c.extra_memory()
+                && c.mem_bucket.map(|(b, _)| b) == want
+                && c.mem_bucket.is_none_or(|(b, pos)| self.mem_buckets[usize::from(b)].get(pos as usize) == Some(&c.id))
+        }) && self.mem_buckets.iter().map(Vec::len).sum::<usize>()
+            == self.clients.values().filter(|c| c.mem_bucket.is_some()).count();
+        (total, buckets_ok)
+    }
+
+    /// Recounts a client's memory and adjusts the total and its eviction
+    /// bucket. O(1).
+    pub(crate) fn update_client_mem(&mut self, cid: u64) {
+        let fixed = CLIENT_FIXED_MEMORY + self.cfg.client_overhead;
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        if c.hidden {
+            return;
+        }
+        let mem = fixed + c.buffers_memory();
+        let closing = c.close_now;
+        if mem == c.mem && closing == c.mem_closing && (c.mem_bucket.is_some() || closing || c.no_evict) {
+            return; // unchanged (the common case)
+        }
+        self.clients_mem = self.clients_mem - c.mem + mem;
+        if c.mem_closing {
+            self.closing_mem -= c.mem;
+        }
+        if closing {
+            self.closing_mem += mem;
+        }
+        c.mem = mem;
+        c.mem_closing = closing;
+        let want = (!closing && !c.no_evict).then(|| mem_bucket(mem));
+        if want != c.mem_bucket.map(|(b, _)| b) {
+            let old = c.mem_bucket.take();
+            if let Some(b) = want {
+                let list = &mut self.mem_buckets[usize::from(b)];
+                c.mem_bucket = Some((b, list.len() as u32));
+                list.push(cid);
+            }
+            self.remove_from_mem_bucket(old);
+        }
+    }
+
+    /// Takes the client at `at` out of its eviction bucket.
+    fn remove_from_mem_bucket(&mut self, at: Option<(u8, u32)>) {
+        let Some((b, pos)) = at else { return };
+        let Some(list) = self.mem_buckets.get_mut(usize::from(b)) else { return };
+        if (pos as usize) < list.len() {
+            list.swap_remove(pos as usize);
+            if let Some(&moved) = list.get(pos as usize)
+                && let Some(c) = self.clients.get_mut(&moved)
+            {
+                c.mem_bucket = Some((b, pos));
+            }
+        }
+    }
+
+    /// Redis 7's client eviction: while all clients together (not counting
+    /// those already closing) use at least `maxmemory-clients`, close the
+    /// client in the highest memory class. O(1) while under the limit.
+    #[inline]
+    pub(crate) fn evict_clients_if_needed(&mut self) {
+        let limit = self.caps.evict;
+        if limit != 0 && self.clients_mem - self.closing_mem >= limit {
+            self.evict_clients(limit);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn evict_clients(&mut self, limit: usize) {
+        while self.clients_mem - self.closing_mem >= limit {
+            let Some((b, victim)) =
+                self.mem_buckets.iter().enumerate().rev().find_map(|(b, list)| list.last().map(|&v| (b, v)))
+            else {
+                break; // nothing evictable left
+            };
+            if self.clients.get(&victim).is_none_or(|c| c.mem_bucket.is_none()) {
+                self.mem_buckets[b].pop(); // stale entry
+                continue;
+            }
+            self.stats.evicted_clients += 1;
+            self.close_client_now(victim);
+            if self.clients.get(&victim).is_some_and(|c| c.mem_bucket.is_some()) {
+                break; // cannot happen: a closing client is not evictable
+            }
+        }
     }
 
     /// Bytes used by keys and values (what eviction looks at).
@@ -893,6 +1252,8 @@ impl Server {
             return;
         }
         c.watched.push((db, key.to_vec()));
+        c.watched_bytes += key.len();
+        c.refresh_extra_memory();
         if let Some(w) = self.watched.get_mut(db) {
             match w.get_mut(key) {
                 Some(ids) => ids.push(cid),
@@ -920,6 +1281,8 @@ impl Server {
     pub(crate) fn unwatch_all(&mut self, cid: u64) {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let keys = core::mem::take(&mut c.watched);
+        c.watched_bytes = 0;
+        c.refresh_extra_memory();
         c.cas_dirty = false;
         for (db, key) in keys {
             self.unwatch_key(cid, db, &key);

@@ -5,6 +5,7 @@
 mod harness;
 
 mod blocking;
+mod client_limits;
 mod connection;
 mod expire_evict;
 mod hashes;

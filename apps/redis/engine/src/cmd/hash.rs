@@ -151,6 +151,9 @@ fn hgetall_generic(s: &mut Server, c: &mut Ctx, keys: bool, vals: bool) {
                 c.out.array(h.len());
             }
             for (f, v) in h.iter() {
+                if c.out.overflowed() {
+                    break;
+                }
                 if keys {
                     c.out.bulk(f);
                 }
@@ -273,7 +276,6 @@ pub fn hrandfield(s: &mut Server, c: &mut Ctx) {
     let withvalues = c.argc() == 4;
     let Ok(count) = rand_count_arg(c, 2) else { return };
     let resp3 = c.out.is_resp3();
-    let limit = s.cfg.output_limit_normal.hard;
     let (h, rng) = s.read_with_rng(c.db, &c.argv[1]);
     let Some(h) = read_as::<Hash>(h, c, |c| empty_array_or_null(c, count.is_some())) else { return };
     let Some(count) = count else {
@@ -308,8 +310,8 @@ pub fn hrandfield(s: &mut Server, c: &mut Ctx) {
             if let Some(slot) = h.map().random_slot(rng) {
                 emit(slot, c);
             }
-            if limit > 0 && c.out.buf.len() > limit {
-                break; // the client is disconnected by the output limit
+            if c.out.overflowed() {
+                break; // the client is closed by its output limit
             }
         }
     } else {

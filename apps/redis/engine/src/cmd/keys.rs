@@ -47,6 +47,9 @@ pub fn keys(s: &mut Server, c: &mut Ctx) {
     let start = c.out.begin_deferred();
     let mut n = 0;
     for (k, e) in d.map.iter() {
+        if c.out.overflowed() {
+            break; // the client is closed by its output limit
+        }
         if e.expire_at.is_some_and(|t| t <= now) {
             continue;
         }
@@ -62,10 +65,23 @@ pub fn scan(s: &mut Server, c: &mut Ctx) {
     let Some(cursor) = parse_cursor(c, 1) else { return };
     let Some(opts) = scan_opts(c, 2, true) else { return };
     let mut found: Vec<Vec<u8>> = Vec::new();
+    // The copies are bounded like the reply they become: a huge COUNT
+    // cannot copy more keys than the client's output cap holds.
+    let room = c.out.room_left();
+    let mut held = 0usize;
     let next = match s.dbs.get(c.db) {
-        Some(d) => d.map.scan(cursor, opts.count, |k, _| found.push(k.to_vec())),
+        Some(d) => d.map.scan(cursor, opts.count, |k, _| {
+            held = held.saturating_add(k.len() + crate::resp::ARG_OVERHEAD);
+            if held <= room {
+                found.push(k.to_vec());
+            }
+        }),
         None => 0,
     };
+    if held > room {
+        c.out.set_overflowed(); // the client is closed by its output limit
+        return;
+    }
     let mut keys = Vec::with_capacity(found.len());
     for k in found {
         if s.expire_if_needed(c.db, &k) {

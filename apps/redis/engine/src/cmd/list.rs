@@ -137,6 +137,9 @@ pub fn lrange(s: &mut Server, c: &mut Ctx) {
             Some((a, b)) => {
                 c.out.array(b - a + 1);
                 for it in l.iter().skip(a).take(b - a + 1) {
+                    if c.out.overflowed() {
+                        break;
+                    }
                     c.out.bulk(it);
                 }
             }

@@ -46,6 +46,9 @@ fn subscribe_generic(s: &mut Server, c: &mut Ctx, pattern: bool) {
         let n = sub_count(s, c.cid);
         notify(c, if pattern { b"psubscribe" } else { b"subscribe" }, Some(&name), n);
     }
+    if let Some(cl) = s.clients.get_mut(&c.cid) {
+        cl.refresh_extra_memory();
+    }
 }
 
 pub fn subscribe(s: &mut Server, c: &mut Ctx) {
@@ -69,6 +72,9 @@ fn unsubscribe_one(s: &mut Server, c: &mut Ctx, name: &[u8], pattern: bool, repl
             s.pubsub.punsubscribe(name, c.cid);
         } else {
             s.pubsub.unsubscribe(name, c.cid);
+        }
+        if let Some(cl) = s.clients.get_mut(&c.cid) {
+            cl.refresh_extra_memory();
         }
     }
     if reply {

@@ -67,8 +67,21 @@ fn check_password(s: &Server, user: &[u8], pass: &[u8]) -> bool {
     }
     match &s.cfg.requirepass {
         None => true,
-        Some(p) => p.as_slice() == pass,
+        Some(p) => secret_eq(p, pass),
     }
+}
+
+/// Compares a guess with a secret in time that depends only on the
+/// secret's length: every byte of the secret is compared (against 0 past
+/// the end of a shorter guess) and a length mismatch is folded in, with no
+/// early exit.
+fn secret_eq(secret: &[u8], guess: &[u8]) -> bool {
+    let mut diff = u8::from(secret.len() != guess.len());
+    for (i, &b) in secret.iter().enumerate() {
+        diff |= b ^ guess.get(i).copied().unwrap_or(0);
+        diff = core::hint::black_box(diff);
+    }
+    diff == 0
 }
 
 pub fn auth(s: &mut Server, c: &mut Ctx) {
@@ -151,6 +164,7 @@ pub fn hello(s: &mut Server, c: &mut Ctx) {
     let Some(cl) = s.clients.get_mut(&c.cid) else { return };
     if let Some(n) = name {
         cl.name = if n.is_empty() { None } else { Some(n) };
+        cl.refresh_extra_memory();
     }
     if let Some(v) = ver {
         cl.resp = v as u8;
@@ -186,6 +200,7 @@ pub fn reset(s: &mut Server, c: &mut Ctx) {
         cl.resp = 2;
         cl.name = None;
         cl.authenticated = !needs_auth;
+        cl.refresh_extra_memory();
     }
     c.db = 0;
     c.out.resp = 2;
@@ -215,6 +230,9 @@ fn client_line(s: &Server, cl: &Client) -> String {
     if cl.close_now {
         flags.push('A');
     }
+    if cl.no_evict {
+        flags.push('e');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
@@ -222,8 +240,9 @@ fn client_line(s: &Server, cl: &Client) -> String {
     let name = cl.name.as_deref().map(text).unwrap_or_default();
     let qbuf = cl.pending_input();
     let omem = cl.out.capacity();
+    let multi_mem = cl.multi.as_ref().map_or(0, crate::client::Multi::memory);
     format!(
-        "id={} addr={} laddr=0.0.0.0:{} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
+        "id={} addr={} laddr=0.0.0.0:{} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
         cl.id,
         cl.peer,
         s.cfg.port,
@@ -239,9 +258,10 @@ fn client_line(s: &Server, cl: &Client) -> String {
         qbuf,
         cl.inbuf.capacity().saturating_sub(cl.inbuf.len()),
         cl.parser.pending_bytes(),
+        multi_mem,
         cl.inbuf.capacity(),
         omem,
-        omem + cl.inbuf.capacity() + 1024,
+        s.memory_of(cl),
         cl.last_cmd,
         if cl.last_sub.is_empty() { "" } else { "|" },
         text(&cl.last_sub),
@@ -266,11 +286,24 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             }
             if let Some(cl) = s.clients.get_mut(&c.cid) {
                 cl.name = if n.is_empty() { None } else { Some(n) };
+                cl.refresh_extra_memory();
             }
             c.out.ok();
         }
         b"setinfo" if argc == 4 => c.out.ok(),
-        b"no-evict" | b"no-touch" if argc == 3 => {
+        b"no-evict" if argc == 3 => {
+            let on = eq_ic(c.arg(2), "on");
+            if !on && !eq_ic(c.arg(2), "off") {
+                c.syntax_error();
+                return;
+            }
+            if let Some(cl) = s.clients.get_mut(&c.cid) {
+                cl.no_evict = on;
+            }
+            s.update_client_mem(c.cid);
+            c.out.ok();
+        }
+        b"no-touch" if argc == 3 => {
             if eq_ic(c.arg(2), "on") || eq_ic(c.arg(2), "off") {
                 c.out.ok();
             } else {
@@ -448,11 +481,8 @@ fn kill_clients(s: &mut Server, c: &mut Ctx, victims: &[u64]) {
             if let Some(cl) = s.clients.get_mut(&v) {
                 cl.close_after_reply = true;
             }
-        } else if let Some(cl) = s.clients.get_mut(&v) {
-            cl.close_now = true;
-            cl.out = Vec::new();
-            cl.out_pos = 0;
-            s.mark_dirty(v);
+        } else {
+            s.close_client_now(v);
         }
     }
 }
@@ -508,13 +538,14 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let dataset = s.dataset_memory();
         let _ = write!(
             t,
-            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{used}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\ntotal_system_memory:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
+            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{used}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\ntotal_system_memory:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
             human_bytes(used),
             human_bytes(used),
             human_bytes(used),
             s.cfg.maxmemory,
             human_bytes(s.cfg.maxmemory),
-            s.cfg.maxmemory_policy.name()
+            s.cfg.maxmemory_policy.name(),
+            s.client_memory()
         );
     }
     if want("persistence") {
@@ -530,7 +561,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let st = &s.stats;
         let _ = write!(
             t,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\r\n",
             st.connections_received,
             st.commands_processed,
             st.net_input_bytes,
@@ -538,6 +569,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
             st.rejected_connections,
             st.expired_keys,
             st.evicted_keys,
+            st.evicted_clients,
             st.keyspace_hits,
             st.keyspace_misses,
             s.pubsub.channels.len(),
@@ -896,7 +928,7 @@ pub fn config(s: &mut Server, c: &mut Ctx) {
                     return;
                 }
             }
-            s.cfg = new_cfg;
+            s.set_config(new_cfg);
             c.out.ok();
             if s.cfg.maxmemory > 0 {
                 s.evict_if_needed();

@@ -67,6 +67,9 @@ pub fn smembers(s: &mut Server, c: &mut Ctx) {
             let members = set.members();
             c.out.set(members.len());
             for m in members {
+                if c.out.overflowed() {
+                    break;
+                }
                 c.out.bulk(m);
             }
         }
@@ -136,7 +139,6 @@ pub fn srandmember(s: &mut Server, c: &mut Ctx) {
         return;
     }
     let Ok(count) = rand_count_arg(c, 2) else { return };
-    let limit = s.cfg.output_limit_normal.hard;
     let (v, rng) = s.read_with_rng(c.db, &c.argv[1]);
     let Some(set) = read_as::<Set>(v, c, |c| empty_array_or_null(c, count.is_some())) else { return };
     match count {
@@ -151,8 +153,8 @@ pub fn srandmember(s: &mut Server, c: &mut Ctx) {
                 if let Some((m, _)) = set.map().random(rng) {
                     c.out.bulk(m);
                 }
-                if limit > 0 && c.out.buf.len() > limit {
-                    break;
+                if c.out.overflowed() {
+                    break; // the client is closed by its output limit
                 }
             }
         }
@@ -270,6 +272,9 @@ fn set_op_reply(s: &mut Server, c: &mut Ctx, op: SetOp) {
     crate::types::set::sort_as_intset(&mut members);
     c.out.set(members.len());
     for m in members {
+        if c.out.overflowed() {
+            break;
+        }
         c.out.bulk(m);
     }
 }

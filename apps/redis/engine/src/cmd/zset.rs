@@ -321,6 +321,9 @@ fn reply_entries(c: &mut Ctx, items: &[(f64, &[u8])], withscores: bool) {
         c.out.array(items.len());
     }
     for (score, m) in items {
+        if c.out.overflowed() {
+            break;
+        }
         if withscores {
             if resp3 {
                 c.out.array(2);

@@ -33,7 +33,7 @@ fn command_strategy() -> impl Strategy<Value = Vec<u8>> {
 fn run(stream: &[u8], splits: &[usize]) -> Vec<u8> {
     let now = Time { unix_ms: 1_700_000_000_000, mono_ms: 1 };
     let mut s = Server::new(Config::default(), 7);
-    let c = s.connect("t:1", now).unwrap();
+    let c = s.connect("127.0.0.1:1", now).unwrap();
     let mut out = Vec::new();
     let mut pos = 0;
     let mut cuts: Vec<usize> = splits.iter().map(|&x| x % (stream.len() + 1)).collect();
@@ -73,8 +73,8 @@ proptest! {
     ) {
         let now = Time { unix_ms: 1_700_000_000_000, mono_ms: 1 };
         let mut s = Server::new(Config::default(), 1);
-        let c1 = s.connect("a:1", now).unwrap();
-        let c2 = s.connect("b:1", now).unwrap();
+        let c1 = s.connect("127.0.0.1:1", now).unwrap();
+        let c2 = s.connect("127.0.0.1:2", now).unwrap();
         let mut pos = 0;
         let mut cuts: Vec<usize> = splits.iter().map(|&x| x % (a.len() + 1)).collect();
         cuts.sort_unstable();
@@ -103,7 +103,7 @@ proptest! {
     ) {
         let now = Time { unix_ms: 1_700_000_000_000, mono_ms: 1 };
         let mut s = Server::new(Config::default(), 3);
-        let c = s.connect("a:1", now).unwrap();
+        let c = s.connect("127.0.0.1:1", now).unwrap();
         for cmd in &args {
             s.feed(c, &enc(cmd), now);
             let n = s.output(c).len();
