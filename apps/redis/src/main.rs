@@ -85,10 +85,10 @@ fn main(args: &[&str]) -> i32 {
             return 2;
         }
     };
-    limit_memory(&mut config);
+    budget_memory(&mut config);
     let port = config.port;
 
-    let mut listener = match TcpListener::bind(port) {
+    let mut listener = match TcpListener::bind_with_backlog(port, backlog()) {
         Ok(listener) => listener,
         Err(e) => {
             println!("redis: cannot listen on port {port}: {e}");
@@ -147,21 +147,59 @@ fn main(args: &[&str]) -> i32 {
     0
 }
 
-/// Keeps the dataset below the heap: `maxmemory 0` (unlimited, Redis's
-/// default) or a limit above the heap would let data exhaust the heap, and a
-/// unikernel has no swap or OOM killer. Connection buffers need the rest.
-fn limit_memory(config: &mut Config) {
+/// The heap's shares, in sixteenths: the dataset may take half
+/// (`maxmemory`'s ceiling), clients five sixteenths (`maxmemory-clients`'
+/// ceiling: their buffers in the engine and their TCP buffers in the
+/// kernel), and the rest is left to connections not accepted yet (the
+/// listen backlog), the kernel and the allocator's fragmentation. A
+/// unikernel has no swap and no OOM killer: running out of heap powers it
+/// off.
+const DATASET_SIXTEENTHS: usize = 8;
+const CLIENTS_SIXTEENTHS: usize = 5;
+/// The backlog's share of the heap, in sixteenths, and Redis's default
+/// `tcp-backlog`. Connections wait in the backlog from their SYN until
+/// they are accepted, which behind Debian 12's passt lasts until the
+/// client's first data.
+const BACKLOG_SIXTEENTHS: usize = 2;
+const TCP_BACKLOG: usize = 511;
+/// What a connection costs the engine before it sends anything (the
+/// client's state; its buffers are counted as they grow).
+const ENGINE_CLIENT_COST: usize = 2 << 10;
+
+/// Fits the configuration to the heap: `maxmemory` 0 (Redis's default,
+/// unlimited) or above the dataset's share becomes that share, and so can
+/// never be raised past it by `CONFIG SET`; likewise `maxmemory-clients`
+/// with the clients' share. Every connection is charged its TCP buffers,
+/// and `maxclients` is lowered to what the clients' share can hold.
+fn budget_memory(config: &mut Config) {
     let (_, heap) = kernel::system::heap_usage();
-    let ceiling = heap / 8 * 5;
-    if config.maxmemory == 0 || config.maxmemory > ceiling {
-        println!(
-            "redis: maxmemory {} MiB (5/8 of the {} MiB heap){}",
-            ceiling >> 20,
-            heap >> 20,
-            if config.maxmemory == 0 { "" } else { "; the configured value does not fit" }
-        );
-        config.maxmemory = ceiling;
+    let (rx, tx) = kernel::net::tcp_buffer_sizes().unwrap_or((0, 0));
+    let clients = heap / 16 * CLIENTS_SIXTEENTHS;
+    config.maxmemory_ceiling = heap / 16 * DATASET_SIXTEENTHS;
+    config.maxmemory_clients_ceiling = clients;
+    config.client_overhead = rx + tx;
+    config.apply_ceilings();
+    let per_client = rx + tx + ENGINE_CLIENT_COST;
+    let fit = (clients / per_client).max(1);
+    if config.maxclients > fit {
+        config.maxclients = fit;
     }
+    println!(
+        "redis: maxmemory {} MiB, clients {} MiB of the {} MiB heap; maxclients {} ({} KiB per connection)",
+        config.maxmemory >> 20,
+        config.client_eviction_limit() >> 20,
+        heap >> 20,
+        config.maxclients,
+        per_client >> 10,
+    );
+}
+
+/// Redis's `tcp-backlog`, or fewer where the heap's share for connections
+/// not accepted yet holds fewer (each holds its TCP buffers).
+fn backlog() -> usize {
+    let (_, heap) = kernel::system::heap_usage();
+    let (rx, tx) = kernel::net::tcp_buffer_sizes().unwrap_or((1, 1));
+    (heap / 16 * BACKLOG_SIXTEENTHS / (rx + tx)).clamp(1, TCP_BACKLOG)
 }
 
 /// Until the engine's next tick or a blocked client's timeout.
@@ -228,6 +266,13 @@ fn read_from(slot: usize, server: &mut Server, connections: &mut Connections, po
             Ok(n) => {
                 server.feed(connection.id, &buf[..n], now());
                 budget = budget.saturating_sub(n);
+                if !server.wants_input(connection.id) {
+                    // Paused (blocked, or its replies are not being read):
+                    // leave the rest in the socket, where TCP's window
+                    // holds the client back, until it can go on.
+                    watch(connection, slot, server, poller);
+                    return;
+                }
             }
             Err(_) => return, // WouldBlock: all read for now
         }
@@ -262,10 +307,12 @@ fn flush(id: ClientId, server: &mut Server, connections: &mut Connections, polle
     }
 }
 
-/// Watches the connection for what it can use: input until the client
-/// closed its side, writability only while output waits for send space.
+/// Watches the connection for what it can use: input while the engine
+/// wants it (until the client closed its side), writability only while
+/// output waits for send space.
 fn watch(connection: &mut Connection, slot: usize, server: &mut Server, poller: &mut Poller) {
-    let interest = Interest { readable: !connection.eof, writable: !server.output(connection.id).is_empty() };
+    let readable = !connection.eof && server.wants_input(connection.id);
+    let interest = Interest { readable, writable: !server.output(connection.id).is_empty() };
     if interest != connection.interest {
         connection.interest = interest;
         poller.register(&connection.stream, slot + 1, interest);

@@ -100,6 +100,12 @@ pub fn address() -> Option<(Ipv4Addr, u8)> {
     with_stack(|s| s.address).ok().flatten()
 }
 
+/// The receive and send buffer sizes of each TCP connection (what one
+/// connection costs in memory, open or idle, beyond the app's own state).
+pub fn tcp_buffer_sizes() -> Result<(usize, usize), NetError> {
+    with_stack(|s| (s.config.tcp_rx, s.config.tcp_tx))
+}
+
 /// The DNS servers (from `dns=` or DHCP).
 pub fn dns_servers() -> Vec<Ipv4Addr> {
     with_stack(|s| s.dns.clone()).unwrap_or_default()
