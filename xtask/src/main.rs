@@ -171,7 +171,8 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     let network = Network::start(backend, transport, &forwards)?;
     step(&format!("network: {}", network.description));
     let cmdline = match backend {
-        Backend::Passt | Backend::User => network::loopback_only_cmdline(&app, &cmdline),
+        Backend::Passt => network::passt_cmdline(&network::loopback_only_cmdline(&app, &cmdline)),
+        Backend::User => network::loopback_only_cmdline(&app, &cmdline),
         _ => cmdline,
     };
     let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args: network.qemu_args.clone() };
