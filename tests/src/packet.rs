@@ -185,9 +185,9 @@ impl Link {
         self.peer.send(&frame).map_err(|e| e.to_string())
     }
 
-    /// The next TCP segment from the guest, or `None` after `timeout`.
-    /// Other frames are dropped, ARP requests for the peer answered.
-    pub fn recv_tcp(&mut self, timeout: Duration) -> Result<Option<Segment>, String> {
+    /// The next frame from the guest that is not an ARP request for the
+    /// peer's address (those are answered), or `None` after `timeout`.
+    pub fn recv(&mut self, timeout: Duration) -> Result<Option<Vec<u8>>, String> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -195,9 +195,21 @@ impl Link {
                 return Ok(None);
             }
             let Some(frame) = self.peer.recv(left).map_err(|e| e.to_string())? else { return Ok(None) };
-            if let Some(mac) = asks_for_peer(&frame) {
-                self.peer.send(&arp(2, mac, mac, GUEST_IP)).map_err(|e| e.to_string())?;
-            } else if let Some(segment) = parse_tcp(&frame) {
+            match asks_for_peer(&frame) {
+                Some(mac) => self.peer.send(&arp(2, mac, mac, GUEST_IP)).map_err(|e| e.to_string())?,
+                None => return Ok(Some(frame)),
+            }
+        }
+    }
+
+    /// The next TCP segment from the guest, or `None` after `timeout`.
+    /// Other frames are dropped, ARP requests for the peer answered.
+    pub fn recv_tcp(&mut self, timeout: Duration) -> Result<Option<Segment>, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(frame) = self.recv(left)? else { return Ok(None) };
+            if let Some(segment) = parse_tcp(&frame) {
                 return Ok(Some(segment));
             }
         }

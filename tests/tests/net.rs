@@ -6,8 +6,8 @@
 //! on the raw Ethernet link. Test names start
 //! with the architecture (`cargo xtask test --arch` skips the other one).
 
-use qemu_tests::network::{Backend, EthernetPeer, Forward, Network, Transport, free_port};
-use qemu_tests::packet::{GUEST_IP, PEER_IP, PEER_MAC, arp, checksum, icmp_echo_request};
+use qemu_tests::network::{Backend, EthernetPeer, Forward, Network, Transport, free_port, passt_cmdline};
+use qemu_tests::packet::{GUEST_IP, Link, PEER_IP, PEER_MAC, checksum, icmp_echo_request};
 use qemu_tests::{Boot, Machine, console_timestamp};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -30,7 +30,7 @@ fn boot_echo(machine: &str, transport: Transport, cmdline: &str, extra_qemu: &[&
     let port = free_port();
     let network = Network::start(Backend::Passt, transport, &[Forward { host: port, guest: 7 }])
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}")).cmdline(cmdline);
+    let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}")).cmdline(&passt_cmdline(cmdline));
     boot.qemu_args = network.qemu_args.clone();
     boot.qemu_args.extend(extra_qemu.iter().map(|s| s.to_string()));
     let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
@@ -164,7 +164,7 @@ fn connections_during_boot_do_not_stall(machine: &str, transport: Transport) {
             probes.into_iter().for_each(|p| drop(p.join()));
         })
     };
-    let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}"));
+    let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}")).cmdline(&passt_cmdline(""));
     boot.qemu_args = network.qemu_args.clone();
     let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
     let address = m.wait_for("net: address ", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
@@ -312,25 +312,18 @@ fn static_ip_answers_arp_and_icmp_echo(machine: &str, transport: Transport) {
     let line = wait_for_both(&mut m, "net: address ", "echo: listening");
     assert!(line.contains("net: address 10.0.2.15/24 (static), gateway 10.0.2.2"), "{line}");
 
-    // ARP: who has 10.0.2.15?
-    peer.send(&arp(1, [0xFF; 6], [0; 6], GUEST_IP)).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let guest_mac = loop {
-        assert!(Instant::now() < deadline, "no ARP reply\n{}", m.transcript());
-        let Some(f) = peer.recv(Duration::from_secs(5)).unwrap() else { continue };
-        if f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[20..22] == [0, 2] && f[28..32] == GUEST_IP {
-            break <[u8; 6]>::try_from(&f[22..28]).unwrap();
-        }
-    };
+    // ARP: who has 10.0.2.15? (The link answers the guest's own ARP requests.)
+    let mut link = Link::resolve(peer, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}\n{}", m.transcript()));
+    let guest_mac = link.guest_mac;
     assert_eq!(guest_mac, [0x52, 0x54, 0, 0x12, 0x34, 0x56], "QEMU's default MAC");
 
     for seq in 1..=3u16 {
         let payload = random_bytes(u64::from(seq), 56);
         let sent = Instant::now();
-        peer.send(&icmp_echo_request(guest_mac, 0x4242, seq, &payload)).unwrap();
+        link.peer.send(&icmp_echo_request(guest_mac, 0x4242, seq, &payload)).unwrap();
         let reply = loop {
             assert!(sent.elapsed() < Duration::from_secs(30), "no echo reply to ping {seq}\n{}", m.transcript());
-            let Some(f) = peer.recv(Duration::from_secs(5)).unwrap() else { continue };
+            let Some(f) = link.recv(Duration::from_secs(5)).unwrap() else { continue };
             if f.len() >= 42 && f[12..14] == [0x08, 0x00] && f[23] == 1 && f[34] == 0 {
                 break f;
             }
