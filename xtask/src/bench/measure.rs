@@ -262,6 +262,41 @@ pub fn check_set_get(endpoint: SocketAddr, pairs: u32, timeout: Duration) -> Res
     Ok(())
 }
 
+/// What one idle connection costs, as the server reports it: INFO's
+/// `used_memory` with `count` more connections open (each has said PING,
+/// so it is established and accepted), minus without them, per connection.
+pub fn idle_connection_bytes(endpoint: SocketAddr, count: u32, timeout: Duration) -> Result<f64> {
+    let connect = || -> Result<BufReader<TcpStream>> {
+        let stream = TcpStream::connect_timeout(&endpoint, timeout).map_err(|e| format!("connect {endpoint}: {e}"))?;
+        stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+        Ok(BufReader::new(stream))
+    };
+    let used_memory = |control: &mut BufReader<TcpStream>| -> Result<f64> {
+        control.get_mut().write_all(&resp_command(&["INFO", "memory"])).map_err(|e| e.to_string())?;
+        let mut header = String::new();
+        control.read_line(&mut header).map_err(|e| format!("INFO memory: {e}"))?;
+        let len: usize = header.trim_end().trim_start_matches('$').parse().map_err(|_| format!("INFO: {header:?}"))?;
+        let mut body = vec![0; len + 2];
+        control.read_exact(&mut body).map_err(|e| format!("INFO memory: {e}"))?;
+        String::from_utf8_lossy(&body)
+            .lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| "INFO memory has no used_memory".to_string())
+    };
+    let mut control = connect()?;
+    let before = used_memory(&mut control)?;
+    let mut idle = Vec::new();
+    for _ in 0..count {
+        let mut c = connect()?;
+        c.get_mut().write_all(&resp_command(&["PING"])).map_err(|e| e.to_string())?;
+        expect_line(&mut c, "+PONG", "PING")?;
+        idle.push(c);
+    }
+    let after = used_memory(&mut control)?;
+    Ok((after - before) / f64::from(count))
+}
+
 fn resp_command(words: &[&str]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", words.len());
     for w in words {
@@ -312,18 +347,19 @@ pub fn parse_benchmark_csv(text: &str) -> Result<Vec<BenchRow>> {
         .collect()
 }
 
-/// Runs `redis-benchmark -t TEST -n REQUESTS -c 50 -P PIPELINE` against the
-/// guest; fails if it does not finish within `timeout`.
+/// Runs `redis-benchmark -t TEST -n REQUESTS -c CLIENTS -P PIPELINE`
+/// against the guest; fails if it does not finish within `timeout`.
 pub fn redis_benchmark(
     endpoint: SocketAddr,
     test: &str,
     requests: u32,
-    pipeline: u32,
+    (clients, pipeline): (u32, u32),
     timeout: Duration,
 ) -> Result<BenchRow> {
     let mut child = Command::new("redis-benchmark")
         .args(["-h", &endpoint.ip().to_string(), "-p", &endpoint.port().to_string()])
-        .args(["-t", test, "-n", &requests.to_string(), "-c", "50", "-P", &pipeline.to_string(), "--csv"])
+        .args(["-t", test, "-n", &requests.to_string(), "-c", &clients.to_string()])
+        .args(["-P", &pipeline.to_string(), "--csv"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

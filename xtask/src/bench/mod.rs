@@ -21,7 +21,8 @@ use network::{Backend, REDIS_PORT};
 use qemu_tests::network::Transport;
 use qemu_tests::{Accelerator, Arch, Profile, repo_root};
 use report::{
-    ApplianceResults, ArchResults, BootSample, NetworkChoice, NetworkTrial, PIPELINES, Results, Sample, TESTS,
+    ApplianceResults, ArchResults, BootSample, IDLE_CONNECTIONS, MANY_CLIENTS, MANY_CLIENTS_TESTS, NetworkChoice,
+    NetworkTrial, PIPELINES, Results, Sample, TESTS, many_clients_test,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -296,7 +297,10 @@ fn measure_arch(plan: &ArchPlan, whole: &Plan) -> Result<(ArchResults, bool)> {
             let Some(appliance) = subject.active().cloned() else { continue };
             step(&format!("{arch}: throughput round {} of {} ({})", round + 1, settings.rounds, appliance.name));
             match throughput_round(&appliance, &profile, backend, settings, round, timeouts) {
-                Ok(samples) => subject.results.samples.extend(samples),
+                Ok((samples, idle)) => {
+                    subject.results.samples.extend(samples);
+                    subject.results.idle_connection_bytes.push(idle);
+                }
                 Err(e) => subject.fail(e),
             }
         }
@@ -363,8 +367,9 @@ fn minimum_memory(
     measure::smallest_passing(lo, hi, |mib| if mib == hi { Ok(true) } else { probe(mib) })
 }
 
-/// One boot, then every command at every pipeline depth; records requests/s,
-/// latency and QEMU's CPU seconds per 100,000 requests.
+/// One boot, then every command at every pipeline depth with 50 clients,
+/// SET and GET with 1000 clients, and the memory of idle connections;
+/// records requests/s, latency and QEMU's CPU seconds per 100,000 requests.
 fn throughput_round(
     appliance: &Appliance,
     profile: &Profile,
@@ -372,15 +377,16 @@ fn throughput_round(
     settings: Settings,
     round: u32,
     timeouts: Timeouts,
-) -> Result<Vec<Sample>> {
+) -> Result<(Vec<Sample>, f64)> {
     let mut guest = Guest::start(appliance, profile, backend, MEMORY_MIB)?;
     guest.wait_pong(timeouts.boot)?;
     let mut samples = Vec::new();
     for pipeline in PIPELINES {
         for test in TESTS {
             let before = guest.cpu_seconds()?;
-            let row = measure::redis_benchmark(guest.endpoint, test, settings.requests, pipeline, timeouts.benchmark)
-                .map_err(|e| guest.failure(&e))?;
+            let row =
+                measure::redis_benchmark(guest.endpoint, test, settings.requests, (50, pipeline), timeouts.benchmark)
+                    .map_err(|e| guest.failure(&e))?;
             let cpu = guest.cpu_seconds()? - before;
             step(&format!("{} {} -P {pipeline}: {:.0} requests/s, QEMU CPU {cpu:.2} s", appliance.name, test, row.rps));
             samples.push(Sample {
@@ -395,7 +401,28 @@ fn throughput_round(
             });
         }
     }
-    Ok(samples)
+    for test in MANY_CLIENTS_TESTS {
+        let before = guest.cpu_seconds()?;
+        let row =
+            measure::redis_benchmark(guest.endpoint, test, settings.requests, (MANY_CLIENTS, 1), timeouts.benchmark)
+                .map_err(|e| guest.failure(&e))?;
+        let cpu = guest.cpu_seconds()? - before;
+        step(&format!("{} {test} -c {MANY_CLIENTS} -P 1: {:.0} requests/s", appliance.name, row.rps));
+        samples.push(Sample {
+            round,
+            test: many_clients_test(test),
+            pipeline: 1,
+            requests: settings.requests,
+            rps: row.rps,
+            p50_ms: row.p50_ms,
+            p99_ms: row.p99_ms,
+            cpu_s_per_100k: cpu * 100_000.0 / f64::from(settings.requests),
+        });
+    }
+    let idle = measure::idle_connection_bytes(guest.endpoint, IDLE_CONNECTIONS, timeouts.benchmark)
+        .map_err(|e| guest.failure(&e))?;
+    step(&format!("{}: {:.0} bytes per idle connection (INFO used_memory)", appliance.name, idle));
+    Ok((samples, idle))
 }
 
 /// Tries every available back end with every buildable appliance (SET and
@@ -492,7 +519,7 @@ fn try_backend(
     // A back end that cannot carry 50 clients (slirp) makes redis-benchmark
     // spin on reconnects: give up long before the full benchmark's deadline.
     let deadline = timeouts.benchmark / 10;
-    let run = |test| measure::redis_benchmark(guest.endpoint, test, settings.trial_requests, 1, deadline);
+    let run = |test| measure::redis_benchmark(guest.endpoint, test, settings.trial_requests, (50, 1), deadline);
     Ok((run("set")?.rps, run("get")?.rps))
 }
 

@@ -10,6 +10,16 @@ use std::path::Path;
 /// The commands redis-benchmark runs, and the pipeline depths.
 pub const TESTS: [&str; 5] = ["set", "get", "incr", "lpush", "lpop"];
 pub const PIPELINES: [u32; 2] = [1, 16];
+/// The many-clients round: these tests at -P 1 with this many clients.
+pub const MANY_CLIENTS: u32 = 1000;
+pub const MANY_CLIENTS_TESTS: [&str; 2] = ["set", "get"];
+/// Idle connections opened to measure what one costs.
+pub const IDLE_CONNECTIONS: u32 = 200;
+
+/// The sample name of `test` in the many-clients round.
+pub fn many_clients_test(test: &str) -> String {
+    format!("{test} -c {MANY_CLIENTS}")
+}
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Results {
@@ -69,6 +79,9 @@ pub struct ApplianceResults {
     pub min_memory_mib: Option<u32>,
     pub min_memory_note: Option<String>,
     pub samples: Vec<Sample>,
+    /// INFO's `used_memory` per idle connection, one per throughput round.
+    #[serde(default)]
+    pub idle_connection_bytes: Vec<f64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -145,6 +158,9 @@ fn seconds(v: f64) -> String {
 fn mib(v: f64) -> String {
     format!("{:.2} MiB", v / (1024.0 * 1024.0))
 }
+fn kib(v: f64) -> String {
+    format!("{:.1} KiB", v / 1024.0)
+}
 fn whole_mib(v: f64) -> String {
     format!("{v:.0} MiB")
 }
@@ -217,6 +233,26 @@ fn rows(arch: &ArchResults) -> Vec<Row> {
             });
         }
     }
+    for test in MANY_CLIENTS_TESTS {
+        let name = many_clients_test(test);
+        rows.push(Row {
+            metric: format!("{} -P 1 requests/s", name.to_uppercase()),
+            ours: ours.median_of(&name, 1, |s| s.rps),
+            linux: linux.median_of(&name, 1, |s| s.rps),
+            format: rps,
+            higher_is_better: true,
+            target: None,
+            ours_extra: String::new(),
+            linux_extra: String::new(),
+        });
+    }
+    rows.push(simple(
+        "memory per idle connection (INFO used_memory)",
+        median(&ours.idle_connection_bytes),
+        median(&linux.idle_connection_bytes),
+        kib,
+        None,
+    ));
     for test in ["get", "set"] {
         for (name, field) in [("p50", (|s: &Sample| s.p50_ms) as fn(&Sample) -> f64), ("p99", |s: &Sample| s.p99_ms)] {
             rows.push(Row {
