@@ -289,7 +289,9 @@ impl Server {
     fn process_input(&mut self, cid: u64) {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let buf = core::mem::take(&mut c.inbuf);
-        let start = c.inpos;
+        // While the buffer is out, the client has no pending input (CLIENT
+        // INFO may look at it): inpos must not point past the empty inbuf.
+        let start = core::mem::take(&mut c.inpos);
         let used = self.process_bytes(cid, buf.get(start..).unwrap_or(&[]));
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.should_close() {

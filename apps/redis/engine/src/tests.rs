@@ -7,6 +7,7 @@ mod harness;
 mod blocking;
 mod connection;
 mod expire_evict;
+mod fuzz_found;
 mod fuzz_inputs;
 mod hashes;
 mod keys;
