@@ -1186,6 +1186,19 @@ impl Server {
         self.evict_for_growth(0, 0, bytes)
     }
 
+    /// Makes room in the keyspace of `db` for one more key that a command
+    /// without DENYOOM (so without [`make_room`](Self::make_room)'s check)
+    /// is about to insert: SMOVE's destination, MOVE's target database. The
+    /// keyspace grows by doubling, in one piece, so one short command could
+    /// otherwise take it far past `maxmemory`. The growth passes
+    /// [`reserve_growth`](Self::reserve_growth) (which may evict keys: callers
+    /// look theirs up again) and is reserved fallibly; false when refused
+    /// (the caller replies -OOM).
+    pub(crate) fn reserve_new_key(&mut self, db: usize) -> bool {
+        let growth = self.keyspace_growth(db, 1);
+        (growth == 0 || self.reserve_growth(growth)) && self.reserve_keys(db, 1)
+    }
+
     /// Frees memory per `maxmemory-policy` until used memory plus the
     /// keyspace growth that `new_keys` new keys in database `db` would cause,
     /// plus `extra` bytes, fits under `maxmemory`. Returns false when it
