@@ -58,6 +58,7 @@ pub mod cmd;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod fuzzing;
 pub mod glob;
 pub mod idqueue;
 pub mod mem;

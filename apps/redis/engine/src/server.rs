@@ -464,7 +464,9 @@ impl Server {
     fn process_input(&mut self, cid: u64) {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let buf = core::mem::take(&mut c.inbuf);
-        let start = c.inpos;
+        // While the buffer is out, the client has no pending input (CLIENT
+        // INFO may look at it): inpos must not point past the empty inbuf.
+        let start = core::mem::take(&mut c.inpos);
         let used = self.process_bytes(cid, buf.get(start..).unwrap_or(&[]), true);
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.should_close() {
@@ -1545,6 +1547,19 @@ impl Server {
             return false;
         }
         self.evict_for_growth(0, 0, bytes)
+    }
+
+    /// Makes room in the keyspace of `db` for one more key that a command
+    /// without DENYOOM (so without [`make_room`](Self::make_room)'s check)
+    /// is about to insert: SMOVE's destination, MOVE's target database. The
+    /// keyspace grows by doubling, in one piece, so one short command could
+    /// otherwise take it far past `maxmemory`. The growth passes
+    /// [`reserve_growth`](Self::reserve_growth) (which may evict keys: callers
+    /// look theirs up again) and is reserved fallibly; false when refused
+    /// (the caller replies -OOM).
+    pub(crate) fn reserve_new_key(&mut self, db: usize) -> bool {
+        let growth = self.keyspace_growth(db, 1);
+        (growth == 0 || self.reserve_growth(growth)) && self.reserve_keys(db, 1)
     }
 
     /// Frees memory per `maxmemory-policy` until used memory plus the

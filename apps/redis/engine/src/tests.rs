@@ -8,6 +8,8 @@ mod blocking;
 mod client_limits;
 mod connection;
 mod expire_evict;
+mod fuzz_found;
+mod fuzz_inputs;
 mod hashes;
 mod keys;
 mod keyspace_growth;

@@ -378,6 +378,10 @@ pub fn move_cmd(s: &mut Server, c: &mut Ctx) {
         c.out.int(0);
         return;
     }
+    if !s.reserve_new_key(dst_db) {
+        c.oom();
+        return;
+    }
     let clock = s.lru_clock();
     let Some((k, entry)) = s.dbs.get_mut(c.db).and_then(|d| d.remove_entry(&key)) else {
         c.out.int(0);

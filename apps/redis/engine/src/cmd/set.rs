@@ -179,6 +179,10 @@ pub fn smove(s: &mut Server, c: &mut Ctx) {
     if check_type::<Set>(s, c, &dst).is_err() {
         return;
     }
+    if !s.exists(c.db, &dst) && !s.reserve_new_key(c.db) {
+        c.oom();
+        return;
+    }
     let present = matches!(s.peek(c.db, &src), Some(Value::Set(set)) if set.contains(&member));
     if src == dst {
         c.out.int(i64::from(present));

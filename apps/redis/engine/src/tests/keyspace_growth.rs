@@ -130,3 +130,57 @@ fn appliance_limit_holds_the_benchmark() {
     }
     assert!(h.s.eviction_memory() < 7 * 1024 * 1024 / 8 * 5);
 }
+
+/// Fills database 0 until its next new key doubles the keyspace, then
+/// database 2 until used memory is a few KB under the limit.
+fn fill_to_doubling_point(h: &mut H, c: crate::ClientId) {
+    let mut i = 0;
+    while i < 500 || h.s.dbs[0].map.growth_bytes(1) == 0 {
+        assert_eq!(h.cmd(c, &["SET", &format!("k{i}"), "1"]), "+OK\r\n");
+        i += 1;
+    }
+    h.cmd(c, &["SELECT", "2"]);
+    let pad = "p".repeat(1000);
+    let mut i = 0;
+    while h.s.eviction_memory() + 3000 < MAX {
+        assert_eq!(h.cmd(c, &["SET", &format!("pad{i}"), &pad]), "+OK\r\n");
+        i += 1;
+    }
+    h.cmd(c, &["SELECT", "0"]);
+    assert!(h.s.dbs[0].map.growth_bytes(1) > 3 * 4096, "the next key doubles the keyspace");
+}
+
+/// SMOVE and MOVE are not DENYOOM (as in Redis), but a new destination
+/// key may double the keyspace: they check that growth like other writes
+/// (found while checking the fuzz target's maxmemory invariant: one
+/// 25-byte MOVE took a 1 MiB server 36 KB past its limit).
+#[test]
+fn smove_and_move_to_a_new_key_check_keyspace_growth() {
+    let (mut h, c) = server(EvictionPolicy::NoEviction);
+    assert_eq!(h.cmd(c, &["SADD", "src", "m", "n"]), ":2\r\n");
+    h.cmd(c, &["SELECT", "1"]);
+    assert_eq!(h.cmd(c, &["SET", "moved", "v"]), "+OK\r\n");
+    h.cmd(c, &["SELECT", "0"]);
+    fill_to_doubling_point(&mut h, c);
+    assert_eq!(h.cmd(c, &["SMOVE", "src", "dst", "m"]), OOM);
+    assert_eq!(h.cmd(c, &["SCARD", "src"]), ":2\r\n");
+    h.cmd(c, &["SELECT", "1"]);
+    assert_eq!(h.cmd(c, &["MOVE", "moved", "0"]), OOM);
+    assert_eq!(h.cmd(c, &["GET", "moved"]), "$1\r\nv\r\n");
+    assert!(h.s.eviction_memory() <= MAX, "{}", h.s.eviction_memory());
+    // Moving into an existing key needs no room.
+    h.cmd(c, &["SELECT", "0"]);
+    assert_eq!(
+        h.cmd(c, &["SMOVE", "src", "k1", "m"]),
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+
+    // Under an eviction policy, they evict to make room.
+    let (mut h, c) = server(EvictionPolicy::AllKeysLru);
+    assert_eq!(h.cmd(c, &["SADD", "src", "m", "n"]), ":2\r\n");
+    fill_to_doubling_point(&mut h, c);
+    h.advance(10_000);
+    assert_eq!(h.cmd(c, &["SCARD", "src"]), ":2\r\n"); // the most recently used key
+    assert_eq!(h.cmd(c, &["SMOVE", "src", "dst", "m"]), ":1\r\n");
+    assert!(h.s.eviction_memory() <= MAX, "{}", h.s.eviction_memory());
+}

@@ -1,0 +1,26 @@
+//! Regression tests for what the fuzz target (`fuzz/`, `cargo xtask fuzz`)
+//! found.
+
+#[allow(unused_imports)]
+use std::{format, prelude::rust_2024::*, vec};
+
+use super::harness::*;
+
+/// CLIENT INFO/LIST run from buffered input (the client was blocked while
+/// more commands waited behind BLPOP) read the client's pending input while
+/// the buffer was taken out for parsing: `inbuf.len() - inpos` underflowed
+/// (a panic with overflow checks, a huge `qbuf` without).
+#[test]
+fn client_info_runs_from_buffered_input() {
+    let mut h = H::new();
+    let a = h.client();
+    let b = h.client();
+    // A partial command is buffered, so the rest goes through the buffer.
+    assert_eq!(h.raw(a, b"BLP"), b"");
+    assert_eq!(h.raw(a, b"OP q 0\r\nCLIENT INFO\r\nCLIENT LIST\r\n"), b"");
+    assert_eq!(h.cmd(b, &["RPUSH", "q", "x"]), ":1\r\n");
+    let out = show(&h.take(a));
+    assert!(out.starts_with("*2\r\n$1\r\nq\r\n$1\r\nx\r\n$"), "{out}");
+    assert!(out.contains(" qbuf=0 ") && !out.contains("qbuf=1844"), "{out}");
+    assert_eq!(out.matches("id=1 ").count(), 2, "{out}");
+}
