@@ -219,6 +219,10 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
     // The kernel crate uses unstable features (the x86 interrupt ABI), which
     // a stable host compiler accepts with RUSTC_BOOTSTRAP, as for the image.
     let mut totals = cargo::test(&host_tests, &[("RUSTC_BOOTSTRAP", "1")])?;
+    // A minute of the engine's fuzz target: it must find nothing.
+    step("fuzzing the Redis engine: cargo xtask fuzz --seconds 60");
+    run_self(&["fuzz", "--seconds", "60"], "`cargo xtask fuzz --seconds 60`")?;
+    totals.passed += 1;
 
     for &arch in &arches {
         image::build("hello", arch, false)?;
@@ -254,16 +258,15 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
 /// `cargo xtask bench --quick --arch ARCH`, as its own process (the
 /// benchmark re-enters this binary inside a network namespace).
 fn bench_quick(arch: Arch) -> Result<()> {
+    let what = format!("`cargo xtask bench --quick --arch {arch}`");
+    run_self(&["bench", "--quick", "--arch", arch.name()], &what).map_err(|e| format!("{e}; `--no-bench` skips it"))
+}
+
+/// Runs this binary with `args` as its own process; `what` names it in errors.
+fn run_self(args: &[&str], what: &str) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
-    let status = std::process::Command::new(exe)
-        .args(["bench", "--quick", "--arch", arch.name()])
-        .status()
-        .map_err(|e| format!("cannot run the benchmark: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`cargo xtask bench --quick --arch {arch}` failed ({status}); `--no-bench` skips it"))
-    }
+    let status = std::process::Command::new(exe).args(args).status().map_err(|e| format!("cannot run {what}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
 }
 
 fn lint() -> Result<ExitCode> {
