@@ -132,10 +132,12 @@ fn feed_big(chunk: usize, size: usize) -> core::time::Duration {
 fn large_bulk_in_small_chunks_is_linear() {
     const MIB: usize = 1024 * 1024;
     for chunk in [1usize, 3, 1024, 4096] {
-        let t4 = feed_big(chunk, 4 * MIB);
+        // The best of three runs: other tests share the CPU.
+        let best = |size| (0..3).map(|_| feed_big(chunk, size)).min().expect("three runs");
+        let t4 = best(4 * MIB);
         assert!(t4.as_secs_f64() < 20.0, "chunk {chunk}: {t4:?}");
         if chunk == 1 {
-            let t1 = feed_big(chunk, MIB);
+            let t1 = best(MIB);
             // Linear: 4x the data takes nowhere near 16x the time.
             assert!(t4.as_secs_f64() < t1.as_secs_f64() * 8.0 + 0.05, "{t1:?} vs {t4:?}");
         }
