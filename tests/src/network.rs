@@ -140,22 +140,24 @@ pub fn loopback_only_cmdline(app: &str, cmdline: &str) -> String {
     }
 }
 
-/// The kernel parameter that keeps bulk transfers through passt fast:
+/// The kernel parameters that keep bulk transfers through passt fast:
 /// Debian 12's passt stalls a connection for about 200 ms each time it has
 /// filled the guest's receive window when that window is under 64 KiB
-/// (without window scaling), which makes a large upload crawl at about
-/// 100 KB/s. The kernel's default buffer is smaller at small memory sizes
-/// (it costs every open connection), so launchers meant for bulk work
-/// behind passt ask for 64 KiB.
-pub const PASST_RX_BUFFER: &str = "net.rxbuf=64K";
+/// (without window scaling), and paces what the guest sends by its own
+/// delayed ACKs, so with the kernel's small default buffers (16 KiB at
+/// 128 MiB of RAM) a large upload crawls at about 100 KB/s and a 100 MiB
+/// echo does not finish. Real TCP peers do neither. The default is small
+/// because it costs every open connection, so launchers meant for bulk
+/// work behind passt ask for 64 KiB each way.
+pub const PASST_BUFFERS: &str = "net.rxbuf=64K net.txbuf=64K";
 
-/// `cmdline` with [`PASST_RX_BUFFER`] among the kernel parameters (before
-/// `--`), unless it sets `net.rxbuf` itself.
+/// `cmdline` with [`PASST_BUFFERS`] among the kernel parameters (before
+/// `--`), unless it sets the TCP buffers itself.
 pub fn passt_cmdline(cmdline: &str) -> String {
-    if cmdline.contains("net.rxbuf=") {
+    if cmdline.contains("net.rxbuf=") || cmdline.contains("net.txbuf=") {
         return cmdline.to_string();
     }
-    format!("{PASST_RX_BUFFER} {cmdline}").trim_end().to_string()
+    format!("{PASST_BUFFERS} {cmdline}").trim_end().to_string()
 }
 
 /// Whether the passt binary runs.

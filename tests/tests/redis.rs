@@ -45,7 +45,7 @@ fn boot_redis(machine: &str) -> Redis {
             .unwrap_or_else(|e| panic!("{e}"));
     let mut boot = Boot::app("redis", machine)
         .unwrap_or_else(|e| panic!("{e}"))
-        .cmdline(&qemu_tests::network::loopback_only_cmdline("redis", qemu_tests::network::PASST_RX_BUFFER));
+        .cmdline(&qemu_tests::network::loopback_only_cmdline("redis", qemu_tests::network::PASST_BUFFERS));
     boot.qemu_args = network.qemu_args.clone();
     let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
     let line = m.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));

@@ -5,7 +5,7 @@
 //! up, and that a bystander connected all along gets correct replies within
 //! [`BYSTANDER_BOUND`].
 
-use qemu_tests::network::{Backend, Forward, Network, PASST_RX_BUFFER, Transport, free_port, loopback_only_cmdline};
+use qemu_tests::network::{Backend, Forward, Network, PASST_BUFFERS, Transport, free_port, loopback_only_cmdline};
 use qemu_tests::{Boot, Machine};
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -506,7 +506,7 @@ fn run_phases(machine: &str, a: &mut Appliance, phases: &[(&str, Phase)]) {
 
 fn nothing_a_client_sends_takes_it_down(machine: &str) {
     // Attacks that move tens of MiB: passt needs 64 KiB windows for bulk.
-    let mut a = boot(machine, PASST_RX_BUFFER);
+    let mut a = boot(machine, PASST_BUFFERS);
     let phases: [(&str, Phase); 8] = [
         ("protocol desync", protocol_desync),
         ("no-multi", no_multi),
