@@ -195,9 +195,12 @@ pub(crate) fn rearm_listeners(stack: &mut Stack) {
                 true
             }
         });
-        if listener.armed.is_empty() && listener.pending.len() >= listener.backlog {
-            drop_oldest_half_open(&mut stack.sockets, &mut listener.pending);
-        }
+        // A backlog full of half-open connections: make room to arm again,
+        // or the next SYN would find no listening socket and get RST.
+        while listener.armed.len() < ARMED.min(listener.backlog)
+            && listener.pending.len() >= listener.backlog
+            && drop_oldest_half_open(&mut stack.sockets, &mut listener.pending)
+        {}
         let (port, backlog) = (listener.port, listener.backlog);
         while let Some(listener) = stack.tables.listeners.get(&id)
             && listener.armed.len() < ARMED.min(backlog)
