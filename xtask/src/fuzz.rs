@@ -1,4 +1,5 @@
-//! `cargo xtask fuzz [--seconds N] [--runs N] [--asan]`: builds the Redis
+//! `cargo xtask fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp]
+//! [--asan]`: builds the Redis
 //! engine's libFuzzer target (`apps/redis/engine/fuzz`, `two_clients`)
 //! without cargo-fuzz, runs it on the committed seed corpus and dictionary,
 //! and reports executions, coverage and the outcome.
@@ -8,7 +9,11 @@
 //! cargo-fuzz passes: sanitizer coverage (inline 8-bit counters, PC table,
 //! compare tracing), `--cfg fuzzing`, debug assertions and overflow checks
 //! at opt-level 3, for the host target so build scripts stay
-//! uninstrumented. `--asan` adds AddressSanitizer (3 to 4 times slower);
+//! uninstrumented. `--no-trace-cmp` leaves out compare tracing, which
+//! takes about two thirds of the time: three times the executions, for long
+//! runs on a corpus that runs with it have grown (it gets its own build
+//! directory). `--max-len` lowers the longest input (default 4096 bytes).
+//! `--asan` adds AddressSanitizer (3 to 4 times slower);
 //! with Debian's Rust, which ships no sanitizer runtime, it links LLVM's
 //! from Debian's `libclang-rt-N-dev`, installed when missing.
 //!
@@ -33,7 +38,7 @@ const MALLOC_LIMIT_MB: u32 = 16;
 /// dataset is limited to 1 MiB.
 const RSS_LIMIT_MB: u32 = 512;
 /// Longest input: a few dozen commands.
-const MAX_LEN: u32 = 4096;
+const MAX_LEN: u64 = 4096;
 /// One input running longer than this is reported as a hang.
 const TIMEOUT_SECONDS: u32 = 10;
 
@@ -43,17 +48,20 @@ const COVERAGE_FLAGS: &[&str] = &[
     "-Cllvm-args=-sanitizer-coverage-level=4",
     "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
     "-Cllvm-args=-sanitizer-coverage-pc-table",
-    "-Cllvm-args=-sanitizer-coverage-trace-compares",
     "--cfg",
     "fuzzing",
     "-Cdebug-assertions",
     "-Coverflow-checks",
     "-Copt-level=3",
 ];
+/// Compare tracing: libFuzzer learns the constants the code compares with.
+const TRACE_COMPARES: &str = "-Cllvm-args=-sanitizer-coverage-trace-compares";
 
 pub fn run(args: &mut Args) -> Result<ExitCode> {
     let seconds = number(args.value("--seconds")?, "--seconds")?;
     let runs = number(args.value("--runs")?, "--runs")?;
+    let max_len = number(args.value("--max-len")?, "--max-len")?.unwrap_or(MAX_LEN);
+    let trace_compares = !args.flag("--no-trace-cmp");
     let asan = args.flag("--asan");
     args.finish()?;
     // Without a limit, a minute.
@@ -61,7 +69,7 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
 
     let root = qemu_tests::repo_root();
     let work = root.join("target/fuzz");
-    let binary = build(&root, &work, asan)?;
+    let binary = build(&root, &work, asan, trace_compares)?;
     let corpus = work.join("corpus").join(TARGET);
     let seeds = root.join(FUZZ_DIR).join("seeds").join(TARGET);
     let copied = copy_seeds(&seeds, &corpus)?;
@@ -76,7 +84,7 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
         .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .arg(format!("-malloc_limit_mb={MALLOC_LIMIT_MB}"))
         .arg(format!("-rss_limit_mb={RSS_LIMIT_MB}"))
-        .arg(format!("-max_len={MAX_LEN}"))
+        .arg(format!("-max_len={max_len}"))
         .arg(format!("-timeout={TIMEOUT_SECONDS}"))
         .arg("-print_final_stats=1")
         .arg(format!("-max_total_time={}", seconds.unwrap_or(0)));
@@ -95,8 +103,9 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
     };
     step(&format!(
         "fuzzing {TARGET} for {limit}: corpus {} ({copied} seeds copied in), -malloc_limit_mb={MALLOC_LIMIT_MB} \
-         -rss_limit_mb={RSS_LIMIT_MB}{}",
+         -rss_limit_mb={RSS_LIMIT_MB} -max_len={max_len}{}{}",
         corpus.display(),
+        if trace_compares { "" } else { ", no compare tracing" },
         if asan { ", AddressSanitizer" } else { "" }
     ));
     let log_path = work.join(format!("{TARGET}.log"));
@@ -142,14 +151,24 @@ fn rustc_info(rustc: &Path, key: &str) -> Result<String> {
 }
 
 /// Builds the fuzz target; returns the binary.
-fn build(root: &Path, work: &Path, asan: bool) -> Result<PathBuf> {
+fn build(root: &Path, work: &Path, asan: bool, trace_compares: bool) -> Result<PathBuf> {
     let tc = setup::ensure_toolchain()?;
     let host = rustc_info(&tc.rustc, "host")?;
     let mut flags: Vec<String> = COVERAGE_FLAGS.iter().map(|f| f.to_string()).collect();
+    if trace_compares {
+        flags.push(TRACE_COMPARES.to_string());
+    }
     if asan {
         flags.extend(asan_flags(&tc.rustc)?);
     }
-    let target_dir = work.join(if asan { "build-asan" } else { "build" });
+    let mut target_dir = String::from("build");
+    if asan {
+        target_dir.push_str("-asan");
+    }
+    if !trace_compares {
+        target_dir.push_str("-no-trace-cmp");
+    }
+    let target_dir = work.join(target_dir);
     step(&format!("building the fuzz target {TARGET} with {} ({host})", tc.description));
     let status = tc
         .cargo()

@@ -7,7 +7,8 @@
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
 //!   `bench --quick` as a smoke test.
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
-//! - `fuzz [--seconds N] [--runs N] [--asan]`: the Redis engine's libFuzzer target.
+//! - `fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp] [--asan]`: the Redis engine's
+//!   libFuzzer target.
 //! - `bench [--arch ARCH|all] [--machine PROFILE] [--quick]`: the Redis appliance against a Debian Linux baseline.
 
 mod args;
@@ -41,7 +42,8 @@ commands:
   lint                                    cargo fmt --check and clippy (host and bare-metal)
   bench [--arch x86_64|aarch64|all] [--machine PROFILE] [--quick] [--network user|passt|tap]
                                           Redis appliance vs Debian Linux baseline (target/bench/)
-  fuzz [--seconds N] [--runs N] [--asan]  the Redis engine's fuzz target (default 60 s, target/fuzz/)
+  fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp] [--asan]
+                                          the Redis engine's fuzz target (default 60 s, target/fuzz/)
 
 ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qemu/.";
 

@@ -101,6 +101,7 @@ const SET: &str = "set";
 const ZSET: &str = "sorted-set";
 const PUBSUBG: &str = "pubsub";
 const TX: &str = "transactions";
+const SCRIPTING: &str = "scripting";
 
 const RW: u32 = WRITE | DENYOOM;
 
@@ -126,6 +127,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, srv::save),
     c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, srv::save),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
+    c("function", -2, NOSCRIPT, NONE, SCRIPTING, srv::function),
     // generic keyspace
     c("del", -2, WRITE, KALL, GENERIC, keys::del),
     c("unlink", -2, WRITE | FAST, KALL, GENERIC, keys::del),

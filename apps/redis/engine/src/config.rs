@@ -82,6 +82,65 @@ pub enum MemoryLimit {
 /// cannot cut every client off.
 const MIN_CLIENTS_LIMIT: usize = 128 * 1024;
 
+/// A numeric setting that tunes how Redis encodes values (listpack,
+/// intset and quicklist thresholds, stream node sizes...). The engine's
+/// own encodings do not depend on them, but CONFIG SET/GET accept and
+/// report them within Redis's ranges, under their Redis 7 names and their
+/// Redis 6 aliases, so clients and tools that tune them keep working.
+pub struct TuningParam {
+    pub name: &'static str,
+    /// The older name Redis still accepts (`*-ziplist-*`).
+    pub alias: Option<&'static str>,
+    pub min: i64,
+    pub max: i64,
+    pub default: i64,
+    /// A memory amount (accepts `kb`, `mb`...), else a plain integer.
+    pub memory: bool,
+}
+
+const fn tuning(name: &'static str, alias: Option<&'static str>, min: i64, max: i64, default: i64) -> TuningParam {
+    TuningParam { name, alias, min, max, default, memory: false }
+}
+
+const fn tuning_memory(name: &'static str, min: i64, max: i64, default: i64) -> TuningParam {
+    TuningParam { name, alias: None, min, max, default, memory: true }
+}
+
+/// Redis 7.0's encoding parameters, with its ranges and defaults.
+pub const TUNING: &[TuningParam] = &[
+    tuning("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), 0, i64::MAX, 128),
+    tuning_memory("hash-max-listpack-value", 0, i64::MAX, 64),
+    tuning("list-max-listpack-size", Some("list-max-ziplist-size"), i32::MIN as i64, i32::MAX as i64, -2),
+    tuning("list-compress-depth", None, 0, i32::MAX as i64, 0),
+    tuning("set-max-intset-entries", None, 0, i64::MAX, 512),
+    tuning("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), 0, i64::MAX, 128),
+    tuning_memory("zset-max-listpack-value", 0, i64::MAX, 64),
+    tuning_memory("stream-node-max-bytes", 0, i64::MAX, 4096),
+    tuning("stream-node-max-entries", None, 0, i64::MAX, 100),
+    tuning_memory("hll-sparse-max-bytes", 0, i64::MAX, 3000),
+];
+
+/// The `*-value` parameters' old names (memory amounts, so not in the
+/// `tuning` constructor): `hash-max-ziplist-value`, `zset-max-ziplist-value`.
+const VALUE_ALIASES: &[(&str, &str)] =
+    &[("hash-max-ziplist-value", "hash-max-listpack-value"), ("zset-max-ziplist-value", "zset-max-listpack-value")];
+
+/// The tuning parameter called `name` (or by its alias), and its index.
+fn tuning_param(name: &str) -> Option<(usize, &'static TuningParam)> {
+    let name = VALUE_ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, n)| n);
+    TUNING.iter().enumerate().find(|(_, p)| p.name == name || p.alias == Some(name))
+}
+
+/// Every name CONFIG GET and CONFIG SET know: [`PARAMS`], then the tuning
+/// parameters and their aliases.
+pub fn all_names() -> impl Iterator<Item = &'static str> {
+    PARAMS
+        .iter()
+        .copied()
+        .chain(TUNING.iter().flat_map(|p| core::iter::once(p.name).chain(p.alias)))
+        .chain(VALUE_ALIASES.iter().map(|(alias, _)| *alias))
+}
+
 /// All settings. Construct with `Config::default()` or `Config::from_args`.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -132,6 +191,8 @@ pub struct Config {
     pub appendfsync: String,
     pub loglevel: String,
     pub daemonize: bool,
+    /// The [`TUNING`] parameters' values, in that table's order.
+    pub tuning: [i64; TUNING.len()],
 }
 
 impl Default for Config {
@@ -162,6 +223,7 @@ impl Default for Config {
             loglevel: "notice".to_string(),
             protected_mode: true,
             daemonize: false,
+            tuning: core::array::from_fn(|i| TUNING[i].default),
         }
     }
 }
@@ -207,6 +269,22 @@ fn parse_memory_or_percent(s: &str) -> Result<MemoryLimit, String> {
         };
     }
     Err(String::from("argument must be a memory or percent value"))
+}
+
+/// A tuning parameter's value: an integer (or memory amount) within its
+/// range; the error is CONFIG SET's reason text, as Redis words it.
+fn parse_tuning(p: &TuningParam, value: &str) -> Result<i64, String> {
+    let n = if p.memory {
+        parse_memory(value).and_then(|n| i64::try_from(n).ok())
+    } else {
+        crate::util::parse_i64(value.as_bytes())
+    };
+    match n {
+        Some(n) if (p.min..=p.max).contains(&n) => Ok(n),
+        Some(_) => Err(format!("argument must be between {} and {} inclusive", p.min, p.max)),
+        None if p.memory => Err(String::from("argument must be a memory value")),
+        None => Err(String::from("argument couldn't be parsed into an integer")),
+    }
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -357,7 +435,10 @@ impl Config {
                     return bad("argument(s) must be one of the following: debug, verbose, notice, warning, nothing");
                 }
             },
-            _ => return Err(format!("Bad directive or wrong number of arguments: '{name}'")),
+            other => match tuning_param(other) {
+                Some((i, p)) => self.tuning[i] = parse_tuning(p, value)?,
+                None => return Err(format!("Bad directive or wrong number of arguments: '{name}'")),
+            },
         }
         Ok(())
     }
@@ -422,7 +503,7 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "protected-mode" => yes_no(self.protected_mode),
             "daemonize" => yes_no(self.daemonize),
-            _ => return None,
+            other => self.tuning[tuning_param(other)?.0].to_string(),
         })
     }
 
@@ -512,5 +593,29 @@ mod tests {
         assert!(Config::from_args(&["--nope", "1"]).is_err());
         assert!(Config::from_args(&["port"]).is_err());
         assert!(Config::from_args(&["--maxmemory", "lots"]).is_err());
+    }
+
+    #[test]
+    fn tuning_parameters_take_redis_names_aliases_and_ranges() {
+        let mut c = Config::default();
+        assert_eq!(c.get("hash-max-listpack-entries").as_deref(), Some("128"));
+        assert_eq!(c.get("list-max-ziplist-size").as_deref(), Some("-2"));
+        c.set("hash-max-ziplist-entries", "512").unwrap();
+        assert_eq!(c.get("hash-max-listpack-entries").as_deref(), Some("512"));
+        c.set("zset-max-ziplist-value", "1kb").unwrap();
+        assert_eq!(c.get("zset-max-listpack-value").as_deref(), Some("1024"));
+        assert_eq!(c.get("zset-max-ziplist-value").as_deref(), Some("1024"));
+        c.set("list-max-ziplist-size", "-5").unwrap();
+        assert_eq!(c.get("list-max-listpack-size").as_deref(), Some("-5"));
+        assert_eq!(
+            c.set("list-compress-depth", "-1"),
+            Err(String::from("argument must be between 0 and 2147483647 inclusive"))
+        );
+        assert_eq!(
+            c.set("set-max-intset-entries", "x"),
+            Err(String::from("argument couldn't be parsed into an integer"))
+        );
+        assert!(all_names().any(|n| n == "hash-max-ziplist-value"));
+        assert!(Config::from_args(&["--set-max-intset-entries", "1"]).is_ok());
     }
 }

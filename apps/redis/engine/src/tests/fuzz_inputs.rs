@@ -392,6 +392,8 @@ fn seeds() -> Vec<Seed> {
                 Cmd(1, &["COMMAND", "DOCS", "lpush"]),
                 Cmd(1, &["COMMAND", "GETKEYS", "mset", "a", "1", "b", "2"]),
                 Cmd(1, &["COMMAND", "LIST"]),
+                Cmd(1, &["FUNCTION", "LIST"]),
+                Cmd(1, &["FUNCTION", "FLUSH", "ASYNC"]),
             ],
         ),
         seed(
@@ -399,6 +401,8 @@ fn seeds() -> Vec<Seed> {
             vec![
                 Cmd(0, &["CONFIG", "GET", "*"]),
                 Cmd(0, &["CONFIG", "GET", "maxmemory*", "hz"]),
+                Cmd(0, &["CONFIG", "SET", "hash-max-ziplist-entries", "4", "zset-max-listpack-value", "1kb"]),
+                Cmd(0, &["CONFIG", "GET", "*-max-*"]),
                 Cmd(0, &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]),
                 Cmd(0, &["CONFIG", "SET", "maxmemory", "100kb"]),
                 Cmd(0, &["CONFIG", "SET", "timeout", "1"]),
@@ -803,7 +807,7 @@ fn dictionary() -> String {
     for c in TABLE {
         entries.insert(c.name.as_bytes().to_vec());
     }
-    for p in crate::config::PARAMS {
+    for p in crate::config::all_names() {
         entries.insert(p.as_bytes().to_vec());
     }
     entries.extend(WORDS.iter().map(|w| w.as_bytes().to_vec()));

@@ -1,0 +1,178 @@
+//! The Redis engine served over the host's TCP stack, for quick
+//! iteration on behaviour (Redis's TCL suite, redis-cli) without building
+//! and booting an image: `cargo run --release -p redis-engine --example
+//! host_server -- --port 6390 [redis options]`.
+//!
+//! This is a development tool, not the product: the appliance's event loop
+//! (`apps/redis/src/main.rs`) is what the conformance runs and the QEMU
+//! tests judge. Here each connection has a reader thread and a writer
+//! thread, and one thread owns the engine; replies are handed to the
+//! writer at once, so output-buffer limits and TCP back-pressure behave
+//! differently from the appliance.
+
+use redis_engine::{ClientId, Config, Server, Time};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The engine's periodic work (expiry, timeouts), as in the appliance.
+const TICK: Duration = Duration::from_millis(100);
+
+enum Event {
+    Accepted(TcpStream),
+    Data(u64, Vec<u8>),
+    Closed(u64),
+}
+
+struct Connection {
+    id: ClientId,
+    writer: Sender<Vec<u8>>,
+    /// Input received while the engine did not want any.
+    held: Vec<u8>,
+    eof: bool,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let config = match Config::from_args(&args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("host_server: {e}");
+            std::process::exit(2);
+        }
+    };
+    let listener = TcpListener::bind(("127.0.0.1", config.port)).unwrap_or_else(|e| {
+        eprintln!("host_server: cannot listen on 127.0.0.1:{}: {e}", config.port);
+        std::process::exit(1);
+    });
+    eprintln!("host_server: listening on 127.0.0.1:{}", config.port);
+    let (events, inbox) = mpsc::channel();
+    let accepted = events.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            if accepted.send(Event::Accepted(stream)).is_err() {
+                return;
+            }
+        }
+    });
+    serve(Server::new(config, 0x5eed), events, inbox);
+}
+
+fn now(started: Instant) -> Time {
+    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Time::new(unix_ms, started.elapsed().as_millis() as u64 + 1)
+}
+
+fn serve(mut server: Server, events: Sender<Event>, inbox: Receiver<Event>) {
+    let started = Instant::now();
+    let mut connections: HashMap<u64, Connection> = HashMap::new();
+    let mut next_token = 0u64;
+    let mut next_tick = Instant::now() + TICK;
+    while !server.shutdown_requested() {
+        let mut wait = next_tick.saturating_duration_since(Instant::now());
+        if let Some(deadline) = server.next_deadline() {
+            wait = wait.min(Duration::from_millis(deadline.mono_ms.saturating_sub(now(started).mono_ms)));
+        }
+        match inbox.recv_timeout(wait) {
+            Ok(Event::Accepted(stream)) => {
+                let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+                match server.connect(&peer, now(started)) {
+                    Ok(id) => {
+                        next_token += 1;
+                        let writer = spawn_connection(next_token, stream, events.clone());
+                        connections.insert(next_token, Connection { id, writer, held: Vec::new(), eof: false });
+                    }
+                    Err(refused) => {
+                        let mut stream = stream;
+                        let _ = stream.write_all(&refused.reply);
+                    }
+                }
+            }
+            Ok(Event::Data(token, data)) => {
+                if let Some(c) = connections.get_mut(&token) {
+                    c.held.extend_from_slice(&data);
+                }
+            }
+            Ok(Event::Closed(token)) => {
+                if let Some(c) = connections.get_mut(&token) {
+                    c.eof = true;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if Instant::now() >= next_tick {
+            server.tick(now(started));
+            next_tick = Instant::now() + TICK;
+        }
+        // Feed held input to clients that want it, deliver output, close.
+        // (Feeding one client may unblock another: repeat until none wants more.)
+        let mut fed = true;
+        while fed {
+            fed = false;
+            for c in connections.values_mut() {
+                if !c.held.is_empty() && server.wants_input(c.id) {
+                    let input = std::mem::take(&mut c.held);
+                    server.feed(c.id, &input, now(started));
+                    fed = true;
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        let with_output: Vec<ClientId> = server.clients_with_output().collect();
+        for (&token, c) in connections.iter_mut() {
+            let out = server.output(c.id);
+            if !out.is_empty() || with_output.contains(&c.id) {
+                let n = out.len();
+                let _ = c.writer.send(out.to_vec());
+                server.consume_output(c.id, n);
+            }
+            if server.should_close(c.id) || (c.eof && c.held.is_empty()) {
+                gone.push(token);
+            }
+        }
+        for token in gone {
+            if let Some(c) = connections.remove(&token) {
+                server.disconnect(c.id);
+            }
+        }
+    }
+}
+
+/// Starts the reader and writer threads of one connection; returns the
+/// writer's queue (dropping it closes the connection once written).
+fn spawn_connection(token: u64, stream: TcpStream, events: Sender<Event>) -> Sender<Vec<u8>> {
+    let _ = stream.set_nodelay(true);
+    let mut reader = stream.try_clone().expect("clone the socket");
+    thread::spawn(move || {
+        let mut buf = vec![0u8; 16 << 10];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = events.send(Event::Closed(token));
+                    return;
+                }
+                Ok(n) => {
+                    if events.send(Event::Data(token, buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let (writer, queue) = mpsc::channel::<Vec<u8>>();
+    let mut stream = stream;
+    thread::spawn(move || {
+        for chunk in queue {
+            if stream.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = stream.shutdown(Shutdown::Both);
+    });
+    writer
+}
