@@ -81,6 +81,11 @@ pub struct Client {
     pub hidden: bool,
     /// `CLIENT NO-EVICT on`: exempt from `maxmemory-clients` eviction.
     pub no_evict: bool,
+    /// In MONITOR mode: receives a line for every command run.
+    pub monitor: bool,
+    /// While its input is being run: the bytes of the batch being parsed
+    /// (Redis's query buffer still holds them; CLIENT LIST's `qbuf`).
+    pub qbuf_batch: usize,
     /// Bytes of the WATCHed key names.
     pub watched_bytes: usize,
     /// [`extra_memory`](Client::extra_memory) as last refreshed (by the
@@ -124,6 +129,8 @@ impl Client {
             last_sub: Vec::new(),
             hidden: false,
             no_evict: false,
+            monitor: false,
+            qbuf_batch: 0,
             watched_bytes: 0,
             extra_mem: 0,
             mem: 0,

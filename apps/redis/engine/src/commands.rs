@@ -1,7 +1,7 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::{hash, keys, list, multi, pubsub, server as srv, set, string, zset};
+use crate::cmd::{client, config, hash, info, keys, list, multi, pubsub, server as srv, set, string, zset};
 use crate::server::{Ctx, Server};
 
 pub type Handler = fn(&mut Server, &mut Ctx);
@@ -115,13 +115,14 @@ pub static TABLE: &[CommandSpec] = &[
     c("hello", -1, FAST | NO_AUTH | NOSCRIPT | LOADING | STALE, NONE, CONN, srv::hello),
     c("reset", 1, FAST | NO_AUTH | NOSCRIPT | LOADING | STALE | NOT_QUEUED | PUBSUB_CONTEXT, NONE, CONN, srv::reset),
     c("client", -2, NOSCRIPT | LOADING | STALE, NONE, CONN, srv::client),
-    c("info", -1, LOADING | STALE, NONE, SERVER, srv::info),
+    c("info", -1, LOADING | STALE, NONE, SERVER, info::info),
+    c("monitor", 1, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, client::monitor),
     c("dbsize", 1, READONLY | FAST, NONE, SERVER, srv::dbsize),
     c("flushdb", -1, WRITE, NONE, SERVER, srv::flushdb),
     c("flushall", -1, WRITE, NONE, SERVER, srv::flushall),
     c("time", 1, FAST | LOADING | STALE, NONE, SERVER, srv::time),
     c("command", -1, LOADING | STALE, NONE, SERVER, srv::command),
-    c("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, srv::config),
+    c("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, config::config),
     c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, NONE, SERVER, srv::shutdown),
     c("lastsave", 1, FAST | LOADING | STALE, NONE, SERVER, srv::lastsave),
     c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, srv::save),

@@ -83,10 +83,11 @@ pub enum MemoryLimit {
 const MIN_CLIENTS_LIMIT: usize = 128 * 1024;
 
 /// A numeric setting that tunes how Redis encodes values (listpack,
-/// intset and quicklist thresholds, stream node sizes...). The engine's
-/// own encodings do not depend on them, but CONFIG SET/GET accept and
-/// report them within Redis's ranges, under their Redis 7 names and their
-/// Redis 6 aliases, so clients and tools that tune them keep working.
+/// intset and quicklist thresholds, stream node sizes...) or sizes a
+/// feature the engine does not have (the replication backlog). The
+/// engine's behaviour does not depend on them, but CONFIG SET/GET accept
+/// and report them within Redis's ranges, under their Redis 7 names and
+/// their Redis 6 aliases, so clients and tools that tune them keep working.
 pub struct TuningParam {
     pub name: &'static str,
     /// The older name Redis still accepts (`*-ziplist-*`).
@@ -96,17 +97,25 @@ pub struct TuningParam {
     pub default: i64,
     /// A memory amount (accepts `kb`, `mb`...), else a plain integer.
     pub memory: bool,
+    /// Redis's `HIDDEN_CONFIG`: CONFIG GET reports it only when asked by
+    /// its exact name, never for a pattern.
+    pub hidden: bool,
 }
 
 const fn tuning(name: &'static str, alias: Option<&'static str>, min: i64, max: i64, default: i64) -> TuningParam {
-    TuningParam { name, alias, min, max, default, memory: false }
+    TuningParam { name, alias, min, max, default, memory: false, hidden: false }
 }
 
 const fn tuning_memory(name: &'static str, min: i64, max: i64, default: i64) -> TuningParam {
-    TuningParam { name, alias: None, min, max, default, memory: true }
+    TuningParam { name, alias: None, min, max, default, memory: true, hidden: false }
 }
 
-/// Redis 7.0's encoding parameters, with its ranges and defaults.
+const fn tuning_hidden(name: &'static str, min: i64, max: i64, default: i64) -> TuningParam {
+    TuningParam { name, alias: None, min, max, default, memory: false, hidden: true }
+}
+
+/// Redis 7.0's encoding parameters (and a few sizes of features the engine
+/// lacks), with its ranges and defaults.
 pub const TUNING: &[TuningParam] = &[
     tuning("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), 0, i64::MAX, 128),
     tuning_memory("hash-max-listpack-value", 0, i64::MAX, 64),
@@ -118,27 +127,52 @@ pub const TUNING: &[TuningParam] = &[
     tuning_memory("stream-node-max-bytes", 0, i64::MAX, 4096),
     tuning("stream-node-max-entries", None, 0, i64::MAX, 100),
     tuning_memory("hll-sparse-max-bytes", 0, i64::MAX, 3000),
+    tuning_memory("repl-backlog-size", 1, i64::MAX, 1024 * 1024),
+    // Redis's debugging delay per key loaded (microseconds); nothing is
+    // loaded slowly here.
+    tuning_hidden("key-load-delay", i32::MIN as i64, i32::MAX as i64, 0),
 ];
 
-/// The `*-value` parameters' old names (memory amounts, so not in the
-/// `tuning` constructor): `hash-max-ziplist-value`, `zset-max-ziplist-value`.
-const VALUE_ALIASES: &[(&str, &str)] =
-    &[("hash-max-ziplist-value", "hash-max-listpack-value"), ("zset-max-ziplist-value", "zset-max-listpack-value")];
+/// Old names of parameters that are not in a [`TuningParam`]'s `alias`
+/// (the `*-value` ones are memory amounts): alias, then the name.
+const ALIASES: &[(&str, &str)] = &[
+    ("hash-max-ziplist-value", "hash-max-listpack-value"),
+    ("zset-max-ziplist-value", "zset-max-listpack-value"),
+    ("slaveof", "replicaof"),
+];
 
 /// The tuning parameter called `name` (or by its alias), and its index.
 fn tuning_param(name: &str) -> Option<(usize, &'static TuningParam)> {
-    let name = VALUE_ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, n)| n);
+    let name = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, n)| n);
     TUNING.iter().enumerate().find(|(_, p)| p.name == name || p.alias == Some(name))
 }
 
-/// Every name CONFIG GET and CONFIG SET know: [`PARAMS`], then the tuning
-/// parameters and their aliases.
+/// Every name CONFIG GET and CONFIG SET know, hidden ones included: the
+/// aliases first (so a pattern matches an alias before its parameter, as
+/// in Redis, and reports both), then [`PARAMS`] and the tuning parameters.
 pub fn all_names() -> impl Iterator<Item = &'static str> {
-    PARAMS
+    ALIASES
         .iter()
-        .copied()
-        .chain(TUNING.iter().flat_map(|p| core::iter::once(p.name).chain(p.alias)))
-        .chain(VALUE_ALIASES.iter().map(|(alias, _)| *alias))
+        .map(|(alias, _)| *alias)
+        .chain(TUNING.iter().filter_map(|p| p.alias))
+        .chain(PARAMS.iter().copied())
+        .chain(TUNING.iter().map(|p| p.name))
+}
+
+/// The parameter `name` (any case, or an alias) stands for, by its own
+/// name; `None` when unknown.
+pub fn canonical_name(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    let lower = ALIASES.iter().find(|(alias, _)| *alias == lower).map_or(lower.as_str(), |(_, n)| n);
+    if let Some(p) = PARAMS.iter().find(|p| **p == lower) {
+        return Some(p);
+    }
+    tuning_param(lower).map(|(_, p)| p.name)
+}
+
+/// Whether a pattern may match the parameter (canonical name) `name`.
+pub fn is_hidden(name: &str) -> bool {
+    TUNING.iter().any(|p| p.name == name && p.hidden)
 }
 
 /// All settings. Construct with `Config::default()` or `Config::from_args`.
@@ -324,6 +358,7 @@ pub const PARAMS: &[&str] = &[
     "loglevel",
     "protected-mode",
     "daemonize",
+    "replicaof",
 ];
 
 fn fmt_limit(l: &OutputLimit) -> String {
@@ -425,6 +460,12 @@ impl Config {
                 None => return bad("argument must be 'yes' or 'no'"),
             },
             "save" => self.save = value.to_string(),
+            // This server is always a master: only "no master" is valid.
+            "replicaof" | "slaveof" => {
+                if !value.is_empty() && !value.eq_ignore_ascii_case("no one") {
+                    return bad("replication is not supported by this server");
+                }
+            }
             "appendfsync" => match value.to_ascii_lowercase().as_str() {
                 "always" | "everysec" | "no" => self.appendfsync = value.to_ascii_lowercase(),
                 _ => return bad("argument(s) must be one of the following: always, everysec, no"),
@@ -503,6 +544,7 @@ impl Config {
             "loglevel" => self.loglevel.clone(),
             "protected-mode" => yes_no(self.protected_mode),
             "daemonize" => yes_no(self.daemonize),
+            "replicaof" | "slaveof" => String::new(),
             other => self.tuning[tuning_param(other)?.0].to_string(),
         })
     }
@@ -540,9 +582,20 @@ impl Config {
         if ceiling > 0 && (limit == 0 || limit > ceiling) { ceiling } else { limit }
     }
 
-    /// Parameters that cannot change at run time.
+    /// Parameters that cannot change at run time (Redis's immutable ones).
     pub fn is_immutable(name: &str) -> bool {
-        matches!(name, "port" | "bind" | "databases" | "daemonize")
+        matches!(name, "databases" | "daemonize")
+    }
+
+    /// Why a parameter Redis can change at run time cannot be changed here
+    /// (the app owns the listening socket); CONFIG SET accepts its current
+    /// value. Worded like Redis's errors when applying them fails.
+    pub fn runtime_change_error(name: &str) -> Option<&'static str> {
+        match name {
+            "port" => Some("Unable to listen on this port: the listening socket cannot change at run time"),
+            "bind" => Some("Failed to bind to specified addresses: they cannot change at run time"),
+            _ => None,
+        }
     }
 }
 

@@ -61,6 +61,7 @@ pub mod db;
 pub mod fuzzing;
 pub mod glob;
 pub mod idqueue;
+pub mod introspect;
 pub mod mem;
 pub mod pubsub;
 pub mod resp;

@@ -471,6 +471,41 @@ pub struct Out {
     /// Largest allowed `buf.len()` (`usize::MAX`: none).
     limit: usize,
     overflowed: bool,
+    /// Error replies written and not yet counted (see
+    /// [`take_errors`](Out::take_errors)), and the code of the last one.
+    errors: u32,
+    error_code: ErrorCode,
+}
+
+/// An error reply's code for INFO errorstats, as Redis takes it: the text
+/// before the first space within its first 32 bytes, else `ERR`.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode {
+    bytes: [u8; 32],
+    len: u8,
+}
+
+impl Default for ErrorCode {
+    fn default() -> Self {
+        ErrorCode::of(b"ERR")
+    }
+}
+
+impl ErrorCode {
+    fn of(msg: &[u8]) -> ErrorCode {
+        let head = &msg[..msg.len().min(32)];
+        let code = match head.iter().position(|&b| b == b' ') {
+            Some(n) if n > 0 => &head[..n],
+            _ => b"ERR",
+        };
+        let mut bytes = [0u8; 32];
+        bytes[..code.len()].copy_from_slice(code);
+        ErrorCode { bytes, len: code.len() as u8 }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 impl Default for Out {
@@ -528,13 +563,13 @@ fn len_i64(n: usize) -> i64 {
 
 impl Out {
     pub fn new(resp: u8) -> Out {
-        Out { buf: Vec::new(), resp, limit: usize::MAX, overflowed: false }
+        Out { buf: Vec::new(), resp, limit: usize::MAX, overflowed: false, errors: 0, error_code: ErrorCode::default() }
     }
 
     /// Wraps an existing buffer; appends may take it to `limit` bytes
     /// (`usize::MAX` for no cap).
     pub fn with_buf(buf: Vec<u8>, resp: u8, limit: usize) -> Out {
-        Out { buf, resp, limit, overflowed: false }
+        Out { buf, resp, limit, overflowed: false, errors: 0, error_code: ErrorCode::default() }
     }
 
     /// An append was dropped: the cap was reached or memory ran out.
@@ -626,7 +661,15 @@ impl Out {
     /// `-CODE message`; `msg` includes the code, e.g. "ERR syntax error".
     /// Newlines are replaced by spaces so the protocol stays valid.
     pub fn error(&mut self, msg: &[u8]) {
+        self.errors = self.errors.saturating_add(1);
+        self.error_code = ErrorCode::of(msg);
         self.line(b'-', msg);
+    }
+
+    /// How many error replies were written since the last call, and the
+    /// code of the last one (INFO's error counters).
+    pub fn take_errors(&mut self) -> (u32, ErrorCode) {
+        (core::mem::take(&mut self.errors), self.error_code)
     }
 
     pub fn err(&mut self, msg: &str) {

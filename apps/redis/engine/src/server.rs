@@ -43,6 +43,8 @@ pub struct Stats {
     pub client_output_buffer_limit_disconnections: u64,
     /// Clients disconnected by `maxmemory-clients` (INFO `evicted_clients`).
     pub evicted_clients: u64,
+    /// Per-command and per-error counters (INFO commandstats, errorstats).
+    pub calls: crate::introspect::CallStats,
 }
 
 /// Execution context of one command.
@@ -138,6 +140,8 @@ pub struct Server {
     mem_buckets: Vec<Vec<u64>>,
     /// Per-client limits derived from `cfg` (see [`Server::set_config`]).
     caps: ClientCaps,
+    /// Clients in MONITOR mode.
+    pub(crate) monitors: Vec<u64>,
 }
 
 /// Client limits derived from the configuration once, not per command.
@@ -266,6 +270,7 @@ impl Server {
             closing_mem: 0,
             mem_buckets: (MEM_BUCKET_MIN_LOG..=MEM_BUCKET_MAX_LOG).map(|_| Vec::new()).collect(),
             caps: ClientCaps::of(&config),
+            monitors: Vec::new(),
             cfg: config,
             rng,
         }
@@ -349,6 +354,9 @@ impl Server {
     pub fn disconnect(&mut self, id: ClientId) {
         let cid = id.0;
         let Some(mut c) = self.clients.remove(&cid) else { return };
+        if c.monitor {
+            self.monitors.retain(|&m| m != cid);
+        }
         self.clients_mem -= c.mem;
         if c.mem_closing {
             self.closing_mem -= c.mem;
@@ -500,6 +508,18 @@ impl Server {
     /// buffer when `buffered`, else the caller's bytes); returns bytes
     /// consumed.
     fn process_bytes(&mut self, cid: u64, data: &[u8], buffered: bool) -> usize {
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.qbuf_batch = data.len();
+        }
+        let used = self.process_batch(cid, data, buffered);
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.qbuf_batch = 0;
+        }
+        used
+    }
+
+    /// [`process_bytes`](Self::process_bytes)'s loop.
+    fn process_batch(&mut self, cid: u64, data: &[u8], buffered: bool) -> usize {
         let mut pos = 0usize;
         loop {
             let pause = self.cfg.output_pause_threshold;
@@ -539,7 +559,6 @@ impl Server {
                     let mut out = Self::client_out(self.caps, c);
                     out.error(&msg);
                     c.close_after_reply = true;
-                    self.stats.error_replies += 1;
                     self.restore_out(cid, out);
                     self.mark_dirty(cid);
                     return data.len();
@@ -633,7 +652,9 @@ impl Server {
         self.stats.commands_processed += 1;
         if let Some(msg) = reject {
             out.error(&msg);
-            self.stats.error_replies += 1;
+            if let Some(spec) = spec {
+                self.count_rejected(spec);
+            }
             if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
                 m.failed = true;
             }
@@ -679,8 +700,16 @@ impl Server {
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
         let keep_argv = self.observer.is_some();
+        // MONITOR shows the command as sent (handlers may take arguments).
+        let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
+            .then(|| crate::introspect::monitor_args(&argv));
         let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
         (spec.handler)(self, &mut ctx);
+        let errors = self.count_errors(&mut ctx.out);
+        self.count_call(spec, errors);
+        if let Some(line) = monitor_line {
+            self.feed_monitors(cid, &line, &mut ctx.out);
+        }
         if ctx.dirty > 0 {
             self.dirty_since_save += ctx.dirty;
             if spec.flags & flags::WRITE != 0 || ctx.rewrite.is_some() {
@@ -899,7 +928,8 @@ impl Server {
     /// Puts a client's output buffer back; when a reply did not fit under
     /// its cap the client is closed at once, output dropped (Redis's output
     /// buffer hard limit).
-    pub(crate) fn restore_out(&mut self, cid: u64, out: Out) {
+    pub(crate) fn restore_out(&mut self, cid: u64, mut out: Out) {
+        self.count_errors(&mut out);
         let overflowed = out.overflowed();
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.close_now {

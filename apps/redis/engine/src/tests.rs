@@ -11,6 +11,7 @@ mod expire_evict;
 mod fuzz_found;
 mod fuzz_inputs;
 mod hashes;
+mod introspection;
 mod keys;
 mod keyspace_growth;
 mod lists;

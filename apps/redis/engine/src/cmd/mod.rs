@@ -1,7 +1,10 @@
 //! Command handlers, one module per command family, plus small argument
 //! helpers shared by them.
 
+pub mod client;
+pub mod config;
 pub mod hash;
+pub mod info;
 pub mod keys;
 pub mod list;
 pub mod multi;

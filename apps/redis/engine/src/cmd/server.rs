@@ -1,16 +1,13 @@
 //! Connection and server commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO,
-//! RESET, CLIENT, INFO, DBSIZE, FLUSHDB/ALL, TIME, COMMAND, CONFIG,
-//! SHUTDOWN, SWAPDB and the persistence no-ops.
+//! RESET, CLIENT (its longer subcommands are in `cmd::client`), DBSIZE,
+//! FLUSHDB/ALL, TIME, COMMAND, SHUTDOWN, SWAPDB and the persistence no-ops.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write;
 
 use super::{int_arg, sub_arity_error, text, unknown_subcommand};
-use crate::client::Client;
 use crate::commands::{CommandSpec, TABLE, flags};
-use crate::config::Config;
 use crate::server::{Ctx, Server};
 use crate::util::eq_ic;
 
@@ -191,6 +188,7 @@ pub fn hello(s: &mut Server, c: &mut Ctx) {
 
 pub fn reset(s: &mut Server, c: &mut Ctx) {
     s.unwatch_all(c.cid);
+    s.remove_monitor(c.cid);
     crate::cmd::pubsub::unsubscribe_all(s, c, false, false);
     crate::cmd::pubsub::unsubscribe_all(s, c, true, false);
     let needs_auth = s.cfg.requirepass.is_some();
@@ -209,64 +207,6 @@ pub fn reset(s: &mut Server, c: &mut Ctx) {
 
 fn valid_client_name(n: &[u8]) -> bool {
     n.iter().all(|&b| (b'!'..=b'~').contains(&b))
-}
-
-/// One CLIENT LIST / CLIENT INFO line (without the trailing newline).
-fn client_line(s: &Server, cl: &Client) -> String {
-    let now = s.now.mono_ms;
-    let mut flags = String::new();
-    if cl.multi.is_some() {
-        flags.push('x');
-    }
-    if cl.blocked.is_some() {
-        flags.push('b');
-    }
-    if cl.sub_count() > 0 {
-        flags.push('P');
-    }
-    if cl.close_after_reply {
-        flags.push('c');
-    }
-    if cl.close_now {
-        flags.push('A');
-    }
-    if cl.no_evict {
-        flags.push('e');
-    }
-    if flags.is_empty() {
-        flags.push('N');
-    }
-    let multi = cl.multi.as_ref().map(|m| m.queued.len() as i64).unwrap_or(-1);
-    let name = cl.name.as_deref().map(text).unwrap_or_default();
-    let qbuf = cl.pending_input();
-    let omem = cl.out.capacity();
-    let multi_mem = cl.multi.as_ref().map_or(0, crate::client::Multi::memory);
-    format!(
-        "id={} addr={} laddr=0.0.0.0:{} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
-        cl.id,
-        cl.peer,
-        s.cfg.port,
-        cl.id + 7,
-        name,
-        now.saturating_sub(cl.created_ms) / 1000,
-        now.saturating_sub(cl.last_ms) / 1000,
-        flags,
-        cl.db,
-        cl.subs.len(),
-        cl.psubs.len(),
-        multi,
-        qbuf,
-        cl.inbuf.capacity().saturating_sub(cl.inbuf.len()),
-        cl.parser.pending_bytes(),
-        multi_mem,
-        cl.inbuf.capacity(),
-        omem,
-        s.memory_of(cl),
-        cl.last_cmd,
-        if cl.last_sub.is_empty() { "" } else { "|" },
-        text(&cl.last_sub),
-        cl.resp
-    )
 }
 
 pub fn client(s: &mut Server, c: &mut Ctx) {
@@ -310,67 +250,9 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
                 c.syntax_error();
             }
         }
-        b"info" if argc == 2 => {
-            let line = s.clients.get(&c.cid).map(|cl| client_line(s, cl)).unwrap_or_default();
-            let mut t = line.into_bytes();
-            t.push(b'\n');
-            c.out.verbatim(&t);
-        }
-        b"list" => {
-            let mut type_filter: Option<Vec<u8>> = None;
-            let mut ids: Option<Vec<u64>> = None;
-            let mut i = 2;
-            while i < argc {
-                if eq_ic(c.arg(i), "type") && i + 1 < argc {
-                    let t = c.arg(i + 1).to_ascii_lowercase();
-                    if !matches!(t.as_slice(), b"normal" | b"pubsub" | b"master" | b"replica" | b"slave") {
-                        let bad = text(c.arg(i + 1));
-                        c.out.err(&format!("ERR Unknown client type '{bad}'"));
-                        return;
-                    }
-                    type_filter = Some(t);
-                    i += 2;
-                } else if eq_ic(c.arg(i), "id") && i + 1 < argc {
-                    let mut v = Vec::new();
-                    for j in i + 1..argc {
-                        match crate::util::parse_i64(c.arg(j)) {
-                            Some(n) if n > 0 => v.push(n as u64),
-                            _ => {
-                                c.out.err("ERR Invalid client ID");
-                                return;
-                            }
-                        }
-                    }
-                    ids = Some(v);
-                    i = argc;
-                } else {
-                    c.syntax_error();
-                    return;
-                }
-            }
-            let mut list: Vec<&Client> = s.clients.values().filter(|cl| !cl.hidden).collect();
-            list.sort_by_key(|cl| cl.id);
-            let mut t = String::new();
-            for cl in list {
-                if let Some(ids) = &ids
-                    && !ids.contains(&cl.id)
-                {
-                    continue;
-                }
-                if let Some(tf) = &type_filter {
-                    let is_pubsub = cl.sub_count() > 0;
-                    let want_pubsub = tf.as_slice() == b"pubsub";
-                    let want_normal = tf.as_slice() == b"normal";
-                    if (want_pubsub && !is_pubsub) || (want_normal && is_pubsub) || (!want_pubsub && !want_normal) {
-                        continue;
-                    }
-                }
-                t.push_str(&client_line(s, cl));
-                t.push('\n');
-            }
-            c.out.verbatim(t.as_bytes());
-        }
-        b"kill" if argc >= 3 => client_kill(s, c),
+        b"info" if argc == 2 => super::client::client_info(s, c),
+        b"list" => super::client::client_list(s, c),
+        b"kill" if argc >= 3 => super::client::client_kill(s, c),
         b"reply" if argc == 3 => c.out.ok(),
         b"help" if argc == 2 => {
             let lines: &[&[u8]] = &[
@@ -389,220 +271,6 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
         | b"no-touch" => sub_arity_error(c),
         _ => unknown_subcommand(c),
     }
-}
-
-fn client_kill(s: &mut Server, c: &mut Ctx) {
-    let argc = c.argc();
-    let mut victims: Vec<u64> = Vec::new();
-    if argc == 3 {
-        // Old form: CLIENT KILL addr:port
-        let addr = c.arg(2).to_vec();
-        match s.clients.values().find(|cl| !cl.hidden && cl.peer.as_bytes() == addr.as_slice()) {
-            Some(cl) => victims.push(cl.id),
-            None => {
-                c.out.err("ERR No such client");
-                return;
-            }
-        }
-        kill_clients(s, c, &victims);
-        c.out.ok();
-        return;
-    }
-    let mut id: Option<u64> = None;
-    let mut addr: Option<Vec<u8>> = None;
-    let mut typ: Option<Vec<u8>> = None;
-    let mut skipme = true;
-    let mut i = 2;
-    while i < argc {
-        if i + 1 >= argc {
-            c.syntax_error();
-            return;
-        }
-        let opt = c.arg(i).to_ascii_lowercase();
-        let val = c.arg(i + 1).to_vec();
-        match opt.as_slice() {
-            b"id" => match crate::util::parse_i64(&val) {
-                Some(n) if n > 0 => id = Some(n as u64),
-                _ => {
-                    c.out.err("ERR client-id should be greater than 0");
-                    return;
-                }
-            },
-            b"addr" => addr = Some(val),
-            b"laddr" | b"user" => {}
-            b"type" => typ = Some(val.to_ascii_lowercase()),
-            b"skipme" => {
-                if eq_ic(&val, "yes") {
-                    skipme = true;
-                } else if eq_ic(&val, "no") {
-                    skipme = false;
-                } else {
-                    c.syntax_error();
-                    return;
-                }
-            }
-            _ => {
-                c.syntax_error();
-                return;
-            }
-        }
-        i += 2;
-    }
-    for cl in s.clients.values() {
-        if cl.hidden || (skipme && cl.id == c.cid) {
-            continue;
-        }
-        if id.is_some_and(|x| x != cl.id) {
-            continue;
-        }
-        if addr.as_ref().is_some_and(|a| a.as_slice() != cl.peer.as_bytes()) {
-            continue;
-        }
-        if let Some(t) = &typ {
-            let is_pubsub = cl.sub_count() > 0;
-            let ok = match t.as_slice() {
-                b"pubsub" => is_pubsub,
-                b"normal" => !is_pubsub,
-                _ => false,
-            };
-            if !ok {
-                continue;
-            }
-        }
-        victims.push(cl.id);
-    }
-    kill_clients(s, c, &victims);
-    c.out.int(victims.len() as i64);
-}
-
-fn kill_clients(s: &mut Server, c: &mut Ctx, victims: &[u64]) {
-    for &v in victims {
-        if v == c.cid {
-            if let Some(cl) = s.clients.get_mut(&v) {
-                cl.close_after_reply = true;
-            }
-        } else {
-            s.close_client_now(v);
-        }
-    }
-}
-
-fn human_bytes(n: usize) -> String {
-    let n = n as f64;
-    if n < 1024.0 {
-        format!("{}B", n as u64)
-    } else if n < 1024.0 * 1024.0 {
-        format!("{:.2}K", n / 1024.0)
-    } else if n < 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.2}M", n / (1024.0 * 1024.0))
-    } else {
-        format!("{:.2}G", n / (1024.0 * 1024.0 * 1024.0))
-    }
-}
-
-/// Builds the INFO text for the requested sections.
-pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
-    let all = sections.iter().any(|x| x.as_slice() == b"all" || x.as_slice() == b"everything");
-    let default = sections.is_empty() || sections.iter().any(|x| x.as_slice() == b"default");
-    let want = |name: &str| all || default || sections.iter().any(|x| x.as_slice() == name.as_bytes());
-    let mut t = String::new();
-    let uptime_ms = s.now.mono_ms.saturating_sub(s.started.mono_ms);
-    if want("server") {
-        let _ = write!(
-            t,
-            "# Server\r\nredis_version:{REDIS_VERSION}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:unikernel\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:sans-io\r\natomicvar_api:none\r\ngcc_version:0.0.0\r\nprocess_id:1\r\nprocess_supervised:no\r\nrun_id:{:040x}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:/redis-server\r\nconfig_file:\r\nio_threads_active:0\r\n\r\n",
-            s.started.unix_ms as u128 * 0x9e37_79b9,
-            s.cfg.port,
-            s.now.unix_ms.saturating_mul(1000),
-            uptime_ms / 1000,
-            uptime_ms / 86_400_000,
-            s.cfg.hz,
-            s.cfg.hz,
-            s.lru_clock()
-        );
-    }
-    if want("clients") {
-        let pubsub = s.clients.values().filter(|c| !c.hidden && c.sub_count() > 0).count();
-        let _ = write!(
-            t,
-            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\npubsub_clients:{}\r\n\r\n",
-            s.client_count(),
-            s.cfg.maxclients,
-            s.blocking.blocked_clients,
-            s.blocking.timeouts.len(),
-            pubsub
-        );
-    }
-    if want("memory") {
-        let used = s.used_memory();
-        let dataset = s.dataset_memory();
-        let _ = write!(
-            t,
-            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{used}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\ntotal_system_memory:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
-            human_bytes(used),
-            human_bytes(used),
-            human_bytes(used),
-            s.cfg.maxmemory,
-            human_bytes(s.cfg.maxmemory),
-            s.cfg.maxmemory_policy.name(),
-            s.client_memory()
-        );
-    }
-    if want("persistence") {
-        let _ = write!(
-            t,
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n\r\n",
-            s.dirty_since_save,
-            s.started.unix_ms / 1000,
-            u8::from(s.cfg.appendonly)
-        );
-    }
-    if want("stats") {
-        let st = &s.stats;
-        let _ = write!(
-            t,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\r\n",
-            st.connections_received,
-            st.commands_processed,
-            st.net_input_bytes,
-            st.net_output_bytes,
-            st.rejected_connections,
-            st.expired_keys,
-            st.evicted_keys,
-            st.evicted_clients,
-            st.keyspace_hits,
-            st.keyspace_misses,
-            s.pubsub.channels.len(),
-            s.pubsub.patterns.len(),
-            st.error_replies
-        );
-    }
-    if want("replication") {
-        t.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\r\n");
-    }
-    if want("cpu") {
-        t.push_str("# CPU\r\nused_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\n\r\n");
-    }
-    if want("keyspace") {
-        t.push_str("# Keyspace\r\n");
-        for (i, d) in s.dbs.iter().enumerate() {
-            if !d.is_empty() {
-                let _ = write!(t, "db{i}:keys={},expires={},avg_ttl=0\r\n", d.len(), d.expires_count());
-            }
-        }
-        t.push_str("\r\n");
-    }
-    // Sections are separated by a blank line; the text ends with one CRLF.
-    while t.ends_with("\r\n\r\n") {
-        t.truncate(t.len() - 2);
-    }
-    t
-}
-
-pub fn info(s: &mut Server, c: &mut Ctx) {
-    let sections: Vec<Vec<u8>> = c.argv.iter().skip(1).map(|a| a.to_ascii_lowercase()).collect();
-    let t = info_text(s, &sections);
-    c.out.verbatim(t.as_bytes());
 }
 
 pub fn dbsize(s: &mut Server, c: &mut Ctx) {
@@ -908,89 +576,6 @@ pub fn command(s: &mut Server, c: &mut Ctx) {
             c.out.simple(b"COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]");
         }
         b"count" => sub_arity_error(c),
-        _ => unknown_subcommand(c),
-    }
-}
-
-// ----- CONFIG -----------------------------------------------------------
-
-pub fn config(s: &mut Server, c: &mut Ctx) {
-    let sub = c.arg(1).to_ascii_lowercase();
-    match sub.as_slice() {
-        b"get" => {
-            if c.argc() < 3 {
-                sub_arity_error(c);
-                return;
-            }
-            let mut pairs: Vec<(&str, String)> = Vec::new();
-            for i in 2..c.argc() {
-                let pat = c.arg(i).to_ascii_lowercase();
-                for name in crate::config::all_names() {
-                    let hit = if pat.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
-                        crate::glob::matches(&pat, name.as_bytes(), true)
-                    } else {
-                        pat.as_slice() == name.as_bytes()
-                    };
-                    if hit
-                        && !pairs.iter().any(|(n, _)| *n == name)
-                        && let Some(v) = s.cfg.get(name)
-                    {
-                        pairs.push((name, v));
-                    }
-                }
-            }
-            c.out.map(pairs.len());
-            for (n, v) in pairs {
-                c.out.bulk(n.as_bytes());
-                c.out.bulk(v.as_bytes());
-            }
-        }
-        b"set" => {
-            if c.argc() < 4 || !c.argc().is_multiple_of(2) {
-                sub_arity_error(c);
-                return;
-            }
-            let mut new_cfg: Config = s.cfg.clone();
-            for i in (2..c.argc()).step_by(2) {
-                let name = text(c.arg(i)).to_ascii_lowercase();
-                let value = text(c.arg(i + 1));
-                if !crate::config::all_names().any(|n| n == name) {
-                    c.out.err(&format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
-                    return;
-                }
-                if Config::is_immutable(&name) {
-                    c.out.err(&format!(
-                        "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config"
-                    ));
-                    return;
-                }
-                if let Err(e) = new_cfg.set(&name, &value) {
-                    c.out.err(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"));
-                    return;
-                }
-            }
-            s.set_config(new_cfg);
-            c.out.ok();
-            if s.cfg.maxmemory > 0 {
-                s.evict_if_needed();
-            }
-        }
-        b"resetstat" if c.argc() == 2 => {
-            s.stats = Default::default();
-            c.out.ok();
-        }
-        b"rewrite" if c.argc() == 2 => c.out.err("ERR The server is running without a config file"),
-        b"help" if c.argc() == 2 => {
-            let lines: &[&[u8]] = &[
-                b"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                b"GET <pattern>",
-                b"SET <directive> <value>",
-                b"RESETSTAT",
-                b"HELP",
-            ];
-            c.out.help(lines);
-        }
-        b"resetstat" | b"rewrite" | b"help" => sub_arity_error(c),
         _ => unknown_subcommand(c),
     }
 }

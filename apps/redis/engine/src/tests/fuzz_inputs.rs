@@ -433,6 +433,22 @@ fn seeds() -> Vec<Seed> {
             ],
         ),
         seed(
+            "monitor",
+            vec![
+                Cmd(1, &["MONITOR"]),
+                Cmd(0, &["SET", "k", "a\"b\r\n\x01"]),
+                Cmd(0, &["MULTI"]),
+                Cmd(0, &["INCR", "k"]),
+                Cmd(0, &["EXEC"]),
+                Cmd(0, &["CONFIG", "SET", "maxmemory", "1mb", "maxmemory", "2mb"]),
+                Cmd(0, &["CONFIG", "GET", "*of", "key-load-delay", "MAXMEMORY"]),
+                Cmd(0, &["CLIENT", "KILL", "TYPE", "pubsub", "USER", "default", "SKIPME", "no"]),
+                Cmd(0, &["INFO", "commandstats", "errorstats", "cpu"]),
+                Cmd(1, &["RESET"]),
+                Cmd(0, &["GET", "k"]),
+            ],
+        ),
+        seed(
             "auth",
             vec![
                 Cmd(0, &["CONFIG", "SET", "requirepass", "secret"]),

@@ -1,0 +1,283 @@
+//! CLIENT INFO / LIST lines (Redis 7.0's fields and flag letters), CLIENT
+//! KILL's filters and errors, and MONITOR.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::text;
+use crate::client::Client;
+use crate::server::{Ctx, Server};
+use crate::util::eq_ic;
+
+/// Size of Redis's per-client static reply buffer: output up to it is
+/// reported as `obl` (bytes in the buffer), beyond it as `oll`/`omem` (a
+/// list of reply blocks), as CLIENT LIST shows them.
+const REPLY_BUFFER: usize = 16 * 1024;
+
+/// Redis's client types, as CLIENT LIST TYPE and CLIENT KILL TYPE name them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+fn client_type(name: &[u8]) -> Option<ClientType> {
+    match name.to_ascii_lowercase().as_slice() {
+        b"normal" => Some(ClientType::Normal),
+        b"slave" | b"replica" => Some(ClientType::Replica),
+        b"pubsub" => Some(ClientType::PubSub),
+        b"master" => Some(ClientType::Master),
+        _ => None,
+    }
+}
+
+/// A client's type (MONITOR clients count as normal ones, as in Redis).
+fn type_of(cl: &Client) -> ClientType {
+    if cl.sub_count() > 0 { ClientType::PubSub } else { ClientType::Normal }
+}
+
+/// The local address CLIENT LIST reports (the engine does not know which
+/// interface a connection came in on).
+fn local_addr(s: &Server) -> String {
+    format!("0.0.0.0:{}", s.cfg.port)
+}
+
+/// What CLIENT LIST knows of the calling client from the command being
+/// run: its output buffer is being written (not in its `Client`).
+struct Caller {
+    /// Bytes of the command's arguments (Redis's `argv-mem`).
+    argv_mem: usize,
+    out_len: usize,
+    out_capacity: usize,
+}
+
+impl Caller {
+    fn of(c: &Ctx) -> Caller {
+        Caller {
+            argv_mem: c.argv.iter().map(Vec::len).sum(),
+            out_len: c.out.buf.len(),
+            out_capacity: c.out.buf.capacity(),
+        }
+    }
+}
+
+/// One CLIENT LIST / CLIENT INFO line (without the trailing newline), with
+/// Redis 7.0's fields in its order; `caller` when `cl` runs this command.
+fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
+    let now = s.now.mono_ms;
+    let mut flags = String::new();
+    for (on, letter) in [
+        (cl.monitor, 'O'),
+        (cl.sub_count() > 0, 'P'),
+        (cl.multi.is_some(), 'x'),
+        (cl.blocked.is_some(), 'b'),
+        (cl.cas_dirty, 'd'),
+        (cl.close_after_reply, 'c'),
+        (cl.close_now, 'A'),
+        (cl.no_evict, 'e'),
+    ] {
+        if on {
+            flags.push(letter);
+        }
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let multi = cl.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
+    let name = cl.name.as_deref().map(text).unwrap_or_default();
+    let (out_len, out_capacity) = caller.map_or((cl.out.len(), cl.out.capacity()), |o| (o.out_len, o.out_capacity));
+    let pending_out = out_len.saturating_sub(cl.out_pos);
+    let (oll, omem) = if pending_out > REPLY_BUFFER {
+        ((pending_out - REPLY_BUFFER).div_ceil(REPLY_BUFFER), out_capacity.saturating_sub(REPLY_BUFFER))
+    } else {
+        (0, 0)
+    };
+    let rbs = out_capacity.clamp(1024, REPLY_BUFFER);
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
+        cl.id,
+        cl.peer,
+        local_addr(s),
+        cl.id + 7,
+        name,
+        now.saturating_sub(cl.created_ms) / 1000,
+        now.saturating_sub(cl.last_ms) / 1000,
+        flags,
+        cl.db,
+        cl.subs.len(),
+        cl.psubs.len(),
+        multi,
+        cl.pending_input() + cl.qbuf_batch,
+        cl.inbuf.capacity().saturating_sub(cl.inbuf.len()),
+        caller.map_or_else(|| cl.parser.pending_bytes(), |o| o.argv_mem),
+        cl.multi.as_ref().map_or(0, crate::client::Multi::memory),
+        rbs,
+        rbs,
+        pending_out.min(REPLY_BUFFER),
+        oll,
+        omem,
+        s.memory_of(cl),
+        cl.last_cmd,
+        if cl.last_sub.is_empty() { "" } else { "|" },
+        text(&cl.last_sub),
+        cl.resp
+    )
+}
+
+pub fn client_info(s: &mut Server, c: &mut Ctx) {
+    let caller = Caller::of(c);
+    let line = s.clients.get(&c.cid).map(|cl| client_line(s, cl, Some(&caller))).unwrap_or_default();
+    let mut t = line.into_bytes();
+    t.push(b'\n');
+    c.out.verbatim(&t);
+}
+
+/// CLIENT LIST [TYPE type] [ID id ...].
+pub fn client_list(s: &mut Server, c: &mut Ctx) {
+    let argc = c.argc();
+    let mut type_filter: Option<ClientType> = None;
+    let mut ids: Option<Vec<u64>> = None;
+    if argc == 4 && eq_ic(c.arg(2), "type") {
+        match client_type(c.arg(3)) {
+            Some(t) => type_filter = Some(t),
+            None => {
+                let bad = text(c.arg(3));
+                c.out.err(&format!("ERR Unknown client type '{bad}'"));
+                return;
+            }
+        }
+    } else if argc > 3 && eq_ic(c.arg(2), "id") {
+        let mut v = Vec::new();
+        for j in 3..argc {
+            match crate::util::parse_i64(c.arg(j)) {
+                Some(n) if n > 0 => v.push(n as u64),
+                _ => {
+                    c.out.err("ERR Invalid client ID");
+                    return;
+                }
+            }
+        }
+        ids = Some(v);
+    } else if argc != 2 {
+        c.syntax_error();
+        return;
+    }
+    let caller = Caller::of(c);
+    let mut list: Vec<&Client> = s
+        .clients
+        .values()
+        .filter(|cl| !cl.hidden)
+        .filter(|cl| ids.as_ref().is_none_or(|ids| ids.contains(&cl.id)))
+        .filter(|cl| type_filter.is_none_or(|t| type_of(cl) == t))
+        .collect();
+    list.sort_by_key(|cl| cl.id);
+    let mut t = String::new();
+    for cl in list {
+        let own = (cl.id == c.cid).then_some(&caller);
+        t.push_str(&client_line(s, cl, own));
+        t.push('\n');
+    }
+    c.out.verbatim(t.as_bytes());
+}
+
+/// CLIENT KILL addr | CLIENT KILL [ID id] [TYPE type] [ADDR addr]
+/// [LADDR addr] [USER user] [SKIPME yes|no], with Redis 7.0's errors.
+pub fn client_kill(s: &mut Server, c: &mut Ctx) {
+    let argc = c.argc();
+    let old_form = argc == 3;
+    let mut id: Option<u64> = None;
+    let mut addr: Option<Vec<u8>> = None;
+    let mut laddr: Option<Vec<u8>> = None;
+    let mut typ: Option<ClientType> = None;
+    let mut skipme = !old_form;
+    if old_form {
+        addr = Some(c.arg(2).to_vec());
+    }
+    let mut i = 2;
+    while !old_form && i < argc {
+        if i + 1 >= argc {
+            c.syntax_error();
+            return;
+        }
+        let opt = c.arg(i).to_ascii_lowercase();
+        let val = c.arg(i + 1);
+        match opt.as_slice() {
+            b"id" => match crate::util::parse_i64(val) {
+                Some(n) if n > 0 => id = Some(n as u64),
+                _ => {
+                    c.out.err("ERR client-id should be greater than 0");
+                    return;
+                }
+            },
+            b"type" => match client_type(val) {
+                Some(t) => typ = Some(t),
+                None => {
+                    let bad = text(val);
+                    c.out.err(&format!("ERR Unknown client type '{bad}'"));
+                    return;
+                }
+            },
+            b"addr" => addr = Some(val.to_vec()),
+            b"laddr" => laddr = Some(val.to_vec()),
+            // Every client is the default user, the only one there is.
+            b"user" if val == b"default" => {}
+            b"user" => {
+                let bad = text(val);
+                c.out.err(&format!("ERR No such user '{bad}'"));
+                return;
+            }
+            b"skipme" if eq_ic(val, "yes") => skipme = true,
+            b"skipme" if eq_ic(val, "no") => skipme = false,
+            _ => {
+                c.syntax_error();
+                return;
+            }
+        }
+        i += 2;
+    }
+    let laddr_ok = laddr.is_none_or(|a| a.as_slice() == local_addr(s).as_bytes());
+    let victims: Vec<u64> = s
+        .clients
+        .values()
+        .filter(|cl| !(cl.hidden || (skipme && cl.id == c.cid)))
+        .filter(|cl| id.is_none_or(|x| x == cl.id))
+        .filter(|cl| addr.as_ref().is_none_or(|a| a.as_slice() == cl.peer.as_bytes()))
+        .filter(|_| laddr_ok)
+        .filter(|cl| typ.is_none_or(|t| type_of(cl) == t))
+        .map(|cl| cl.id)
+        .collect();
+    for &v in &victims {
+        if v == c.cid {
+            if let Some(cl) = s.clients.get_mut(&v) {
+                cl.close_after_reply = true;
+            }
+        } else {
+            s.close_client_now(v);
+        }
+    }
+    if !old_form {
+        c.out.int(victims.len() as i64);
+    } else if victims.is_empty() {
+        c.out.err("ERR No such client");
+    } else {
+        c.out.ok();
+    }
+}
+
+/// MONITOR: from now on the client receives a line for every command run
+/// (see [`Server::feed_monitors`]). Ignored when already monitoring; not
+/// allowed inside a transaction (it could not reply per command).
+pub fn monitor(s: &mut Server, c: &mut Ctx) {
+    if c.in_exec {
+        c.out.err("ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    if s.clients.get(&c.cid).is_some_and(|cl| cl.monitor) {
+        return;
+    }
+    s.add_monitor(c.cid);
+    c.out.ok();
+}

@@ -1,0 +1,168 @@
+//! What the server reports about the commands it runs: per-command and
+//! per-error-code counters (INFO commandstats / errorstats) and the lines
+//! MONITOR clients receive.
+
+use alloc::vec::Vec;
+
+use crate::commands::{CommandSpec, TABLE};
+use crate::resp::Out;
+use crate::server::Server;
+
+/// Counters of one command (INFO commandstats).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandStat {
+    /// Times it ran.
+    pub calls: u64,
+    /// Times it was refused before running (arity, authentication...).
+    pub rejected_calls: u64,
+    /// Times it ran and replied an error.
+    pub failed_calls: u64,
+}
+
+/// Redis's cap on distinct error codes tracked (`ERRORSTATS_LIMIT`): a
+/// client cannot grow the table without bound.
+const ERROR_CODES_LIMIT: usize = 128;
+
+/// Command and error counters; reset by CONFIG RESETSTAT.
+#[derive(Debug, Default, Clone)]
+pub struct CallStats {
+    /// Per command, indexed like [`TABLE`] (sized on first use).
+    pub commands: Vec<CommandStat>,
+    /// Error replies by code, in the order codes first appeared.
+    pub errors: Vec<(Vec<u8>, u64)>,
+}
+
+impl CallStats {
+    /// The counters of `spec`.
+    pub fn command(&mut self, spec: &'static CommandSpec) -> Option<&mut CommandStat> {
+        let i = table_index(spec)?;
+        if self.commands.len() < TABLE.len() {
+            self.commands.resize(TABLE.len(), CommandStat::default());
+        }
+        self.commands.get_mut(i)
+    }
+
+    fn count_errors(&mut self, code: &[u8], n: u64) {
+        if let Some((_, count)) = self.errors.iter_mut().find(|(c, _)| c.as_slice() == code) {
+            *count += n;
+        } else if self.errors.len() < ERROR_CODES_LIMIT && self.errors.try_reserve(1).is_ok() {
+            self.errors.push((code.to_vec(), n));
+        }
+    }
+}
+
+/// `spec`'s position in [`TABLE`] (O(1): from its address).
+fn table_index(spec: &'static CommandSpec) -> Option<usize> {
+    let size = core::mem::size_of::<CommandSpec>();
+    let offset = (spec as *const CommandSpec as usize).wrapping_sub(TABLE.as_ptr() as usize);
+    let i = offset / size;
+    (offset.is_multiple_of(size) && TABLE.get(i).is_some_and(|t| core::ptr::eq(t, spec))).then_some(i)
+}
+
+/// An argument as Redis's `sdscatrepr` quotes it.
+fn push_repr(line: &mut Vec<u8>, arg: &[u8]) {
+    line.push(b'"');
+    for &b in arg {
+        match b {
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            b'"' => line.extend_from_slice(b"\\\""),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b'\r' => line.extend_from_slice(b"\\r"),
+            b'\t' => line.extend_from_slice(b"\\t"),
+            0x07 => line.extend_from_slice(b"\\a"),
+            0x08 => line.extend_from_slice(b"\\b"),
+            0x20..=0x7e => line.push(b),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                line.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            }
+        }
+    }
+    line.push(b'"');
+}
+
+/// A command's arguments as a MONITOR line shows them: quoted, separated
+/// by spaces.
+pub fn monitor_args(argv: &[Vec<u8>]) -> Vec<u8> {
+    let mut line = Vec::with_capacity(argv.iter().map(|a| a.len() + 3).sum());
+    for (i, arg) in argv.iter().enumerate() {
+        if i > 0 {
+            line.push(b' ');
+        }
+        push_repr(&mut line, arg);
+    }
+    line
+}
+
+impl Server {
+    /// Counts the error replies `out` wrote since last asked (INFO's
+    /// `total_error_replies` and errorstats); returns how many.
+    pub(crate) fn count_errors(&mut self, out: &mut Out) -> u64 {
+        let (n, code) = out.take_errors();
+        let n = u64::from(n);
+        if n > 0 {
+            self.stats.error_replies += n;
+            self.stats.calls.count_errors(code.as_bytes(), n);
+        }
+        n
+    }
+
+    /// Counts a run of `spec` that replied `errors` errors.
+    pub(crate) fn count_call(&mut self, spec: &'static CommandSpec, errors: u64) {
+        if let Some(st) = self.stats.calls.command(spec) {
+            st.calls += 1;
+            if errors > 0 {
+                st.failed_calls += 1;
+            }
+        }
+    }
+
+    /// Counts a refusal of `spec` before it ran.
+    pub(crate) fn count_rejected(&mut self, spec: &'static CommandSpec) {
+        if let Some(st) = self.stats.calls.command(spec) {
+            st.rejected_calls += 1;
+        }
+    }
+
+    /// Whether some client is in MONITOR mode.
+    pub(crate) fn monitored(&self) -> bool {
+        !self.monitors.is_empty()
+    }
+
+    /// Sends every MONITOR client the line of a command `cid` ran
+    /// (`args` from [`monitor_args`]): `+<unix>.<micros> [<db> <addr>] "cmd" "arg"...`.
+    /// The caller's own line goes to `own_out` (its output is being built).
+    pub(crate) fn feed_monitors(&mut self, cid: u64, args: &[u8], own_out: &mut Out) {
+        let Some(c) = self.clients.get(&cid) else { return };
+        let ms = self.now.unix_ms;
+        let head = alloc::format!("{}.{:03}000 [{} {}] ", ms / 1000, ms % 1000, c.db, c.peer);
+        let mut line = Vec::with_capacity(head.len() + args.len());
+        line.extend_from_slice(head.as_bytes());
+        line.extend_from_slice(args);
+        for m in self.monitors.clone() {
+            if m == cid {
+                own_out.simple(&line);
+            } else {
+                self.write_to(m, |out| out.simple(&line));
+            }
+        }
+    }
+
+    /// Puts `cid` in MONITOR mode.
+    pub(crate) fn add_monitor(&mut self, cid: u64) {
+        if let Some(c) = self.clients.get_mut(&cid)
+            && !c.monitor
+        {
+            c.monitor = true;
+            self.monitors.push(cid);
+        }
+    }
+
+    /// Takes `cid` out of MONITOR mode (RESET, disconnection).
+    pub(crate) fn remove_monitor(&mut self, cid: u64) {
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.monitor = false;
+        }
+        self.monitors.retain(|&m| m != cid);
+    }
+}
