@@ -83,6 +83,8 @@ pub struct Client {
     pub no_evict: bool,
     /// In MONITOR mode: receives a line for every command run.
     pub monitor: bool,
+    /// A command held back by CLIENT PAUSE, run once the pause ends.
+    pub postponed: Option<Vec<Vec<u8>>>,
     /// While its input is being run: the bytes of the batch being parsed
     /// (Redis's query buffer still holds them; CLIENT LIST's `qbuf`).
     pub qbuf_batch: usize,
@@ -130,6 +132,7 @@ impl Client {
             hidden: false,
             no_evict: false,
             monitor: false,
+            postponed: None,
             qbuf_batch: 0,
             watched_bytes: 0,
             extra_mem: 0,
@@ -192,6 +195,10 @@ impl Client {
 
     /// May the next command be parsed and run now?
     pub fn can_process(&self, pause_threshold: usize) -> bool {
-        !self.close_after_reply && !self.close_now && self.blocked.is_none() && self.pending_output() < pause_threshold
+        !self.close_after_reply
+            && !self.close_now
+            && self.blocked.is_none()
+            && self.postponed.is_none()
+            && self.pending_output() < pause_threshold
     }
 }

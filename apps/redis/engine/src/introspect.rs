@@ -166,3 +166,100 @@ impl Server {
         self.monitors.retain(|&m| m != cid);
     }
 }
+
+/// A CLIENT PAUSE in effect.
+#[derive(Debug, Clone, Copy)]
+pub struct Pause {
+    /// Monotonic ms when it ends.
+    pub end_ms: u64,
+    /// ALL (every command waits) rather than WRITE (only commands that
+    /// write or may be replicated).
+    pub all: bool,
+}
+
+/// Commands that do not write but that Redis replicates (its
+/// `may-replicate` flag): CLIENT PAUSE WRITE holds them back too.
+const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
+
+fn may_replicate(spec: &CommandSpec) -> bool {
+    spec.flags & crate::commands::flags::WRITE != 0 || MAY_REPLICATE.contains(&spec.name)
+}
+
+/// Whether a command reads, writes or may replicate: what a MONITOR client
+/// (a replica, to Redis) may not run.
+pub(crate) fn touches_keyspace(spec: &CommandSpec) -> bool {
+    spec.flags & crate::commands::flags::READONLY != 0 || may_replicate(spec)
+}
+
+impl Server {
+    /// CLIENT PAUSE: until `end_ms`, hold back every command (`all`) or
+    /// those that write. A pause in effect is only extended: the later end
+    /// and the stricter mode win, as in Redis.
+    pub(crate) fn pause_clients(&mut self, end_ms: u64, all: bool) {
+        self.pause = Some(match self.pause {
+            Some(p) => Pause { end_ms: p.end_ms.max(end_ms), all: p.all || all },
+            None => Pause { end_ms, all },
+        });
+    }
+
+    /// CLIENT UNPAUSE (or the pause's end): the held-back clients run
+    /// their commands, oldest first.
+    pub(crate) fn unpause_clients(&mut self) {
+        self.pause = None;
+        let held = core::mem::take(&mut self.postponed);
+        self.resume.extend(held);
+    }
+
+    /// Ends the pause once its time is up (from `tick`).
+    pub(crate) fn end_pause_if_due(&mut self) {
+        if self.pause.is_some_and(|p| p.end_ms <= self.now.mono_ms) {
+            self.unpause_clients();
+        }
+    }
+
+    /// Whether `cid`'s command `spec` must wait for the pause to end: any
+    /// command under ALL; under WRITE one that writes or may replicate, or
+    /// an EXEC of a transaction with such a command. Not internal replay.
+    pub(crate) fn must_postpone(&self, cid: u64, spec: &'static CommandSpec) -> bool {
+        let Some(pause) = self.pause else { return false };
+        // Internal replay (like Redis's AOF client) is never paused.
+        if self.clients.get(&cid).is_none_or(|c| c.hidden) {
+            return false;
+        }
+        if pause.all || may_replicate(spec) {
+            return true;
+        }
+        spec.name == "exec"
+            && self.clients.get(&cid).and_then(|c| c.multi.as_ref()).is_some_and(|m| {
+                m.queued.iter().any(|argv| argv.first().and_then(|n| self.lookup_command(n)).is_some_and(may_replicate))
+            })
+    }
+
+    /// Holds `argv` back until the pause ends; the client reads nothing
+    /// more meanwhile (it counts as blocked).
+    pub(crate) fn postpone(&mut self, cid: u64, argv: Vec<Vec<u8>>) {
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.postponed = Some(argv);
+            self.postponed.push(cid);
+        }
+    }
+
+    /// Runs the command `cid` had held back, unless a pause still holds it.
+    pub(crate) fn run_postponed(&mut self, cid: u64) {
+        let Some(argv) = self.clients.get(&cid).and_then(|c| c.postponed.as_ref()) else { return };
+        if argv.first().and_then(|n| self.lookup_command(n)).is_some_and(|spec| self.must_postpone(cid, spec)) {
+            if !self.postponed.contains(&cid) {
+                self.postponed.push(cid); // a new pause began meanwhile
+            }
+            return;
+        }
+        if let Some(argv) = self.clients.get_mut(&cid).and_then(|c| c.postponed.take()) {
+            self.process_command(cid, argv);
+        }
+    }
+
+    /// Clients held back by CLIENT PAUSE (INFO counts them as blocked).
+    pub(crate) fn postponed_count(&self) -> usize {
+        self.postponed.iter().filter(|&&cid| self.clients.get(&cid).is_some_and(|c| c.postponed.is_some())).count()
+    }
+}

@@ -120,7 +120,7 @@ pub struct Server {
     pub(crate) shutdown: bool,
     command_index: HashMap<Vec<u8>, usize, FixedState>,
     /// Clients whose buffered input should be processed (e.g. unblocked).
-    resume: Vec<u64>,
+    pub(crate) resume: Vec<u64>,
     expire_db_cursor: usize,
     evict_db_cursor: usize,
     /// WATCHed keys: per database, key -> watching clients.
@@ -142,6 +142,9 @@ pub struct Server {
     caps: ClientCaps,
     /// Clients in MONITOR mode.
     pub(crate) monitors: Vec<u64>,
+    /// CLIENT PAUSE in effect, and the clients it holds back.
+    pub(crate) pause: Option<crate::introspect::Pause>,
+    pub(crate) postponed: Vec<u64>,
 }
 
 /// Client limits derived from the configuration once, not per command.
@@ -271,6 +274,8 @@ impl Server {
             mem_buckets: (MEM_BUCKET_MIN_LOG..=MEM_BUCKET_MAX_LOG).map(|_| Vec::new()).collect(),
             caps: ClientCaps::of(&config),
             monitors: Vec::new(),
+            pause: None,
+            postponed: Vec::new(),
             cfg: config,
             rng,
         }
@@ -470,6 +475,7 @@ impl Server {
 
     /// Runs buffered input of `cid` as far as possible.
     fn process_input(&mut self, cid: u64) {
+        self.run_postponed(cid);
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let buf = core::mem::take(&mut c.inbuf);
         // While the buffer is out, the client has no pending input (CLIENT
@@ -591,7 +597,7 @@ impl Server {
         self.command_index.get(&lower).and_then(|&i| commands::TABLE.get(i))
     }
 
-    fn process_command(&mut self, cid: u64, argv: Vec<Vec<u8>>) {
+    pub(crate) fn process_command(&mut self, cid: u64, argv: Vec<Vec<u8>>) {
         let Some(first) = argv.first() else { return };
         let spec = self.lookup_command(first);
         let has_pass = self.cfg.requirepass.is_some();
@@ -636,8 +642,19 @@ impl Server {
                         )
                         .into_bytes(),
                     );
+                } else if c.monitor && crate::introspect::touches_keyspace(spec) {
+                    // Redis treats MONITOR clients as replicas.
+                    reject = Some(b"ERR Replica can't interact with the keyspace".to_vec());
                 }
             }
+        }
+        if reject.is_none()
+            && let Some(spec) = spec
+            && self.must_postpone(cid, spec)
+        {
+            self.restore_out(cid, out);
+            self.postpone(cid, argv);
+            return;
         }
         if reject.is_none()
             && let Some(spec) = spec
@@ -956,6 +973,7 @@ impl Server {
             self.blocking.timeouts.remove(&(deadline, cid));
             self.unblock_with_timeout(cid);
         }
+        self.end_pause_if_due();
         // Idle clients.
         if self.cfg.timeout_secs > 0 {
             let limit = self.cfg.timeout_secs.saturating_mul(1000);
@@ -963,6 +981,7 @@ impl Server {
             for c in self.clients.values() {
                 if !c.hidden
                     && c.blocked.is_none()
+                    && c.postponed.is_none()
                     && c.sub_count() == 0
                     && !c.should_close()
                     && now.mono_ms.saturating_sub(c.last_ms) > limit
@@ -981,9 +1000,14 @@ impl Server {
         self.run_resumed();
     }
 
-    /// The earliest blocked-client deadline (monotonic ms).
+    /// The earliest blocked-client deadline or end of a CLIENT PAUSE
+    /// (monotonic ms).
     pub fn next_deadline(&self) -> Option<Time> {
-        let d = self.blocking.next_deadline()?;
+        let pause_end = self.pause.as_ref().map(|p| p.end_ms);
+        let d = match (self.blocking.next_deadline(), pause_end) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
         let wall = self.now.unix_ms.saturating_add(d.saturating_sub(self.now.mono_ms));
         Some(Time { unix_ms: wall, mono_ms: d })
     }
@@ -1347,6 +1371,25 @@ impl Server {
             BlockOp::Move { .. } => out.null(),
         });
         self.resume.push(cid);
+    }
+
+    /// CLIENT UNBLOCK: ends `cid`'s wait on keys as its timeout would, or
+    /// with `-UNBLOCKED`; false if it is not waiting.
+    pub(crate) fn unblock_client(&mut self, cid: u64, error: bool) -> bool {
+        let Some(b) = self.clients.get(&cid).and_then(|c| c.blocked.as_ref()) else { return false };
+        if let Some(d) = b.deadline {
+            self.blocking.timeouts.remove(&(d, cid));
+        }
+        if error {
+            if let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) {
+                self.blocking.remove(cid, &b);
+            }
+            self.write_to(cid, |out| out.error(b"UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+            self.resume.push(cid);
+        } else {
+            self.unblock_with_timeout(cid);
+        }
+        true
     }
 
     /// Serves clients blocked on keys that received data (FIFO per key).

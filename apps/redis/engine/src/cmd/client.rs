@@ -73,7 +73,7 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
         (cl.monitor, 'O'),
         (cl.sub_count() > 0, 'P'),
         (cl.multi.is_some(), 'x'),
-        (cl.blocked.is_some(), 'b'),
+        (cl.blocked.is_some() || cl.postponed.is_some(), 'b'),
         (cl.cas_dirty, 'd'),
         (cl.close_after_reply, 'c'),
         (cl.close_now, 'A'),
@@ -280,4 +280,54 @@ pub fn monitor(s: &mut Server, c: &mut Ctx) {
     }
     s.add_monitor(c.cid);
     c.out.ok();
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL].
+pub fn client_pause(s: &mut Server, c: &mut Ctx) {
+    let all = if c.argc() == 4 {
+        if eq_ic(c.arg(3), "all") {
+            true
+        } else if eq_ic(c.arg(3), "write") {
+            false
+        } else {
+            c.out.err("ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    } else {
+        true
+    };
+    let Some(ms) = crate::util::parse_i64(c.arg(2)) else {
+        c.out.err("ERR timeout is not an integer or out of range");
+        return;
+    };
+    if ms < 0 {
+        c.out.err("ERR timeout is negative");
+        return;
+    }
+    let end = s.now.mono_ms.saturating_add(ms as u64);
+    s.pause_clients(end, all);
+    c.out.ok();
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client was waiting on keys
+/// and now got its timeout reply (or `-UNBLOCKED`), else 0.
+pub fn client_unblock(s: &mut Server, c: &mut Ctx) {
+    let error = if c.argc() == 4 {
+        if eq_ic(c.arg(3), "error") {
+            true
+        } else if eq_ic(c.arg(3), "timeout") {
+            false
+        } else {
+            c.out.err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    } else {
+        false
+    };
+    let Some(id) = crate::util::parse_i64(c.arg(2)) else {
+        c.out.err("ERR value is not an integer or out of range");
+        return;
+    };
+    let done = u64::try_from(id).is_ok_and(|id| s.unblock_client(id, error));
+    c.out.int(i64::from(done));
 }

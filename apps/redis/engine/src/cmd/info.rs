@@ -87,7 +87,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
             "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\npubsub_clients:{}\r\n\r\n",
             s.client_count(),
             s.cfg.maxclients,
-            s.blocking.blocked_clients,
+            s.blocking.blocked_clients + s.postponed_count(),
             s.blocking.timeouts.len(),
             pubsub
         );

@@ -253,6 +253,12 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
         b"info" if argc == 2 => super::client::client_info(s, c),
         b"list" => super::client::client_list(s, c),
         b"kill" if argc >= 3 => super::client::client_kill(s, c),
+        b"pause" if argc == 3 || argc == 4 => super::client::client_pause(s, c),
+        b"unpause" if argc == 2 => {
+            s.unpause_clients();
+            c.out.ok();
+        }
+        b"unblock" if argc == 3 || argc == 4 => super::client::client_unblock(s, c),
         b"reply" if argc == 3 => c.out.ok(),
         b"help" if argc == 2 => {
             let lines: &[&[u8]] = &[
@@ -268,7 +274,7 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             c.out.help(lines);
         }
         b"id" | b"getname" | b"setname" | b"info" | b"kill" | b"reply" | b"help" | b"setinfo" | b"no-evict"
-        | b"no-touch" => sub_arity_error(c),
+        | b"no-touch" | b"pause" | b"unpause" | b"unblock" => sub_arity_error(c),
         _ => unknown_subcommand(c),
     }
 }

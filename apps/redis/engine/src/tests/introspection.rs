@@ -144,6 +144,11 @@ fn monitor_shows_commands_as_redis_does() {
     let list = bulk_text(&h.cmd(c, &["CLIENT", "LIST", "ID", "1"]));
     assert_eq!(field(&list, "flags"), "O");
     h.take(m);
+    // A MONITOR client may not use the keyspace (Redis sees a replica);
+    // what it runs is shown to it too.
+    assert_eq!(h.cmd(m, &["GET", "k"]), "-ERR Replica can't interact with the keyspace\r\n");
+    let own = h.cmd(m, &["PING"]);
+    assert!(own.starts_with("+PONG\r\n+1700000000.000000 [0 127.0.0.1:50000] \"PING\"\r\n"), "{own}");
     // RESET leaves monitor mode; so does disconnecting.
     assert_eq!(h.cmd(m, &["RESET"]), "+RESET\r\n");
     h.cmd(c, &["PING"]);
@@ -272,4 +277,83 @@ fn info_sections_and_counters() {
     assert!(stats.contains("errorstat_WRONGTYPE:count=1\r\n"), "{stats}");
     assert!(stats.contains("errorstat_ERR:count=2\r\n"), "{stats}");
     assert!(h.cmd(c, &["INFO", "stats"]).contains("total_error_replies:3\r\n"));
+}
+
+#[test]
+fn client_pause_write_holds_back_writes_until_unpause() {
+    let mut h = H::new();
+    let admin = h.client();
+    let c = h.client();
+    let w = h.client();
+    h.cmd(w, &["MULTI"]);
+    assert_eq!(h.cmd(w, &["SET", "k", "1"]), "+QUEUED\r\n");
+    script!(h, admin,
+        ["CLIENT", "PAUSE", "10", "SOME"] => "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n",
+        ["CLIENT", "PAUSE", "-1"] => "-ERR timeout is negative\r\n",
+        ["CLIENT", "PAUSE", "x"] => "-ERR timeout is not an integer or out of range\r\n",
+        ["CLIENT", "PAUSE", "60000", "WRITE"] => "+OK\r\n",
+    );
+    // Reads run; a write waits, and so does what the client sent after it.
+    assert_eq!(h.cmd(c, &["GET", "k"]), "$-1\r\n");
+    assert_eq!(h.cmd(c, &["PUBLISH", "ch", "m"]), "");
+    assert_eq!(h.cmd(c, &["GET", "k"]), "");
+    assert!(h.cmd(admin, &["INFO", "clients"]).contains("blocked_clients:1\r\n"));
+    let list = bulk_text(&h.cmd(admin, &["CLIENT", "LIST", "ID", "2"]));
+    assert_eq!(field(&list, "flags"), "b");
+    // Refused commands answer at once.
+    assert_eq!(h.cmd(admin, &["SET", "k"]), "-ERR wrong number of arguments for 'set' command\r\n");
+    // A transaction that writes waits at EXEC; one that only reads does not.
+    let t = h.client();
+    h.cmd(t, &["MULTI"]);
+    assert_eq!(h.cmd(t, &["GET", "k"]), "+QUEUED\r\n");
+    assert_eq!(h.cmd(t, &["EXEC"]), "*1\r\n$-1\r\n");
+    assert_eq!(h.cmd(w, &["EXEC"]), "");
+    // Inside MULTI a write waits too, before being queued.
+    h.cmd(t, &["MULTI"]);
+    assert_eq!(h.cmd(t, &["INCR", "n"]), "");
+    assert_eq!(h.cmd(admin, &["CLIENT", "UNPAUSE"]), "+OK\r\n");
+    assert_eq!(show(&h.take(c)), ":0\r\n$-1\r\n");
+    assert_eq!(show(&h.take(w)), "*1\r\n+OK\r\n");
+    assert_eq!(show(&h.take(t)), "+QUEUED\r\n");
+    assert_eq!(h.cmd(t, &["EXEC"]), "*1\r\n:1\r\n");
+    assert!(h.cmd(admin, &["INFO", "clients"]).contains("blocked_clients:0\r\n"));
+}
+
+#[test]
+fn client_pause_all_ends_by_itself() {
+    let mut h = H::new();
+    let admin = h.client();
+    let c = h.client();
+    assert_eq!(h.cmd(admin, &["CLIENT", "PAUSE", "100"]), "+OK\r\n");
+    assert_eq!(h.cmd(c, &["PING"]), "");
+    assert_eq!(h.s.next_deadline().map(|t| t.mono_ms), Some(h.now.mono_ms + 100));
+    h.advance(50);
+    h.tick();
+    assert_eq!(h.take(c), b"");
+    h.advance(60);
+    h.tick();
+    assert_eq!(show(&h.take(c)), "+PONG\r\n");
+    assert_eq!(h.cmd(c, &["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn client_unblock_ends_a_wait_on_keys() {
+    let mut h = H::new();
+    let admin = h.client();
+    let c = h.client();
+    assert_eq!(h.cmd(c, &["BLPOP", "l", "0"]), "");
+    script!(h, admin,
+        ["CLIENT", "UNBLOCK", "2", "NOW"] => "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n",
+        ["CLIENT", "UNBLOCK", "x"] => "-ERR value is not an integer or out of range\r\n",
+        ["CLIENT", "UNBLOCK", "1"] => ":0\r\n",
+        ["CLIENT", "UNBLOCK", "2"] => ":1\r\n",
+        ["CLIENT", "UNBLOCK", "2"] => ":0\r\n",
+    );
+    assert_eq!(show(&h.take(c)), "*-1\r\n");
+    assert_eq!(h.cmd(c, &["BLPOP", "l", "10"]), "");
+    assert_eq!(h.cmd(admin, &["CLIENT", "UNBLOCK", "2", "ERROR"]), ":1\r\n");
+    assert_eq!(show(&h.take(c)), "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    assert_eq!(h.s.next_deadline(), None);
+    assert_eq!(h.cmd(admin, &["LPUSH", "l", "a"]), ":1\r\n");
+    assert_eq!(h.take(c), b"");
 }
