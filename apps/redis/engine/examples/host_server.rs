@@ -67,6 +67,18 @@ fn now(started: Instant) -> Time {
     Time::new(unix_ms, started.elapsed().as_millis() as u64 + 1)
 }
 
+/// This process's (system, user) CPU time in microseconds, from Linux's
+/// `/proc/self/stat` (stime and utime, in the fixed 100 Hz USER_HZ ticks).
+fn cpu_usage() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces), from field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((stime * 10_000, utime * 10_000))
+}
+
 fn serve(mut server: Server, events: Sender<Event>, inbox: Receiver<Event>) {
     let started = Instant::now();
     let mut connections: HashMap<u64, Connection> = HashMap::new();
@@ -106,6 +118,9 @@ fn serve(mut server: Server, events: Sender<Event>, inbox: Receiver<Event>) {
             Err(RecvTimeoutError::Disconnected) => return,
         }
         if Instant::now() >= next_tick {
+            if let Some((sys_us, user_us)) = cpu_usage() {
+                server.set_cpu_usage(sys_us, user_us);
+            }
             server.tick(now(started));
             next_tick = Instant::now() + TICK;
         }

@@ -23,6 +23,14 @@ pub struct CommandStat {
 /// client cannot grow the table without bound.
 const ERROR_CODES_LIMIT: usize = 128;
 
+/// CPU time the process has used, as the app reports it
+/// ([`Server::set_cpu_usage`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuUsage {
+    pub sys_us: u64,
+    pub user_us: u64,
+}
+
 /// Command and error counters; reset by CONFIG RESETSTAT.
 #[derive(Debug, Default, Clone)]
 pub struct CallStats {
@@ -95,6 +103,18 @@ pub fn monitor_args(argv: &[Vec<u8>]) -> Vec<u8> {
 }
 
 impl Server {
+    /// Reports the CPU time the process has used so far (INFO's
+    /// `used_cpu_sys` / `used_cpu_user`, shown only once reported).
+    pub fn set_cpu_usage(&mut self, sys_us: u64, user_us: u64) {
+        self.stats.cpu = Some(CpuUsage { sys_us, user_us });
+    }
+
+    /// Notes the memory in use for `used_memory_peak` (sampled, like
+    /// Redis's, at each tick and INFO).
+    pub(crate) fn sample_peak_memory(&mut self) {
+        self.stats.peak_memory = self.stats.peak_memory.max(self.used_memory());
+    }
+
     /// Counts the error replies `out` wrote since last asked (INFO's
     /// `total_error_replies` and errorstats); returns how many.
     pub(crate) fn count_errors(&mut self, out: &mut Out) -> u64 {

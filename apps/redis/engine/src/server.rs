@@ -45,6 +45,10 @@ pub struct Stats {
     pub evicted_clients: u64,
     /// Per-command and per-error counters (INFO commandstats, errorstats).
     pub calls: crate::introspect::CallStats,
+    /// Highest memory in use seen at a tick or INFO (`used_memory_peak`).
+    pub peak_memory: usize,
+    /// CPU time, when the app reports it.
+    pub cpu: Option<crate::introspect::CpuUsage>,
 }
 
 /// Execution context of one command.
@@ -974,6 +978,7 @@ impl Server {
             self.unblock_with_timeout(cid);
         }
         self.end_pause_if_due();
+        self.sample_peak_memory();
         // Idle clients.
         if self.cfg.timeout_secs > 0 {
             let limit = self.cfg.timeout_secs.saturating_mul(1000);

@@ -16,7 +16,10 @@ pub fn config(s: &mut Server, c: &mut Ctx) {
         b"get" if c.argc() >= 3 => config_get(s, c),
         b"set" if c.argc() >= 4 => config_set(s, c),
         b"resetstat" if c.argc() == 2 => {
+            // The CPU time the app reports is not a statistic to reset.
+            let cpu = s.stats.cpu;
             s.stats = Default::default();
+            s.stats.cpu = cpu;
             c.out.ok();
         }
         b"rewrite" if c.argc() == 2 => c.out.err("ERR The server is running without a config file"),

@@ -95,12 +95,12 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
     if want("memory") {
         let used = s.used_memory();
         let dataset = s.dataset_memory();
+        let peak = s.stats.peak_memory.max(used);
         let _ = write!(
             t,
-            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{used}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{used}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\ntotal_system_memory:0\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
+            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
             human_bytes(used),
-            human_bytes(used),
-            human_bytes(used),
+            human_bytes(peak),
             s.cfg.maxmemory,
             human_bytes(s.cfg.maxmemory),
             s.cfg.maxmemory_policy.name(),
@@ -120,7 +120,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let st = &s.stats;
         let _ = write!(
             t,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n\r\n",
             st.connections_received,
             st.commands_processed,
             st.net_input_bytes,
@@ -140,8 +140,14 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         t.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n\r\n");
     }
     if want("cpu") {
+        t.push_str("# CPU\r\n");
+        // The engine has no clock of its own: the app reports CPU time.
+        if let Some(cpu) = s.stats.cpu {
+            let secs = |us: u64| format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+            let _ = write!(t, "used_cpu_sys:{}\r\nused_cpu_user:{}\r\n", secs(cpu.sys_us), secs(cpu.user_us));
+        }
         // No child processes ever run: their CPU time is truly zero.
-        t.push_str("# CPU\r\nused_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n\r\n");
+        t.push_str("used_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n\r\n");
     }
     if want("modules") {
         t.push_str("# Modules\r\n\r\n");
@@ -187,6 +193,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
 }
 
 pub fn info(s: &mut Server, c: &mut Ctx) {
+    s.sample_peak_memory();
     let sections: Vec<Vec<u8>> = c.argv.iter().skip(1).map(|a| a.to_ascii_lowercase()).collect();
     let t = info_text(s, &sections);
     c.out.verbatim(t.as_bytes());

@@ -277,6 +277,20 @@ fn info_sections_and_counters() {
     assert!(stats.contains("errorstat_WRONGTYPE:count=1\r\n"), "{stats}");
     assert!(stats.contains("errorstat_ERR:count=2\r\n"), "{stats}");
     assert!(h.cmd(c, &["INFO", "stats"]).contains("total_error_replies:3\r\n"));
+
+    // CPU time only as the app reports it; children never run.
+    let cpu = h.cmd(c, &["INFO", "cpu"]);
+    assert!(!cpu.contains("used_cpu_user:") && cpu.contains("used_cpu_user_children:0.000000\r\n"), "{cpu}");
+    h.s.set_cpu_usage(1_500_000, 2_000_001);
+    h.cmd(c, &["CONFIG", "RESETSTAT"]);
+    let cpu = h.cmd(c, &["INFO", "cpu"]);
+    assert!(cpu.contains("used_cpu_sys:1.500000\r\nused_cpu_user:2.000001\r\n"), "{cpu}");
+    // The peak is at least what is in use.
+    let mem = h.cmd(c, &["INFO", "memory"]);
+    let num = |name: &str| -> usize {
+        mem.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    assert!(num("used_memory_peak:") >= num("used_memory:") && num("used_memory:") > 0, "{mem}");
 }
 
 #[test]
