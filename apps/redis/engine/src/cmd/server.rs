@@ -230,7 +230,6 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             }
             c.out.ok();
         }
-        b"setinfo" if argc == 4 => c.out.ok(),
         b"no-evict" if argc == 3 => {
             let on = eq_ic(c.arg(2), "on");
             if !on && !eq_ic(c.arg(2), "off") {
@@ -243,13 +242,6 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             s.update_client_mem(c.cid);
             c.out.ok();
         }
-        b"no-touch" if argc == 3 => {
-            if eq_ic(c.arg(2), "on") || eq_ic(c.arg(2), "off") {
-                c.out.ok();
-            } else {
-                c.syntax_error();
-            }
-        }
         b"info" if argc == 2 => super::client::client_info(s, c),
         b"list" => super::client::client_list(s, c),
         b"kill" if argc >= 3 => super::client::client_kill(s, c),
@@ -260,21 +252,9 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
         }
         b"unblock" if argc == 3 || argc == 4 => super::client::client_unblock(s, c),
         b"reply" if argc == 3 => c.out.ok(),
-        b"help" if argc == 2 => {
-            let lines: &[&[u8]] = &[
-                b"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                b"ID",
-                b"GETNAME",
-                b"SETNAME <name>",
-                b"INFO",
-                b"LIST [TYPE (NORMAL|PUBSUB)] [ID <id> [<id> ...]]",
-                b"KILL <ip:port> | KILL [ID <id>] [ADDR <ip:port>] [TYPE <type>] [SKIPME (YES|NO)]",
-                b"HELP",
-            ];
-            c.out.help(lines);
-        }
-        b"id" | b"getname" | b"setname" | b"info" | b"kill" | b"reply" | b"help" | b"setinfo" | b"no-evict"
-        | b"no-touch" | b"pause" | b"unpause" | b"unblock" => sub_arity_error(c),
+        b"help" if argc == 2 => c.out.help(super::client::HELP),
+        b"id" | b"getname" | b"setname" | b"info" | b"kill" | b"reply" | b"help" | b"no-evict" | b"pause"
+        | b"unpause" | b"unblock" => sub_arity_error(c),
         _ => unknown_subcommand(c),
     }
 }

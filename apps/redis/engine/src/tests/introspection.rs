@@ -100,6 +100,9 @@ fn client_kill_and_list_errors() {
         ["CLIENT", "LIST", "TYPE", "nope"] => "-ERR Unknown client type 'nope'\r\n",
         ["CLIENT", "LIST", "ID", "0"] => "-ERR Invalid client ID\r\n",
         ["CLIENT", "LIST", "foo"] => "-ERR syntax error\r\n",
+        // Redis 7.2's subcommands are not in 7.0.
+        ["CLIENT", "setinfo", "lib-name", "x"] => "-ERR unknown subcommand 'setinfo'. Try CLIENT HELP.\r\n",
+        ["CLIENT", "no-touch", "on"] => "-ERR unknown subcommand 'no-touch'. Try CLIENT HELP.\r\n",
     );
     let other = h.client();
     assert_eq!(h.cmd(c, &["CLIENT", "KILL", "USER", "default"]), ":1\r\n");
