@@ -89,15 +89,44 @@ fn push_repr(line: &mut Vec<u8>, arg: &[u8]) {
     line.push(b'"');
 }
 
+/// Which arguments MONITOR must not show (Redis's
+/// `redactClientCommandArgument`): AUTH's password (and user), HELLO's
+/// AUTH user and password.
+fn redacted(name: &str, argv: &[Vec<u8>], i: usize) -> bool {
+    match name {
+        "auth" => argv.len() <= 3 && i >= 1,
+        "hello" => {
+            // HELLO [protover [AUTH user pass] [SETNAME name]]
+            let mut j = 2;
+            while j < argv.len() {
+                if argv[j].eq_ignore_ascii_case(b"auth") && j + 2 < argv.len() {
+                    if i == j + 1 || i == j + 2 {
+                        return true;
+                    }
+                    j += 3;
+                } else {
+                    j += 1;
+                }
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
 /// A command's arguments as a MONITOR line shows them: quoted, separated
-/// by spaces.
-pub fn monitor_args(argv: &[Vec<u8>]) -> Vec<u8> {
+/// by spaces, secrets as `"(redacted)"`.
+pub fn monitor_args(name: &str, argv: &[Vec<u8>]) -> Vec<u8> {
     let mut line = Vec::with_capacity(argv.iter().map(|a| a.len() + 3).sum());
     for (i, arg) in argv.iter().enumerate() {
         if i > 0 {
             line.push(b' ');
         }
-        push_repr(&mut line, arg);
+        if redacted(name, argv, i) {
+            line.extend_from_slice(b"\"(redacted)\"");
+        } else {
+            push_repr(&mut line, arg);
+        }
     }
     line
 }

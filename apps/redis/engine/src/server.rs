@@ -723,7 +723,7 @@ impl Server {
         let keep_argv = self.observer.is_some();
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
-            .then(|| crate::introspect::monitor_args(&argv));
+            .then(|| crate::introspect::monitor_args(spec.name, &argv));
         let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
         (spec.handler)(self, &mut ctx);
         let errors = self.count_errors(&mut ctx.out);

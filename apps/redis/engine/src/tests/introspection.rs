@@ -122,9 +122,20 @@ fn monitor_shows_commands_as_redis_does() {
     h.cmd(c, &["SELECT", "3"]);
     // Admin commands are not shown.
     h.cmd(c, &["CONFIG", "GET", "hz"]);
+    // Secrets are not shown, even when the command fails.
+    h.cmd(c, &["AUTH", "not-real"]);
+    h.cmd(c, &["AUTH", "user", "not-a-password"]);
+    h.cmd(c, &["HELLO", "2", "AUTH", "not-real", "not-a-password", "SETNAME", "x"]);
     let out = show(&h.take(m));
     let lines: Vec<&str> = out.split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[2].ends_with("\"AUTH\" \"(redacted)\""), "{}", lines[2]);
+    assert!(lines[3].ends_with("\"AUTH\" \"(redacted)\" \"(redacted)\""), "{}", lines[3]);
+    assert!(
+        lines[4].ends_with("\"HELLO\" \"2\" \"AUTH\" \"(redacted)\" \"(redacted)\" \"SETNAME\" \"x\""),
+        "{}",
+        lines[4]
+    );
     // Arguments as sent (here in capitals), quoted like sdscatrepr.
     assert_eq!(lines[0], "+1700000000.000000 [0 127.0.0.1:50000] \"SET\" \"k\" \"a\\\"b\\\\\\r\\n\\x01\"");
     assert!(lines[1].ends_with("[3 127.0.0.1:50000] \"SELECT\" \"3\""), "{}", lines[1]);
