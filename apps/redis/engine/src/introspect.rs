@@ -31,6 +31,38 @@ pub struct CpuUsage {
     pub user_us: u64,
 }
 
+/// Redis's instantaneous metrics: a rate sampled at most every 100 ms and
+/// averaged over the last 16 samples (`trackInstantaneousMetric`).
+#[derive(Debug, Default, Clone)]
+pub struct RateMeter {
+    last_ms: u64,
+    last_count: u64,
+    samples: [u64; 16],
+    next: usize,
+}
+
+impl RateMeter {
+    /// Notes `count` (a running total) at `now_ms`.
+    fn sample(&mut self, now_ms: u64, count: u64) {
+        let elapsed = now_ms.saturating_sub(self.last_ms);
+        if elapsed < 100 {
+            return;
+        }
+        if self.last_ms != 0 {
+            let per_sec = count.saturating_sub(self.last_count).saturating_mul(1000) / elapsed;
+            self.samples[self.next] = per_sec;
+            self.next = (self.next + 1) % self.samples.len();
+        }
+        self.last_ms = now_ms;
+        self.last_count = count;
+    }
+
+    /// The average of the samples, per second.
+    pub fn rate(&self) -> u64 {
+        self.samples.iter().sum::<u64>() / self.samples.len() as u64
+    }
+}
+
 /// Command and error counters; reset by CONFIG RESETSTAT.
 #[derive(Debug, Default, Clone)]
 pub struct CallStats {
@@ -38,6 +70,10 @@ pub struct CallStats {
     pub commands: Vec<CommandStat>,
     /// Error replies by code, in the order codes first appeared.
     pub errors: Vec<(Vec<u8>, u64)>,
+    /// Commands, input and output bytes per second.
+    pub ops_meter: RateMeter,
+    pub input_meter: RateMeter,
+    pub output_meter: RateMeter,
 }
 
 impl CallStats {
@@ -142,6 +178,17 @@ impl Server {
     /// Redis's, at each tick and INFO).
     pub(crate) fn sample_peak_memory(&mut self) {
         self.stats.peak_memory = self.stats.peak_memory.max(self.used_memory());
+    }
+
+    /// Periodic samples (from `tick`): peak memory and the instantaneous
+    /// rates of commands and network bytes.
+    pub(crate) fn sample_stats(&mut self) {
+        self.sample_peak_memory();
+        let now = self.now.mono_ms;
+        let st = &mut self.stats;
+        st.calls.ops_meter.sample(now, st.commands_processed);
+        st.calls.input_meter.sample(now, st.net_input_bytes);
+        st.calls.output_meter.sample(now, st.net_output_bytes);
     }
 
     /// Counts the error replies `out` wrote since last asked (INFO's

@@ -978,7 +978,7 @@ impl Server {
             self.unblock_with_timeout(cid);
         }
         self.end_pause_if_due();
-        self.sample_peak_memory();
+        self.sample_stats();
         // Idle clients.
         if self.cfg.timeout_secs > 0 {
             let limit = self.cfg.timeout_secs.saturating_mul(1000);

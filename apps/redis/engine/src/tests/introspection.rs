@@ -385,3 +385,22 @@ fn client_unblock_ends_a_wait_on_keys() {
     assert_eq!(h.cmd(admin, &["LPUSH", "l", "a"]), ":1\r\n");
     assert_eq!(h.take(c), b"");
 }
+
+#[test]
+fn info_reports_instantaneous_rates_from_tick_samples() {
+    let mut h = H::new();
+    let c = h.client();
+    h.tick();
+    for _ in 0..16 {
+        for _ in 0..10 {
+            h.cmd(c, &["PING"]);
+        }
+        h.advance(100);
+        h.tick();
+    }
+    let info = h.cmd(c, &["INFO", "stats"]);
+    // 10 commands per 100 ms: 14 bytes in (*1 $4 PING) and 7 out (+PONG) each.
+    assert!(info.contains("instantaneous_ops_per_sec:100\r\n"), "{info}");
+    assert!(info.contains("instantaneous_input_kbps:1.37\r\n"), "{info}");
+    assert!(info.contains("instantaneous_output_kbps:0.68\r\n"), "{info}");
+}
