@@ -342,6 +342,12 @@ impl Server {
 
     /// Runs the command `cid` had held back, unless a pause still holds it.
     pub(crate) fn run_postponed(&mut self, cid: u64) {
+        if let Some(c) = self.clients.get_mut(&cid)
+            && c.should_close()
+        {
+            c.postponed = None; // killed while held back: never runs
+            return;
+        }
         let Some(argv) = self.clients.get(&cid).and_then(|c| c.postponed.as_ref()) else { return };
         if argv.first().and_then(|n| self.lookup_command(n)).is_some_and(|spec| self.must_postpone(cid, spec)) {
             if !self.postponed.contains(&cid) {
@@ -356,6 +362,9 @@ impl Server {
 
     /// Clients held back by CLIENT PAUSE (INFO counts them as blocked).
     pub(crate) fn postponed_count(&self) -> usize {
-        self.postponed.iter().filter(|&&cid| self.clients.get(&cid).is_some_and(|c| c.postponed.is_some())).count()
+        self.postponed
+            .iter()
+            .filter(|&&cid| self.clients.get(&cid).is_some_and(|c| c.postponed.is_some() && !c.should_close()))
+            .count()
     }
 }

@@ -345,6 +345,14 @@ fn client_pause_write_holds_back_writes_until_unpause() {
     assert_eq!(show(&h.take(t)), "+QUEUED\r\n");
     assert_eq!(h.cmd(t, &["EXEC"]), "*1\r\n:1\r\n");
     assert!(h.cmd(admin, &["INFO", "clients"]).contains("blocked_clients:0\r\n"));
+
+    // A client killed while held back never runs its command.
+    h.cmd(admin, &["CLIENT", "PAUSE", "60000", "WRITE"]);
+    assert_eq!(h.cmd(c, &["SET", "killed", "1"]), "");
+    assert_eq!(h.cmd(admin, &["CLIENT", "KILL", "ID", "2"]), ":1\r\n");
+    assert!(h.cmd(admin, &["INFO", "clients"]).contains("blocked_clients:0\r\n"));
+    h.cmd(admin, &["CLIENT", "UNPAUSE"]);
+    assert_eq!(h.cmd(admin, &["EXISTS", "killed"]), ":0\r\n");
 }
 
 #[test]
