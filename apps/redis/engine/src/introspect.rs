@@ -63,11 +63,78 @@ impl RateMeter {
     }
 }
 
+/// Redis 7.0's subcommands of its container commands: INFO commandstats
+/// counts them as `container|sub`, not the container.
+pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
+    (
+        "client",
+        &[
+            "caching",
+            "getname",
+            "getredir",
+            "help",
+            "id",
+            "info",
+            "kill",
+            "list",
+            "no-evict",
+            "pause",
+            "reply",
+            "setname",
+            "tracking",
+            "trackinginfo",
+            "unblock",
+            "unpause",
+        ],
+    ),
+    ("command", &["count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"]),
+    ("config", &["get", "help", "resetstat", "rewrite", "set"]),
+    ("function", &["delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats"]),
+    ("memory", &["doctor", "help", "malloc-stats", "purge", "stats", "usage"]),
+    ("object", &["encoding", "freq", "help", "idletime", "refcount"]),
+    ("pubsub", &["channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub"]),
+];
+
+/// The subcommands of the container `name`, and where their counters
+/// start in [`CallStats::subcommands`].
+pub fn subcommands_of(name: &str) -> Option<(usize, &'static [&'static str])> {
+    let mut base = 0;
+    for (container, subs) in SUBCOMMANDS {
+        if *container == name {
+            return Some((base, subs));
+        }
+        base += subs.len();
+    }
+    None
+}
+
+/// Where a call's counters are: its command's, or its subcommand's.
+#[derive(Debug, Clone, Copy)]
+pub enum StatSlot {
+    Command(usize),
+    Subcommand(usize),
+}
+
+/// The counters a call of `spec` with `argv` goes to; `None` for an
+/// unknown subcommand (Redis counts it nowhere).
+pub fn stat_slot(spec: &'static CommandSpec, argv: &[Vec<u8>]) -> Option<StatSlot> {
+    let i = table_index(spec)?;
+    let Some((base, subs)) = subcommands_of(spec.name) else { return Some(StatSlot::Command(i)) };
+    match argv.get(1) {
+        None => Some(StatSlot::Command(i)),
+        Some(sub) => {
+            subs.iter().position(|s| sub.eq_ignore_ascii_case(s.as_bytes())).map(|p| StatSlot::Subcommand(base + p))
+        }
+    }
+}
+
 /// Command and error counters; reset by CONFIG RESETSTAT.
 #[derive(Debug, Default, Clone)]
 pub struct CallStats {
     /// Per command, indexed like [`TABLE`] (sized on first use).
     pub commands: Vec<CommandStat>,
+    /// Per subcommand, in [`SUBCOMMANDS`] order (sized on first use).
+    pub subcommands: Vec<CommandStat>,
     /// Error replies by code, in the order codes first appeared.
     pub errors: Vec<(Vec<u8>, u64)>,
     /// Commands, input and output bytes per second.
@@ -77,13 +144,16 @@ pub struct CallStats {
 }
 
 impl CallStats {
-    /// The counters of `spec`.
-    pub fn command(&mut self, spec: &'static CommandSpec) -> Option<&mut CommandStat> {
-        let i = table_index(spec)?;
-        if self.commands.len() < TABLE.len() {
-            self.commands.resize(TABLE.len(), CommandStat::default());
+    /// The counters at `slot`.
+    fn stat(&mut self, slot: StatSlot) -> Option<&mut CommandStat> {
+        let (list, len, i) = match slot {
+            StatSlot::Command(i) => (&mut self.commands, TABLE.len(), i),
+            StatSlot::Subcommand(i) => (&mut self.subcommands, SUBCOMMANDS.iter().map(|(_, subs)| subs.len()).sum(), i),
+        };
+        if list.len() < len {
+            list.resize(len, CommandStat::default());
         }
-        self.commands.get_mut(i)
+        list.get_mut(i)
     }
 
     fn count_errors(&mut self, code: &[u8], n: u64) {
@@ -203,9 +273,10 @@ impl Server {
         n
     }
 
-    /// Counts a run of `spec` that replied `errors` errors.
-    pub(crate) fn count_call(&mut self, spec: &'static CommandSpec, errors: u64) {
-        if let Some(st) = self.stats.calls.command(spec) {
+    /// Counts a run (at `slot`, from [`stat_slot`]) that replied `errors`
+    /// errors.
+    pub(crate) fn count_call(&mut self, slot: Option<StatSlot>, errors: u64) {
+        if let Some(st) = slot.and_then(|slot| self.stats.calls.stat(slot)) {
             st.calls += 1;
             if errors > 0 {
                 st.failed_calls += 1;
@@ -213,9 +284,9 @@ impl Server {
         }
     }
 
-    /// Counts a refusal of `spec` before it ran.
-    pub(crate) fn count_rejected(&mut self, spec: &'static CommandSpec) {
-        if let Some(st) = self.stats.calls.command(spec) {
+    /// Counts a refusal of `spec` with `argv` before it ran.
+    pub(crate) fn count_rejected(&mut self, spec: &'static CommandSpec, argv: &[Vec<u8>]) {
+        if let Some(st) = stat_slot(spec, argv).and_then(|slot| self.stats.calls.stat(slot)) {
             st.rejected_calls += 1;
         }
     }

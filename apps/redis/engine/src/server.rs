@@ -674,7 +674,7 @@ impl Server {
         if let Some(msg) = reject {
             out.error(&msg);
             if let Some(spec) = spec {
-                self.count_rejected(spec);
+                self.count_rejected(spec, &argv);
             }
             if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
                 m.failed = true;
@@ -724,10 +724,11 @@ impl Server {
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
+        let slot = crate::introspect::stat_slot(spec, &argv);
         let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
         (spec.handler)(self, &mut ctx);
         let errors = self.count_errors(&mut ctx.out);
-        self.count_call(spec, errors);
+        self.count_call(slot, errors);
         if let Some(line) = monitor_line {
             self.feed_monitors(cid, &line, &mut ctx.out);
         }

@@ -10,6 +10,7 @@ use core::fmt::Write;
 
 use super::server::REDIS_VERSION;
 use crate::commands::TABLE;
+use crate::introspect::{CommandStat, subcommands_of};
 use crate::server::{Ctx, Server};
 
 /// The sections INFO shows without arguments or for `default`.
@@ -158,13 +159,23 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
     if want("commandstats") {
         t.push_str("# Commandstats\r\n");
         // Call durations are not measured, so no usec fields.
-        for (spec, st) in TABLE.iter().zip(&s.stats.calls.commands) {
-            if st.calls > 0 || st.rejected_calls > 0 || st.failed_calls > 0 {
+        let calls = &s.stats.calls;
+        let line = |t: &mut String, name: &str, sub: &str, st: Option<&CommandStat>| {
+            if let Some(st) = st.filter(|st| st.calls > 0 || st.rejected_calls > 0 || st.failed_calls > 0) {
+                let bar = if sub.is_empty() { "" } else { "|" };
                 let _ = write!(
                     t,
-                    "cmdstat_{}:calls={},rejected_calls={},failed_calls={}\r\n",
-                    spec.name, st.calls, st.rejected_calls, st.failed_calls
+                    "cmdstat_{name}{bar}{sub}:calls={},rejected_calls={},failed_calls={}\r\n",
+                    st.calls, st.rejected_calls, st.failed_calls
                 );
+            }
+        };
+        for (i, spec) in TABLE.iter().enumerate() {
+            line(&mut t, spec.name, "", calls.commands.get(i));
+            if let Some((base, subs)) = subcommands_of(spec.name) {
+                for (j, sub) in subs.iter().enumerate() {
+                    line(&mut t, spec.name, sub, calls.subcommands.get(base + j));
+                }
             }
         }
         t.push_str("\r\n");

@@ -284,13 +284,22 @@ fn info_sections_and_counters() {
     h.cmd(c, &["LPUSH", "k", "x"]);
     h.cmd(c, &["GET"]);
     h.cmd(c, &["NOSUCH"]);
+    h.cmd(c, &["CONFIG", "GET", "hz"]);
+    h.cmd(c, &["CONFIG", "SET", "hz", "x"]);
+    h.cmd(c, &["CONFIG", "NOSUCH"]);
     let stats = h.cmd(c, &["INFO", "commandstats", "errorstats"]);
+    // Container commands count per subcommand; unknown ones nowhere.
+    assert!(stats.contains("cmdstat_config|get:calls=1,rejected_calls=0,failed_calls=0\r\n"), "{stats}");
+    assert!(stats.contains("cmdstat_config|set:calls=1,rejected_calls=0,failed_calls=1\r\n"), "{stats}");
+    assert!(stats.contains("cmdstat_config|resetstat:calls=1,"), "{stats}");
+    assert!(!stats.contains("cmdstat_config:"), "{stats}");
     assert!(stats.contains("cmdstat_set:calls=1,rejected_calls=0,failed_calls=0\r\n"), "{stats}");
     assert!(stats.contains("cmdstat_lpush:calls=1,rejected_calls=0,failed_calls=1\r\n"), "{stats}");
     assert!(stats.contains("cmdstat_get:calls=0,rejected_calls=1,failed_calls=0\r\n"), "{stats}");
     assert!(stats.contains("errorstat_WRONGTYPE:count=1\r\n"), "{stats}");
-    assert!(stats.contains("errorstat_ERR:count=2\r\n"), "{stats}");
-    assert!(h.cmd(c, &["INFO", "stats"]).contains("total_error_replies:3\r\n"));
+    assert!(stats.contains("errorstat_ERR:count=4\r\n"), "{stats}");
+    assert!(h.cmd(c, &["INFO", "stats"]).contains("total_error_replies:5\r\n"));
+    assert!(!stats.contains("cmdstat_config|nosuch"));
 
     // CPU time only as the app reports it; children never run.
     let cpu = h.cmd(c, &["INFO", "cpu"]);
