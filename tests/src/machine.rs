@@ -183,6 +183,15 @@ impl Machine {
         self.exit.decode(code).ok_or_else(|| self.fail(format!("QEMU itself failed (exit status {code})")))
     }
 
+    /// Records what the console printed so far, without waiting; once QEMU
+    /// has stopped, its exit status.
+    pub fn poll_exit(&mut self) -> Option<i32> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.record(&line);
+        }
+        self.child.try_wait().ok().flatten().map(|status| status.code().unwrap_or(-1))
+    }
+
     /// Everything the console printed so far.
     pub fn transcript(&self) -> &str {
         &self.transcript
