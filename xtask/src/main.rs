@@ -188,7 +188,15 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         Backend::User => network::loopback_only_cmdline(&app, &cmdline),
         _ => cmdline,
     };
-    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args: network.qemu_args.clone() };
+    // A user compares the appliance's clock with the host's (TIME, PXAT).
+    let boot = Boot {
+        profile: profile.clone(),
+        image,
+        memory,
+        cmdline,
+        qemu_args: network.qemu_args.clone(),
+        align_clock: true,
+    };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
         profile.name,

@@ -383,7 +383,10 @@ impl Appliance {
             Transport::for_machine(machine_name),
             &[Forward { host: port, guest: 6379 }],
         )?;
-        let mut boot = Boot::app("redis", machine_name)?.cmdline(&loopback_only_cmdline("redis", PASST_BUFFERS));
+        // Redis's tests compare expiry times with the host's clock.
+        let mut boot = Boot::app("redis", machine_name)?
+            .cmdline(&loopback_only_cmdline("redis", PASST_BUFFERS))
+            .host_aligned_clock();
         boot.qemu_args = network.qemu_args.clone();
         let mut machine = Machine::start(&boot).map_err(|e| e.to_string())?;
         machine.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).map_err(|e| e.to_string())?;
