@@ -5,7 +5,7 @@ import time
 import pytest
 import redis
 
-from conftest import connect
+from conftest import connect, resp3
 
 
 def test_ping_echo(r):
@@ -121,8 +121,12 @@ def test_auth_with_requirepass(r):
     try:
         # Connections made before keep working; new ones must authenticate.
         assert r.ping() is True
+        if resp3():
+            # A RESP3 client says HELLO 3 first, which needs the password.
+            with pytest.raises(redis.AuthenticationError, match="^HELLO must be called with the client already authenticated"):
+                connect(lib_name=None, lib_version=None).ping()
         # No CLIENT SETINFO on connect (Redis 7.2 answers it with NOAUTH, which redis-py cannot ignore).
-        stranger = connect(lib_name=None, lib_version=None)
+        stranger = connect(protocol=2, lib_name=None, lib_version=None)
         try:
             with pytest.raises(redis.AuthenticationError, match="^Authentication required.$"):
                 stranger.get("k")

@@ -92,16 +92,16 @@ def test_blpop_served_by_push_from_another_connection(r, other):
     assert other.rpush("q2", "hello", "world") == 2
     thread.join(60)
     assert not thread.is_alive()
-    assert result["value"] == ("q2", "hello")
+    assert tuple(result["value"]) == ("q2", "hello")
     assert r.lrange("q2", 0, -1) == ["world"]
     assert r.info("clients")["blocked_clients"] == 0
 
 
 def test_blpop_returns_immediately_when_data_is_there(r):
     r.rpush("q", "x")
-    assert r.blpop("q", timeout=1) == ("q", "x")
+    assert tuple(r.blpop("q", timeout=1)) == ("q", "x")
     r.rpush("q", "a", "b")
-    assert r.brpop("q", timeout=1) == ("q", "b")
+    assert tuple(r.brpop("q", timeout=1)) == ("q", "b")
 
 
 def test_blpop_times_out(r):

@@ -12,13 +12,19 @@ def next_message(pubsub, deadline_s=TIMEOUT):
     """The next message (not a subscribe confirmation) or fail after the deadline."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=1.0)
+        try:
+            message = pubsub.get_message(timeout=1.0)
+        except redis.TimeoutError:
+            # redis-py's pure-Python RESP3 parser reports an idle wait so.
+            continue
         if message is not None:
             return message
     raise AssertionError("no pub/sub message in time")
 
 
-def test_subscribe_psubscribe_publish(r):
+def test_subscribe_psubscribe_publish(r, mode):
+    if mode == "resp3-python":
+        pytest.skip("redis-py 5.2's pure-Python RESP3 parser drops pub/sub pushes (against real Redis too)")
     subscriber = connect()
     pubsub = subscriber.pubsub()
     try:
@@ -68,7 +74,8 @@ def test_subscribe_psubscribe_publish(r):
 
 
 def test_subscribed_resp2_client_may_only_use_pubsub_commands(r):
-    raw = connect()
+    # RESP2's subscribed context (RESP3 clients may run any command).
+    raw = connect(protocol=2)
     try:
         conn = raw.connection_pool.get_connection("SUBSCRIBE")
         conn.send_command("SUBSCRIBE", "ch")

@@ -3,6 +3,8 @@
 import pytest
 import redis
 
+from conftest import scored
+
 
 @pytest.fixture
 def z(r):
@@ -33,14 +35,14 @@ def test_zadd_flags(r):
 
 def test_zrange_forms(z):
     assert z.zrange("z", 0, -1) == ["a", "b", "c", "d", "e"]
-    assert z.zrange("z", 0, 1, withscores=True) == [("a", 1.0), ("b", 2.0)]
+    assert scored(z.zrange("z", 0, 1, withscores=True)) == [("a", 1.0), ("b", 2.0)]
     assert z.zrange("z", 0, 1, desc=True) == ["e", "d"]
     assert z.zrange("z", "(1", 3, byscore=True) == ["b", "c"]
     assert z.zrange("z", "-inf", "+inf", byscore=True, offset=1, num=2) == ["b", "c"]
-    assert z.zrange("z", 4, 2, byscore=True, desc=True, withscores=True) == [("d", 4.0), ("c", 3.0), ("b", 2.0)]
+    assert scored(z.zrange("z", 4, 2, byscore=True, desc=True, withscores=True)) == [("d", 4.0), ("c", 3.0), ("b", 2.0)]
     assert z.zrangebyscore("z", 2, "(4") == ["b", "c"]
     assert z.zrevrangebyscore("z", "+inf", 4) == ["e", "d"]
-    assert z.zrevrange("z", 0, 0, withscores=True) == [("e", 5.0)]
+    assert scored(z.zrevrange("z", 0, 0, withscores=True)) == [("e", 5.0)]
 
 
 def test_zrange_bylex(r):
@@ -61,8 +63,8 @@ def test_rank_count_remove_pop(z):
     assert z.zcount("z", 2, 4) == 3
     assert z.zcount("z", "(2", "+inf") == 3
     assert z.zrem("z", "a", "nope") == 1
-    assert z.zpopmin("z") == [("b", 2.0)]
-    assert z.zpopmax("z", 2) == [("e", 5.0), ("d", 4.0)]
+    assert scored(z.zpopmin("z")) == [("b", 2.0)]
+    assert scored(z.zpopmax("z", 2)) == [("e", 5.0), ("d", 4.0)]
     assert z.zrange("z", 0, -1) == ["c"]
     z.zadd("r", {f"m{i}": i for i in range(10)})
     assert z.zremrangebyrank("r", 0, 2) == 3
@@ -74,16 +76,16 @@ def test_zunionstore_zinterstore_weights(r):
     r.zadd("a", {"x": 1, "y": 2, "z": 3})
     r.zadd("b", {"y": 10, "z": 20, "w": 30})
     assert r.zunionstore("u", ["a", "b"]) == 4
-    assert r.zrange("u", 0, -1, withscores=True) == [("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]
+    assert scored(r.zrange("u", 0, -1, withscores=True)) == [("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]
     assert r.zunionstore("u", {"a": 2, "b": 1}, aggregate="MAX") == 4
-    assert r.zrange("u", 0, -1, withscores=True) == [("x", 2.0), ("y", 10.0), ("z", 20.0), ("w", 30.0)]
+    assert scored(r.zrange("u", 0, -1, withscores=True)) == [("x", 2.0), ("y", 10.0), ("z", 20.0), ("w", 30.0)]
     assert r.zinterstore("i", {"a": 3, "b": 0.5}) == 2
-    assert r.zrange("i", 0, -1, withscores=True) == [("y", 11.0), ("z", 19.0)]
+    assert scored(r.zrange("i", 0, -1, withscores=True)) == [("y", 11.0), ("z", 19.0)]
     assert r.zinterstore("i", ["a", "b"], aggregate="MIN") == 2
-    assert r.zrange("i", 0, -1, withscores=True) == [("y", 2.0), ("z", 3.0)]
+    assert scored(r.zrange("i", 0, -1, withscores=True)) == [("y", 2.0), ("z", 3.0)]
     r.sadd("plain", "x", "y")
     assert r.zinterstore("i", ["a", "plain"]) == 2, "sets count as score 1"
-    assert r.zrange("i", 0, -1, withscores=True) == [("x", 2.0), ("y", 3.0)]
+    assert scored(r.zrange("i", 0, -1, withscores=True)) == [("x", 2.0), ("y", 3.0)]
     assert r.zinterstore("i", ["a", "missing"]) == 0
     assert r.exists("i") == 0
     with pytest.raises(redis.ResponseError, match="^syntax error$"):

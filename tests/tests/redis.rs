@@ -242,15 +242,33 @@ fn malformed_resp(port: u16) -> Result<(), String> {
 }
 
 /// The test functions of the Python suite (`def test_` at the start of a line).
-fn python_test_count(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
+/// The suite's modes (conftest.py's MODES: RESP2 and RESP3, with and
+/// without hiredis); each test runs once per mode.
+const PYTHON_MODES: usize = 4;
+
+/// How many test functions the suite has, and how many `pytest.skip` calls
+/// (each skips its test in one mode, with the reason).
+fn python_test_count(dir: &Path) -> (usize, usize) {
+    let sources: Vec<String> = std::fs::read_dir(dir)
         .expect("tests/redis")
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("test_")))
         .filter(|p| p.extension().is_some_and(|e| e == "py"))
-        .map(|p| std::fs::read_to_string(p).unwrap_or_default().lines().filter(|l| l.starts_with("def test_")).count())
-        .sum()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
+    let count =
+        |needle: &str| sources.iter().map(|s| s.lines().filter(|l| l.trim_start().starts_with(needle)).count()).sum();
+    (count("def test_"), count("pytest.skip("))
+}
+
+/// The number before `word` in pytest's summary line (`12 passed, 1 skipped in 3.1s`).
+fn summary_count(summary: &str, word: &str) -> usize {
+    summary
+        .split(", ")
+        .flat_map(|part| part.split(" in ").next())
+        .find_map(|part| part.strip_suffix(word).and_then(|n| n.trim().parse().ok()))
+        .unwrap_or(0)
 }
 
 /// The redis-py suite in tests/redis against the appliance: every test passes.
@@ -259,7 +277,8 @@ fn python_suite(port: u16) -> Result<(), String> {
     if !python.exists() {
         return Err(format!("no {}: make the Python test environment with `cargo xtask setup`", python.display()));
     }
-    let expected = python_test_count(&redis_dir());
+    let (tests, skips) = python_test_count(&redis_dir());
+    let expected = tests * PYTHON_MODES;
     let mut cmd = Command::new(&python);
     cmd.args(["-m", "pytest", "tests/redis", "-q", "-p", "no:cacheprovider"])
         .current_dir(repo_root())
@@ -269,9 +288,14 @@ fn python_suite(port: u16) -> Result<(), String> {
     let out = run(&mut cmd, Vec::new(), CLIENT_TIMEOUT)?;
     let stdout = text(&out.stdout);
     let summary = stdout.lines().rev().find(|l| l.contains(" in ") && l.contains("passed")).unwrap_or("");
-    let wanted = format!("{expected} passed in ");
-    if !out.status.success() || !summary.starts_with(&wanted) || expected == 0 {
-        return Err(format!("pytest ({}) did not report {wanted:?}...:\n{stdout}{}", out.status, text(&out.stderr)));
+    let (passed, skipped) = (summary_count(summary, " passed"), summary_count(summary, " skipped"));
+    if !out.status.success() || passed + skipped != expected || skipped > skips || expected == 0 {
+        return Err(format!(
+            "pytest ({}) did not pass all {expected} runs of {tests} tests in {PYTHON_MODES} modes (at most {skips} \
+             skipped):\n{stdout}{}",
+            out.status,
+            text(&out.stderr)
+        ));
     }
     eprintln!("pytest: {summary}");
     Ok(())
