@@ -14,7 +14,8 @@
 //! Python virtual environment). Test names start with the architecture
 //! (`cargo xtask test --arch` skips the other one).
 
-use qemu_tests::network::{Backend, Forward, Network, Transport, free_port};
+use qemu_tests::network::PASST_BUFFERS;
+use qemu_tests::redis::RedisAppliance;
 use qemu_tests::{Boot, Machine, python_venv, repo_root};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -22,8 +23,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Generous: a cold QEMU under TCG on a loaded 2-core machine.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 /// For one client program (redis-cli, pytest, redis-benchmark) to finish.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(300);
 /// Per-socket I/O timeout of the raw TCP clients.
@@ -31,27 +30,13 @@ const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// SETs sent with `redis-cli --pipe`.
 const PIPED_SETS: usize = 5000;
 
-struct Redis {
-    machine: Machine,
-    port: u16,
-    _network: Network,
-}
-
-/// Boots the Redis appliance on `machine` behind passt and waits until it listens.
-fn boot_redis(machine: &str) -> Redis {
-    let port = free_port();
-    let network =
-        Network::start(Backend::Passt, Transport::for_machine(machine), &[Forward { host: port, guest: 6379 }])
-            .unwrap_or_else(|e| panic!("{e}"));
-    let mut boot = Boot::app("redis", machine)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .cmdline(&qemu_tests::network::loopback_only_cmdline("redis", qemu_tests::network::PASST_BUFFERS))
-        .host_aligned_clock();
-    boot.qemu_args = network.qemu_args.clone();
-    let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
-    let line = m.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
-    assert!(line.ends_with(":6379"), "listens on the default port: {line}");
-    Redis { machine: m, port, _network: network }
+/// Boots the Redis appliance on `machine` behind passt (its clock started
+/// on a host second, for the wall-clock phase) and waits until it listens.
+fn boot_redis(machine: &str) -> RedisAppliance {
+    let redis =
+        RedisAppliance::boot(machine, PASST_BUFFERS, Boot::host_aligned_clock).unwrap_or_else(|e| panic!("{e}"));
+    assert!(redis.ready.ends_with(":6379"), "listens on the default port: {}", redis.ready);
+    redis
 }
 
 /// Runs a client program with `stdin` as its input; fails after `timeout`.

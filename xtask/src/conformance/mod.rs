@@ -33,8 +33,9 @@ mod suite;
 use crate::args::Args;
 use crate::{Result, image, setup, step};
 use outcome::{Listed, UnitRun};
-use qemu_tests::network::{Backend, Forward, Network, PASST_BUFFERS, Transport, free_port, loopback_only_cmdline};
-use qemu_tests::{Arch, Boot, Machine};
+use qemu_tests::network::{PASST_BUFFERS, free_port};
+use qemu_tests::redis::RedisAppliance;
+use qemu_tests::{Arch, Boot};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -99,7 +100,6 @@ pub const EXTENDED_UNITS: &[&str] = &[
 const UNIT_TIMEOUT: Duration = Duration::from_secs(600);
 /// The suite's own per-test timeout (it reports a TIMEOUT and moves on).
 pub(crate) const TEST_TIMEOUT_SECONDS: u32 = 60;
-const BOOT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which `needs:*` tags are denied.
 #[derive(Clone, Copy, PartialEq)]
@@ -369,33 +369,20 @@ impl Drop for RealRedis {
 
 /// The booted appliance behind passt, its port forwarded from the host.
 struct Appliance {
-    machine: Machine,
+    redis: RedisAppliance,
     port: u16,
-    _network: Network,
 }
 
 impl Appliance {
     fn boot(arch: Arch) -> Result<Appliance> {
-        let machine_name = arch.default_machine();
-        let port = free_port();
-        let network = Network::start(
-            Backend::Passt,
-            Transport::for_machine(machine_name),
-            &[Forward { host: port, guest: 6379 }],
-        )?;
         // Redis's tests compare expiry times with the host's clock.
-        let mut boot = Boot::app("redis", machine_name)?
-            .cmdline(&loopback_only_cmdline("redis", PASST_BUFFERS))
-            .host_aligned_clock();
-        boot.qemu_args = network.qemu_args.clone();
-        let mut machine = Machine::start(&boot).map_err(|e| e.to_string())?;
-        machine.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).map_err(|e| e.to_string())?;
-        Ok(Appliance { machine, port, _network: network })
+        let redis = RedisAppliance::boot(arch.default_machine(), PASST_BUFFERS, Boot::host_aligned_clock)?;
+        Ok(Appliance { port: redis.port, redis })
     }
 
     /// Err once QEMU has exited (the appliance panicked or powered off).
     fn check_alive(&mut self) -> Result<()> {
-        match self.machine.poll_exit() {
+        match self.redis.machine.poll_exit() {
             Some(status) => Err(format!("ended: the appliance stopped (QEMU exit status {status})")),
             None => Ok(()),
         }
@@ -407,7 +394,7 @@ impl Appliance {
 
     fn save_console(&self, logs: &Path, unit: &str) {
         let path = logs.join(format!("{}.console.txt", unit.trim_start_matches("unit/").replace('/', "_")));
-        let _ = std::fs::write(path, self.machine.transcript());
+        let _ = std::fs::write(path, self.redis.machine.transcript());
     }
 }
 
