@@ -64,11 +64,12 @@ def resp3():
 
 
 def scored(reply):
-    """Member-score pairs as tuples, however the protocol shaped them (RESP3
-    nests each pair in an array; ZPOPMIN without a count gives one flat pair)."""
+    """Member-score pairs as (member, float) tuples, however the protocol and
+    redis-py shaped them (RESP3 nests each pair in an array; ZPOPMIN without
+    a count gives one flat pair; redis-py leaves ZMPOP's RESP2 scores as text)."""
     if reply and not isinstance(reply[0], (list, tuple)):
-        return [tuple(reply)]
-    return [tuple(pair) for pair in reply]
+        reply = [reply]
+    return [(member, float(score)) for member, score in reply]
 
 
 @pytest.fixture

@@ -90,3 +90,43 @@ def test_zunionstore_zinterstore_weights(r):
     assert r.exists("i") == 0
     with pytest.raises(redis.ResponseError, match="^syntax error$"):
         r.execute_command("ZUNIONSTORE", "u", 2, "a", "b", "WEIGHTS", 1)
+
+
+def test_zmpop_bzmpop_bzpopmin_bzpopmax(r):
+    assert r.zmpop(1, ["none"], min=True) is None
+    r.zadd("z", {"a": 1, "b": 2, "c": 3})
+    popped = r.zmpop(2, ["none", "z"], min=True)
+    assert popped[0] == "z" and scored(popped[1]) == [("a", 1.0)]
+    popped = r.zmpop(1, ["z"], max=True, count=10)
+    assert popped[0] == "z" and scored(popped[1]) == [("c", 3.0), ("b", 2.0)]
+    assert r.exists("z") == 0
+    with pytest.raises(redis.ResponseError, match="^count should be greater than 0$"):
+        r.execute_command("ZMPOP", 1, "z", "MIN", "COUNT", 0)
+    assert r.bzmpop(0.1, 1, ["z"], min=True) is None
+    r.zadd("z", {"x": 10, "y": 20})
+    popped = r.bzmpop(1, 1, ["z"], max=True)
+    assert popped[0] == "z" and scored(popped[1]) == [("y", 20.0)]
+    assert list(r.bzpopmin(["none", "z"], timeout=1)) == ["z", "x", 10.0]
+    assert r.bzpopmin(["z"], timeout=0.1) is None
+    r.zadd("z2", {"p": 1, "q": 2})
+    assert list(r.bzpopmax(["z2"], timeout=1)) == ["z2", "q", 2.0]
+
+
+def test_zunion_zinter_zdiff_zintercard_zrangestore_zrandmember(r):
+    r.zadd("a", {"x": 1, "y": 2, "z": 3})
+    r.zadd("b", {"y": 10, "z": 20, "w": 30})
+    assert r.zunion(["a", "b"]) == ["x", "y", "z", "w"]
+    assert scored(r.zunion(["a", "b"], withscores=True)) == [("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]
+    assert scored(r.zinter({"a": 2, "b": 1}, aggregate="MAX", withscores=True)) == [("y", 10.0), ("z", 20.0)]
+    assert r.zdiff(["a", "b"]) == ["x"]
+    assert r.zdiffstore("d", ["b", "a"]) == 1
+    assert r.zrange("d", 0, -1) == ["w"]
+    assert r.zintercard(2, ["a", "b"]) == 2
+    assert r.zintercard(2, ["a", "b"], limit=1) == 1
+    assert r.zrangestore("s", "b", 0, 1) == 2
+    assert r.zrange("s", 0, -1) == ["y", "z"]
+    assert r.zrandmember("a") in {"x", "y", "z"}
+    assert sorted(r.zrandmember("a", 5)) == ["x", "y", "z"]
+    assert len(r.zrandmember("a", -5)) == 5
+    with pytest.raises(redis.ResponseError, match="^syntax error$"):
+        r.execute_command("ZUNIONSTORE", "u", 2, "a", "b", "WITHSCORES")
