@@ -151,6 +151,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("copy", -3, RW, K12, GENERIC, keys::copy),
     c("move", 3, WRITE | FAST, K1, GENERIC, keys::move_cmd),
     c("object", -2, READONLY, (2, 2, 1), GENERIC, keys::object),
+    c("memory", -2, READONLY, (2, 2, 1), SERVER, keys::memory),
     // strings
     c("get", 2, READONLY | FAST, K1, STRING, string::get),
     c("set", -3, RW, K1, STRING, string::set),
