@@ -10,6 +10,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod zset;
+pub mod zsetops;
 
 use alloc::format;
 use alloc::string::String;
