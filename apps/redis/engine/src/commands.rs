@@ -1,7 +1,7 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::{hash, keys, list, multi, pubsub, server as srv, set, string, zset, zsetops};
+use crate::cmd::{hash, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zsetops};
 use crate::server::{Ctx, Server};
 
 pub type Handler = fn(&mut Server, &mut Ctx);
@@ -174,6 +174,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("getrange", 4, READONLY, K1, STRING, string::getrange),
     c("substr", 4, READONLY, K1, STRING, string::getrange),
     c("setrange", 4, RW, K1, STRING, string::setrange),
+    c("lcs", -3, READONLY, K12, STRING, lcs::lcs),
     c("setbit", 4, RW, K1, BITMAP, string::setbit),
     c("getbit", 3, READONLY | FAST, K1, BITMAP, string::getbit),
     c("bitcount", -2, READONLY, K1, BITMAP, string::bitcount),

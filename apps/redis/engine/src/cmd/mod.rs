@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod keys;
+pub mod lcs;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
