@@ -1,7 +1,7 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::{hash, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zsetops};
+use crate::cmd::{dump, hash, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zsetops};
 use crate::server::{Ctx, Server};
 
 pub type Handler = fn(&mut Server, &mut Ctx);
@@ -151,6 +151,8 @@ pub static TABLE: &[CommandSpec] = &[
     c("copy", -3, RW, K12, GENERIC, keys::copy),
     c("move", 3, WRITE | FAST, K1, GENERIC, keys::move_cmd),
     c("object", -2, READONLY, (2, 2, 1), GENERIC, keys::object),
+    c("dump", 2, READONLY, K1, GENERIC, dump::dump),
+    c("restore", -4, RW, K1, GENERIC, dump::restore),
     c("memory", -2, READONLY, (2, 2, 1), SERVER, keys::memory),
     // strings
     c("get", 2, READONLY | FAST, K1, STRING, string::get),

@@ -1,6 +1,7 @@
 //! Command handlers, one module per command family, plus small argument
 //! helpers shared by them.
 
+pub mod dump;
 pub mod hash;
 pub mod keys;
 pub mod lcs;
