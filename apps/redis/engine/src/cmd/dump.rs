@@ -11,6 +11,9 @@ use crate::util::eq_ic;
 pub fn dump(s: &mut Server, c: &mut Ctx) {
     match s.read(c.db, &c.argv[1]) {
         None => c.out.null(),
+        // A payload past the client's output limit is not built: the
+        // client is closed by that limit.
+        Some(v) if rdb::dump_len(v) > c.out.room_left() => c.out.set_overflowed(),
         Some(v) => {
             let payload = rdb::dump(v);
             c.out.bulk(&payload);

@@ -118,4 +118,15 @@ fn dump_restore_round_trip_and_errors() {
     let crc = crate::types::rdb::crc64(&body);
     body.extend_from_slice(&crc.to_le_bytes());
     assert_eq!(restore(&mut h, c, "k", &body, &[]), "-ERR Bad data format\r\n");
+    // The payload's size is known before it is built.
+    for key in ["l", "s", "z", "h", "str"] {
+        let v = h.s.dbs[0].get(key.as_bytes()).map(|e| &e.value).unwrap();
+        assert_eq!(crate::types::rdb::dump_len(v), crate::types::rdb::dump(v).len(), "{key}");
+    }
+    // A DUMP past the output limit closes the client instead.
+    let big: String = core::iter::repeat_n('x', 10_000).collect();
+    h.cmd(c, &["SET", "big", &big]);
+    h.cmd(c, &["CONFIG", "SET", "client-output-buffer-limit", "normal 4096 0 0"]);
+    h.cmd(c, &["DUMP", "big"]);
+    assert!(h.s.should_close(c));
 }

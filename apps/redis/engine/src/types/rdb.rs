@@ -51,64 +51,93 @@ pub fn crc64(data: &[u8]) -> u64 {
     data.iter().fold(0u64, |crc, &b| CRC_TABLE[((crc ^ u64::from(b)) & 0xff) as usize] ^ (crc >> 8))
 }
 
-fn put_len(out: &mut Vec<u8>, len: usize) {
-    if len < 1 << 6 {
-        out.push(len as u8);
-    } else if len < 1 << 14 {
-        out.extend_from_slice(&[0x40 | (len >> 8) as u8, len as u8]);
-    } else if let Ok(l) = u32::try_from(len) {
-        out.push(0x80);
-        out.extend_from_slice(&l.to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
+/// Where an encoding goes: the payload, or a byte count (to check a
+/// payload's size before building it).
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
 }
 
-fn put_str(out: &mut Vec<u8>, s: &[u8]) {
+impl Sink for usize {
+    fn put(&mut self, bytes: &[u8]) {
+        *self = self.saturating_add(bytes.len());
+    }
+}
+
+fn put_len(out: &mut impl Sink, len: usize) {
+    if len < 1 << 6 {
+        out.put(&[len as u8]);
+    } else if len < 1 << 14 {
+        out.put(&[0x40 | (len >> 8) as u8, len as u8]);
+    } else if let Ok(l) = u32::try_from(len) {
+        out.put(&[0x80]);
+        out.put(&l.to_be_bytes());
+    } else {
+        out.put(&[0x81]);
+        out.put(&(len as u64).to_be_bytes());
+    }
+}
+
+fn put_str(out: &mut impl Sink, s: &[u8]) {
     put_len(out, s.len());
-    out.extend_from_slice(s);
+    out.put(s);
+}
+
+fn put_object(out: &mut impl Sink, value: &Value) {
+    match value {
+        Value::Str(s) => {
+            out.put(&[TYPE_STRING]);
+            put_str(out, s);
+        }
+        Value::List(l) => {
+            out.put(&[TYPE_LIST]);
+            put_len(out, l.len());
+            for e in l.iter() {
+                put_str(out, e);
+            }
+        }
+        Value::Set(s) => {
+            out.put(&[TYPE_SET]);
+            put_len(out, s.len());
+            for m in s.iter() {
+                put_str(out, m);
+            }
+        }
+        Value::ZSet(z) => {
+            out.put(&[TYPE_ZSET_2]);
+            put_len(out, z.len());
+            for (score, m) in z.iter() {
+                put_str(out, m);
+                out.put(&score.to_le_bytes());
+            }
+        }
+        Value::Hash(h) => {
+            out.put(&[TYPE_HASH]);
+            put_len(out, h.len());
+            for (f, v) in h.iter() {
+                put_str(out, f);
+                put_str(out, v);
+            }
+        }
+    }
+}
+
+/// The size of [`dump`]'s payload, without building it.
+pub fn dump_len(value: &Value) -> usize {
+    let mut n = 0usize;
+    put_object(&mut n, value);
+    n.saturating_add(10)
 }
 
 /// The DUMP payload of a value.
 pub fn dump(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
-    match value {
-        Value::Str(s) => {
-            out.push(TYPE_STRING);
-            put_str(&mut out, s);
-        }
-        Value::List(l) => {
-            out.push(TYPE_LIST);
-            put_len(&mut out, l.len());
-            for e in l.iter() {
-                put_str(&mut out, e);
-            }
-        }
-        Value::Set(s) => {
-            out.push(TYPE_SET);
-            put_len(&mut out, s.len());
-            for m in s.iter() {
-                put_str(&mut out, m);
-            }
-        }
-        Value::ZSet(z) => {
-            out.push(TYPE_ZSET_2);
-            put_len(&mut out, z.len());
-            for (score, m) in z.iter() {
-                put_str(&mut out, m);
-                out.extend_from_slice(&score.to_le_bytes());
-            }
-        }
-        Value::Hash(h) => {
-            out.push(TYPE_HASH);
-            put_len(&mut out, h.len());
-            for (f, v) in h.iter() {
-                put_str(&mut out, f);
-                put_str(&mut out, v);
-            }
-        }
-    }
+    put_object(&mut out, value);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());
