@@ -130,3 +130,26 @@ fn dump_restore_round_trip_and_errors() {
     h.cmd(c, &["DUMP", "big"]);
     assert!(h.s.should_close(c));
 }
+
+/// What a payload decodes to is charged (bytes plus a per-element cost)
+/// against a budget of at most maxmemory before anything is stored.
+#[test]
+fn restore_is_bounded_by_memory() {
+    let mut cfg = crate::Config::default();
+    cfg.maxmemory = 256 * 1024;
+    let mut h = H::with(cfg);
+    let c = h.client();
+    // A list of 10000 one-byte elements: a 20 KB payload.
+    let mut body = vec![1u8, 0x40 | (10_000u16 >> 8) as u8, (10_000u16 & 0xff) as u8];
+    for _ in 0..10_000 {
+        body.extend_from_slice(&[1, b'x']);
+    }
+    body.extend_from_slice(&crate::types::rdb::RDB_VERSION.to_le_bytes());
+    let crc = crate::types::rdb::crc64(&body);
+    body.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(restore(&mut h, c, "l", &body, &[]), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    assert_eq!(h.cmd(c, &["EXISTS", "l"]), ":0\r\n");
+    h.cmd(c, &["CONFIG", "SET", "maxmemory", "0"]);
+    assert_eq!(restore(&mut h, c, "l", &body, &[]), "+OK\r\n");
+    assert_eq!(h.cmd(c, &["LLEN", "l"]), ":10000\r\n");
+}

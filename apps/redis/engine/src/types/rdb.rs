@@ -166,10 +166,14 @@ pub enum DecodeError {
 
 use DecodeError::{Bad, TooBig};
 
+/// What each decoded element is charged besides its bytes: about what a
+/// container spends on one (its slot, hash bucket, node or length).
+const ELEMENT_COST: usize = 48;
+
 struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
-    /// Bytes of strings still allowed.
+    /// Bytes still allowed: each string's length plus [`ELEMENT_COST`].
     budget: usize,
 }
 
@@ -186,8 +190,7 @@ impl<'a> Reader<'a> {
     }
 
     fn charge(&mut self, n: usize) -> Result<(), DecodeError> {
-        self.budget = self.budget.checked_sub(n).ok_or(TooBig)?;
-        Ok(())
+        charge(&mut self.budget, n)
     }
 
     /// A length, or (`Err(Ok(enc))`) the kind of a specially encoded string.
@@ -220,9 +223,15 @@ impl<'a> Reader<'a> {
                 self.charge(n)?;
                 raw.to_vec()
             }
-            Err(0) => i64_bytes(i64::from(self.byte()? as i8)),
-            Err(1) => i64_bytes(i64::from(i16::from_le_bytes(self.bytes(2)?.try_into().map_err(|_| Bad)?))),
-            Err(2) => i64_bytes(i64::from(i32::from_le_bytes(self.bytes(4)?.try_into().map_err(|_| Bad)?))),
+            Err(enc @ 0..=2) => {
+                self.charge(0)?;
+                let v = match enc {
+                    0 => i64::from(self.byte()? as i8),
+                    1 => i64::from(i16::from_le_bytes(self.bytes(2)?.try_into().map_err(|_| Bad)?)),
+                    _ => i64::from(i32::from_le_bytes(self.bytes(4)?.try_into().map_err(|_| Bad)?)),
+                };
+                i64_bytes(v)
+            }
             Err(3) => {
                 let clen = self.len()?;
                 let len = self.len()?;
@@ -234,6 +243,11 @@ impl<'a> Reader<'a> {
         };
         Ok(s)
     }
+}
+
+fn charge(budget: &mut usize, n: usize) -> Result<(), DecodeError> {
+    *budget = budget.checked_sub(n.saturating_add(ELEMENT_COST)).ok_or(TooBig)?;
+    Ok(())
 }
 
 /// LZF decompression of exactly `len` bytes (the budget was charged).
@@ -318,7 +332,7 @@ fn listpack(lp: &[u8], budget: &mut usize) -> Result<Vec<Vec<u8>>, DecodeError> 
                 _ => return Err(Bad),
             }
         };
-        *budget = budget.checked_sub(elem.len()).ok_or(TooBig)?;
+        charge(budget, elem.len())?;
         let backlen = match size {
             0..=127 => 1,
             128..=16382 => 2,
@@ -337,13 +351,15 @@ fn listpack(lp: &[u8], budget: &mut usize) -> Result<Vec<Vec<u8>>, DecodeError> 
 }
 
 /// The members of an intset, in decimal.
-fn intset(blob: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
+fn intset(blob: &[u8], budget: &mut usize) -> Result<Vec<Vec<u8>>, DecodeError> {
     let header = blob.get(0..8).ok_or(Bad)?;
     let width = u32::from_le_bytes(header[0..4].try_into().map_err(|_| Bad)?) as usize;
     let count = u32::from_le_bytes(header[4..8].try_into().map_err(|_| Bad)?) as usize;
     if !matches!(width, 2 | 4 | 8) || blob.len() != 8 + width.checked_mul(count).ok_or(Bad)? {
         return Err(Bad);
     }
+    // (At most 20 digits and a sign each.)
+    charge(budget, count.saturating_mul(21 + ELEMENT_COST).saturating_sub(ELEMENT_COST))?;
     Ok(blob[8..]
         .chunks_exact(width)
         .map(|c| {
@@ -424,7 +440,7 @@ pub fn restore(payload: &[u8], seed: u64, budget: usize) -> Result<Value, Decode
         }
         TYPE_SET_INTSET => {
             let mut s = Set::new(seed);
-            for m in intset(&r.string()?)? {
+            for m in intset(&r.string()?, &mut r.budget)? {
                 if !s.add(&m) {
                     return Err(Bad);
                 }
@@ -488,6 +504,41 @@ mod tests {
     #[test]
     fn crc64_is_redis_jones() {
         assert_eq!(crc64(b"123456789"), 0xe9c6_d914_c4b8_d9ca);
+    }
+
+    /// Every one-byte corruption (and truncation) of real payloads, with a
+    /// valid trailer, decodes or is refused: never a panic.
+    #[test]
+    fn corrupted_payloads_never_panic() {
+        let payloads = [
+            "00c3094064016161e057000161610a00e8a3b507b06df271",
+            "120102c32040cc17cc00000005008161020101ded402f270110104e0b478797ae0a8020201b6ff0a00530c39de8349742d",
+            "0bc32630040800000005200301fbff80000001200b400000024004200001a086a01102f2052a200900000a00020675fa9ac181ea",
+            "11c32d361f360000000800816302dffd0281610283312e3504816202020181640297312e30e005000731652b33303018ff0a00a035a55f50156ce6",
+            "1018180000000600816602817602816e027b01816d02dfff02ff0a0060aee297111ed058",
+            "050201790000000000000040c3094064017878e05700017878000000000000f03f0a00f19cd866895aeb8b",
+        ];
+        let seal = |body: &[u8]| {
+            let mut p = body.to_vec();
+            p.extend_from_slice(&RDB_VERSION.to_le_bytes());
+            let crc = crc64(&p);
+            p.extend_from_slice(&crc.to_le_bytes());
+            p
+        };
+        for hex in payloads {
+            let bytes: Vec<u8> =
+                (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+            let body = &bytes[..bytes.len() - 10];
+            assert!(restore(&seal(body), 1, 1 << 20).is_ok(), "{hex}");
+            for i in 0..body.len() {
+                for v in [0u8, 1, 0x3f, 0x40, 0x7f, 0x80, 0x81, 0xc3, 0xf0, 0xf4, 0xfe, 0xff] {
+                    let mut b = body.to_vec();
+                    b[i] = v;
+                    let _ = restore(&seal(&b), 1, 1 << 20);
+                }
+                let _ = restore(&seal(&body[..i]), 1, 1 << 20);
+            }
+        }
     }
 
     #[test]
