@@ -6,7 +6,7 @@ use alloc::vec;
 use super::int_arg;
 use crate::server::{Ctx, Server};
 use crate::types::rdb::{self, DecodeError};
-use crate::util::eq_ic;
+use crate::util::{eq_ic, i64_bytes};
 
 pub fn dump(s: &mut Server, c: &mut Ctx) {
     match s.read(c.db, &c.argv[1]) {
@@ -106,6 +106,16 @@ pub fn restore(s: &mut Server, c: &mut Ctx) {
     }
     s.store(c.db, &key, value, false);
     s.set_expire(c.db, &key, at.map(|t| t as u64));
+    // A relative TTL propagates as the absolute time it became.
+    if let Some(t) = at
+        && !absttl
+        && c.keep_argv
+    {
+        let mut argv = c.argv.clone();
+        argv[2] = i64_bytes(t);
+        argv.push(b"ABSTTL".to_vec());
+        c.propagate_as(vec![argv]);
+    }
     if let Some(idle) = idle {
         let clock = s.lru_clock().wrapping_sub(u32::try_from(idle).unwrap_or(u32::MAX));
         if let Some(d) = s.dbs.get_mut(c.db)
