@@ -244,7 +244,7 @@ fn seeds() -> Vec<Seed> {
                 Cmd(0, &["DUMP", "b"]),
                 Cmd(0, &["RESTORE", "b", "0", "payload", "REPLACE", "IDLETIME", "10"]),
                 // A payload DUMPed by Redis 7.0 (the string "hello").
-                Raw(1, b"*5\r\n$7\r\nRESTORE\r\n$1\r\nr\r\n$3\r\n100\r\n$17\r\n\x00\x05hello\x0a\x00\x63\x72\xdf\x76\x65\x34\x20\x0a\r\n$6\r\nABSTTL\r\n"),
+                Raw(1, b"*5\r\n$7\r\nRESTORE\r\n$1\r\nr\r\n$1\r\n0\r\n$17\r\n\x00\x05hello\x0a\x00\x63\x72\xdf\x76\x65\x34\x20\x0a\r\n$6\r\nABSTTL\r\n"),
                 Cmd(0, &["DEL", "a2"]),
                 Cmd(0, &["UNLINK", "b"]),
                 Cmd(1, &["SELECT", "2"]),
