@@ -1,8 +1,10 @@
 //! Command handlers, one module per command family, plus small argument
 //! helpers shared by them.
 
+pub mod dump;
 pub mod hash;
 pub mod keys;
+pub mod lcs;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
@@ -10,6 +12,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod zset;
+pub mod zsetops;
 
 use alloc::format;
 use alloc::string::String;
