@@ -9,17 +9,67 @@ pub use core::time::Duration;
 /// Unix time, in nanoseconds, at the instant `monotonic_nanos` was zero.
 static UNIX_AT_ENTRY: AtomicU64 = AtomicU64::new(0);
 
-/// Reads the real-time clock once; [`unix_time`] counts on from it with the
-/// monotonic clock (so wall time never jumps while the appliance runs).
+/// The real-time clock counts whole seconds, so the second read at boot may
+/// already be up to a second old. Until the clock's next tick is seen, this
+/// holds the second read at boot; then it is zero.
+static SECOND_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+/// When the clock was last read while waiting for its tick (monotonic ns).
+static LAST_READ: AtomicU64 = AtomicU64::new(0);
+/// How often idle waits wake to read the clock until it ticks: also the
+/// precision the wall clock is set to.
+const TICK_WATCH: Duration = Duration::from_millis(2);
+/// Wall time steps forward only if the tick was seen at most this long after
+/// the previous read (else the next tick is awaited).
+const TICK_WATCH_SLACK: u64 = 2 * TICK_WATCH.as_nanos() as u64;
+
+/// Reads the real-time clock; [`unix_time`] counts on from it with the
+/// monotonic clock. Within the first second, idle waits watch for the
+/// clock's next tick ([`watch_clock_tick`]) and align the sub-second part
+/// once (wall time then steps forward by less than a second, never back);
+/// after that, wall time never jumps while the appliance runs.
 pub(crate) fn init() {
     match arch::read_wall_clock() {
         Some(seconds) => {
-            let nanos = seconds.saturating_mul(1_000_000_000).saturating_sub(arch::monotonic_nanos());
-            UNIX_AT_ENTRY.store(nanos, Ordering::Relaxed);
+            let now = arch::monotonic_nanos();
+            UNIX_AT_ENTRY.store(seconds.saturating_mul(1_000_000_000).saturating_sub(now), Ordering::Relaxed);
+            SECOND_AT_BOOT.store(seconds, Ordering::Relaxed);
+            LAST_READ.store(now, Ordering::Relaxed);
             log::info!("wall clock: {seconds} s since the Unix epoch");
         }
         None => log::warn!("no real-time clock: wall time starts at the Unix epoch"),
     }
+}
+
+/// Until the real-time clock's seconds first change after boot: reads it,
+/// and at the change sets the wall clock's sub-second part. Returns when
+/// to call again (the idle loops wake for it), `None` once aligned.
+pub(crate) fn watch_clock_tick() -> Option<Instant> {
+    let boot_second = SECOND_AT_BOOT.load(Ordering::Relaxed);
+    if boot_second == 0 {
+        return None;
+    }
+    let now = arch::monotonic_nanos();
+    let previous = LAST_READ.swap(now, Ordering::Relaxed);
+    if now.saturating_sub(previous) >= TICK_WATCH.as_nanos() as u64 / 2
+        && let Some(second) = arch::read_wall_clock()
+        && second != boot_second
+    {
+        if now - previous <= TICK_WATCH_SLACK {
+            // The tick happened between the previous read and this one.
+            let entry = second.saturating_mul(1_000_000_000).saturating_sub(now);
+            let stepped = entry.saturating_sub(UNIX_AT_ENTRY.load(Ordering::Relaxed));
+            UNIX_AT_ENTRY.fetch_max(entry, Ordering::Relaxed);
+            SECOND_AT_BOOT.store(0, Ordering::Relaxed);
+            log::debug!("wall clock aligned to the real-time clock's tick: +{} us", stepped / 1000);
+            return None;
+        }
+        // Seen too late to place it: wait for the next tick.
+        SECOND_AT_BOOT.store(second, Ordering::Relaxed);
+    } else if now.saturating_sub(previous) < TICK_WATCH.as_nanos() as u64 / 2 {
+        // Read too recently: keep the earlier read's time.
+        LAST_READ.store(previous, Ordering::Relaxed);
+    }
+    Some(Instant(now) + TICK_WATCH)
 }
 
 /// Time since the Unix epoch (from the real-time clock read at boot).
@@ -82,7 +132,8 @@ pub fn sleep(d: Duration) {
 /// Sleeps until `deadline`, halting the CPU between timer interrupts.
 pub fn sleep_until(deadline: Instant) {
     while Instant::now() < deadline {
-        arch::set_timer(Some(deadline.0));
+        let wake = watch_clock_tick().map_or(deadline, |tick| tick.min(deadline));
+        arch::set_timer(Some(wake.0));
         arch::wait_for_interrupt();
     }
     arch::set_timer(None);

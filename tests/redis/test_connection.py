@@ -5,7 +5,7 @@ import time
 import pytest
 import redis
 
-from conftest import connect
+from conftest import connect, resp3
 
 
 def test_ping_echo(r):
@@ -121,8 +121,12 @@ def test_auth_with_requirepass(r):
     try:
         # Connections made before keep working; new ones must authenticate.
         assert r.ping() is True
+        if resp3():
+            # A RESP3 client says HELLO 3 first, which needs the password.
+            with pytest.raises(redis.AuthenticationError, match="^HELLO must be called with the client already authenticated"):
+                connect(lib_name=None, lib_version=None).ping()
         # No CLIENT SETINFO on connect (Redis 7.2 answers it with NOAUTH, which redis-py cannot ignore).
-        stranger = connect(lib_name=None, lib_version=None)
+        stranger = connect(protocol=2, lib_name=None, lib_version=None)
         try:
             with pytest.raises(redis.AuthenticationError, match="^Authentication required.$"):
                 stranger.get("k")
@@ -175,3 +179,34 @@ def test_hello_3_and_resp3_replies(r):
     assert hello2[:6] == ["server", "redis", "version", "7.0.15", "proto", 2]
     with pytest.raises(redis.ResponseError, match="^NOPROTO unsupported protocol version$"):
         r.execute_command("HELLO", "4")
+
+
+def test_config_get_and_set_several_parameters(r):
+    before = r.config_get("hz")["hz"]
+    entries = r.config_get("hash-max-listpack-entries")["hash-max-listpack-entries"]
+    try:
+        assert r.execute_command("CONFIG", "SET", "hz", "20", "maxmemory-policy", "allkeys-lru") in (True, "OK")
+        got = r.execute_command("CONFIG", "GET", "hz", "maxmemory-p*")
+        got = dict(zip(got[::2], got[1::2])) if isinstance(got, list) else got
+        assert got == {"hz": "20", "maxmemory-policy": "allkeys-lru"}
+        # All or nothing: one bad value and none is set.
+        with pytest.raises(redis.ResponseError, match="maxmemory-policy"):
+            r.execute_command("CONFIG", "SET", "hz", "30", "maxmemory-policy", "bogus")
+        assert r.config_get("hz") == {"hz": "20"}
+        # The encoding parameters are accepted under both names.
+        assert r.config_set("hash-max-ziplist-entries", 64) is True
+        assert r.config_get("hash-max-listpack-entries") == {"hash-max-listpack-entries": "64"}
+    finally:
+        r.execute_command("CONFIG", "SET", "hz", before, "maxmemory-policy", "noeviction", "hash-max-listpack-entries", entries)
+
+
+def test_memory_usage_and_client_introspection(r):
+    r.set("k", "x" * 1000)
+    assert 1000 < r.memory_usage("k") < 2000
+    assert r.memory_usage("missing") is None
+    info = r.client_info()
+    assert info["cmd"] == "client|info" and "id" in info and "addr" in info
+    assert r.execute_command("CLIENT", "NO-EVICT", "on") in (True, "OK")
+    assert r.execute_command("CLIENT", "NO-EVICT", "off") in (True, "OK")
+    assert r.client_pause(100, all=False) is True
+    assert r.client_unpause() in (True, "OK")

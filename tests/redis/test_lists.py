@@ -92,16 +92,16 @@ def test_blpop_served_by_push_from_another_connection(r, other):
     assert other.rpush("q2", "hello", "world") == 2
     thread.join(60)
     assert not thread.is_alive()
-    assert result["value"] == ("q2", "hello")
+    assert tuple(result["value"]) == ("q2", "hello")
     assert r.lrange("q2", 0, -1) == ["world"]
     assert r.info("clients")["blocked_clients"] == 0
 
 
 def test_blpop_returns_immediately_when_data_is_there(r):
     r.rpush("q", "x")
-    assert r.blpop("q", timeout=1) == ("q", "x")
+    assert tuple(r.blpop("q", timeout=1)) == ("q", "x")
     r.rpush("q", "a", "b")
-    assert r.brpop("q", timeout=1) == ("q", "b")
+    assert tuple(r.brpop("q", timeout=1)) == ("q", "b")
 
 
 def test_blpop_times_out(r):
@@ -111,3 +111,57 @@ def test_blpop_times_out(r):
     assert 0.25 <= elapsed < 20, elapsed
     with pytest.raises(redis.ResponseError, match="^timeout is negative$"):
         r.execute_command("BLPOP", "empty", -1)
+
+
+def test_lmpop_and_blmpop(r, other):
+    assert r.lmpop(2, "none", "l", direction="LEFT") is None
+    r.rpush("l", "a", "b", "c")
+    assert r.lmpop(2, "none", "l", direction="LEFT") == ["l", ["a"]]
+    assert r.lmpop(1, "l", direction="RIGHT", count=5) == ["l", ["c", "b"]]
+    assert r.exists("l") == 0
+    with pytest.raises(redis.ResponseError, match="^count should be greater than 0$"):
+        r.execute_command("LMPOP", 1, "l", "LEFT", "COUNT", 0)
+    with pytest.raises(redis.ResponseError, match="^numkeys should be greater than 0$"):
+        r.execute_command("LMPOP", 0, "l", "LEFT")
+    assert r.blmpop(0.1, 1, "l", direction="LEFT") is None
+    r.rpush("l2", "x", "y")
+    assert r.blmpop(1, 2, "l", "l2", direction="RIGHT", count=1) == ["l2", ["y"]]
+
+    # A blocked BLMPOP is served when another connection pushes.
+    result = {}
+
+    def waiter():
+        with connect() as blocked:
+            result["value"] = blocked.blmpop(30, 2, "q1", "q2", direction="LEFT", count=2)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while r.info("clients")["blocked_clients"] != 1:
+        assert time.monotonic() < deadline, "the BLMPOP client never blocked"
+        time.sleep(0.02)
+    assert other.rpush("q2", "1", "2", "3") == 3
+    thread.join(60)
+    assert not thread.is_alive()
+    assert result["value"] == ["q2", ["1", "2"]]
+    assert r.lrange("q2", 0, -1) == ["3"]
+
+
+def test_blpop_woken_by_a_key_moved_into_place(r, other):
+    result = {}
+
+    def waiter():
+        with connect() as blocked:
+            result["value"] = blocked.blpop(["target"], timeout=30)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while r.info("clients")["blocked_clients"] != 1:
+        assert time.monotonic() < deadline, "the BLPOP client never blocked"
+        time.sleep(0.02)
+    other.rpush("source", "moved")
+    assert other.rename("source", "target") is True
+    thread.join(60)
+    assert not thread.is_alive()
+    assert tuple(result["value"]) == ("target", "moved")

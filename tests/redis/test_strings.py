@@ -1,5 +1,7 @@
 """String and bitmap commands."""
 
+import time
+
 import pytest
 import redis
 
@@ -104,3 +106,30 @@ def test_bits(r):
         r.setbit("b", -1, 1)
     with pytest.raises(redis.ResponseError, match="^bit is not an integer or out of range$"):
         r.execute_command("SETBIT", "b", 1, 2)
+
+
+def test_lcs(r):
+    r.mset({"a": "ohmytext", "b": "mynewtext"})
+    assert r.lcs("a", "b") == "mytext"
+    assert r.lcs("a", "b", len=True) == 6
+    idx = r.lcs("a", "b", idx=True, minmatchlen=4, withmatchlen=True)
+    matches = idx["matches"] if isinstance(idx, dict) else idx[1]
+    length = idx["len"] if isinstance(idx, dict) else idx[3]
+    assert matches == [[[4, 7], [5, 8], 4]]
+    assert length == 6
+    assert r.lcs("a", "missing") == ""
+
+
+def test_absolute_expiry_times(r):
+    now_ms = int(time.time() * 1000)
+    assert r.set("k", "v", pxat=now_ms + 10_000) is True
+    assert 9_000 <= r.pttl("k") <= 10_500
+    assert r.set("k", "v", exat=now_ms // 1000 + 100) is True
+    assert 98 <= r.ttl("k") <= 101
+    assert r.getex("k", pxat=now_ms + 20_000) == "v"
+    assert 19_000 <= r.pttl("k") <= 20_500
+    assert r.getex("k", persist=True) == "v"
+    assert r.ttl("k") == -1
+    assert r.pexpireat("k", now_ms + 5_000) is True
+    assert 4_000 <= r.pttl("k") <= 5_500
+    assert r.expiretime("k") in {(now_ms + 5_000) // 1000, (now_ms + 5_000) // 1000 + 1}

@@ -3,6 +3,8 @@
 import pytest
 import redis
 
+from conftest import scored
+
 
 @pytest.fixture
 def z(r):
@@ -33,14 +35,14 @@ def test_zadd_flags(r):
 
 def test_zrange_forms(z):
     assert z.zrange("z", 0, -1) == ["a", "b", "c", "d", "e"]
-    assert z.zrange("z", 0, 1, withscores=True) == [("a", 1.0), ("b", 2.0)]
+    assert scored(z.zrange("z", 0, 1, withscores=True)) == [("a", 1.0), ("b", 2.0)]
     assert z.zrange("z", 0, 1, desc=True) == ["e", "d"]
     assert z.zrange("z", "(1", 3, byscore=True) == ["b", "c"]
     assert z.zrange("z", "-inf", "+inf", byscore=True, offset=1, num=2) == ["b", "c"]
-    assert z.zrange("z", 4, 2, byscore=True, desc=True, withscores=True) == [("d", 4.0), ("c", 3.0), ("b", 2.0)]
+    assert scored(z.zrange("z", 4, 2, byscore=True, desc=True, withscores=True)) == [("d", 4.0), ("c", 3.0), ("b", 2.0)]
     assert z.zrangebyscore("z", 2, "(4") == ["b", "c"]
     assert z.zrevrangebyscore("z", "+inf", 4) == ["e", "d"]
-    assert z.zrevrange("z", 0, 0, withscores=True) == [("e", 5.0)]
+    assert scored(z.zrevrange("z", 0, 0, withscores=True)) == [("e", 5.0)]
 
 
 def test_zrange_bylex(r):
@@ -61,8 +63,8 @@ def test_rank_count_remove_pop(z):
     assert z.zcount("z", 2, 4) == 3
     assert z.zcount("z", "(2", "+inf") == 3
     assert z.zrem("z", "a", "nope") == 1
-    assert z.zpopmin("z") == [("b", 2.0)]
-    assert z.zpopmax("z", 2) == [("e", 5.0), ("d", 4.0)]
+    assert scored(z.zpopmin("z")) == [("b", 2.0)]
+    assert scored(z.zpopmax("z", 2)) == [("e", 5.0), ("d", 4.0)]
     assert z.zrange("z", 0, -1) == ["c"]
     z.zadd("r", {f"m{i}": i for i in range(10)})
     assert z.zremrangebyrank("r", 0, 2) == 3
@@ -74,17 +76,57 @@ def test_zunionstore_zinterstore_weights(r):
     r.zadd("a", {"x": 1, "y": 2, "z": 3})
     r.zadd("b", {"y": 10, "z": 20, "w": 30})
     assert r.zunionstore("u", ["a", "b"]) == 4
-    assert r.zrange("u", 0, -1, withscores=True) == [("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]
+    assert scored(r.zrange("u", 0, -1, withscores=True)) == [("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]
     assert r.zunionstore("u", {"a": 2, "b": 1}, aggregate="MAX") == 4
-    assert r.zrange("u", 0, -1, withscores=True) == [("x", 2.0), ("y", 10.0), ("z", 20.0), ("w", 30.0)]
+    assert scored(r.zrange("u", 0, -1, withscores=True)) == [("x", 2.0), ("y", 10.0), ("z", 20.0), ("w", 30.0)]
     assert r.zinterstore("i", {"a": 3, "b": 0.5}) == 2
-    assert r.zrange("i", 0, -1, withscores=True) == [("y", 11.0), ("z", 19.0)]
+    assert scored(r.zrange("i", 0, -1, withscores=True)) == [("y", 11.0), ("z", 19.0)]
     assert r.zinterstore("i", ["a", "b"], aggregate="MIN") == 2
-    assert r.zrange("i", 0, -1, withscores=True) == [("y", 2.0), ("z", 3.0)]
+    assert scored(r.zrange("i", 0, -1, withscores=True)) == [("y", 2.0), ("z", 3.0)]
     r.sadd("plain", "x", "y")
     assert r.zinterstore("i", ["a", "plain"]) == 2, "sets count as score 1"
-    assert r.zrange("i", 0, -1, withscores=True) == [("x", 2.0), ("y", 3.0)]
+    assert scored(r.zrange("i", 0, -1, withscores=True)) == [("x", 2.0), ("y", 3.0)]
     assert r.zinterstore("i", ["a", "missing"]) == 0
     assert r.exists("i") == 0
     with pytest.raises(redis.ResponseError, match="^syntax error$"):
         r.execute_command("ZUNIONSTORE", "u", 2, "a", "b", "WEIGHTS", 1)
+
+
+def test_zmpop_bzmpop_bzpopmin_bzpopmax(r):
+    assert r.zmpop(1, ["none"], min=True) is None
+    r.zadd("z", {"a": 1, "b": 2, "c": 3})
+    popped = r.zmpop(2, ["none", "z"], min=True)
+    assert popped[0] == "z" and scored(popped[1]) == [("a", 1.0)]
+    popped = r.zmpop(1, ["z"], max=True, count=10)
+    assert popped[0] == "z" and scored(popped[1]) == [("c", 3.0), ("b", 2.0)]
+    assert r.exists("z") == 0
+    with pytest.raises(redis.ResponseError, match="^count should be greater than 0$"):
+        r.execute_command("ZMPOP", 1, "z", "MIN", "COUNT", 0)
+    assert r.bzmpop(0.1, 1, ["z"], min=True) is None
+    r.zadd("z", {"x": 10, "y": 20})
+    popped = r.bzmpop(1, 1, ["z"], max=True)
+    assert popped[0] == "z" and scored(popped[1]) == [("y", 20.0)]
+    assert list(r.bzpopmin(["none", "z"], timeout=1)) == ["z", "x", 10.0]
+    assert r.bzpopmin(["z"], timeout=0.1) is None
+    r.zadd("z2", {"p": 1, "q": 2})
+    assert list(r.bzpopmax(["z2"], timeout=1)) == ["z2", "q", 2.0]
+
+
+def test_zunion_zinter_zdiff_zintercard_zrangestore_zrandmember(r):
+    r.zadd("a", {"x": 1, "y": 2, "z": 3})
+    r.zadd("b", {"y": 10, "z": 20, "w": 30})
+    assert r.zunion(["a", "b"]) == ["x", "y", "z", "w"]
+    assert scored(r.zunion(["a", "b"], withscores=True)) == [("x", 1.0), ("y", 12.0), ("z", 23.0), ("w", 30.0)]
+    assert scored(r.zinter({"a": 2, "b": 1}, aggregate="MAX", withscores=True)) == [("y", 10.0), ("z", 20.0)]
+    assert r.zdiff(["a", "b"]) == ["x"]
+    assert r.zdiffstore("d", ["b", "a"]) == 1
+    assert r.zrange("d", 0, -1) == ["w"]
+    assert r.zintercard(2, ["a", "b"]) == 2
+    assert r.zintercard(2, ["a", "b"], limit=1) == 1
+    assert r.zrangestore("s", "b", 0, 1) == 2
+    assert r.zrange("s", 0, -1) == ["y", "z"]
+    assert r.zrandmember("a") in {"x", "y", "z"}
+    assert sorted(r.zrandmember("a", 5)) == ["x", "y", "z"]
+    assert len(r.zrandmember("a", -5)) == 5
+    with pytest.raises(redis.ResponseError, match="^syntax error$"):
+        r.execute_command("ZUNIONSTORE", "u", 2, "a", "b", "WITHSCORES")

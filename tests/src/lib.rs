@@ -7,6 +7,7 @@ mod machine;
 pub mod network;
 pub mod packet;
 mod profile;
+pub mod redis;
 
 pub use machine::{Boot, Failure, Machine, console_timestamp};
 pub use profile::{Accelerator, Arch, ExitConvention, Profile};

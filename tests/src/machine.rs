@@ -18,6 +18,9 @@ pub struct Boot {
     pub cmdline: String,
     /// Extra QEMU arguments (devices, network back ends).
     pub qemu_args: Vec<String>,
+    /// Start the guest's real-time clock on a host second (see
+    /// [`Boot::host_aligned_clock`]).
+    pub align_clock: bool,
 }
 
 impl Boot {
@@ -32,11 +35,25 @@ impl Boot {
                 profile.arch
             ));
         }
-        Ok(Boot { profile, image, memory: None, cmdline: String::new(), qemu_args: Vec::new() })
+        Ok(Boot { profile, image, memory: None, cmdline: String::new(), qemu_args: Vec::new(), align_clock: false })
     }
 
     pub fn cmdline(mut self, cmdline: &str) -> Boot {
         self.cmdline = cmdline.to_string();
+        self
+    }
+
+    /// QEMU's emulated real-time clocks (the PC's CMOS clock, Arm's PL031)
+    /// count whole seconds from the instant QEMU starts, so their ticks fall
+    /// anywhere within the host's seconds and the guest's wall clock is up to
+    /// a second behind the host's. With this, [`command`](Self::command)
+    /// waits for the host's next second and starts the guest's clock at it
+    /// (`-rtc base=`): the guest's ticks then fall on the host's, and the
+    /// kernel, which aligns its wall clock to the first tick it sees, agrees
+    /// with the host within milliseconds. For runs that compare the guest's
+    /// time with the host's (Redis's PXAT and EXPIREAT tests, clients).
+    pub fn host_aligned_clock(mut self) -> Boot {
+        self.align_clock = true;
         self
     }
 
@@ -58,6 +75,7 @@ impl Boot {
             .arg("-kernel")
             .arg(&self.image)
             .args(["-append", &self.cmdline])
+            .args(if self.align_clock { rtc_at_next_host_second() } else { Vec::new() })
             .args(&self.qemu_args);
         cmd
     }
@@ -183,6 +201,15 @@ impl Machine {
         self.exit.decode(code).ok_or_else(|| self.fail(format!("QEMU itself failed (exit status {code})")))
     }
 
+    /// Records what the console printed so far, without waiting; once QEMU
+    /// has stopped, its exit status.
+    pub fn poll_exit(&mut self) -> Option<i32> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.record(&line);
+        }
+        self.child.try_wait().ok().flatten().map(|status| status.code().unwrap_or(-1))
+    }
+
     /// Everything the console printed so far.
     pub fn transcript(&self) -> &str {
         &self.transcript
@@ -194,6 +221,31 @@ impl Drop for Machine {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits for the host clock's next whole second; returns the QEMU
+/// arguments that start the guest's real-time clock at it (UTC).
+fn rtc_at_next_host_second() -> Vec<String> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let next = now.as_secs() + 1;
+    std::thread::sleep(Duration::from_secs(next) - now);
+    vec!["-rtc".into(), format!("base={}", utc_datetime(next))]
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` for Unix time `secs` (the proleptic Gregorian
+/// calendar, from the days since the epoch: Howard Hinnant's algorithm).
+fn utc_datetime(secs: u64) -> String {
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
 /// `[    5.140900] text` → 5.1409: the timestamp our kernel and Linux both
@@ -213,5 +265,12 @@ mod tests {
         assert_eq!(console_timestamp("[    5.140900] redis-server: listening on port 6379"), Some(5.1409));
         assert_eq!(console_timestamp("[  0.012345] redis: listening on 6379"), Some(0.012345));
         assert_eq!(console_timestamp("listening on 6379"), None);
+    }
+
+    #[test]
+    fn utc_datetimes() {
+        assert_eq!(utc_datetime(0), "1970-01-01T00:00:00");
+        assert_eq!(utc_datetime(951_782_400), "2000-02-29T00:00:00");
+        assert_eq!(utc_datetime(1_796_124_869), "2026-12-01T11:34:29");
     }
 }

@@ -5,15 +5,13 @@
 //! up, and that a bystander connected all along gets correct replies within
 //! [`BYSTANDER_BOUND`].
 
-use qemu_tests::network::{Backend, Forward, Network, PASST_BUFFERS, Transport, free_port, loopback_only_cmdline};
-use qemu_tests::{Boot, Machine};
+use qemu_tests::network::PASST_BUFFERS;
+use qemu_tests::redis::RedisAppliance;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-/// Generous: a cold QEMU under TCG on a loaded 2-core machine.
-const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 /// Socket I/O timeout of the clients.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the bystander may wait for PONG while an attack goes on.
@@ -137,28 +135,17 @@ fn info_field(client: &mut Client, section: &str, field: &str) -> Result<u64, St
 // ----- the appliance and its bystander ---------------------------------------
 
 struct Appliance {
-    machine: Machine,
+    redis: RedisAppliance,
     port: u16,
     bystander: Client,
-    _network: Network,
 }
 
 /// Boots the appliance at 128 MiB behind passt with the kernel parameters
 /// `kernel_args`.
 fn boot(machine: &str, kernel_args: &str) -> Appliance {
-    let port = free_port();
-    let network =
-        Network::start(Backend::Passt, Transport::for_machine(machine), &[Forward { host: port, guest: 6379 }])
-            .unwrap_or_else(|e| panic!("{e}"));
-    let mut boot = Boot::app("redis", machine)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .cmdline(&loopback_only_cmdline("redis", kernel_args))
-        .memory("128M");
-    boot.qemu_args = network.qemu_args.clone();
-    let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
-    m.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
-    let bystander = Client::connect(port).unwrap_or_else(|e| panic!("bystander: {e}"));
-    let mut a = Appliance { machine: m, port, bystander, _network: network };
+    let redis = RedisAppliance::boot(machine, kernel_args, |b| b.memory("128M")).unwrap_or_else(|e| panic!("{e}"));
+    let bystander = Client::connect(redis.port).unwrap_or_else(|e| panic!("bystander: {e}"));
+    let mut a = Appliance { port: redis.port, redis, bystander };
     a.bystander_is_served().unwrap_or_else(|e| panic!("{e}"));
     a
 }
@@ -498,15 +485,15 @@ fn run_phases(machine: &str, a: &mut Appliance, phases: &[(&str, Phase)]) {
     for &(name, phase) in phases {
         let started = Instant::now();
         if let Err(e) = phase(a) {
-            let console = match a.machine.wait_for("\u{0}no such line\u{0}", Duration::from_millis(500)) {
-                Ok(_) => a.machine.transcript().to_string(),
+            let console = match a.redis.machine.wait_for("\u{0}no such line\u{0}", Duration::from_millis(500)) {
+                Ok(_) => a.redis.machine.transcript().to_string(),
                 Err(failure) => failure.transcript,
             };
             panic!("{machine}: {name}: {e}\n--- console ---\n{console}--- end of console ---");
         }
         eprintln!("{machine}: {name} passed in {:.1} s", started.elapsed().as_secs_f64());
     }
-    assert!(!a.machine.transcript().contains("KERNEL PANIC"), "{}", a.machine.transcript());
+    assert!(!a.redis.machine.transcript().contains("KERNEL PANIC"), "{}", a.redis.machine.transcript());
 }
 
 fn nothing_a_client_sends_takes_it_down(machine: &str) {

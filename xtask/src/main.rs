@@ -10,10 +10,13 @@
 //! - `fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp] [--asan]`: the Redis engine's
 //!   libFuzzer target.
 //! - `bench [--arch ARCH|all] [--machine PROFILE] [--quick]`: the Redis appliance against a Debian Linux baseline.
+//! - `conformance [--arch ARCH|all] [--units core|extended|all|NAMES] [--profile default|needs]`: Redis's TCL
+//!   suite against the appliance and Debian's real Redis, side by side.
 
 mod args;
 mod bench;
 mod cargo;
+mod conformance;
 mod elf;
 mod fuzz;
 mod image;
@@ -42,6 +45,9 @@ commands:
   lint                                    cargo fmt --check and clippy (host and bare-metal)
   bench [--arch x86_64|aarch64|all] [--machine PROFILE] [--quick] [--network user|passt|tap]
                                           Redis appliance vs Debian Linux baseline (target/bench/)
+  conformance [--arch ARCH|all] [--units core|extended|all|U1,U2] [--profile default|needs]
+                                          Redis's TCL suite: the appliance beside Debian's real Redis
+                                          (target/conformance/)
   fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp] [--asan]
                                           the Redis engine's fuzz target (default 60 s, target/fuzz/)
 
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Some("lint") => lint(),
         Some("bench") => bench::run(&mut args),
         Some("fuzz") => fuzz::run(&mut args),
+        Some("conformance") => conformance::run(&mut args),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -181,7 +188,15 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         Backend::User => network::loopback_only_cmdline(&app, &cmdline),
         _ => cmdline,
     };
-    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args: network.qemu_args.clone() };
+    // A user compares the appliance's clock with the host's (TIME, PXAT).
+    let boot = Boot {
+        profile: profile.clone(),
+        image,
+        memory,
+        cmdline,
+        qemu_args: network.qemu_args.clone(),
+        align_clock: true,
+    };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
         profile.name,
@@ -242,6 +257,14 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
     let mut test_args = vec!["test", "-p", "qemu-tests", "--"];
     test_args.extend(filters.iter().map(String::as_str));
     totals.add(cargo::test(&test_args, &[])?);
+    // Redis's own test suite, beside Debian's real Redis: a test that
+    // passes there must pass against the appliance (or be listed, with
+    // its reason, in tests/conformance/).
+    let arch_names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
+    let arch_arg = if arches.len() == Arch::ALL.len() { "all".to_string() } else { arch_names.join(",") };
+    step(&format!("Redis's TCL suite: cargo xtask conformance --units core --arch {arch_arg}"));
+    run_self(&["conformance", "--units", "core", "--arch", &arch_arg], "`cargo xtask conformance --units core`")?;
+    totals.passed += 1;
     if bench_smoke {
         // The benchmark is checked to still work, not timed: its ratios
         // are reported, only a failure to build, boot or serve fails here.

@@ -210,7 +210,8 @@ static APT_UPDATED: AtomicBool = AtomicBool::new(false);
 /// Installs Debian packages (from `suite` if given), or explains how.
 pub fn apt_install(packages: &[&str], suite: Option<&str>) -> Result<()> {
     let suite_args: Vec<&str> = suite.map(|s| vec!["-t", s]).unwrap_or_default();
-    let command = format!("apt-get install -y {}{}", suite_args.join(" ") + " ", packages.join(" "));
+    let command =
+        format!("apt-get install -y --no-install-recommends {}{}", suite_args.join(" ") + " ", packages.join(" "));
     if !is_root() || Command::new("apt-get").arg("--version").output().is_err() {
         return Err(format!("missing packages; install them with:\n  sudo apt-get update && sudo {command}"));
     }
@@ -219,7 +220,7 @@ pub fn apt_install(packages: &[&str], suite: Option<&str>) -> Result<()> {
         run_apt(&["update", "-q"])?;
     }
     step(&command);
-    let mut args = vec!["install", "-y", "-q"];
+    let mut args = vec!["install", "-y", "-q", "--no-install-recommends"];
     args.extend(suite_args);
     args.extend(packages);
     run_apt(&args)

@@ -403,10 +403,7 @@ pub(crate) fn block_until<R>(
         if deadline.is_some_and(|d| now >= d) {
             return Ok(None);
         }
-        let wake = match (wake, deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let wake = [wake, deadline, time::watch_clock_tick()].into_iter().flatten().min();
         match wake {
             // smoltcp wants to run again right away (e.g. the transmit ring
             // was full): the device's completion interrupt wakes us, the

@@ -1,7 +1,9 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::{client, config, hash, info, keys, list, multi, pubsub, server as srv, set, string, zset};
+use crate::cmd::{
+    client, config, dump, hash, info, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zsetops,
+};
 use crate::server::{Ctx, Server};
 
 pub type Handler = fn(&mut Server, &mut Ctx);
@@ -152,6 +154,9 @@ pub static TABLE: &[CommandSpec] = &[
     c("copy", -3, RW, K12, GENERIC, keys::copy),
     c("move", 3, WRITE | FAST, K1, GENERIC, keys::move_cmd),
     c("object", -2, READONLY, (2, 2, 1), GENERIC, keys::object),
+    c("dump", 2, READONLY, K1, GENERIC, dump::dump),
+    c("restore", -4, RW, K1, GENERIC, dump::restore),
+    c("memory", -2, READONLY, (2, 2, 1), SERVER, keys::memory),
     // strings
     c("get", 2, READONLY | FAST, K1, STRING, string::get),
     c("set", -3, RW, K1, STRING, string::set),
@@ -174,6 +179,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("getrange", 4, READONLY, K1, STRING, string::getrange),
     c("substr", 4, READONLY, K1, STRING, string::getrange),
     c("setrange", 4, RW, K1, STRING, string::setrange),
+    c("lcs", -3, READONLY, K12, STRING, lcs::lcs),
     c("setbit", 4, RW, K1, BITMAP, string::setbit),
     c("getbit", 3, READONLY | FAST, K1, BITMAP, string::getbit),
     c("bitcount", -2, READONLY, K1, BITMAP, string::bitcount),
@@ -245,6 +251,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("zrank", 3, READONLY | FAST, K1, ZSET, zset::zrank),
     c("zrevrank", 3, READONLY | FAST, K1, ZSET, zset::zrevrank),
     c("zrange", -4, READONLY, K1, ZSET, zset::zrange),
+    c("zrangestore", -5, RW, K12, ZSET, zset::zrangestore),
     c("zrangebyscore", -4, READONLY, K1, ZSET, zset::zrangebyscore),
     c("zrevrangebyscore", -4, READONLY, K1, ZSET, zset::zrevrangebyscore),
     c("zrangebylex", -4, READONLY, K1, ZSET, zset::zrangebylex),
@@ -255,8 +262,14 @@ pub static TABLE: &[CommandSpec] = &[
     c("zremrangebylex", 4, WRITE, K1, ZSET, zset::zremrangebylex),
     c("zpopmin", -2, WRITE | FAST, K1, ZSET, zset::zpopmin),
     c("zpopmax", -2, WRITE | FAST, K1, ZSET, zset::zpopmax),
-    c("zunionstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zset::zunionstore),
-    c("zinterstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zset::zinterstore),
+    c("zunionstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zunionstore),
+    c("zinterstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zinterstore),
+    c("zdiffstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zdiffstore),
+    c("zunion", -3, READONLY | MOVABLE_KEYS, NONE, ZSET, zsetops::zunion),
+    c("zinter", -3, READONLY | MOVABLE_KEYS, NONE, ZSET, zsetops::zinter),
+    c("zdiff", -3, READONLY | MOVABLE_KEYS, NONE, ZSET, zsetops::zdiff),
+    c("zintercard", -3, READONLY | MOVABLE_KEYS, NONE, ZSET, zsetops::zintercard),
+    c("zrandmember", -2, READONLY, K1, ZSET, zsetops::zrandmember),
     c("zscan", -3, READONLY, K1, ZSET, zset::zscan),
     // pub/sub
     c("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::subscribe),

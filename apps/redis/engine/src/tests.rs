@@ -7,6 +7,7 @@ mod harness;
 mod blocking;
 mod client_limits;
 mod connection;
+mod dump;
 mod expire_evict;
 mod fuzz_found;
 mod fuzz_inputs;

@@ -3,9 +3,11 @@
 
 pub mod client;
 pub mod config;
+pub mod dump;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod lcs;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
@@ -13,6 +15,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod zset;
+pub mod zsetops;
 
 use alloc::format;
 use alloc::string::String;

@@ -173,8 +173,9 @@ pub fn pubsub(s: &mut Server, c: &mut Ctx) {
                 c.out.bulk(&n);
             }
         }
+        // A flat array of channel/count pairs, in RESP3 too (as Redis 7.0).
         b"numsub" => {
-            c.out.map(c.argc() - 2);
+            c.out.array((c.argc() - 2) * 2);
             for i in 2..c.argc() {
                 let ch = c.arg(i).to_vec();
                 let n = s.pubsub.channels.get(&ch).map(|v| v.len()).unwrap_or(0);
@@ -189,7 +190,7 @@ pub fn pubsub(s: &mut Server, c: &mut Ctx) {
         }
         b"shardchannels" => c.out.array(0),
         b"shardnumsub" => {
-            c.out.map(c.argc() - 2);
+            c.out.array((c.argc() - 2) * 2);
             for i in 2..c.argc() {
                 let ch = c.arg(i).to_vec();
                 c.out.bulk(&ch);

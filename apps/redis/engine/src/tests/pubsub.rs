@@ -98,3 +98,14 @@ fn subscribers_leave_and_order_stays() {
     assert_eq!(h.cmd(p, &["PUBSUB", "NUMSUB", "ch"]), "*2\r\n$2\r\nch\r\n:0\r\n");
     assert_eq!(h.cmd(p, &["PUBSUB", "NUMPAT"]), ":0\r\n");
 }
+
+/// PUBSUB NUMSUB and SHARDNUMSUB answer a flat array in RESP3 too, as Redis
+/// 7.0 does (clients such as redis-py parse it as a list).
+#[test]
+fn numsub_is_a_flat_array_in_resp3() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["HELLO", "3"]);
+    assert_eq!(h.cmd(c, &["PUBSUB", "NUMSUB", "a"]), "*2\r\n$1\r\na\r\n:0\r\n");
+    assert_eq!(h.cmd(c, &["PUBSUB", "SHARDNUMSUB", "a"]), "*2\r\n$1\r\na\r\n:0\r\n");
+}

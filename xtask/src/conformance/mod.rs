@@ -1,0 +1,414 @@
+//! `cargo xtask conformance [--arch ARCH|all] [--units core|extended|all|U1,U2...] [--profile default|needs]`:
+//! Redis's own TCL test suite, unit by unit, against the booted appliance
+//! and, in the same run, against Debian's real `redis-server`, so every
+//! figure stands beside the real thing.
+//!
+//! - The suite comes from Debian's `redis` source package, the version of
+//!   the installed `redis-tools` ([`suite`]), unpacked under
+//!   `target/conformance/`.
+//! - Real Redis is Debian's own binary: `redis-tools` ships it as
+//!   `redis-check-rdb`, which runs as the server when called
+//!   `redis-server` (Debian's `redis-server` package is only that link and
+//!   a service), so nothing is installed or started system-wide.
+//! - Both run in the suite's external-server mode (`--singledb --durable
+//!   --ignore-encoding --ignore-digest`, `slow` tests denied). The
+//!   `default` profile denies every `needs:*` tag; `needs` denies only
+//!   `needs:debug`.
+//! - `tests/conformance/skip.txt` lists tests that are not run against the
+//!   appliance, each with the reason (they fail against real Redis in this
+//!   mode too, or are impossible in an appliance). `known-failures.txt`
+//!   lists the tests that pass against real Redis and still fail against
+//!   the appliance (open work). The run fails when a test passes against
+//!   real Redis and fails against the appliance without being listed, or
+//!   when a listed known failure passes (so the list only shrinks).
+//! - A unit that kills the appliance counts its remaining tests as failed;
+//!   the appliance is rebooted for the next unit.
+//!
+//! It prints one table (unit, real Redis, appliance, skipped) and writes
+//! every unit's output and the failures under `target/conformance/`.
+
+mod outcome;
+mod suite;
+
+use crate::args::Args;
+use crate::{Result, image, setup, step};
+use outcome::{Listed, UnitRun};
+use qemu_tests::network::{PASST_BUFFERS, free_port};
+use qemu_tests::redis::RedisAppliance;
+use qemu_tests::{Arch, Boot};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// The core units: the data types and the server behaviour every client
+/// relies on. Real Redis 7.0 passes about 970 tests in them in this mode.
+pub const CORE_UNITS: &[&str] = &[
+    "unit/protocol",
+    "unit/keyspace",
+    "unit/quit",
+    "unit/info-command",
+    "unit/type/string",
+    "unit/type/incr",
+    "unit/type/list",
+    "unit/type/list-3",
+    "unit/type/set",
+    "unit/type/zset",
+    "unit/type/hash",
+    "unit/expire",
+    "unit/multi",
+    "unit/pubsub",
+    "unit/introspection",
+];
+
+/// Units beyond the core (data types of a later issue, persistence,
+/// scripting, ACLs...), run with `--units extended`.
+pub const EXTENDED_UNITS: &[&str] = &[
+    "unit/auth",
+    "unit/scan",
+    "unit/info",
+    "unit/other",
+    "unit/sort",
+    "unit/dump",
+    "unit/bitops",
+    "unit/bitfield",
+    "unit/geo",
+    "unit/hyperloglog",
+    "unit/type/stream",
+    "unit/type/stream-cgroups",
+    "unit/type/list-2",
+    "unit/tracking",
+    "unit/pubsubshard",
+    "unit/latency-monitor",
+    "unit/slowlog",
+    "unit/introspection-2",
+    "unit/limits",
+    "unit/maxmemory",
+    "unit/querybuf",
+    "unit/lazyfree",
+    "unit/networking",
+    "unit/client-eviction",
+    "unit/acl",
+    "unit/acl-v2",
+    "unit/functions",
+    "unit/scripting",
+];
+
+/// How long one unit may run before it is stopped and counted as hung.
+const UNIT_TIMEOUT: Duration = Duration::from_secs(600);
+/// The suite's own per-test timeout (it reports a TIMEOUT and moves on).
+pub(crate) const TEST_TIMEOUT_SECONDS: u32 = 60;
+
+/// Which `needs:*` tags are denied.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Profile {
+    /// Every `needs:*` tag denied: what external-server mode runs by default.
+    Default,
+    /// Only `needs:debug` denied (replication, SAVE, CONFIG RESETSTAT... run).
+    Needs,
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Needs => "needs",
+        }
+    }
+
+    fn denied_tags(self) -> &'static [&'static str] {
+        match self {
+            Profile::Default => &[
+                "slow",
+                "needs:debug",
+                "needs:repl",
+                "needs:save",
+                "needs:config-maxmemory",
+                "needs:config-resetstat",
+                "needs:reset",
+                "needs:latency",
+                "needs:local-process",
+                "needs:pfdebug",
+            ],
+            Profile::Needs => &["slow", "needs:debug"],
+        }
+    }
+}
+
+pub fn run(args: &mut Args) -> Result<ExitCode> {
+    let arches: Vec<Arch> = match args.value("--arch")?.as_deref() {
+        None => vec![Arch::host()],
+        Some("all") => Arch::ALL.to_vec(),
+        Some(name) => {
+            vec![Arch::parse(name).ok_or_else(|| format!("unknown --arch '{name}': use x86_64, aarch64 or all"))?]
+        }
+    };
+    let units = units_option(args.value("--units")?.as_deref())?;
+    let profile = match args.value("--profile")?.as_deref() {
+        None | Some("default") => Profile::Default,
+        Some("needs") => Profile::Needs,
+        Some(other) => return Err(format!("unknown --profile '{other}': use default or needs")),
+    };
+    args.finish()?;
+    let failed = conform(&arches, &units, profile)?;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn units_option(value: Option<&str>) -> Result<Vec<String>> {
+    let list = |units: &[&str]| units.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+    Ok(match value {
+        None | Some("core") => list(CORE_UNITS),
+        Some("extended") => list(EXTENDED_UNITS),
+        Some("all") => [list(CORE_UNITS), list(EXTENDED_UNITS)].concat(),
+        Some(names) => {
+            names.split(',').map(|n| if n.starts_with("unit/") { n.to_string() } else { format!("unit/{n}") }).collect()
+        }
+    })
+}
+
+/// Runs the units against real Redis and each architecture's appliance,
+/// prints the table and writes the reports; true when a test failed
+/// that is not a listed known failure (or a known failure passed).
+pub fn conform(arches: &[Arch], units: &[String], profile: Profile) -> Result<bool> {
+    setup::ensure_redis_tools()?;
+    for &arch in arches {
+        setup::ensure_qemu(arch)?;
+    }
+    setup::ensure_passt()?;
+    ensure_tclsh()?;
+    let root = qemu_tests::repo_root();
+    let work = root.join("target/conformance");
+    let suite = suite::fetch(&work)?;
+    let skips = Listed::read(&root.join("tests/conformance/skip.txt"))?;
+    let known = Listed::read(&root.join("tests/conformance/known-failures.txt"))?;
+    let out = work.join(profile.name());
+    std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+
+    step(&format!("real Redis: Debian's {} ({} units, profile {})", suite.version, units.len(), profile.name()));
+    let real = {
+        let server = RealRedis::start(&work)?;
+        let runner = Runner { suite: &suite.dir, port: server.port, profile, logs: out.join("real"), skips: None };
+        units.iter().map(|u| runner.run(u, &mut || Ok(()))).collect::<Result<Vec<_>>>()?
+    };
+
+    let mut failed = false;
+    let mut report = String::new();
+    for &arch in arches {
+        image::build("redis", arch, false)?;
+        step(&format!("the appliance on {arch}: {} units", units.len()));
+        let mut appliance = Appliance::boot(arch)?;
+        let logs = out.join(arch.name());
+        let mut results = Vec::new();
+        for unit in units {
+            let runner =
+                Runner { suite: &suite.dir, port: appliance.port, profile, logs: logs.clone(), skips: Some(&skips) };
+            let mut alive = || appliance.check_alive();
+            let mut run = runner.run(unit, &mut alive)?;
+            if !appliance.answers_ping() {
+                run.died = true;
+                step(&format!("{unit} took the appliance down; rebooting it"));
+                appliance.save_console(&logs, unit);
+                appliance = Appliance::boot(arch)?;
+            }
+            results.push(run);
+        }
+        let table = outcome::table(arch, &real, &results, &skips, &known);
+        println!("{}", table.text);
+        report.push_str(&table.text);
+        report.push_str(&table.details);
+        failed |= table.failed;
+    }
+    let path = out.join("report.txt");
+    std::fs::write(&path, &report).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    step(&format!("report with every failure: {}; each unit's output: {}/<arch>/", path.display(), out.display()));
+    Ok(failed)
+}
+
+fn ensure_tclsh() -> Result<()> {
+    if Command::new("tclsh").stdin(Stdio::piped()).stdout(Stdio::null()).spawn().is_ok_and(|mut c| {
+        drop(c.stdin.take());
+        c.wait().is_ok_and(|s| s.success())
+    }) {
+        return Ok(());
+    }
+    step("tclsh (Redis's test suite runs on Tcl) is missing; installing tcl");
+    setup::apt_install(&["tcl"], None)
+}
+
+/// One run of the suite's test helper on one unit.
+struct Runner<'a> {
+    suite: &'a Path,
+    port: u16,
+    profile: Profile,
+    logs: PathBuf,
+    /// Tests not to run (the appliance's skip list); `None` for real Redis.
+    skips: Option<&'a Listed>,
+}
+
+impl Runner<'_> {
+    /// Runs `unit`; `alive` is polled while it runs and ends the run early
+    /// (as a crash) when it fails.
+    fn run(&self, unit: &str, alive: &mut dyn FnMut() -> Result<()>) -> Result<UnitRun> {
+        let mut cmd = Command::new("tclsh");
+        cmd.current_dir(self.suite)
+            .args(["tests/test_helper.tcl", "--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--singledb", "--durable", "--ignore-encoding", "--ignore-digest", "--clients", "1"])
+            .args(["--timeout", &TEST_TIMEOUT_SECONDS.to_string()]);
+        for tag in self.profile.denied_tags() {
+            cmd.args(["--tags", &format!("-{tag}")]);
+        }
+        if let Some(skips) = self.skips {
+            for test in skips.tests_of(unit) {
+                cmd.args(["--skiptest", test]);
+            }
+        }
+        cmd.args(["--single", unit]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let started = Instant::now();
+        let child = cmd.spawn().map_err(|e| format!("cannot run tclsh: {e}"))?;
+        let (text, hung) = collect(child, alive)?;
+        std::fs::create_dir_all(&self.logs).map_err(|e| format!("creating {}: {e}", self.logs.display()))?;
+        let log = self.logs.join(format!("{}.log", unit.trim_start_matches("unit/").replace('/', "_")));
+        std::fs::write(&log, &text).map_err(|e| format!("writing {}: {e}", log.display()))?;
+        let run = UnitRun::parse(unit, &text, hung, started.elapsed());
+        eprintln!("  {unit}: {} passed, {} failed ({:.0} s)", run.passed.len(), run.failed.len(), run.seconds);
+        Ok(run)
+    }
+}
+
+/// Waits for the test helper, polling `alive` once a second; returns its
+/// output and whether it had to be stopped.
+fn collect(mut child: Child, alive: &mut dyn FnMut() -> Result<()>) -> Result<(String, bool)> {
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let mut stopped = None;
+    loop {
+        if child.try_wait().map_err(|e| format!("waiting for tclsh: {e}"))?.is_some() {
+            break;
+        }
+        if started.elapsed() > UNIT_TIMEOUT {
+            stopped = Some(format!("stopped after {} s", UNIT_TIMEOUT.as_secs()));
+        } else if let Err(why) = alive() {
+            stopped = Some(why);
+        }
+        if stopped.is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let mut text = out.join().unwrap_or_default();
+    text.push_str(&err.join().unwrap_or_default());
+    if let Some(why) = &stopped {
+        text.push_str(&format!("\n[conformance] unit {why}\n"));
+    }
+    Ok((text, stopped.is_some()))
+}
+
+/// Debian's real Redis on a free loopback port, with no persistence, for
+/// the duration of the run.
+struct RealRedis {
+    child: Child,
+    port: u16,
+}
+
+impl RealRedis {
+    fn start(work: &Path) -> Result<RealRedis> {
+        let bin = work.join("bin");
+        std::fs::create_dir_all(&bin).map_err(|e| format!("creating {}: {e}", bin.display()))?;
+        let server = bin.join("redis-server");
+        let _ = std::fs::remove_file(&server);
+        std::os::unix::fs::symlink(suite::REAL_SERVER, &server)
+            .map_err(|e| format!("linking {} to {}: {e}", server.display(), suite::REAL_SERVER))?;
+        let data = work.join("real-data");
+        std::fs::create_dir_all(&data).map_err(|e| format!("creating {}: {e}", data.display()))?;
+        let port = free_port();
+        let child = Command::new(&server)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--daemonize", "no", "--dir"])
+            .arg(&data)
+            .arg("--logfile")
+            .arg(work.join("real-redis.log"))
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
+        let real = RealRedis { child, port };
+        let started = Instant::now();
+        while !ping(port) {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(format!(
+                    "real Redis did not answer PING on port {port}; see {}",
+                    work.join("real-redis.log").display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(real)
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The booted appliance behind passt, its port forwarded from the host.
+struct Appliance {
+    redis: RedisAppliance,
+    port: u16,
+}
+
+impl Appliance {
+    fn boot(arch: Arch) -> Result<Appliance> {
+        // Redis's tests compare expiry times with the host's clock.
+        let redis = RedisAppliance::boot(arch.default_machine(), PASST_BUFFERS, Boot::host_aligned_clock)?;
+        Ok(Appliance { port: redis.port, redis })
+    }
+
+    /// Err once QEMU has exited (the appliance panicked or powered off).
+    fn check_alive(&mut self) -> Result<()> {
+        match self.redis.machine.poll_exit() {
+            Some(status) => Err(format!("ended: the appliance stopped (QEMU exit status {status})")),
+            None => Ok(()),
+        }
+    }
+
+    fn answers_ping(&mut self) -> bool {
+        self.check_alive().is_ok() && ping(self.port)
+    }
+
+    fn save_console(&self, logs: &Path, unit: &str) {
+        let path = logs.join(format!("{}.console.txt", unit.trim_start_matches("unit/").replace('/', "_")));
+        let _ = std::fs::write(path, self.redis.machine.transcript());
+    }
+}
+
+/// True when a Redis server on 127.0.0.1:`port` answers PING within 5 s.
+fn ping(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(5)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reply = [0u8; 7];
+    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}
+
+/// The tests a unit run passed, as a set (for the comparisons).
+fn names(tests: &[String]) -> BTreeSet<&str> {
+    tests.iter().map(String::as_str).collect()
+}
