@@ -140,7 +140,7 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
     };
     let rbs = out_capacity.clamp(1024, REPLY_BUFFER);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={}{}{} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={}{}{} user=default redir=-1 resp={}",
         cl.id,
         cl.peer,
         local_addr(s),
@@ -163,6 +163,8 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
         oll,
         omem,
         s.memory_of(cl),
+        // Reading, and writing while output waits for the socket.
+        if caller.is_none() && pending_out > 0 { "rw" } else { "r" },
         cl.last_cmd,
         if cl.last_sub.is_empty() { "" } else { "|" },
         text(&cl.last_sub),

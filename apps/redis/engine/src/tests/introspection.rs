@@ -76,10 +76,14 @@ fn client_info_has_redis_fields_in_order() {
     h.cmd(c, &["RESET"]);
     h.cmd(c, &["CLIENT", "NO-EVICT", "on"]);
     h.cmd(c, &["MULTI"]);
+    // A reply the app has not taken yet.
+    h.s.feed(c, &enc(&[b"PING"]), h.now);
     let other = h.client();
     let list = bulk_text(&h.cmd(other, &["CLIENT", "LIST"]));
     let first = list.lines().next().unwrap_or("");
     assert_eq!(field(first, "flags"), "xe");
+    assert_eq!(field(first, "events"), "rw");
+    assert_eq!(field(first, "obl"), "9");
     assert_eq!(field(first, "qbuf"), "0");
 }
 
