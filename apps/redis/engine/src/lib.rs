@@ -62,6 +62,7 @@ pub mod fuzzing;
 pub mod glob;
 pub mod idqueue;
 pub mod mem;
+pub mod notify;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

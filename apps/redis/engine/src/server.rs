@@ -14,6 +14,7 @@ use crate::client::{Client, Multi};
 use crate::commands::{self, CommandSpec, flags};
 use crate::config::{Config, EvictionPolicy};
 use crate::db::{Db, Found, ValueMut};
+use crate::notify;
 use crate::pubsub::PubSub;
 use crate::resp::{Out, ParseLimits, Step};
 use crate::types::Value;
@@ -138,6 +139,11 @@ pub struct Server {
     mem_buckets: Vec<Vec<u64>>,
     /// Per-client limits derived from `cfg` (see [`Server::set_config`]).
     caps: ClientCaps,
+    /// The client whose command is running (its output is lent to the
+    /// command), and the pushes for it held meanwhile (see
+    /// [`push_to`](Self::push_to)).
+    pub(crate) running: Option<u64>,
+    pub(crate) running_push: Vec<u8>,
 }
 
 /// Client limits derived from the configuration once, not per command.
@@ -266,6 +272,8 @@ impl Server {
             closing_mem: 0,
             mem_buckets: (MEM_BUCKET_MIN_LOG..=MEM_BUCKET_MAX_LOG).map(|_| Vec::new()).collect(),
             caps: ClientCaps::of(&config),
+            running: None,
+            running_push: Vec::new(),
             cfg: config,
             rng,
         }
@@ -578,6 +586,8 @@ impl Server {
         let has_pass = self.cfg.requirepass.is_some();
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let mut out = Self::client_out(self.caps, c);
+        let reply_start = out.buf.len();
+        self.running = Some(cid);
         let in_multi = c.multi.is_some();
         let db = c.db;
         let mut reject: Option<Vec<u8>> = None;
@@ -637,7 +647,7 @@ impl Server {
             if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
                 m.failed = true;
             }
-            self.restore_out(cid, out);
+            self.finish_reply(cid, out, reply_start, false);
             self.after_command(cid);
             return;
         }
@@ -645,7 +655,7 @@ impl Server {
         if in_multi && spec.flags & flags::NOT_QUEUED == 0 {
             out.simple(b"QUEUED");
             let queued = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()).is_none_or(|m| m.queue(argv));
-            self.restore_out(cid, out);
+            self.finish_reply(cid, out, reply_start, false);
             if !queued {
                 self.close_client_now(cid); // out of memory for the transaction
             }
@@ -663,9 +673,38 @@ impl Server {
             }
         }
         let out = self.call(cid, spec, argv, out, false);
-        self.restore_out(cid, out);
+        self.finish_reply(cid, out, reply_start, true);
         self.serve_ready_keys();
         self.after_command(cid);
+    }
+
+    /// Gives a command's output back to its client (after
+    /// [`settle_reply`](Self::settle_reply) unless [`call`](Self::call)
+    /// did it), and moves a pending `CLIENT REPLY SKIP` on to the next
+    /// command.
+    fn finish_reply(&mut self, cid: u64, mut out: Out, reply_start: usize, called: bool) {
+        if !called {
+            self.settle_reply(cid, &mut out, reply_start);
+        }
+        self.running = None;
+        if let Some(c) = self.clients.get_mut(&cid) {
+            c.reply_skip = core::mem::take(&mut c.reply_skip_next);
+        }
+        self.restore_out(cid, out);
+    }
+
+    /// A command's reply, from `start` in `out`, is complete: it is dropped
+    /// under `CLIENT REPLY OFF|SKIP`, and the pushes held for the client
+    /// meanwhile go in front of it.
+    fn settle_reply(&mut self, cid: u64, out: &mut Out, start: usize) {
+        if self.clients.get(&cid).is_some_and(|c| c.reply_off || c.reply_skip) {
+            out.buf.truncate(start);
+        }
+        if !self.running_push.is_empty() {
+            let pushes = core::mem::take(&mut self.running_push);
+            let at = start.min(out.buf.len());
+            out.buf.splice(at..at, pushes);
+        }
     }
 
     /// Executes one command and propagates it when it wrote something.
@@ -679,8 +718,20 @@ impl Server {
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
         let keep_argv = self.observer.is_some();
+        let start = out.buf.len();
         let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
         (spec.handler)(self, &mut ctx);
+        if in_exec {
+            // Inside EXEC: pushes go before this command's reply, in the
+            // EXEC reply, where Redis 7.0 writes them; muting is EXEC's.
+            if !self.running_push.is_empty() {
+                let pushes = core::mem::take(&mut self.running_push);
+                let at = start.min(ctx.out.buf.len());
+                ctx.out.buf.splice(at..at, pushes);
+            }
+        } else {
+            self.settle_reply(cid, &mut ctx.out, start);
+        }
         if ctx.dirty > 0 {
             self.dirty_since_save += ctx.dirty;
             if spec.flags & flags::WRITE != 0 || ctx.rewrite.is_some() {
@@ -869,8 +920,17 @@ impl Server {
         }
     }
 
-    /// Appends raw reply bytes to another client's buffer (pub/sub, unblock).
+    /// Appends reply bytes to another client's buffer (unblock); dropped
+    /// under `CLIENT REPLY OFF`.
     pub(crate) fn write_to(&mut self, cid: u64, f: impl FnOnce(&mut Out)) {
+        if self.clients.get(&cid).is_some_and(|c| c.reply_off) {
+            return;
+        }
+        self.write_push_to(cid, f);
+    }
+
+    /// Appends a push (pub/sub) to another client's buffer.
+    pub(crate) fn write_push_to(&mut self, cid: u64, f: impl FnOnce(&mut Out)) {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.close_now {
             return;
@@ -1101,6 +1161,7 @@ impl Server {
         }
         self.stats.expired_keys += 1;
         self.touch_watched(db, key);
+        self.notify(notify::EXPIRED, "expired", db, key);
         self.propagate(db, &[b"DEL".to_vec(), key.to_vec()]);
     }
 
@@ -1108,18 +1169,15 @@ impl Server {
     pub(crate) fn read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
+        let Some(slot) = self.dbs.get(db)?.map.slot_of(key) else {
+            self.stats.keyspace_misses += 1;
+            self.notify(notify::KEY_MISS, "keymiss", db, key);
+            return None;
+        };
+        self.stats.keyspace_hits += 1;
         let d = self.dbs.get_mut(db)?;
-        match d.map.slot_of(key) {
-            Some(slot) => {
-                self.stats.keyspace_hits += 1;
-                d.touch_lru(slot, clock);
-                d.entry_at(slot).map(|(_, e)| &e.value)
-            }
-            None => {
-                self.stats.keyspace_misses += 1;
-                None
-            }
-        }
+        d.touch_lru(slot, clock);
+        d.entry_at(slot).map(|(_, e)| &e.value)
     }
 
     /// Like `read`, also lending the PRNG (for random-member commands).
@@ -1158,11 +1216,16 @@ impl Server {
     }
 
     /// Stores a value (overwriting; drops the TTL unless `keep_ttl`).
+    /// A new key is notified (`new`).
     pub(crate) fn store(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
+        let new = self.notifies(notify::NEW) && self.dbs.get(db).is_some_and(|d| !d.map.contains_key(key));
         if let Some(d) = self.dbs.get_mut(db) {
             d.set(key, value, keep_ttl, clock);
+        }
+        if new {
+            self.notify(notify::NEW, "new", db, key);
         }
     }
 
@@ -1359,6 +1422,7 @@ impl Server {
                 self.delete_if_empty(db, key);
                 self.touch_watched(db, key);
                 if let Some(val) = val {
+                    crate::cmd::list::notify_pop(self, db, key, left);
                     let cmd = if left { b"LPOP".to_vec() } else { b"RPOP".to_vec() };
                     self.propagate(db, &[cmd, key.to_vec()]);
                     self.write_to(cid, |out| {
@@ -1390,6 +1454,8 @@ impl Server {
                 self.touch_watched(db, key);
                 let Some(val) = val else { return };
                 crate::cmd::list::push_to_list(self, db, &dest, val.clone(), to_left);
+                crate::cmd::list::notify_push(self, db, &dest, to_left);
+                crate::cmd::list::notify_pop(self, db, key, from_left);
                 self.touch_watched(db, &dest);
                 self.signal_list_push(db, &dest);
                 let side = |l: bool| if l { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
@@ -1584,6 +1650,7 @@ impl Server {
             }
             self.stats.evicted_keys += 1;
             self.touch_watched(db, &key);
+            self.notify(notify::EVICTED, "evicted", db, &key);
             self.propagate(db, &[b"DEL".to_vec(), key]);
         }
         true

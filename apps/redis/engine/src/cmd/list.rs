@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use super::{check_type, clamp_range, empty_array_or_null, int_arg, pop_count_arg, read_as, require, reserve_elements};
 use crate::blocking::{BlockOp, Blocked};
+use crate::notify::LIST;
 use crate::server::{Ctx, Server};
 use crate::types::{List, Value};
 use crate::util::{eq_ic, parse_f64, parse_i64};
@@ -44,6 +45,7 @@ fn push_generic(s: &mut Server, c: &mut Ctx, left: bool, only_existing: bool) {
     if let Some(Value::List(l)) = s.peek(c.db, &key) {
         len = l.len();
     }
+    notify_push(s, c.db, &key, left);
     s.modified(c, c.db, &key);
     s.signal_list_push(c.db, &key);
     c.out.int(len as i64);
@@ -60,6 +62,16 @@ pub fn lpushx(s: &mut Server, c: &mut Ctx) {
 }
 pub fn rpushx(s: &mut Server, c: &mut Ctx) {
     push_generic(s, c, false, true);
+}
+
+/// The `lpop`/`rpop` event (and `del` if the list emptied).
+pub(crate) fn notify_pop(s: &mut Server, db: usize, key: &[u8], left: bool) {
+    s.notify_removal(LIST, if left { "lpop" } else { "rpop" }, db, key);
+}
+
+/// The `lpush`/`rpush` event.
+pub(crate) fn notify_push(s: &mut Server, db: usize, key: &[u8], left: bool) {
+    s.notify(LIST, if left { "lpush" } else { "rpush" }, db, key);
 }
 
 /// Pops up to `n` elements; deletes the key when it empties.
@@ -95,6 +107,7 @@ fn pop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         Some(0) => c.out.array(0),
         Some(n) => {
             let items = pop_n(s, c.db, &key, left, n);
+            notify_pop(s, c.db, &key, left);
             s.modified(c, c.db, &key);
             c.out.array(items.len());
             for it in items {
@@ -103,6 +116,7 @@ fn pop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         }
         None => {
             let items = pop_n(s, c.db, &key, left, 1);
+            notify_pop(s, c.db, &key, left);
             s.modified(c, c.db, &key);
             match items.first() {
                 Some(v) => c.out.bulk(v),
@@ -183,6 +197,7 @@ pub fn lset(s: &mut Server, c: &mut Ctx) {
         None => false,
     };
     if ok {
+        s.notify(LIST, "lset", c.db, &key);
         s.modified(c, c.db, &key);
         c.out.ok();
     } else {
@@ -222,6 +237,7 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
         None => -1,
     };
     if res > 0 {
+        s.notify(LIST, "linsert", c.db, &key);
         s.modified(c, c.db, &key);
         s.signal_list_push(c.db, &key);
     }
@@ -246,6 +262,7 @@ pub fn lrem(s: &mut Server, c: &mut Ctx) {
     };
     s.delete_if_empty(c.db, &key);
     if removed > 0 {
+        s.notify_removal(LIST, "lrem", c.db, &key);
         s.modified(c, c.db, &key);
     }
     c.out.int(removed as i64);
@@ -267,6 +284,7 @@ pub fn ltrim(s: &mut Server, c: &mut Ctx) {
         }
     }
     s.delete_if_empty(c.db, &key);
+    s.notify_removal(LIST, "ltrim", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.ok();
 }
@@ -393,6 +411,8 @@ fn lmove_generic(s: &mut Server, c: &mut Ctx, src: &[u8], dst: &[u8], from_left:
         return;
     };
     push_to_list(s, c.db, dst, val.clone(), to_left);
+    notify_push(s, c.db, dst, to_left);
+    notify_pop(s, c.db, src, from_left);
     s.modified(c, c.db, src);
     s.modified(c, c.db, dst);
     s.signal_list_push(c.db, dst);
@@ -450,6 +470,7 @@ fn bpop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         }
         let items = pop_n(s, c.db, key, left, 1);
         if let Some(v) = items.first() {
+            notify_pop(s, c.db, key, left);
             s.modified(c, c.db, key);
             let cmd = if left { b"LPOP".to_vec() } else { b"RPOP".to_vec() };
             c.propagate_as(vec![vec![cmd, key.clone()]]);

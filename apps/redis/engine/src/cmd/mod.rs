@@ -131,6 +131,7 @@ pub(crate) fn reserve_elements<T: Container>(s: &mut Server, c: &mut Ctx, key: &
 pub fn remove_members<T: Container>(
     s: &mut Server,
     c: &mut Ctx,
+    (class, event): (u32, &str),
     remove: impl FnOnce(&mut Server, usize, &[u8], &[Vec<u8>]) -> Option<usize>,
 ) {
     let key = c.arg(1).to_vec();
@@ -140,6 +141,7 @@ pub fn remove_members<T: Container>(
     let n = remove(s, c.db, &key, &c.argv[2..]).unwrap_or(0);
     s.delete_if_empty(c.db, &key);
     if n > 0 {
+        s.notify_removal(class, event, c.db, &key);
         s.modified(c, c.db, &key);
     }
     c.out.int(n as i64);

@@ -371,7 +371,7 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             c.out.verbatim(t.as_bytes());
         }
         b"kill" if argc >= 3 => client_kill(s, c),
-        b"reply" if argc == 3 => c.out.ok(),
+        b"reply" if argc == 3 => client_reply(s, c),
         b"help" if argc == 2 => {
             let lines: &[&[u8]] = &[
                 b"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -388,6 +388,22 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
         b"id" | b"getname" | b"setname" | b"info" | b"kill" | b"reply" | b"help" | b"setinfo" | b"no-evict"
         | b"no-touch" => sub_arity_error(c),
         _ => unknown_subcommand(c),
+    }
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`: only ON replies (OK).
+fn client_reply(s: &mut Server, c: &mut Ctx) {
+    let mode = c.arg(2).to_ascii_lowercase();
+    let Some(cl) = s.clients.get_mut(&c.cid) else { return };
+    match mode.as_slice() {
+        b"on" => {
+            cl.reply_off = false;
+            cl.reply_skip = false;
+            c.out.ok();
+        }
+        b"off" => cl.reply_off = true,
+        b"skip" => cl.reply_skip_next |= !cl.reply_off,
+        _ => c.syntax_error(),
     }
 }
 
