@@ -15,6 +15,7 @@ mod keys;
 mod keyspace_growth;
 mod lists;
 mod multi;
+mod notify;
 mod parser_props;
 mod persistence;
 mod pubsub;

@@ -222,8 +222,12 @@ enum SetOp {
 /// stored sets (no copies); Err after WRONGTYPE.
 fn set_op<'s>(s: &'s mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize) -> Result<Vec<&'s [u8]>, ()> {
     let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
+    // Expiry, stats and keymiss events like Redis's lookups, which stop at
+    // the first key of another type (WRONGTYPE below).
     for k in keys {
-        s.expire_if_needed(c.db, k);
+        if s.read(c.db, k).is_some_and(|v| !matches!(v, Value::Set(_))) {
+            break;
+        }
     }
     let seed = s.new_seed();
     let Some(d) = s.dbs.get(c.db) else { return Ok(Vec::new()) };

@@ -419,7 +419,7 @@ pub fn strlen(s: &mut Server, c: &mut Ctx) {
 
 fn incr_generic(s: &mut Server, c: &mut Ctx, by: i64) {
     let key = c.arg(1).to_vec();
-    let cur = match s.read(c.db, &key) {
+    let cur = match s.peek(c.db, &key) {
         None => 0,
         Some(Value::Str(v)) => match parse_i64(v) {
             Some(n) => n,
@@ -468,7 +468,7 @@ pub fn decrby(s: &mut Server, c: &mut Ctx) {
 
 pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
-    let cur = match s.read(c.db, &key) {
+    let cur = match s.peek(c.db, &key) {
         None => 0.0,
         Some(Value::Str(v)) => match parse_f64(v) {
             Some(n) => n,
