@@ -132,8 +132,10 @@ fn parse_ttl(c: &mut Ctx, opt: &[u8], i: usize, now_ms: u64) -> Result<i64, ()> 
 fn apply_ttl(s: &mut Server, db: usize, key: &[u8], ttl: Ttl) {
     match ttl {
         Ttl::At(when) if when <= s.now.unix_ms as i64 => {
+            // Redis 7.0 sets the TTL and the key expires on its next lookup.
+            s.notify(GENERIC, "expire", db, key);
             s.delete(db, key);
-            s.notify(GENERIC, "del", db, key);
+            s.notify(crate::notify::EXPIRED, "expired", db, key);
         }
         Ttl::At(when) => {
             s.set_expire(db, key, Some(when as u64));

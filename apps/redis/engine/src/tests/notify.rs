@@ -138,6 +138,8 @@ fn generic_events() {
         ["SET", "s", "v", "EX", "100"] => ["expire s"],
         ["GETEX", "s", "PERSIST"] => ["persist s"],
         ["GETDEL", "s"] => ["del s"],
+        ["SET", "p", "v", "PXAT", "1"] => ["expire p"],
+        ["GETEX", "c", "PXAT", "1"] => ["del c"],
     );
 }
 
@@ -291,6 +293,10 @@ fn expired_events_on_access_and_in_the_active_cycle() {
     assert_eq!(events(&mut h, sub), ["__keyevent@0__:expired lazy"]);
     h.tick();
     assert_eq!(events(&mut h, sub), ["__keyevent@0__:expired active"]);
+    // A SET with a time already past: the key is gone at once.
+    h.cmd(c, &["SET", "past", "v", "PXAT", "1"]);
+    assert_eq!(events(&mut h, sub), ["__keyevent@0__:expired past"]);
+    assert_eq!(h.cmd(c, &["EXISTS", "past"]), ":0\r\n");
 }
 
 #[test]
