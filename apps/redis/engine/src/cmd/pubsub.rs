@@ -14,7 +14,7 @@ fn sub_count(s: &Server, cid: u64) -> usize {
 }
 
 /// A (un)subscribe confirmation for the client running the command.
-fn notify(s: &mut Server, c: &Ctx, kind: &[u8], name: Option<&[u8]>, count: usize) {
+fn confirm(s: &mut Server, c: &Ctx, kind: &[u8], name: Option<&[u8]>, count: usize) {
     s.push_to(c.cid, |out| {
         out.push(3);
         out.bulk(kind);
@@ -49,7 +49,7 @@ fn subscribe_generic(s: &mut Server, c: &mut Ctx, pattern: bool) {
             }
         }
         let n = sub_count(s, c.cid);
-        notify(s, c, if pattern { b"psubscribe" } else { b"subscribe" }, Some(&name), n);
+        confirm(s, c, if pattern { b"psubscribe" } else { b"subscribe" }, Some(&name), n);
     }
     if let Some(cl) = s.clients.get_mut(&c.cid) {
         cl.refresh_extra_memory();
@@ -84,7 +84,7 @@ fn unsubscribe_one(s: &mut Server, c: &mut Ctx, name: &[u8], pattern: bool, repl
     }
     if reply {
         let n = sub_count(s, c.cid);
-        notify(s, c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, Some(name), n);
+        confirm(s, c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, Some(name), n);
     }
 }
 
@@ -99,7 +99,7 @@ pub fn unsubscribe_all(s: &mut Server, c: &mut Ctx, pattern: bool, reply: bool) 
     };
     if names.is_empty() && reply {
         let n = sub_count(s, c.cid);
-        notify(s, c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, None, n);
+        confirm(s, c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, None, n);
         return;
     }
     for n in names {
