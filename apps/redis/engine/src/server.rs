@@ -681,13 +681,15 @@ impl Server {
     /// Gives a command's output back to its client (after
     /// [`settle_reply`](Self::settle_reply) unless [`call`](Self::call)
     /// did it), and moves a pending `CLIENT REPLY SKIP` on to the next
-    /// command.
+    /// command (once a blocked command has replied, for one that blocked).
     fn finish_reply(&mut self, cid: u64, mut out: Out, reply_start: usize, called: bool) {
         if !called {
             self.settle_reply(cid, &mut out, reply_start);
         }
         self.running = None;
-        if let Some(c) = self.clients.get_mut(&cid) {
+        if let Some(c) = self.clients.get_mut(&cid)
+            && c.blocked.is_none()
+        {
             c.reply_skip = core::mem::take(&mut c.reply_skip_next);
         }
         self.restore_out(cid, out);
@@ -920,13 +922,16 @@ impl Server {
         }
     }
 
-    /// Appends reply bytes to another client's buffer (unblock); dropped
-    /// under `CLIENT REPLY OFF`.
+    /// Appends the reply of a command that was blocked to its client's
+    /// buffer; dropped under `CLIENT REPLY OFF|SKIP`, like the reply it
+    /// would have had at once (and a pending SKIP then moves on).
     pub(crate) fn write_to(&mut self, cid: u64, f: impl FnOnce(&mut Out)) {
-        if self.clients.get(&cid).is_some_and(|c| c.reply_off) {
-            return;
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        let muted = c.reply_off || c.reply_skip;
+        c.reply_skip = core::mem::take(&mut c.reply_skip_next);
+        if !muted {
+            self.write_push_to(cid, f);
         }
-        self.write_push_to(cid, f);
     }
 
     /// Appends a push (pub/sub) to another client's buffer.

@@ -342,6 +342,31 @@ fn client_reply_off_skip_on() {
     );
 }
 
+/// A command that blocks keeps its CLIENT REPLY state for the reply it
+/// gets when served or timed out.
+#[test]
+fn client_reply_applies_to_blocked_commands() {
+    let mut h = H::new();
+    let c = h.client();
+    let p = h.client();
+    assert_eq!(h.cmd(c, &["CLIENT", "REPLY", "SKIP"]), "");
+    assert_eq!(h.cmd(c, &["BLPOP", "q", "0"]), "");
+    h.cmd(p, &["RPUSH", "q", "x"]);
+    assert_eq!(show(&h.take(c)), "");
+    assert_eq!(h.cmd(c, &["PING"]), "+PONG\r\n");
+    assert_eq!(h.cmd(c, &["CLIENT", "REPLY", "SKIP"]), "");
+    assert_eq!(h.cmd(c, &["BLPOP", "q", "0.1"]), "");
+    h.advance(200);
+    h.tick();
+    assert_eq!(show(&h.take(c)), "");
+    assert_eq!(h.cmd(c, &["PING"]), "+PONG\r\n");
+    assert_eq!(h.cmd(c, &["CLIENT", "REPLY", "OFF"]), "");
+    assert_eq!(h.cmd(c, &["BLPOP", "q", "0"]), "");
+    h.cmd(p, &["RPUSH", "q", "y"]);
+    assert_eq!(h.cmd(c, &["CLIENT", "REPLY", "ON"]), "+OK\r\n");
+    assert_eq!(h.cmd(p, &["LLEN", "q"]), ":0\r\n");
+}
+
 /// Under CLIENT REPLY OFF, subscribe confirmations and messages (pushes)
 /// still go out, and so do keyspace events.
 #[test]
