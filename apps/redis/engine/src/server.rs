@@ -647,7 +647,7 @@ impl Server {
             if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
                 m.failed = true;
             }
-            self.finish_reply(cid, out, reply_start, false);
+            self.finish_reply(cid, out, reply_start);
             self.after_command(cid);
             return;
         }
@@ -655,7 +655,7 @@ impl Server {
         if in_multi && spec.flags & flags::NOT_QUEUED == 0 {
             out.simple(b"QUEUED");
             let queued = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()).is_none_or(|m| m.queue(argv));
-            self.finish_reply(cid, out, reply_start, false);
+            self.finish_reply(cid, out, reply_start);
             if !queued {
                 self.close_client_now(cid); // out of memory for the transaction
             }
@@ -673,39 +673,35 @@ impl Server {
             }
         }
         let out = self.call(cid, spec, argv, out, false);
-        self.finish_reply(cid, out, reply_start, true);
+        self.finish_reply(cid, out, reply_start);
         self.serve_ready_keys();
         self.after_command(cid);
     }
 
-    /// Gives a command's output back to its client (after
-    /// [`settle_reply`](Self::settle_reply) unless [`call`](Self::call)
-    /// did it), and moves a pending `CLIENT REPLY SKIP` on to the next
-    /// command (once a blocked command has replied, for one that blocked).
-    fn finish_reply(&mut self, cid: u64, mut out: Out, reply_start: usize, called: bool) {
-        if !called {
-            self.settle_reply(cid, &mut out, reply_start);
-        }
+    /// Gives a command's output back to its client: its reply (from
+    /// `reply_start`) is dropped under `CLIENT REPLY OFF|SKIP`, the pushes
+    /// held for the client meanwhile go in front of it, and a pending SKIP
+    /// moves on to the next command (once a blocked command has replied,
+    /// for one that blocked).
+    fn finish_reply(&mut self, cid: u64, mut out: Out, reply_start: usize) {
         self.running = None;
-        if let Some(c) = self.clients.get_mut(&cid)
-            && c.blocked.is_none()
-        {
-            c.reply_skip = core::mem::take(&mut c.reply_skip_next);
+        if let Some(c) = self.clients.get_mut(&cid) {
+            if c.reply_off || c.reply_skip {
+                out.buf.truncate(reply_start);
+            }
+            if c.blocked.is_none() {
+                c.reply_skip = core::mem::take(&mut c.reply_skip_next);
+            }
         }
+        Self::put_pushes(&mut self.running_push, &mut out, reply_start);
         self.restore_out(cid, out);
     }
 
-    /// A command's reply, from `start` in `out`, is complete: it is dropped
-    /// under `CLIENT REPLY OFF|SKIP`, and the pushes held for the client
-    /// meanwhile go in front of it.
-    fn settle_reply(&mut self, cid: u64, out: &mut Out, start: usize) {
-        if self.clients.get(&cid).is_some_and(|c| c.reply_off || c.reply_skip) {
-            out.buf.truncate(start);
-        }
-        if !self.running_push.is_empty() {
-            let pushes = core::mem::take(&mut self.running_push);
-            let at = start.min(out.buf.len());
-            out.buf.splice(at..at, pushes);
+    /// Moves the pushes held for the running client into `out` at `at`.
+    fn put_pushes(pushes: &mut Vec<u8>, out: &mut Out, at: usize) {
+        if !pushes.is_empty() {
+            let at = at.min(out.buf.len());
+            out.buf.splice(at..at, core::mem::take(pushes));
         }
     }
 
@@ -724,15 +720,9 @@ impl Server {
         let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
         (spec.handler)(self, &mut ctx);
         if in_exec {
-            // Inside EXEC: pushes go before this command's reply, in the
-            // EXEC reply, where Redis 7.0 writes them; muting is EXEC's.
-            if !self.running_push.is_empty() {
-                let pushes = core::mem::take(&mut self.running_push);
-                let at = start.min(ctx.out.buf.len());
-                ctx.out.buf.splice(at..at, pushes);
-            }
-        } else {
-            self.settle_reply(cid, &mut ctx.out, start);
+            // Inside EXEC: pushes go before this command's reply, within
+            // the EXEC reply, where Redis 7.0 writes them.
+            Self::put_pushes(&mut self.running_push, &mut ctx.out, start);
         }
         if ctx.dirty > 0 {
             self.dirty_since_save += ctx.dirty;
