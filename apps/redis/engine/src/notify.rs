@@ -1,10 +1,15 @@
 //! Keyspace notifications and the delivery of pub/sub pushes.
 //!
 //! `notify-keyspace-events` (its flag letters and canonical text), the one
-//! publish path every pub/sub message takes ([`Server::publish`]), and
-//! [`Server::notify`], which commands call to emit Redis 7.0's
+//! publish path every pub/sub message takes (`Server::publish`), and
+//! `Server::notify`, which commands call to emit Redis 7.0's
 //! `__keyspace@<db>__:<key>` / `__keyevent@<db>__:<event>` messages. With
 //! the setting empty (the default) a notification costs one test.
+//!
+//! A command calls `s.notify(CLASS, "event", db, key)` where Redis 7.0
+//! calls `notifyKeyspaceEvent` (after the change), and
+//! `s.notify_removal(..)` after removing elements (it adds `del` when the
+//! container emptied). `new` (key creation) comes from `Server::store`.
 //!
 //! Pushes (messages, subscribe confirmations) to the client whose command is
 //! running are held aside and put in front of that command's reply when it

@@ -1,6 +1,6 @@
 //! Pub/sub commands. Messages and subscribe confirmations are pushes
 //! (RESP3 push frames, RESP2 arrays) written through
-//! [`Server::push_to`] / [`Server::publish`], so `CLIENT REPLY OFF|SKIP`
+//! `Server::push_to` / `Server::publish`, so `CLIENT REPLY OFF|SKIP`
 //! does not drop them.
 
 use alloc::vec::Vec;
