@@ -1,7 +1,7 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::{dump, hash, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zsetops};
+use crate::cmd::{dump, hash, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zset_pop, zsetops};
 use crate::server::{Ctx, Server};
 
 pub type Handler = fn(&mut Server, &mut Ctx);
@@ -201,6 +201,8 @@ pub static TABLE: &[CommandSpec] = &[
     c("brpop", -3, WRITE | BLOCKING, (1, -2, 1), LIST, list::brpop),
     c("blmove", 6, RW | BLOCKING, K12, LIST, list::blmove),
     c("brpoplpush", 4, RW | BLOCKING, K12, LIST, list::brpoplpush),
+    c("lmpop", -4, WRITE | MOVABLE_KEYS, NONE, LIST, list::lmpop),
+    c("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NONE, LIST, list::blmpop),
     // hashes
     c("hset", -4, RW | FAST, K1, HASH, hash::hset),
     c("hsetnx", 4, RW | FAST, K1, HASH, hash::hsetnx),
@@ -259,6 +261,10 @@ pub static TABLE: &[CommandSpec] = &[
     c("zremrangebylex", 4, WRITE, K1, ZSET, zset::zremrangebylex),
     c("zpopmin", -2, WRITE | FAST, K1, ZSET, zset::zpopmin),
     c("zpopmax", -2, WRITE | FAST, K1, ZSET, zset::zpopmax),
+    c("zmpop", -4, WRITE | MOVABLE_KEYS, NONE, ZSET, zset_pop::zmpop),
+    c("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), ZSET, zset_pop::bzpopmin),
+    c("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), ZSET, zset_pop::bzpopmax),
+    c("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NONE, ZSET, zset_pop::bzmpop),
     c("zunionstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zunionstore),
     c("zinterstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zinterstore),
     c("zdiffstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zdiffstore),

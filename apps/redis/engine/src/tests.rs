@@ -5,6 +5,7 @@
 mod harness;
 
 mod blocking;
+mod blocking_mpop;
 mod client_limits;
 mod connection;
 mod dump;

@@ -136,6 +136,7 @@ fn rename_generic(s: &mut Server, c: &mut Ctx, nx: bool) {
     let Some((_, entry)) = d.remove_entry(&src) else { return };
     let slot = d.add(dst.as_slice().into(), entry.value, clock);
     d.set_expire_at(slot, entry.expire_at);
+    s.signal_key_created(c.db, &dst);
     s.modified(c, c.db, &src);
     s.modified(c, c.db, &dst);
     if nx { c.out.int(1) } else { c.out.ok() }
@@ -394,6 +395,7 @@ pub fn move_cmd(s: &mut Server, c: &mut Ctx) {
         let slot = d.add(k, entry.value, clock);
         d.set_expire_at(slot, entry.expire_at);
     }
+    s.signal_key_created(dst_db, &key);
     s.modified(c, c.db, &key);
     s.touch_watched(dst_db, &key);
     c.out.int(1);

@@ -12,6 +12,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod zset;
+pub mod zset_pop;
 pub mod zsetops;
 
 use alloc::format;

@@ -381,6 +381,27 @@ fn seeds() -> Vec<Seed> {
             ],
         ),
         seed(
+            "blocking_mpop",
+            vec![
+                Cmd(0, &["BLMPOP", "0", "2", "l1", "l2", "LEFT", "COUNT", "2"]),
+                Cmd(1, &["BZPOPMIN", "z1", "l1", "0"]),
+                Cmd(1, &["RPUSH", "l2", "a", "b", "c"]),
+                Cmd(0, &["LMPOP", "1", "l2", "RIGHT"]),
+                Cmd(0, &["BZMPOP", "0.1", "1", "z1", "MAX", "COUNT", "3"]),
+                Cmd(1, &["ZADD", "z1", "1", "m", "2", "n"]),
+                Cmd(1, &["ZMPOP", "1", "z1", "MIN", "COUNT", "5"]),
+                Cmd(0, &["BZPOPMAX", "z2", "0"]),
+                Cmd(1, &["ZADD", "z3", "3", "q"]),
+                Cmd(1, &["RENAME", "z3", "z2"]),
+                Cmd(0, &["BLPOP", "moved", "0"]),
+                Cmd(1, &["MULTI"]),
+                Cmd(1, &["RPUSH", "tmp", "x"]),
+                Cmd(1, &["RENAME", "tmp", "moved"]),
+                Cmd(1, &["EXEC"]),
+                Tick(200),
+            ],
+        ),
+        seed(
             "blocking_disconnect",
             vec![
                 Cmd(0, &["BLPOP", "q", "0"]),
