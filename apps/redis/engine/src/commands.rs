@@ -1,7 +1,9 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::{dump, hash, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zset_pop, zsetops};
+use crate::cmd::{
+    dump, hash, keys, lcs, list, multi, pubsub, server as srv, set, sort, string, zset, zset_pop, zsetops,
+};
 use crate::server::{Ctx, Server};
 
 pub type Handler = fn(&mut Server, &mut Ctx);
@@ -201,6 +203,8 @@ pub static TABLE: &[CommandSpec] = &[
     c("brpop", -3, WRITE | BLOCKING, (1, -2, 1), LIST, list::brpop),
     c("blmove", 6, RW | BLOCKING, K12, LIST, list::blmove),
     c("brpoplpush", 4, RW | BLOCKING, K12, LIST, list::brpoplpush),
+    c("sort", -2, RW | MOVABLE_KEYS, K1, GENERIC, sort::sort),
+    c("sort_ro", -2, READONLY | MOVABLE_KEYS, K1, GENERIC, sort::sort_ro),
     c("lmpop", -4, WRITE | MOVABLE_KEYS, NONE, LIST, list::lmpop),
     c("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NONE, LIST, list::blmpop),
     // hashes

@@ -21,6 +21,7 @@ mod parser_props;
 mod persistence;
 mod pubsub;
 mod sets;
+mod sort;
 mod strings;
 mod value_growth;
 mod zsets;

@@ -402,6 +402,21 @@ fn seeds() -> Vec<Seed> {
             ],
         ),
         seed(
+            "sort",
+            vec![
+                Cmd(0, &["RPUSH", "l", "3", "1", "2"]),
+                Cmd(0, &["MSET", "w_1", "9", "w_2", "8"]),
+                Cmd(0, &["HSET", "h_1", "f", "x"]),
+                Cmd(1, &["BLPOP", "out", "0"]),
+                Cmd(
+                    0,
+                    &["SORT", "l", "BY", "w_*", "GET", "#", "GET", "h_*->f", "LIMIT", "0", "2", "DESC", "STORE", "out"],
+                ),
+                Cmd(0, &["SORT_RO", "l", "ALPHA", "BY", "nosort"]),
+                Cmd(0, &["SORT", "nokey", "STORE", "out"]),
+            ],
+        ),
+        seed(
             "blocking_disconnect",
             vec![
                 Cmd(0, &["BLPOP", "q", "0"]),
