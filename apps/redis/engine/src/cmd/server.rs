@@ -911,6 +911,17 @@ pub fn command(s: &mut Server, c: &mut Ctx) {
                 c.out.err("ERR Invalid number of arguments specified for command");
                 return;
             }
+            if let Some(positions) = crate::commands::movable_key_positions(spec.name, &args) {
+                if positions.is_empty() {
+                    c.out.err("ERR Invalid arguments specified for command");
+                    return;
+                }
+                c.out.array(positions.len());
+                for i in positions {
+                    c.out.bulk(&args[i]);
+                }
+                return;
+            }
             if spec.first_key == 0 {
                 c.out.err("ERR The command has no key arguments");
                 return;

@@ -47,6 +47,10 @@ fn lmpop_replies_and_errors() {
         ["BLMPOP", "x", "1", "l", "LEFT"] => "-ERR timeout is not a float or out of range\r\n",
         // Argument errors come before the timeout's.
         ["BLMPOP", "x", "0", "l", "LEFT"] => "-ERR numkeys should be greater than 0\r\n",
+        // Movable keys.
+        ["COMMAND", "GETKEYS", "BLMPOP", "0", "2", "a", "b", "LEFT"] => "*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ["COMMAND", "GETKEYS", "ZMPOP", "5", "a", "MIN"] => "-ERR Invalid arguments specified for command\r\n",
+        ["COMMAND", "GETKEYS", "SORT", "abc", "STORE", "x", "STORE", "def"] => "*2\r\n$3\r\nabc\r\n$3\r\ndef\r\n",
     );
 }
 
