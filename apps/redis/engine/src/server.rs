@@ -1213,11 +1213,6 @@ impl Server {
         self.touch_watched(db, key);
     }
 
-    /// A list received elements: wake clients blocked on it.
-    pub(crate) fn signal_list_push(&mut self, db: usize, key: &[u8]) {
-        self.blocking.signal(db, key);
-    }
-
     // ----- WATCH ---------------------------------------------------------
 
     pub(crate) fn touch_watched(&mut self, db: usize, key: &[u8]) {

@@ -46,7 +46,6 @@ fn push_generic(s: &mut Server, c: &mut Ctx, left: bool, only_existing: bool) {
         len = l.len();
     }
     s.modified(c, c.db, &key);
-    s.signal_list_push(c.db, &key);
     c.out.int(len as i64);
 }
 
@@ -224,7 +223,6 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
     };
     if res > 0 {
         s.modified(c, c.db, &key);
-        s.signal_list_push(c.db, &key);
     }
     c.out.int(res);
 }
@@ -396,7 +394,6 @@ fn lmove_generic(s: &mut Server, c: &mut Ctx, src: &[u8], dst: &[u8], from_left:
     push_to_list(s, c.db, dst, val.clone(), to_left);
     s.modified(c, c.db, src);
     s.modified(c, c.db, dst);
-    s.signal_list_push(c.db, dst);
     let side = |l: bool| if l { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
     c.propagate_as(vec![vec![b"LMOVE".to_vec(), src.to_vec(), dst.to_vec(), side(from_left), side(to_left)]]);
     c.out.bulk(&val);
