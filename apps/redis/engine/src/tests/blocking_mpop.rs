@@ -193,6 +193,16 @@ fn created_keys_wake_blocked_clients() {
     assert_eq!(h.cmd(a, &["BZPOPMIN", "zu", "0"]), "");
     h.cmd(p, &["ZUNIONSTORE", "zu", "1", "zsrc"]);
     assert_eq!(show(&h.take(a)), "*3\r\n$2\r\nzu\r\n$1\r\nq\r\n$1\r\n5\r\n");
+    // RESTORE
+    h.cmd(p, &["RPUSH", "dumped", "r"]);
+    let reply = h.raw(p, &enc(&[b"DUMP", b"dumped"]));
+    let header = reply.iter().position(|&b| b == b'\n').expect("a bulk reply");
+    let len: usize = show(&reply[1..header - 1]).parse().expect("a bulk length");
+    let payload = reply[header + 1..header + 1 + len].to_vec();
+    assert_eq!(h.cmd(a, &["BLPOP", "restored", "0"]), "");
+    let reply = h.raw(p, &enc(&[b"RESTORE", b"restored", b"0", &payload]));
+    assert_eq!(show(&reply), "+OK\r\n");
+    assert_eq!(show(&h.take(a)), "*2\r\n$8\r\nrestored\r\n$1\r\nr\r\n");
     // SUNIONSTORE makes a set: a list waiter stays blocked.
     assert_eq!(h.cmd(a, &["BLPOP", "su", "0"]), "");
     h.cmd(p, &["SADD", "sset", "1"]);
