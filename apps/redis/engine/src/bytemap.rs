@@ -79,6 +79,11 @@ impl<V> ByteMap<V> {
     /// costs inline).
     pub const SLOT_BYTES: usize = size_of::<Option<Slot<V>>>();
 
+    /// What one entry costs in the map's arrays besides its key and what
+    /// its value owns: its slab slot, its table bucket and its place in the
+    /// dense list (MEMORY USAGE's share of the map for one key).
+    pub const ENTRY_BYTES: usize = Self::SLOT_BYTES + TABLE_BUCKET_BYTES + size_of::<u32>();
+
     /// Heap bytes used by keys and bookkeeping (not what values own): the
     /// boxed keys plus the reserved capacity of the slab, table and lists.
     pub fn overhead_bytes(&self) -> usize {

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
 
-use crate::blocking::{BlockOp, Blocked, Blocking};
+use crate::blocking::Blocking;
 use crate::client::{Client, Multi};
 use crate::commands::{self, CommandSpec, flags};
 use crate::config::{Config, EvictionPolicy};
@@ -119,7 +119,7 @@ pub struct Server {
     pub(crate) shutdown: bool,
     command_index: HashMap<Vec<u8>, usize, FixedState>,
     /// Clients whose buffered input should be processed (e.g. unblocked).
-    resume: Vec<u64>,
+    pub(crate) resume: Vec<u64>,
     expire_db_cursor: usize,
     evict_db_cursor: usize,
     /// WATCHed keys: per database, key -> watching clients.
@@ -1211,13 +1211,19 @@ impl Server {
     }
 
     /// Stores a value (overwriting; drops the TTL unless `keep_ttl`).
-    /// A new key is notified (`new`).
+    /// A new key is notified (`new`); a new list or sorted set signals
+    /// clients blocked on the key.
     pub(crate) fn store(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
         let new = self.notifies(notify::NEW) && self.dbs.get(db).is_some_and(|d| !d.map.contains_key(key));
+        let may_wake = self.blocking.has_waiters(db) && matches!(value, Value::List(_) | Value::ZSet(_));
         if let Some(d) = self.dbs.get_mut(db) {
+            let created = may_wake && !d.map.contains_key(key);
             d.set(key, value, keep_ttl, clock);
+            if created {
+                self.signal_key_created(db, key);
+            }
         }
         if new {
             self.notify(notify::NEW, "new", db, key);
@@ -1263,11 +1269,6 @@ impl Server {
     pub(crate) fn modified(&mut self, c: &mut Ctx, db: usize, key: &[u8]) {
         c.dirty += 1;
         self.touch_watched(db, key);
-    }
-
-    /// A list received elements: wake clients blocked on it.
-    pub(crate) fn signal_list_push(&mut self, db: usize, key: &[u8]) {
-        self.blocking.signal(db, key);
     }
 
     // ----- WATCH ---------------------------------------------------------
@@ -1356,109 +1357,6 @@ impl Server {
     }
 
     // ----- blocking ------------------------------------------------------
-
-    /// Parks the current client until a key gets data or the deadline.
-    pub(crate) fn block_client(&mut self, cid: u64, b: Blocked) {
-        self.blocking.add(cid, &b);
-        if let Some(c) = self.clients.get_mut(&cid) {
-            c.blocked = Some(b);
-        }
-    }
-
-    fn unblock_with_timeout(&mut self, cid: u64) {
-        let Some(c) = self.clients.get_mut(&cid) else { return };
-        let Some(mut b) = c.blocked.take() else { return };
-        b.deadline = None; // already removed from the timeout set
-        self.blocking.remove(cid, &b);
-        self.write_to(cid, |out| match b.op {
-            BlockOp::Pop { .. } => out.null_array(),
-            BlockOp::Move { .. } => out.null(),
-        });
-        self.resume.push(cid);
-    }
-
-    /// Serves clients blocked on keys that received data (FIFO per key).
-    pub(crate) fn serve_ready_keys(&mut self) {
-        let mut guard = 0usize;
-        while let Some((db, key)) = self.blocking.ready.pop_front() {
-            guard += 1;
-            if guard > 1_000_000 {
-                break;
-            }
-            while let Some(cid) = self.blocking.first_waiter(db, &key) {
-                let has_data = matches!(self.peek(db, &key), Some(Value::List(l)) if !l.is_empty());
-                if !has_data {
-                    break;
-                }
-                let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else {
-                    // Stale entry: drop it.
-                    if let Some(q) = self.blocking.waiting.get_mut(db).and_then(|m| m.get_mut(&key)) {
-                        q.remove(cid);
-                    }
-                    continue;
-                };
-                self.blocking.remove(cid, &b);
-                self.serve_blocked(cid, db, &key, b.op);
-                self.resume.push(cid);
-            }
-        }
-    }
-
-    fn serve_blocked(&mut self, cid: u64, db: usize, key: &[u8], op: BlockOp) {
-        match op {
-            BlockOp::Pop { left } => {
-                let val = match self.write(db, key) {
-                    Some(mut v) => match &mut *v {
-                        Value::List(l) => l.pop(left),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                self.delete_if_empty(db, key);
-                self.touch_watched(db, key);
-                if let Some(val) = val {
-                    crate::cmd::list::notify_pop(self, db, key, left);
-                    let cmd = if left { b"LPOP".to_vec() } else { b"RPOP".to_vec() };
-                    self.propagate(db, &[cmd, key.to_vec()]);
-                    self.write_to(cid, |out| {
-                        out.array(2);
-                        out.bulk(key);
-                        out.bulk(&val);
-                    });
-                }
-            }
-            BlockOp::Move { dest, from_left, to_left } => {
-                let dest_ok = match self.peek(db, &dest) {
-                    None | Some(Value::List(_)) => true,
-                    Some(_) => false,
-                };
-                if !dest_ok {
-                    self.write_to(cid, |out| {
-                        out.err("WRONGTYPE Operation against a key holding the wrong kind of value")
-                    });
-                    return;
-                }
-                let val = match self.write(db, key) {
-                    Some(mut v) => match &mut *v {
-                        Value::List(l) => l.pop(from_left),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                self.delete_if_empty(db, key);
-                self.touch_watched(db, key);
-                let Some(val) = val else { return };
-                crate::cmd::list::push_to_list(self, db, &dest, val.clone(), to_left);
-                crate::cmd::list::notify_push(self, db, &dest, to_left);
-                crate::cmd::list::notify_pop(self, db, key, from_left);
-                self.touch_watched(db, &dest);
-                self.signal_list_push(db, &dest);
-                let side = |l: bool| if l { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
-                self.propagate(db, &[b"LMOVE".to_vec(), key.to_vec(), dest.clone(), side(from_left), side(to_left)]);
-                self.write_to(cid, |out| out.bulk(&val));
-            }
-        }
-    }
 
     // ----- active expiry -------------------------------------------------
 

@@ -5,8 +5,10 @@
 mod harness;
 
 mod blocking;
+mod blocking_mpop;
 mod client_limits;
 mod connection;
+mod dump;
 mod expire_evict;
 mod fuzz_found;
 mod fuzz_inputs;
@@ -20,6 +22,7 @@ mod parser_props;
 mod persistence;
 mod pubsub;
 mod sets;
+mod sort;
 mod strings;
 mod value_growth;
 mod zsets;

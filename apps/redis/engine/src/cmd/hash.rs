@@ -222,6 +222,10 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
         c.not_float();
         return;
     };
+    if !by.is_finite() {
+        c.out.err("ERR value is NaN or Infinity");
+        return;
+    }
     let key = c.arg(1).to_vec();
     let Ok(cur) = field_to_update(s, c, &key) else { return };
     if cur.is_none() && !reserve_elements::<Hash>(s, c, &key, 1) {

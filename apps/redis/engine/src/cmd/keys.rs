@@ -1,11 +1,14 @@
 //! Generic keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RENAME,
-//! RANDOMKEY, the EXPIRE/TTL family, PERSIST, TOUCH, COPY, MOVE, OBJECT.
+//! RANDOMKEY, the EXPIRE/TTL family, PERSIST, TOUCH, COPY, MOVE, OBJECT,
+//! MEMORY.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{int_arg, parse_cursor, scan_opts, scan_reply_header, text, unknown_subcommand};
+use crate::bytemap::ByteMap;
 use crate::config::EvictionPolicy;
+use crate::db::Entry;
 use crate::notify::GENERIC;
 use crate::server::{Ctx, Server};
 use crate::types::Value;
@@ -138,6 +141,7 @@ fn rename_generic(s: &mut Server, c: &mut Ctx, nx: bool) {
     s.notify(crate::notify::NEW, "new", c.db, &dst);
     s.notify(GENERIC, "rename_from", c.db, &src);
     s.notify(GENERIC, "rename_to", c.db, &dst);
+    s.signal_key_created(c.db, &dst);
     s.modified(c, c.db, &src);
     s.modified(c, c.db, &dst);
     if nx { c.out.int(1) } else { c.out.ok() }
@@ -403,6 +407,7 @@ pub fn move_cmd(s: &mut Server, c: &mut Ctx) {
     s.notify(crate::notify::NEW, "new", dst_db, &key);
     s.notify(GENERIC, "move_from", c.db, &key);
     s.notify(GENERIC, "move_to", dst_db, &key);
+    s.signal_key_created(dst_db, &key);
     s.modified(c, c.db, &key);
     s.touch_watched(dst_db, &key);
     c.out.int(1);
@@ -463,6 +468,56 @@ pub fn object(s: &mut Server, c: &mut Ctx) {
                 return;
             }
             c.out.int(0);
+        }
+    }
+}
+
+/// MEMORY USAGE / MALLOC-STATS / HELP. USAGE is exact rather than sampled:
+/// the value's heap blocks (the running total the memory accounting keeps,
+/// see [`crate::mem`]), the key's and its share of the keyspace map.
+pub fn memory(s: &mut Server, c: &mut Ctx) {
+    let sub = c.arg(1).to_ascii_lowercase();
+    match sub.as_slice() {
+        b"help" if c.argc() == 2 => c.out.help(&[
+            b"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            b"MALLOC-STATS",
+            b"    Return internal statistics report from the memory allocator.",
+            b"USAGE <key> [SAMPLES <count>]",
+            b"    Return memory in bytes used by <key> and its value. Nested values are",
+            b"    sampled up to <count> times (default: 5, 0 means sample all).",
+            b"HELP",
+            b"    Print this help.",
+        ]),
+        b"usage" if c.argc() >= 3 => memory_usage(s, c),
+        b"malloc-stats" if c.argc() == 2 => c.out.bulk(b"Stats not supported for the current allocator"),
+        b"help" | b"usage" | b"malloc-stats" => super::sub_arity_error(c),
+        _ => unknown_subcommand(c),
+    }
+}
+
+fn memory_usage(s: &mut Server, c: &mut Ctx) {
+    let mut i = 3;
+    while i < c.argc() {
+        if eq_ic(c.arg(i), "samples") && i + 1 < c.argc() {
+            // Validated like Redis's; the figure is exact, so unused.
+            let Some(n) = int_arg(c, i + 1) else { return };
+            if n < 0 {
+                c.syntax_error();
+                return;
+            }
+            i += 2;
+        } else {
+            c.syntax_error();
+            return;
+        }
+    }
+    // Like Redis, the key is looked up without expiring it.
+    let key = c.arg(2);
+    match s.dbs.get(c.db).and_then(|d| d.get(key)) {
+        None => c.out.null(),
+        Some(e) => {
+            let bytes = e.value.mem() + crate::mem::block(key.len()) + ByteMap::<Entry>::ENTRY_BYTES;
+            c.out.int(bytes as i64);
         }
     }
 }

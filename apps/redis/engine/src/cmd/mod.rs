@@ -1,15 +1,20 @@
 //! Command handlers, one module per command family, plus small argument
 //! helpers shared by them.
 
+pub mod dump;
 pub mod hash;
 pub mod keys;
+pub mod lcs;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
+pub mod zset_pop;
+pub mod zsetops;
 
 use alloc::format;
 use alloc::string::String;

@@ -6,11 +6,11 @@ use super::{
     check_type, clamp_range, count_new, int_arg, parse_cursor, pop_count_arg, read_as, require, reserve_elements,
     scan_opts, scan_reply_header, with_container,
 };
-use crate::notify::{GENERIC, ZSET};
+use crate::notify::ZSET;
 use crate::server::{Ctx, Server};
 use crate::types::Value;
 use crate::types::zset::{AddOutcome, EntryRange, LexBound, LexRange, ScoreRange, ZSet};
-use crate::util::{double_bytes, eq_ic, parse_f64, parse_i64};
+use crate::util::{double_bytes, parse_f64, parse_i64};
 
 /// Parses a score bound (`(` exclusive) with strtod's leniency, like
 /// Redis's zslParseRange.
@@ -315,7 +315,7 @@ impl Interval {
 }
 
 /// Writes (member, score) entries, with scores when asked.
-fn reply_entries(c: &mut Ctx, items: &[(f64, &[u8])], withscores: bool) {
+pub(super) fn reply_entries(c: &mut Ctx, items: &[(f64, &[u8])], withscores: bool) {
     let resp3 = c.out.is_resp3();
     if withscores && !resp3 {
         c.out.array(items.len() * 2);
@@ -338,26 +338,40 @@ fn reply_entries(c: &mut Ctx, items: &[(f64, &[u8])], withscores: bool) {
     }
 }
 
-/// The shared implementation of ZRANGE and the legacy range commands.
-/// `opts_from` is where options start; `kind`/`rev` may be overridden by
-/// ZRANGE's BYSCORE/BYLEX/REV options.
-fn zrange_generic(s: &mut Server, c: &mut Ctx, mut kind: RangeKind, mut rev: bool, opts_from: usize, is_zrange: bool) {
+/// How a ZRANGE-family command was called.
+#[derive(Clone, Copy, PartialEq)]
+enum RangeCall {
+    /// A legacy command: its range kind and direction are fixed.
+    Legacy,
+    /// ZRANGE: BYSCORE/BYLEX and REV may each be given once.
+    Range,
+    /// ZRANGESTORE: like ZRANGE, from `argv[2]` into `argv[1]`.
+    Store,
+}
+
+/// The shared implementation of ZRANGE, ZRANGESTORE and the legacy range
+/// commands (Redis's `zrangeGenericCommand`); `kind`/`rev` may be
+/// overridden by ZRANGE's BYSCORE/BYLEX/REV options.
+fn zrange_generic(s: &mut Server, c: &mut Ctx, mut kind: RangeKind, mut rev: bool, call: RangeCall) {
+    let store = call == RangeCall::Store;
+    let src = if store { 2 } else { 1 };
+    let (mut kind_given, mut rev_given) = (call == RangeCall::Legacy, call == RangeCall::Legacy);
     let mut withscores = false;
     let mut limit: Option<(i64, i64)> = None;
-    let mut i = opts_from;
+    let mut i = src + 3;
     while i < c.argc() {
         let o = c.arg(i).to_ascii_lowercase();
         match o.as_slice() {
-            b"withscores" => withscores = true,
+            b"withscores" if !store => withscores = true,
             b"limit" if i + 2 < c.argc() => {
                 let Some(off) = int_arg(c, i + 1) else { return };
                 let Some(cnt) = int_arg(c, i + 2) else { return };
                 limit = Some((off, cnt));
                 i += 2;
             }
-            b"byscore" if is_zrange && kind == RangeKind::Rank => kind = RangeKind::Score,
-            b"bylex" if is_zrange && kind == RangeKind::Rank => kind = RangeKind::Lex,
-            b"rev" if is_zrange => rev = true,
+            b"byscore" if !kind_given => (kind, kind_given) = (RangeKind::Score, true),
+            b"bylex" if !kind_given => (kind, kind_given) = (RangeKind::Lex, true),
+            b"rev" if !rev_given => (rev, rev_given) = (true, true),
             _ => {
                 c.syntax_error();
                 return;
@@ -374,7 +388,7 @@ fn zrange_generic(s: &mut Server, c: &mut Ctx, mut kind: RangeKind, mut rev: boo
         return;
     }
     // With REV (or the REV* commands) score/lex ranges are given max first.
-    let (min_arg, max_arg) = if rev && kind != RangeKind::Rank { (3, 2) } else { (2, 3) };
+    let (min_arg, max_arg) = if rev && kind != RangeKind::Rank { (src + 2, src + 1) } else { (src + 1, src + 2) };
     let (offset, count) = match limit {
         Some((off, _)) if off < 0 => {
             // A negative offset returns nothing (after validating the key).
@@ -384,29 +398,53 @@ fn zrange_generic(s: &mut Server, c: &mut Ctx, mut kind: RangeKind, mut rev: boo
         None => (0, None),
     };
     let Some(interval) = Interval::parse(c, kind, min_arg, max_arg) else { return };
-    let Some(z) = read_as::<ZSet>(s.read(c.db, &c.argv[1]), c, |c| c.out.array(0)) else { return };
+    let seed = s.new_seed();
+    let missing = |c: &mut Ctx| {
+        if !store {
+            c.out.array(0)
+        }
+    };
+    let value = s.read(c.db, &c.argv[src]);
+    let is_missing = value.is_none();
+    let Some(z) = read_as::<ZSet>(value, c, missing) else {
+        if store && is_missing {
+            super::zsetops::store_result(s, c, ZSet::new(seed));
+        }
+        return;
+    };
     // (LIMIT, and so a negative offset, only goes with score/lex ranges.)
     let items = if offset == usize::MAX { Vec::new() } else { interval.entries(z, rev, offset, count) };
-    reply_entries(c, &items, withscores);
+    if !store {
+        reply_entries(c, &items, withscores);
+        return;
+    }
+    let mut result = ZSet::new(seed);
+    for (score, m) in items {
+        result.set(m, score);
+    }
+    super::zsetops::store_result(s, c, result);
 }
 
 pub fn zrange(s: &mut Server, c: &mut Ctx) {
-    zrange_generic(s, c, RangeKind::Rank, false, 4, true);
+    zrange_generic(s, c, RangeKind::Rank, false, RangeCall::Range);
+}
+pub fn zrangestore(s: &mut Server, c: &mut Ctx) {
+    zrange_generic(s, c, RangeKind::Rank, false, RangeCall::Store);
 }
 pub fn zrevrange(s: &mut Server, c: &mut Ctx) {
-    zrange_generic(s, c, RangeKind::Rank, true, 4, false);
+    zrange_generic(s, c, RangeKind::Rank, true, RangeCall::Legacy);
 }
 pub fn zrangebyscore(s: &mut Server, c: &mut Ctx) {
-    zrange_generic(s, c, RangeKind::Score, false, 4, false);
+    zrange_generic(s, c, RangeKind::Score, false, RangeCall::Legacy);
 }
 pub fn zrevrangebyscore(s: &mut Server, c: &mut Ctx) {
-    zrange_generic(s, c, RangeKind::Score, true, 4, false);
+    zrange_generic(s, c, RangeKind::Score, true, RangeCall::Legacy);
 }
 pub fn zrangebylex(s: &mut Server, c: &mut Ctx) {
-    zrange_generic(s, c, RangeKind::Lex, false, 4, false);
+    zrange_generic(s, c, RangeKind::Lex, false, RangeCall::Legacy);
 }
 pub fn zrevrangebylex(s: &mut Server, c: &mut Ctx) {
-    zrange_generic(s, c, RangeKind::Lex, true, 4, false);
+    zrange_generic(s, c, RangeKind::Lex, true, RangeCall::Legacy);
 }
 
 fn zremrange_generic(s: &mut Server, c: &mut Ctx, kind: RangeKind) {
@@ -495,174 +533,6 @@ pub fn zpopmin(s: &mut Server, c: &mut Ctx) {
 }
 pub fn zpopmax(s: &mut Server, c: &mut Ctx) {
     zpop_generic(s, c, true);
-}
-
-#[derive(Clone, Copy)]
-enum Aggregate {
-    Sum,
-    Min,
-    Max,
-}
-
-fn aggregate(agg: Aggregate, acc: f64, v: f64) -> f64 {
-    match agg {
-        Aggregate::Sum => {
-            let r = acc + v;
-            if r.is_nan() { 0.0 } else { r }
-        }
-        Aggregate::Min => acc.min(v),
-        Aggregate::Max => acc.max(v),
-    }
-}
-
-/// One weighted input of ZUNIONSTORE/ZINTERSTORE: a sorted set, a set (its
-/// members score 1), or nothing (a missing key), read in place.
-struct Input<'a> {
-    value: Option<&'a Value>,
-    weight: f64,
-}
-
-impl Input<'_> {
-    fn weighted(&self, score: f64) -> f64 {
-        let v = score * self.weight;
-        if v.is_nan() { 0.0 } else { v }
-    }
-
-    fn len(&self) -> usize {
-        self.value.map_or(0, |v| v.len())
-    }
-
-    fn score(&self, member: &[u8]) -> Option<f64> {
-        match self.value? {
-            Value::ZSet(z) => z.score(member).map(|sc| self.weighted(sc)),
-            Value::Set(s) if s.contains(member) => Some(self.weighted(1.0)),
-            _ => None,
-        }
-    }
-
-    fn for_each(&self, mut f: impl FnMut(&[u8], f64)) {
-        match self.value {
-            Some(Value::ZSet(z)) => z.iter().for_each(|(sc, m)| f(m, self.weighted(sc))),
-            Some(Value::Set(s)) => s.iter().for_each(|m| f(m, self.weighted(1.0))),
-            _ => {}
-        }
-    }
-}
-
-fn zstore_generic(s: &mut Server, c: &mut Ctx, union: bool) {
-    let dst = c.arg(1).to_vec();
-    let Some(numkeys) = int_arg(c, 2) else { return };
-    if numkeys < 1 {
-        let name = c.spec.name;
-        c.out.err(&alloc::format!("ERR at least 1 input key is needed for '{name}' command"));
-        return;
-    }
-    let numkeys = numkeys as u64;
-    if numkeys > (c.argc() - 3) as u64 {
-        c.syntax_error();
-        return;
-    }
-    let numkeys = numkeys as usize;
-    let keys: Vec<Vec<u8>> = c.argv[3..3 + numkeys].to_vec();
-    let mut weights: Vec<f64> = alloc::vec![1.0; numkeys];
-    let mut agg = Aggregate::Sum;
-    let mut i = 3 + numkeys;
-    while i < c.argc() {
-        if eq_ic(c.arg(i), "weights") && i + numkeys < c.argc() {
-            for (j, w) in weights.iter_mut().enumerate() {
-                match parse_f64(c.arg(i + 1 + j)) {
-                    Some(v) => *w = v,
-                    None => {
-                        c.out.err("ERR weight value is not a float");
-                        return;
-                    }
-                }
-            }
-            i += numkeys + 1;
-        } else if eq_ic(c.arg(i), "aggregate") && i + 1 < c.argc() {
-            let a = c.arg(i + 1).to_ascii_lowercase();
-            agg = match a.as_slice() {
-                b"sum" => Aggregate::Sum,
-                b"min" => Aggregate::Min,
-                b"max" => Aggregate::Max,
-                _ => {
-                    c.syntax_error();
-                    return;
-                }
-            };
-            i += 2;
-        } else {
-            c.syntax_error();
-            return;
-        }
-    }
-    // Type checks (and lazy expiry) first; then the inputs are read in
-    // place, without copying them.
-    for k in &keys {
-        match s.peek(c.db, k) {
-            None | Some(Value::ZSet(_)) | Some(Value::Set(_)) => {}
-            Some(_) => {
-                c.wrongtype();
-                return;
-            }
-        }
-    }
-    let mut result = ZSet::new(s.new_seed());
-    let db = &s.dbs[c.db];
-    let inputs: Vec<Input> = keys
-        .iter()
-        .zip(weights.iter())
-        .map(|(k, &weight)| Input { value: db.get(k).map(|e| &e.value), weight })
-        .collect();
-    if union {
-        for input in &inputs {
-            input.for_each(|m, sc| {
-                let new = match result.score(m) {
-                    Some(cur) => aggregate(agg, cur, sc),
-                    None => sc,
-                };
-                result.set(m, new);
-            });
-        }
-    } else {
-        // Each member of the smallest input, looked up in the others from
-        // the smallest up (Redis's O(N*K) walk, in its order).
-        let mut order: Vec<&Input> = inputs.iter().collect();
-        order.sort_by_key(|i| i.len());
-        let Some((smallest, rest)) = order.split_first() else { return };
-        smallest.for_each(|m, sc| {
-            let mut acc = sc;
-            for other in rest {
-                match other.score(m) {
-                    Some(v) => acc = aggregate(agg, acc, v),
-                    None => return,
-                }
-            }
-            result.set(m, acc);
-        });
-    }
-    let n = result.len();
-    // The result is new memory a short request asked for: check it.
-    let value = Value::ZSet(result.into());
-    if n > 0 && !s.reserve_growth(value.mem()) {
-        c.oom();
-        return;
-    }
-    if n > 0 {
-        s.store(c.db, &dst, value, false);
-        s.notify(ZSET, if union { "zunionstore" } else { "zinterstore" }, c.db, &dst);
-    } else if s.delete(c.db, &dst) {
-        s.notify(GENERIC, "del", c.db, &dst);
-    }
-    s.modified(c, c.db, &dst);
-    c.out.int(n as i64);
-}
-
-pub fn zunionstore(s: &mut Server, c: &mut Ctx) {
-    zstore_generic(s, c, true);
-}
-pub fn zinterstore(s: &mut Server, c: &mut Ctx) {
-    zstore_generic(s, c, false);
 }
 
 pub fn zscan(s: &mut Server, c: &mut Ctx) {

@@ -166,3 +166,44 @@ fn scan_is_complete_under_growth() {
         ["SCAN", "0", "FOO", "1"] => "-ERR syntax error\r\n",
     );
 }
+
+#[test]
+fn memory_usage_and_help() {
+    use crate::bytemap::ByteMap;
+    use crate::db::Entry;
+    let mut h = H::new();
+    let c = h.client();
+    script!(h, c,
+        ["MEMORY", "USAGE", "nokey"] => "$-1\r\n",
+        ["MEMORY", "USAGE"] => "-ERR wrong number of arguments for 'memory|usage' command\r\n",
+        ["MEMORY", "HELP", "x"] => "-ERR wrong number of arguments for 'memory|help' command\r\n",
+        ["MEMORY", "FOO"] => "-ERR unknown subcommand 'FOO'. Try MEMORY HELP.\r\n",
+        ["MEMORY", "USAGE", "nokey", "SAMPLES", "-1"] => "-ERR syntax error\r\n",
+        ["MEMORY", "USAGE", "nokey", "SAMPLES", "x"] => "-ERR value is not an integer or out of range\r\n",
+        ["MEMORY", "USAGE", "nokey", "SAMPLES"] => "-ERR syntax error\r\n",
+        ["MEMORY", "USAGE", "nokey", "FOO", "1"] => "-ERR syntax error\r\n",
+        ["MEMORY", "MALLOC-STATS"] => "$45\r\nStats not supported for the current allocator\r\n",
+    );
+    assert!(h.cmd(c, &["MEMORY", "HELP"]).starts_with("*8\r\n+MEMORY <subcommand>"));
+    // A string: its bytes, the key's and the key's share of the keyspace map.
+    let value: String = core::iter::repeat_n('v', 1000).collect();
+    h.cmd(c, &["SET", "key", &value]);
+    let want = crate::mem::block(1000) + crate::mem::block(3) + ByteMap::<Entry>::ENTRY_BYTES;
+    assert_eq!(h.cmd(c, &["MEMORY", "USAGE", "key", "SAMPLES", "0"]), format!(":{want}\r\n"));
+    // A collection is counted whole (not sampled) and grows with its content.
+    let usage = |h: &mut H, key: &str| -> usize {
+        let r = h.cmd(c, &["MEMORY", "USAGE", key]);
+        r.trim_start_matches(':').trim_end().parse().unwrap()
+    };
+    h.cmd(c, &["HSET", "small", "f", "v"]);
+    for i in 0..1000 {
+        h.cmd(c, &["HSET", "big", &format!("field:{i}"), &value[..100]]);
+    }
+    let (small, big) = (usage(&mut h, "small"), usage(&mut h, "big"));
+    assert!(small > 0 && big > 1000 * 100 + 1000 * 8, "{small} {big}");
+    // Every key's usage together is what the dataset figure counts, apart
+    // from the keyspace map's spare capacity.
+    let total = usage(&mut h, "key") + small + big;
+    let dataset = h.s.dataset_memory();
+    assert!(total <= dataset && dataset - total < 4096, "{total} vs {dataset}");
+}

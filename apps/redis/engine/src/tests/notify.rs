@@ -184,6 +184,8 @@ fn list_events() {
         ["LMOVE", "l2", "l3", "LEFT", "RIGHT"] => ["rpush l3", "lpop l2"],
         ["RPOPLPUSH", "l2", "l3"] => ["lpush l3", "rpop l2", "del l2"],
         ["BLPOP", "l3", "0"] => ["lpop l3"],
+        ["RPUSH", "l4", "a", "b"] => ["rpush l4"],
+        ["LMPOP", "2", "nol", "l4", "RIGHT", "COUNT", "5"] => ["rpop l4", "del l4"],
         ["LTRIM", "l", "1", "0"] => ["ltrim l", "del l"],
     );
 }
@@ -195,6 +197,11 @@ fn blocked_pops_notify_when_served() {
     h.cmd(waiter, &["BLMOVE", "src", "dst", "LEFT", "LEFT", "0"]);
     assert_eq!(run(&mut h, c, sub, &["RPUSH", "src", "x"]), ["rpush src", "lpush dst", "lpop src", "del src"]);
     assert_eq!(show(&h.take(waiter)), "$1\r\nx\r\n");
+    h.cmd(waiter, &["BLMPOP", "0", "1", "src", "RIGHT"]);
+    assert_eq!(run(&mut h, c, sub, &["RPUSH", "src", "y"]), ["rpush src", "rpop src", "del src"]);
+    h.cmd(waiter, &["BZPOPMIN", "z", "0"]);
+    h.cmd(c, &["CONFIG", "SET", "notify-keyspace-events", "KEgz"]);
+    assert_eq!(run(&mut h, c, sub, &["ZADD", "z", "1", "a", "2", "b"]), ["zadd z", "zpopmin z"]);
 }
 
 #[test]
@@ -239,6 +246,10 @@ fn zset_events() {
         ["ZADD", "za", "1", "a", "2", "b"] => ["zadd za"],
         ["ZUNIONSTORE", "zd", "2", "za", "none"] => ["zunionstore zd"],
         ["ZINTERSTORE", "zd", "2", "za", "none"] => ["del zd"],
+        ["ZDIFFSTORE", "zd", "1", "za"] => ["zdiffstore zd"],
+        ["ZRANGESTORE", "zr", "za", "0", "0"] => ["zrangestore zr"],
+        ["ZMPOP", "1", "zr", "MIN"] => ["zpopmin zr", "del zr"],
+        ["BZPOPMAX", "za", "0"] => ["zpopmax za"],
     );
 }
 

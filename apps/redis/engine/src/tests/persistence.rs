@@ -117,3 +117,26 @@ fn pipelining_mixed_inline_and_multibulk() {
     input.extend_from_slice(b"PING\r\n");
     assert_eq!(show(&h.raw(c, &input)), "+OK\r\n:2\r\n$1\r\n2\r\n+PONG\r\n");
 }
+
+#[test]
+fn restore_with_a_ttl_is_observed_with_an_absolute_one() {
+    let mut h = H::new();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    h.s.set_observer(Box::new(Recorder(log.clone())));
+    let c = h.client();
+    let now = h.now.unix_ms;
+    h.cmd(c, &["SET", "a", "hello"]);
+    let dump = h.raw(c, &enc(&[b"DUMP", b"a"]));
+    let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];
+    assert_eq!(show(&h.raw(c, &enc(&[b"RESTORE", b"b", b"5000", payload]))), "+OK\r\n");
+    assert_eq!(show(&h.raw(c, &enc(&[b"RESTORE", b"b", b"1", payload, b"REPLACE", b"ABSTTL"]))), "+OK\r\n");
+    let log = log.borrow();
+    assert_eq!(log.len(), 3, "{log:?}");
+    let (_, restore) = &log[1];
+    assert_eq!(restore.len(), 5);
+    assert_eq!((restore[0].as_str(), restore[1].as_str()), ("RESTORE", "b"));
+    assert_eq!(restore[2], format!("{}", now + 5000));
+    assert_eq!(restore[4], "ABSTTL");
+    // Already expired: the replaced key's deletion is what is observed.
+    assert_eq!(log[2].1, vec!["DEL".to_string(), "b".to_string()]);
+}

@@ -153,3 +153,61 @@ fn binary_safe_values() {
     expected.extend_from_slice(b"\r\n");
     assert_eq!(got, expected);
 }
+
+#[test]
+fn lcs() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["SET", "a", "ohmytext"]);
+    h.cmd(c, &["SET", "b", "mynewtext"]);
+    h.cmd(c, &["HSET", "h", "f", "v"]);
+    script!(h, c,
+        ["LCS", "a", "b"] => "$6\r\nmytext\r\n",
+        ["LCS", "a", "b", "LEN"] => ":6\r\n",
+        ["LCS", "a", "b", "IDX"] => "*4\r\n$7\r\nmatches\r\n*2\r\n*2\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n*2\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n$3\r\nlen\r\n:6\r\n",
+        ["LCS", "a", "b", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"] => "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n",
+        ["LCS", "a", "b", "MINMATCHLEN", "-5", "IDX", "WITHMATCHLEN"] => "*4\r\n$7\r\nmatches\r\n*2\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n*3\r\n*2\r\n:2\r\n:3\r\n*2\r\n:0\r\n:1\r\n:2\r\n$3\r\nlen\r\n:6\r\n",
+        ["LCS", "a", "nokey"] => "$0\r\n\r\n",
+        ["LCS", "a", "nokey", "IDX"] => "*4\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n",
+        ["LCS", "a", "b", "LEN", "IDX"] => "-ERR If you want both the length and indexes, please just use IDX.\r\n",
+        ["LCS", "a", "b", "FOO"] => "-ERR syntax error\r\n",
+        ["LCS", "a", "b", "MINMATCHLEN"] => "-ERR syntax error\r\n",
+        ["LCS", "a", "b", "MINMATCHLEN", "x"] => "-ERR value is not an integer or out of range\r\n",
+        ["LCS", "a", "h", "LEN"] => "-ERR The specified keys must contain string values\r\n",
+    );
+    h.cmd(c, &["HELLO", "3"]);
+    assert_eq!(h.cmd(c, &["LCS", "a", "nokey", "IDX"]), "%2\r\n$7\r\nmatches\r\n*0\r\n$3\r\nlen\r\n:0\r\n");
+}
+
+/// LCS's table is (len(a) + 1) * (len(b) + 1) 32-bit cells of transient
+/// memory: refused above proto-max-bulk-len, and when it would not fit
+/// under maxmemory next to the dataset.
+#[test]
+fn lcs_table_memory_is_bounded() {
+    let mut cfg = crate::Config::default();
+    cfg.maxmemory = 4 << 20;
+    let mut h = H::with(cfg);
+    let c = h.client();
+    let x: String = core::iter::repeat_n('x', 1500).collect();
+    h.cmd(c, &["SET", "a", &x]);
+    h.cmd(c, &["SET", "b", &x]);
+    // 1501 * 1501 * 4 bytes: about 9 MB, over maxmemory.
+    assert_eq!(
+        h.cmd(c, &["LCS", "a", "b", "LEN"]),
+        "-ERR Insufficient memory, failed allocating transient memory for LCS\r\n"
+    );
+    assert_eq!(h.cmd(c, &["EXISTS", "a", "b"]), ":2\r\n", "nothing is evicted for it");
+    assert_eq!(
+        h.cmd(c, &["LCS", "a", "a", "LEN"]),
+        "-ERR Insufficient memory, failed allocating transient memory for LCS\r\n"
+    );
+    h.cmd(c, &["SET", "b", &x[..500]]);
+    assert_eq!(h.cmd(c, &["LCS", "a", "b", "LEN"]), ":500\r\n");
+    // Past proto-max-bulk-len (at least 1 MB) whatever the memory limit.
+    h.cmd(c, &["CONFIG", "SET", "maxmemory", "0"]);
+    h.cmd(c, &["CONFIG", "SET", "proto-max-bulk-len", "1mb"]);
+    assert_eq!(
+        h.cmd(c, &["LCS", "a", "b", "LEN"]),
+        "-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n"
+    );
+}

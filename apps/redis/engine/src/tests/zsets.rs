@@ -208,3 +208,150 @@ fn zstore_reads_inputs_in_place() {
         ["ZCARD", "u"] => ":3\r\n",
     );
 }
+
+/// RESP2 array of bulk strings.
+fn bulks(items: &[&str]) -> String {
+    let mut s = format!("*{}\r\n", items.len());
+    for i in items {
+        s.push_str(&format!("${}\r\n{i}\r\n", i.len()));
+    }
+    s
+}
+
+#[test]
+fn zunion_zinter_zdiff_and_zintercard() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["ZADD", "a", "1", "x", "2", "y", "3", "z"]);
+    h.cmd(c, &["ZADD", "b", "10", "y", "20", "z", "30", "w"]);
+    h.cmd(c, &["SADD", "s", "x", "w"]);
+    h.cmd(c, &["SET", "str", "v"]);
+    h.cmd(c, &["ZADD", "inf1", "+inf", "k"]);
+    h.cmd(c, &["ZADD", "inf2", "-inf", "k"]);
+    let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    script!(h, c,
+        ["ZUNION", "2", "a", "b", "WITHSCORES"] => bulks(&["x", "1", "y", "12", "z", "23", "w", "30"]),
+        ["ZUNION", "2", "a", "b"] => bulks(&["x", "y", "z", "w"]),
+        ["ZINTER", "2", "a", "b", "WEIGHTS", "2", "0.5", "AGGREGATE", "MAX", "WITHSCORES"] => bulks(&["y", "5", "z", "10"]),
+        ["ZDIFF", "2", "a", "b", "WITHSCORES"] => bulks(&["x", "1"]),
+        ["ZDIFF", "3", "a", "b", "s"] => "*0\r\n",
+        ["ZDIFF", "2", "a", "a"] => "*0\r\n",
+        ["ZUNION", "3", "a", "b", "s", "AGGREGATE", "MIN", "WITHSCORES"] => bulks(&["w", "1", "x", "1", "y", "2", "z", "3"]),
+        ["ZINTER", "2", "a", "s", "WITHSCORES"] => bulks(&["x", "2"]),
+        ["ZINTER", "2", "a", "nokey"] => "*0\r\n",
+        ["ZINTERCARD", "2", "a", "b"] => ":2\r\n",
+        ["ZINTERCARD", "2", "a", "b", "LIMIT", "1"] => ":1\r\n",
+        ["ZINTERCARD", "2", "a", "b", "LIMIT", "0"] => ":2\r\n",
+        ["ZINTERCARD", "1", "nokey"] => ":0\r\n",
+        // inf + -inf sums to 0; a weight of 0 makes inf NaN: 0 for the
+        // first input, while a NaN from another input poisons the sum (0)
+        // but loses MIN/MAX comparisons.
+        ["ZUNION", "2", "inf1", "inf2", "WITHSCORES"] => bulks(&["k", "0"]),
+        ["ZINTER", "2", "inf1", "inf2", "WEIGHTS", "0", "1", "WITHSCORES"] => bulks(&["k", "-inf"]),
+        ["ZINTER", "2", "inf1", "inf2", "WEIGHTS", "1", "0", "WITHSCORES"] => bulks(&["k", "0"]),
+        ["ZINTER", "2", "inf1", "inf2", "WEIGHTS", "1", "0", "AGGREGATE", "MIN", "WITHSCORES"] => bulks(&["k", "inf"]),
+        // Errors, in Redis's order: numkeys, key types, then options.
+        ["ZUNION", "0", "a"] => "-ERR at least 1 input key is needed for 'zunion' command\r\n",
+        ["ZINTERCARD", "0", "a"] => "-ERR at least 1 input key is needed for 'zintercard' command\r\n",
+        ["ZUNION", "x", "a"] => "-ERR value is not an integer or out of range\r\n",
+        ["ZUNION", "2", "a"] => "-ERR syntax error\r\n",
+        ["ZUNION", "2", "a", "str", "WEIGHTS", "x"] => wrongtype,
+        ["ZUNION", "1", "a", "WEIGHTS", "nan"] => "-ERR weight value is not a float\r\n",
+        ["ZUNION", "1", "a", "WEIGHTS", "1", "2"] => "-ERR syntax error\r\n",
+        ["ZUNION", "1", "a", "AGGREGATE", "AVG"] => "-ERR syntax error\r\n",
+        ["ZDIFF", "1", "a", "WEIGHTS", "1"] => "-ERR syntax error\r\n",
+        ["ZDIFF", "1", "a", "AGGREGATE", "SUM"] => "-ERR syntax error\r\n",
+        ["ZINTERSTORE", "d", "1", "a", "WITHSCORES"] => "-ERR syntax error\r\n",
+        ["ZINTERCARD", "1", "a", "WITHSCORES"] => "-ERR syntax error\r\n",
+        ["ZINTERCARD", "1", "a", "LIMIT"] => "-ERR syntax error\r\n",
+        ["ZINTERCARD", "1", "a", "LIMIT", "-1"] => "-ERR LIMIT can't be negative\r\n",
+        ["ZINTERCARD", "1", "a", "LIMIT", "x"] => "-ERR LIMIT can't be negative\r\n",
+        // The STORE forms.
+        ["ZDIFFSTORE", "d", "2", "a", "b"] => ":1\r\n",
+        ["ZRANGE", "d", "0", "-1", "WITHSCORES"] => bulks(&["x", "1"]),
+        ["EXPIRE", "d", "100"] => ":1\r\n",
+        ["ZUNIONSTORE", "d", "2", "a", "b"] => ":4\r\n",
+        ["TTL", "d"] => ":-1\r\n",
+        ["ZDIFFSTORE", "d", "1", "nokey"] => ":0\r\n",
+        ["EXISTS", "d"] => ":0\r\n",
+    );
+    h.cmd(c, &["HELLO", "3"]);
+    assert_eq!(
+        h.cmd(c, &["ZINTER", "2", "a", "b", "WITHSCORES"]),
+        "*2\r\n*2\r\n$1\r\ny\r\n,12\r\n*2\r\n$1\r\nz\r\n,23\r\n"
+    );
+    assert_eq!(h.cmd(c, &["ZDIFF", "2", "a", "b"]), "*1\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn zrangestore() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["ZADD", "z", "1", "a", "2", "b", "3", "c", "4", "d"]);
+    h.cmd(c, &["SET", "str", "v"]);
+    script!(h, c,
+        ["ZRANGESTORE", "d", "z", "1", "2"] => ":2\r\n",
+        ["ZRANGE", "d", "0", "-1", "WITHSCORES"] => bulks(&["b", "2", "c", "3"]),
+        ["ZRANGESTORE", "d", "z", "[b", "[c", "BYLEX"] => ":2\r\n",
+        ["ZRANGESTORE", "d", "z", "5", "0", "BYSCORE", "REV", "LIMIT", "0", "2"] => ":2\r\n",
+        ["ZRANGE", "d", "0", "-1", "WITHSCORES"] => bulks(&["c", "3", "d", "4"]),
+        ["ZRANGESTORE", "d", "z", "(1", "+inf", "BYSCORE", "LIMIT", "0", "1"] => ":1\r\n",
+        ["ZRANGE", "d", "0", "-1"] => bulks(&["b"]),
+        ["ZRANGESTORE", "d", "str", "0", "-1"] => "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        ["ZRANGESTORE", "d", "z", "0", "-1", "WITHSCORES"] => "-ERR syntax error\r\n",
+        ["ZRANGESTORE", "d", "z", "0", "-1", "LIMIT", "1", "2"] => "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n",
+        ["ZRANGESTORE", "d", "z", "0", "-1", "REV", "REV"] => "-ERR syntax error\r\n",
+        ["ZRANGE", "z", "0", "-1", "BYSCORE", "BYLEX"] => "-ERR syntax error\r\n",
+        ["ZREVRANGE", "z", "0", "-1", "REV"] => "-ERR syntax error\r\n",
+        ["ZRANGEBYSCORE", "z", "0", "-1", "BYSCORE"] => "-ERR syntax error\r\n",
+        ["EXISTS", "d"] => ":1\r\n",
+        ["ZRANGESTORE", "d", "z", "5", "6"] => ":0\r\n",
+        ["EXISTS", "d"] => ":0\r\n",
+        ["ZRANGESTORE", "d", "z", "0", "0"] => ":1\r\n",
+        ["ZRANGESTORE", "d", "nokey", "0", "-1"] => ":0\r\n",
+        ["EXISTS", "d"] => ":0\r\n",
+    );
+}
+
+#[test]
+fn zrandmember() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+    script!(h, c,
+        ["ZRANDMEMBER", "nokey"] => "$-1\r\n",
+        ["ZRANDMEMBER", "nokey", "5"] => "*0\r\n",
+        ["ZRANDMEMBER", "z", "0"] => "*0\r\n",
+        ["ZRANDMEMBER", "z", "1", "foo"] => "-ERR syntax error\r\n",
+        ["ZRANDMEMBER", "z", "1", "WITHSCORES", "x"] => "-ERR syntax error\r\n",
+        ["ZRANDMEMBER", "z", "x"] => "-ERR value is not an integer or out of range\r\n",
+        ["ZRANDMEMBER", "z", "-9223372036854775808"] => "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n",
+        ["ZRANDMEMBER", "z", "-9223372036854770000", "WITHSCORES"] => "-ERR value is out of range\r\n",
+    );
+    let one = h.cmd(c, &["ZRANDMEMBER", "z"]);
+    assert!(["$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n"].contains(&one.as_str()), "{one}");
+    // A count at least the size: every member once.
+    let all = h.cmd(c, &["ZRANDMEMBER", "z", "10", "WITHSCORES"]);
+    assert!(all.starts_with("*6\r\n"), "{all}");
+    for pair in ["$1\r\na\r\n$1\r\n1\r\n", "$1\r\nb\r\n$1\r\n2\r\n", "$1\r\nc\r\n$1\r\n3\r\n"] {
+        assert!(all.contains(pair), "{all}");
+    }
+    // Distinct members below the size; repetitions with a negative count.
+    let two = h.cmd(c, &["ZRANDMEMBER", "z", "2"]);
+    assert!(two.starts_with("*2\r\n"));
+    let lines: Vec<&str> = two.split("\r\n").filter(|l| l.len() == 1).collect();
+    assert!(lines.len() == 2 && lines[0] != lines[1], "{two}");
+    let many = h.cmd(c, &["ZRANDMEMBER", "z", "-100"]);
+    assert!(many.starts_with("*100\r\n"));
+    for m in ["a", "b", "c"] {
+        assert!(many.contains(&format!("\r\n{m}\r\n")), "every member shows up in 100 draws");
+    }
+    h.cmd(c, &["HELLO", "3"]);
+    let r3 = h.cmd(c, &["ZRANDMEMBER", "z", "-2", "WITHSCORES"]);
+    assert!(r3.starts_with("*2\r\n*2\r\n$1\r\n"), "{r3}");
+    // A huge negative count stops at the client's output limit, which
+    // closes the client.
+    h.cmd(c, &["CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"]);
+    let r = h.cmd(c, &["ZRANDMEMBER", "z", "-4611686018427387903"]);
+    assert!(r.len() < 2 << 20 && h.s.should_close(c), "{}", r.len());
+}
