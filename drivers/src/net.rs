@@ -62,9 +62,29 @@ pub struct VirtioNet<H: Hardware> {
     tx_waiting: VecDeque<(Box<[u8]>, usize)>,
     tx_free: Vec<Box<[u8]>>,
     stats: Stats,
+    /// The headers of the last frame smoltcp consumed (see
+    /// [`last_received_headers`](Self::last_received_headers)).
+    rx_headers: RxHeaders,
+}
+
+/// Bytes kept of each received frame: Ethernet, IPv4 and TCP headers
+/// without options (14 + 20 + 20) with room for TCP options.
+const RX_HEADERS: usize = 128;
+
+/// The start of the last received frame.
+struct RxHeaders {
+    bytes: [u8; RX_HEADERS],
+    len: usize,
 }
 
 impl<H: Hardware> VirtioNet<H> {
+    /// The first bytes (up to 128: the Ethernet, IP and TCP headers) of the
+    /// last frame handed to smoltcp, so the network service can tell which
+    /// connection the frame was for.
+    pub fn last_received_headers(&self) -> &[u8] {
+        &self.rx_headers.bytes[..self.rx_headers.len]
+    }
+
     /// Initialises the device for IP packets of up to `mtu` bytes and posts
     /// all receive buffers.
     pub fn new(transport: SomeTransport<'static>, mtu: usize) -> Result<Self, virtio_drivers::Error> {
@@ -78,6 +98,7 @@ impl<H: Hardware> VirtioNet<H> {
             buf_len,
             rx_posted: (0..QUEUE_SIZE).map(|_| None).collect(),
             rx_free: (0..QUEUE_SIZE).map(|_| vec![0u8; buf_len].into_boxed_slice()).collect(),
+            rx_headers: RxHeaders { bytes: [0; RX_HEADERS], len: 0 },
             tx_inflight: (0..QUEUE_SIZE).map(|_| None).collect(),
             tx_waiting: VecDeque::new(),
             tx_free: Vec::new(),
@@ -192,9 +213,9 @@ impl<H: Hardware> Device for VirtioNet<H> {
             self.refill();
         }
         let (buf, offset, len) = self.pop_rx()?;
-        let VirtioNet { raw, tx_inflight, tx_waiting, tx_free, rx_free, stats, buf_len, .. } = self;
+        let VirtioNet { raw, tx_inflight, tx_waiting, tx_free, rx_free, stats, buf_len, rx_headers, .. } = self;
         Some((
-            RxToken { buf: Some(buf), offset, len, free: rx_free },
+            RxToken { buf: Some(buf), offset, len, free: rx_free, headers: rx_headers },
             TxToken { sender: Sender { raw, tx_inflight, stats }, tx_waiting, tx_free, buf_len: *buf_len },
         ))
     }
@@ -223,12 +244,17 @@ pub struct RxToken<'a> {
     offset: usize,
     len: usize,
     free: &'a mut Vec<Box<[u8]>>,
+    headers: &'a mut RxHeaders,
 }
 
 impl smoltcp::phy::RxToken for RxToken<'_> {
     fn consume<R, F: FnOnce(&[u8]) -> R>(mut self, f: F) -> R {
         let buf = self.buf.take().unwrap_or_default();
-        let result = f(buf.get(self.offset..self.offset + self.len).unwrap_or(&[]));
+        let frame = buf.get(self.offset..self.offset + self.len).unwrap_or(&[]);
+        let kept = frame.len().min(RX_HEADERS);
+        self.headers.bytes[..kept].copy_from_slice(&frame[..kept]);
+        self.headers.len = kept;
+        let result = f(frame);
         self.free.push(buf);
         result
     }

@@ -50,7 +50,8 @@ impl Boot {
     /// waits for the host's next second and starts the guest's clock at it
     /// (`-rtc base=`): the guest's ticks then fall on the host's, and the
     /// kernel, which aligns its wall clock to the first tick it sees, agrees
-    /// with the host within milliseconds. For runs that compare the guest's
+    /// with the host within QEMU's start-up jitter (tens of milliseconds,
+    /// ahead rather than behind). For runs that compare the guest's
     /// time with the host's (Redis's PXAT and EXPIREAT tests, clients).
     pub fn host_aligned_clock(mut self) -> Boot {
         self.align_clock = true;
@@ -223,13 +224,24 @@ impl Drop for Machine {
     }
 }
 
-/// Waits for the host clock's next whole second; returns the QEMU
-/// arguments that start the guest's real-time clock at it (UTC).
+/// QEMU starts its real-time clock some tens of milliseconds after it is
+/// launched; launching this much before the host's second makes the guest's
+/// clock tick on (or a little before) the host's, never after: Redis's
+/// tests accept a clock slightly ahead (a TTL a little short) but not one
+/// behind.
+const QEMU_CLOCK_START_LEAD: Duration = Duration::from_millis(150);
+
+/// Waits until `QEMU_CLOCK_START_LEAD` before one of the host clock's whole
+/// seconds; returns the QEMU arguments that start the guest's real-time
+/// clock at that second (UTC).
 fn rtc_at_next_host_second() -> Vec<String> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let next = now.as_secs() + 1;
-    std::thread::sleep(Duration::from_secs(next) - now);
-    vec!["-rtc".into(), format!("base={}", utc_datetime(next))]
+    let mut second = now.as_secs() + 1;
+    if Duration::from_secs(second) - now < QEMU_CLOCK_START_LEAD {
+        second += 1;
+    }
+    std::thread::sleep(Duration::from_secs(second) - QEMU_CLOCK_START_LEAD - now);
+    vec!["-rtc".into(), format!("base={}", utc_datetime(second))]
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` for Unix time `secs` (the proleptic Gregorian

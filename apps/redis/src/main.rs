@@ -125,9 +125,14 @@ fn main(args: &[&str]) -> i32 {
                 read_from(event.token - 1, &mut server, &mut connections, &mut poller, &mut buf);
             }
         }
+        // The periodic work, and at once when a blocked client's timeout
+        // is due (not up to a tick later).
+        let deadline_due = server.next_deadline().is_some_and(|d| d.mono_ms <= now().mono_ms);
         if Instant::now() >= next_tick {
             server.tick(now());
             next_tick = Instant::now() + TICK;
+        } else if deadline_due {
+            server.tick(now());
         }
         flush_list.clear();
         flush_list.extend(server.clients_with_output());

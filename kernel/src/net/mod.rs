@@ -292,6 +292,9 @@ impl Stack {
                     PollIngressSingleResult::None => break,
                     PollIngressSingleResult::PacketProcessed | PollIngressSingleResult::SocketStateChanged => {
                         received += 1;
+                        if let Some(flow) = socket::flow_with_input(self.nic.last_received_headers()) {
+                            socket::note_arrival(self, flow);
+                        }
                         // A SYN may just have taken a listening socket: arm
                         // another before the next packet (smoltcp has no
                         // backlog and would answer a second SYN with RST).

@@ -85,6 +85,13 @@ struct Listener {
 
 struct Stream {
     handle: SocketHandle,
+    /// The peer's address and port and ours, as received frames name them.
+    flow: Option<Flow>,
+    /// When data (or a FIN) last arrived for it, in [`Tables::arrivals`]'
+    /// sequence (0: before it was a stream). Ready streams are reported
+    /// oldest first, so an app serves its clients in the order their input
+    /// came, as Linux's epoll does.
+    arrival: u64,
     /// The peer's FIN was seen (so a later CLOSED is an orderly end).
     fin_seen: bool,
     read_shut: bool,
@@ -99,6 +106,81 @@ pub(crate) struct Tables {
     streams: BTreeMap<u64, Stream>,
     udp: BTreeMap<u64, (SocketHandle, u16)>,
     next_ephemeral: u16,
+    /// Streams by flow, for [`note_arrival`].
+    by_flow: BTreeMap<Flow, u64>,
+    /// Frames with data or a FIN for a stream, counted.
+    arrivals: u64,
+}
+
+/// A TCP flow: the peer's IPv4 address and port, and our port.
+pub(crate) type Flow = ([u8; 4], u16, u16);
+
+/// The flow of an Ethernet frame carrying an IPv4 TCP segment with data or
+/// a FIN (from its first bytes: the headers).
+pub(crate) fn flow_with_input(frame: &[u8]) -> Option<Flow> {
+    const ETHERNET: usize = 14;
+    if frame.get(12..14)? != [0x08, 0x00] {
+        return None;
+    }
+    let ip = frame.get(ETHERNET..)?;
+    let ip_header = usize::from(ip.first()? & 0x0f) * 4;
+    if *ip.get(9)? != 6 || ip_header < 20 {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+    let tcp = ip.get(ip_header..)?;
+    let tcp_header = usize::from(tcp.get(12)? >> 4) * 4;
+    let fin = tcp.get(13)? & 0x01 != 0;
+    let payload = total.saturating_sub(ip_header + tcp_header);
+    if payload == 0 && !fin {
+        return None;
+    }
+    let source: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+    Some((source, u16::from_be_bytes([tcp[0], tcp[1]]), u16::from_be_bytes([tcp[2], tcp[3]])))
+}
+
+/// Notes that a frame with input for `flow` was just processed: its
+/// stream's input is now the newest.
+pub(crate) fn note_arrival(stack: &mut Stack, flow: Flow) {
+    let tables = &mut stack.tables;
+    if let Some(&id) = tables.by_flow.get(&flow)
+        && let Some(stream) = tables.streams.get_mut(&id)
+    {
+        tables.arrivals += 1;
+        stream.arrival = tables.arrivals;
+    }
+}
+
+/// The flow of a connected socket, as [`flow_with_input`] reads it from
+/// frames the peer sends.
+fn flow_of(socket: &tcp::Socket) -> Option<Flow> {
+    let remote = socket.remote_endpoint()?;
+    let local = socket.local_endpoint()?;
+    let IpAddress::Ipv4(address) = remote.addr;
+    Some((address.octets(), remote.port, local.port))
+}
+
+impl Tables {
+    /// Adds a stream for `handle`'s connection; returns its id.
+    fn add_stream(&mut self, handle: SocketHandle, flow: Option<Flow>) -> u64 {
+        let id = self.id();
+        if let Some(flow) = flow {
+            self.by_flow.insert(flow, id);
+        }
+        self.streams
+            .insert(id, Stream { handle, flow, arrival: 0, fin_seen: false, read_shut: false, write_shut: false });
+        id
+    }
+
+    fn remove_stream(&mut self, id: u64) -> Option<Stream> {
+        let stream = self.streams.remove(&id)?;
+        if let Some(flow) = stream.flow
+            && self.by_flow.get(&flow) == Some(&id)
+        {
+            self.by_flow.remove(&flow);
+        }
+        Some(stream)
+    }
 }
 
 impl Tables {
@@ -284,8 +366,8 @@ fn try_accept(stack: &mut Stack, id: u64) -> Option<Result<(TcpStream, SocketAdd
     // Established: the half-open timeout no longer applies (see `arm`).
     socket.set_timeout(None);
     let peer = socket.remote_endpoint().map(socket_addr).unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
-    let stream_id = stack.tables.id();
-    stack.tables.streams.insert(stream_id, Stream { handle, fin_seen: false, read_shut: false, write_shut: false });
+    let flow = flow_of(socket);
+    let stream_id = stack.tables.add_stream(handle, flow);
     // A slot in the backlog is free again.
     rearm_listeners(stack);
     Some(Ok((TcpStream { id: stream_id, peer, nonblocking: false, read_timeout: None }, peer)))
@@ -380,10 +462,9 @@ impl TcpStream {
             let port = ephemeral_port(stack);
             socket.connect(stack.iface.context(), endpoint(addr), port).map_err(|_| NetError::Unaddressable)?;
             socket.set_nagle_enabled(false);
+            let flow = (addr.ip().octets(), addr.port(), port);
             let handle = stack.sockets.add(socket);
-            let id = stack.tables.id();
-            stack.tables.streams.insert(id, Stream { handle, fin_seen: false, read_shut: false, write_shut: false });
-            Ok(id)
+            Ok(stack.tables.add_stream(handle, Some(flow)))
         })??;
         let stream = TcpStream { id, peer: addr, nonblocking: false, read_timeout: None };
         let result = block_until(deadline(timeout), |stack| {
@@ -548,7 +629,7 @@ impl TcpStream {
 impl Drop for TcpStream {
     fn drop(&mut self) {
         let _ = with_stack(|stack| {
-            if let Some(stream) = stack.tables.streams.remove(&self.id) {
+            if let Some(stream) = stack.tables.remove_stream(self.id) {
                 stack.sockets.get_mut::<tcp::Socket>(stream.handle).close();
                 stack.orphan(stream.handle);
             }
@@ -806,8 +887,9 @@ impl Poller {
         events.clear();
         let mut gone = Vec::new();
         let registrations = &self.registrations;
+        let mut ready: Vec<(u64, Event)> = Vec::new();
         block_until(deadline(timeout), |stack| {
-            events.clear();
+            ready.clear();
             gone.clear();
             for (&(kind, id), &(token, interest)) in registrations {
                 match readiness(stack, kind, id) {
@@ -816,16 +898,58 @@ impl Poller {
                         let readable = readable && interest.readable;
                         let writable = writable && interest.writable;
                         if readable || writable {
-                            events.push(Event { token, readable, writable, hangup });
+                            let arrival = match kind {
+                                Kind::Stream => stack.tables.streams.get(&id).map_or(0, |s| s.arrival),
+                                _ => 0,
+                            };
+                            ready.push((arrival, Event { token, readable, writable, hangup }));
                         }
                     }
                 }
             }
-            (!events.is_empty()).then_some(())
+            (!ready.is_empty()).then_some(())
         })?;
+        // Oldest input first (a stable sort: equal ones in registration order).
+        ready.sort_by_key(|&(arrival, _)| arrival);
+        events.extend(ready.iter().map(|&(_, event)| event));
         for key in gone {
             self.registrations.remove(&key);
         }
         Ok(events.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flow_with_input;
+
+    /// An Ethernet frame with an IPv4 TCP segment from 10.0.2.2:40000 to
+    /// port 6379 with `payload` bytes and the given TCP flags.
+    fn frame(payload: usize, flags: u8) -> alloc::vec::Vec<u8> {
+        let mut f = alloc::vec![0u8; 14 + 20 + 20];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&((20 + 20 + payload) as u16).to_be_bytes());
+        f[23] = 6;
+        f[26..30].copy_from_slice(&[10, 0, 2, 2]);
+        f[34..36].copy_from_slice(&40000u16.to_be_bytes());
+        f[36..38].copy_from_slice(&6379u16.to_be_bytes());
+        f[46] = 5 << 4;
+        f[47] = flags;
+        f
+    }
+
+    #[test]
+    fn flows_of_frames_with_input() {
+        assert_eq!(flow_with_input(&frame(5, 0x18)), Some(([10, 0, 2, 2], 40000, 6379)));
+        assert_eq!(flow_with_input(&frame(0, 0x11)), Some(([10, 0, 2, 2], 40000, 6379)), "a FIN is input");
+        assert_eq!(flow_with_input(&frame(0, 0x10)), None, "a bare ACK is not");
+        let mut udp = frame(5, 0);
+        udp[23] = 17;
+        assert_eq!(flow_with_input(&udp), None);
+        let mut arp = frame(5, 0x18);
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(flow_with_input(&arp), None);
+        assert_eq!(flow_with_input(&frame(5, 0x18)[..40]), None, "cut short");
     }
 }

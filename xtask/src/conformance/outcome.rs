@@ -112,6 +112,15 @@ impl Listed {
     fn contains(&self, unit: &str, test: &str) -> bool {
         self.tests_of(unit).any(|t| t == test)
     }
+
+    /// Entries whose reason starts with `flaky:` (they fail only sometimes;
+    /// passing does not take them off the list).
+    fn steady_tests_of<'a>(&'a self, unit: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.entries
+            .iter()
+            .filter(move |(u, _, why)| u == unit && !why.starts_with("flaky:"))
+            .map(|(_, t, _)| t.as_str())
+    }
 }
 
 /// The printed table, the failure details, and whether the run failed.
@@ -148,7 +157,7 @@ pub fn table(arch: Arch, real: &[UnitRun], appliance: &[UnitRun], skips: &Listed
                 unexpected.push(test.as_str());
             }
         }
-        let now_passing: Vec<&str> = known.tests_of(&a.unit).filter(|t| app.contains(t)).collect();
+        let now_passing: Vec<&str> = known.steady_tests_of(&a.unit).filter(|t| app.contains(t)).collect();
         let mut note = Vec::new();
         if a.died {
             note.push("appliance died".to_string());
@@ -224,7 +233,11 @@ mod tests {
         let skip = dir.join("skip.txt");
         std::fs::write(&skip, "# comment\nunit/multi | MULTI and script timeout | needs Lua\n").unwrap();
         let known = dir.join("known.txt");
-        std::fs::write(&known, "unit/multi | B | open work\nunit/multi | C | open work\n").unwrap();
+        std::fs::write(
+            &known,
+            "unit/multi | B | open work\nunit/multi | C | open work\nunit/multi | D | flaky: races\n",
+        )
+        .unwrap();
         let (skips, known) = (Listed::read(&skip).unwrap(), Listed::read(&known).unwrap());
         let run = |passed: &[&str]| UnitRun {
             unit: "unit/multi".into(),
@@ -235,16 +248,19 @@ mod tests {
             died: false,
             seconds: 0.0,
         };
-        let real = [run(&["A", "B", "C", "MULTI and script timeout"])];
-        // B is a known failure; A and C pass: C must leave the list.
-        let t = table(Arch::X86_64, &real, &[run(&["A", "C"])], &skips, &known);
+        let real = [run(&["A", "B", "C", "D", "MULTI and script timeout"])];
+        // B is a known failure; A and C pass: C must leave the list (D is
+        // flaky: passing or not, it stays).
+        let t = table(Arch::X86_64, &real, &[run(&["A", "C", "D"])], &skips, &known);
+        assert!(!t.details.contains(": D"), "{}", t.details);
         assert!(t.failed);
         assert!(t.details.contains("PASSES, remove it from known-failures.txt: C"), "{}", t.details);
         // Only B failing, as listed: the run passes.
-        let t = table(Arch::X86_64, &real, &[run(&["A", "C"])], &skips, &Listed::read(&known_only_b(&dir)).unwrap());
+        let t =
+            table(Arch::X86_64, &real, &[run(&["A", "C", "D"])], &skips, &Listed::read(&known_only_b(&dir)).unwrap());
         assert!(!t.failed, "{}{}", t.text, t.details);
         // A failing is unexpected.
-        let t = table(Arch::X86_64, &real, &[run(&["C"])], &skips, &Listed::read(&known_only_b(&dir)).unwrap());
+        let t = table(Arch::X86_64, &real, &[run(&["C", "D"])], &skips, &Listed::read(&known_only_b(&dir)).unwrap());
         assert!(t.failed);
         assert!(t.details.contains("FAILS (passes against real Redis): A"), "{}", t.details);
         assert!(Listed::read(&dir.join("missing")).is_err());

@@ -117,12 +117,15 @@ fn serve(mut server: Server, events: Sender<Event>, inbox: Receiver<Event>) {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
+        let deadline_due = server.next_deadline().is_some_and(|d| d.mono_ms <= now(started).mono_ms);
         if Instant::now() >= next_tick {
             if let Some((sys_us, user_us)) = cpu_usage() {
                 server.set_cpu_usage(sys_us, user_us);
             }
             server.tick(now(started));
             next_tick = Instant::now() + TICK;
+        } else if deadline_due {
+            server.tick(now(started));
         }
         // Feed held input to clients that want it, deliver output, close.
         // (Feeding one client may unblock another: repeat until none wants more.)

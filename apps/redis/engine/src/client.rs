@@ -79,6 +79,12 @@ pub struct Client {
     pub last_sub: Vec<u8>,
     /// Internal client (replay): not listed, not counted.
     pub hidden: bool,
+    /// `CLIENT REPLY OFF`: replies are dropped (pushes still go out).
+    pub reply_off: bool,
+    /// `CLIENT REPLY SKIP`: the reply of the running command is dropped /
+    /// that of the next one will be.
+    pub reply_skip: bool,
+    pub reply_skip_next: bool,
     /// `CLIENT NO-EVICT on`: exempt from `maxmemory-clients` eviction.
     pub no_evict: bool,
     /// In MONITOR mode: receives a line for every command run.
@@ -134,6 +140,9 @@ impl Client {
             monitor: false,
             postponed: None,
             qbuf_batch: 0,
+            reply_off: false,
+            reply_skip: false,
+            reply_skip_next: false,
             watched_bytes: 0,
             extra_mem: 0,
             mem: 0,

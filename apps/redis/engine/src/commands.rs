@@ -2,7 +2,8 @@
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
 use crate::cmd::{
-    client, config, dump, hash, info, keys, lcs, list, multi, pubsub, server as srv, set, string, zset, zsetops,
+    client, config, dump, hash, info, keys, lcs, list, multi, pubsub, server as srv, set, sort, string, zset, zset_pop,
+    zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -200,10 +201,14 @@ pub static TABLE: &[CommandSpec] = &[
     c("lpos", -3, READONLY, K1, LIST, list::lpos),
     c("lmove", 5, RW, K12, LIST, list::lmove),
     c("rpoplpush", 3, RW, K12, LIST, list::rpoplpush),
-    c("blpop", -3, WRITE | BLOCKING, (1, -2, 1), LIST, list::blpop),
-    c("brpop", -3, WRITE | BLOCKING, (1, -2, 1), LIST, list::brpop),
-    c("blmove", 6, RW | BLOCKING, K12, LIST, list::blmove),
-    c("brpoplpush", 4, RW | BLOCKING, K12, LIST, list::brpoplpush),
+    c("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), LIST, list::blpop),
+    c("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), LIST, list::brpop),
+    c("blmove", 6, RW | NOSCRIPT | BLOCKING, K12, LIST, list::blmove),
+    c("brpoplpush", 4, RW | NOSCRIPT | BLOCKING, K12, LIST, list::brpoplpush),
+    c("sort", -2, RW | MOVABLE_KEYS, K1, GENERIC, sort::sort),
+    c("sort_ro", -2, READONLY | MOVABLE_KEYS, K1, GENERIC, sort::sort_ro),
+    c("lmpop", -4, WRITE | MOVABLE_KEYS, NONE, LIST, list::lmpop),
+    c("blmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NONE, LIST, list::blmpop),
     // hashes
     c("hset", -4, RW | FAST, K1, HASH, hash::hset),
     c("hsetnx", 4, RW | FAST, K1, HASH, hash::hsetnx),
@@ -262,6 +267,10 @@ pub static TABLE: &[CommandSpec] = &[
     c("zremrangebylex", 4, WRITE, K1, ZSET, zset::zremrangebylex),
     c("zpopmin", -2, WRITE | FAST, K1, ZSET, zset::zpopmin),
     c("zpopmax", -2, WRITE | FAST, K1, ZSET, zset::zpopmax),
+    c("zmpop", -4, WRITE | MOVABLE_KEYS, NONE, ZSET, zset_pop::zmpop),
+    c("bzpopmin", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), ZSET, zset_pop::bzpopmin),
+    c("bzpopmax", -3, WRITE | NOSCRIPT | BLOCKING | FAST, (1, -2, 1), ZSET, zset_pop::bzpopmax),
+    c("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, NONE, ZSET, zset_pop::bzmpop),
     c("zunionstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zunionstore),
     c("zinterstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zinterstore),
     c("zdiffstore", -4, RW | MOVABLE_KEYS, K1, ZSET, zsetops::zdiffstore),
@@ -286,6 +295,45 @@ pub static TABLE: &[CommandSpec] = &[
     c("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, NONE, TX, multi::unwatch),
 ];
 
+/// The key positions of a call of a command with movable keys that the
+/// (first, last, step) triple cannot express (Redis's keynum key specs and
+/// `sortGetKeys`); `None` for the other commands, `Some(empty)` when the
+/// arguments name no valid keys.
+pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option<alloc::vec::Vec<usize>> {
+    let numkeys_at = match name {
+        "lmpop" | "zmpop" => 1,
+        "blmpop" | "bzmpop" => 2,
+        "sort" | "sort_ro" => {
+            let mut keys = alloc::vec![1];
+            let mut store = None;
+            let mut i = 2;
+            while i < argv.len() {
+                let a = argv[i].to_ascii_lowercase();
+                match a.as_slice() {
+                    b"limit" => i += 2,
+                    b"get" | b"by" => i += 1,
+                    b"store" if name == "sort" && i + 1 < argv.len() => {
+                        store = Some(i + 1);
+                        i += 1;
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            keys.extend(store);
+            return Some(keys);
+        }
+        _ => return None,
+    };
+    let n = argv.get(numkeys_at).and_then(|a| crate::util::parse_i64(a)).unwrap_or(0);
+    match usize::try_from(n) {
+        Ok(n) if n > 0 && n < argv.len().saturating_sub(numkeys_at) => {
+            Some((numkeys_at + 1..=numkeys_at + n).collect())
+        }
+        _ => Some(alloc::vec::Vec::new()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TABLE;
@@ -303,5 +351,23 @@ mod tests {
         assert_eq!(positions("del", 4), [1, 2, 3]);
         assert_eq!(positions("blpop", 4), [1, 2]);
         assert!(positions("ping", 1).is_empty());
+        let args = |v: &[&str]| v.iter().map(|a| a.as_bytes().to_vec()).collect::<Vec<_>>();
+        assert_eq!(
+            super::movable_key_positions("blmpop", &args(&["blmpop", "0", "2", "a", "b", "left"])),
+            Some(alloc::vec![3, 4])
+        );
+        assert_eq!(super::movable_key_positions("lmpop", &args(&["lmpop", "5", "a", "left"])), Some(Vec::new()));
+        assert_eq!(
+            super::movable_key_positions(
+                "sort",
+                &args(&["sort", "k", "store", "x", "limit", "store", "y", "store", "d"])
+            ),
+            Some(alloc::vec![1, 8])
+        );
+        assert_eq!(
+            super::movable_key_positions("sort_ro", &args(&["sort_ro", "k", "store", "x"])),
+            Some(alloc::vec![1])
+        );
+        assert_eq!(super::movable_key_positions("get", &args(&["get", "k"])), None);
     }
 }

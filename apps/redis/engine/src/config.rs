@@ -225,6 +225,8 @@ pub struct Config {
     pub appendfsync: String,
     pub loglevel: String,
     pub daemonize: bool,
+    /// `notify-keyspace-events` as [`crate::notify`] flags (0: none).
+    pub notify_keyspace_events: u32,
     /// The [`TUNING`] parameters' values, in that table's order.
     pub tuning: [i64; TUNING.len()],
 }
@@ -257,6 +259,7 @@ impl Default for Config {
             loglevel: "notice".to_string(),
             protected_mode: true,
             daemonize: false,
+            notify_keyspace_events: 0,
             tuning: core::array::from_fn(|i| TUNING[i].default),
         }
     }
@@ -359,6 +362,7 @@ pub const PARAMS: &[&str] = &[
     "protected-mode",
     "daemonize",
     "replicaof",
+    "notify-keyspace-events",
 ];
 
 fn fmt_limit(l: &OutputLimit) -> String {
@@ -459,6 +463,10 @@ impl Config {
                 Some(v) => self.daemonize = v,
                 None => return bad("argument must be 'yes' or 'no'"),
             },
+            "notify-keyspace-events" => match crate::notify::parse_flags(value) {
+                Some(f) => self.notify_keyspace_events = f,
+                None => return bad("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."),
+            },
             "save" => self.save = value.to_string(),
             // This server is always a master: only "no master" is valid.
             "replicaof" | "slaveof" => {
@@ -545,6 +553,7 @@ impl Config {
             "protected-mode" => yes_no(self.protected_mode),
             "daemonize" => yes_no(self.daemonize),
             "replicaof" | "slaveof" => String::new(),
+            "notify-keyspace-events" => crate::notify::flags_text(self.notify_keyspace_events),
             other => self.tuning[tuning_param(other)?.0].to_string(),
         })
     }

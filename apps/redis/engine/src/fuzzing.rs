@@ -49,6 +49,11 @@ pub fn config() -> Config {
     Config {
         output_pause_threshold: 4096,
         maxmemory: MAXMEMORY,
+        // As the appliance (which sets it from its heap): CONFIG SET cannot
+        // raise `maxmemory` past what the modelled heap holds. Without it a
+        // fuzzed `CONFIG SET maxmemory 100gb` made SETRANGE's 50 MB growth
+        // legitimate, past the target's single-allocation limit.
+        maxmemory_ceiling: MAXMEMORY,
         // The appliance's clients cannot hold gigabytes: replies past this
         // close the client (so a reply buffer stays far below the target's
         // single-allocation limit once replies are bounded while built).

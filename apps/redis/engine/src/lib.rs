@@ -63,6 +63,7 @@ pub mod glob;
 pub mod idqueue;
 pub mod introspect;
 pub mod mem;
+pub mod notify;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

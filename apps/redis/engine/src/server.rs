@@ -9,11 +9,12 @@ use alloc::vec::Vec;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
 
-use crate::blocking::{BlockOp, Blocked, Blocking};
+use crate::blocking::Blocking;
 use crate::client::{Client, Multi};
 use crate::commands::{self, CommandSpec, flags};
 use crate::config::{Config, EvictionPolicy};
 use crate::db::{Db, Found, ValueMut};
+use crate::notify;
 use crate::pubsub::PubSub;
 use crate::resp::{Out, ParseLimits, Step};
 use crate::types::Value;
@@ -149,6 +150,11 @@ pub struct Server {
     /// CLIENT PAUSE in effect, and the clients it holds back.
     pub(crate) pause: Option<crate::introspect::Pause>,
     pub(crate) postponed: Vec<u64>,
+    /// The client whose command is running (its output is lent to the
+    /// command), and the pushes for it held meanwhile (see
+    /// [`push_to`](Self::push_to)).
+    pub(crate) running: Option<u64>,
+    pub(crate) running_push: Vec<u8>,
 }
 
 /// Client limits derived from the configuration once, not per command.
@@ -280,6 +286,8 @@ impl Server {
             monitors: Vec::new(),
             pause: None,
             postponed: Vec::new(),
+            running: None,
+            running_push: Vec::new(),
             cfg: config,
             rng,
         }
@@ -607,6 +615,8 @@ impl Server {
         let has_pass = self.cfg.requirepass.is_some();
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let mut out = Self::client_out(self.caps, c);
+        let reply_start = out.buf.len();
+        self.running = Some(cid);
         let in_multi = c.multi.is_some();
         let db = c.db;
         let mut reject: Option<Vec<u8>> = None;
@@ -679,7 +689,7 @@ impl Server {
             if let Some(m) = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()) {
                 m.failed = true;
             }
-            self.restore_out(cid, out);
+            self.finish_reply(cid, out, reply_start);
             self.after_command(cid);
             return;
         }
@@ -687,7 +697,7 @@ impl Server {
         if in_multi && spec.flags & flags::NOT_QUEUED == 0 {
             out.simple(b"QUEUED");
             let queued = self.clients.get_mut(&cid).and_then(|c| c.multi.as_mut()).is_none_or(|m| m.queue(argv));
-            self.restore_out(cid, out);
+            self.finish_reply(cid, out, reply_start);
             if !queued {
                 self.close_client_now(cid); // out of memory for the transaction
             }
@@ -705,9 +715,36 @@ impl Server {
             }
         }
         let out = self.call(cid, spec, argv, out, false);
-        self.restore_out(cid, out);
+        self.finish_reply(cid, out, reply_start);
         self.serve_ready_keys();
         self.after_command(cid);
+    }
+
+    /// Gives a command's output back to its client: its reply (from
+    /// `reply_start`) is dropped under `CLIENT REPLY OFF|SKIP`, the pushes
+    /// held for the client meanwhile go in front of it, and a pending SKIP
+    /// moves on to the next command (once a blocked command has replied,
+    /// for one that blocked).
+    fn finish_reply(&mut self, cid: u64, mut out: Out, reply_start: usize) {
+        self.running = None;
+        if let Some(c) = self.clients.get_mut(&cid) {
+            if c.reply_off || c.reply_skip {
+                out.buf.truncate(reply_start);
+            }
+            if c.blocked.is_none() {
+                c.reply_skip = core::mem::take(&mut c.reply_skip_next);
+            }
+        }
+        Self::put_pushes(&mut self.running_push, &mut out, reply_start);
+        self.restore_out(cid, out);
+    }
+
+    /// Moves the pushes held for the running client into `out` at `at`.
+    fn put_pushes(pushes: &mut Vec<u8>, out: &mut Out, at: usize) {
+        if !pushes.is_empty() {
+            let at = at.min(out.buf.len());
+            out.buf.splice(at..at, core::mem::take(pushes));
+        }
     }
 
     /// Executes one command and propagates it when it wrote something.
@@ -725,8 +762,14 @@ impl Server {
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
         let slot = crate::introspect::stat_slot(spec, &argv);
+        let start = out.buf.len();
         let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
         (spec.handler)(self, &mut ctx);
+        if in_exec {
+            // Inside EXEC: pushes go before this command's reply, within
+            // the EXEC reply, where Redis 7.0 writes them.
+            Self::put_pushes(&mut self.running_push, &mut ctx.out, start);
+        }
         let errors = self.count_errors(&mut ctx.out);
         self.count_call(slot, errors);
         if let Some(line) = monitor_line {
@@ -920,8 +963,20 @@ impl Server {
         }
     }
 
-    /// Appends raw reply bytes to another client's buffer (pub/sub, unblock).
+    /// Appends the reply of a command that was blocked to its client's
+    /// buffer; dropped under `CLIENT REPLY OFF|SKIP`, like the reply it
+    /// would have had at once (and a pending SKIP then moves on).
     pub(crate) fn write_to(&mut self, cid: u64, f: impl FnOnce(&mut Out)) {
+        let Some(c) = self.clients.get_mut(&cid) else { return };
+        let muted = c.reply_off || c.reply_skip;
+        c.reply_skip = core::mem::take(&mut c.reply_skip_next);
+        if !muted {
+            self.write_push_to(cid, f);
+        }
+    }
+
+    /// Appends a push (pub/sub) to another client's buffer.
+    pub(crate) fn write_push_to(&mut self, cid: u64, f: impl FnOnce(&mut Out)) {
         let Some(c) = self.clients.get_mut(&cid) else { return };
         if c.close_now {
             return;
@@ -1161,6 +1216,7 @@ impl Server {
         }
         self.stats.expired_keys += 1;
         self.touch_watched(db, key);
+        self.notify(notify::EXPIRED, "expired", db, key);
         self.propagate(db, &[b"DEL".to_vec(), key.to_vec()]);
     }
 
@@ -1168,18 +1224,15 @@ impl Server {
     pub(crate) fn read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
+        let Some(slot) = self.dbs.get(db)?.map.slot_of(key) else {
+            self.stats.keyspace_misses += 1;
+            self.notify(notify::KEY_MISS, "keymiss", db, key);
+            return None;
+        };
+        self.stats.keyspace_hits += 1;
         let d = self.dbs.get_mut(db)?;
-        match d.map.slot_of(key) {
-            Some(slot) => {
-                self.stats.keyspace_hits += 1;
-                d.touch_lru(slot, clock);
-                d.entry_at(slot).map(|(_, e)| &e.value)
-            }
-            None => {
-                self.stats.keyspace_misses += 1;
-                None
-            }
-        }
+        d.touch_lru(slot, clock);
+        d.entry_at(slot).map(|(_, e)| &e.value)
     }
 
     /// Like `read`, also lending the PRNG (for random-member commands).
@@ -1218,11 +1271,22 @@ impl Server {
     }
 
     /// Stores a value (overwriting; drops the TTL unless `keep_ttl`).
+    /// A new key is notified (`new`); a new list or sorted set signals
+    /// clients blocked on the key.
     pub(crate) fn store(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
+        let new = self.notifies(notify::NEW) && self.dbs.get(db).is_some_and(|d| !d.map.contains_key(key));
+        let may_wake = self.blocking.has_waiters(db) && matches!(value, Value::List(_) | Value::ZSet(_));
         if let Some(d) = self.dbs.get_mut(db) {
+            let created = may_wake && !d.map.contains_key(key);
             d.set(key, value, keep_ttl, clock);
+            if created {
+                self.signal_key_created(db, key);
+            }
+        }
+        if new {
+            self.notify(notify::NEW, "new", db, key);
         }
     }
 
@@ -1265,11 +1329,6 @@ impl Server {
     pub(crate) fn modified(&mut self, c: &mut Ctx, db: usize, key: &[u8]) {
         c.dirty += 1;
         self.touch_watched(db, key);
-    }
-
-    /// A list received elements: wake clients blocked on it.
-    pub(crate) fn signal_list_push(&mut self, db: usize, key: &[u8]) {
-        self.blocking.signal(db, key);
     }
 
     // ----- WATCH ---------------------------------------------------------
@@ -1358,125 +1417,6 @@ impl Server {
     }
 
     // ----- blocking ------------------------------------------------------
-
-    /// Parks the current client until a key gets data or the deadline.
-    pub(crate) fn block_client(&mut self, cid: u64, b: Blocked) {
-        self.blocking.add(cid, &b);
-        if let Some(c) = self.clients.get_mut(&cid) {
-            c.blocked = Some(b);
-        }
-    }
-
-    fn unblock_with_timeout(&mut self, cid: u64) {
-        let Some(c) = self.clients.get_mut(&cid) else { return };
-        let Some(mut b) = c.blocked.take() else { return };
-        b.deadline = None; // already removed from the timeout set
-        self.blocking.remove(cid, &b);
-        self.write_to(cid, |out| match b.op {
-            BlockOp::Pop { .. } => out.null_array(),
-            BlockOp::Move { .. } => out.null(),
-        });
-        self.resume.push(cid);
-    }
-
-    /// CLIENT UNBLOCK: ends `cid`'s wait on keys as its timeout would, or
-    /// with `-UNBLOCKED`; false if it is not waiting.
-    pub(crate) fn unblock_client(&mut self, cid: u64, error: bool) -> bool {
-        let Some(b) = self.clients.get(&cid).and_then(|c| c.blocked.as_ref()) else { return false };
-        if let Some(d) = b.deadline {
-            self.blocking.timeouts.remove(&(d, cid));
-        }
-        if error {
-            if let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) {
-                self.blocking.remove(cid, &b);
-            }
-            self.write_to(cid, |out| out.error(b"UNBLOCKED client unblocked via CLIENT UNBLOCK"));
-            self.resume.push(cid);
-        } else {
-            self.unblock_with_timeout(cid);
-        }
-        true
-    }
-
-    /// Serves clients blocked on keys that received data (FIFO per key).
-    pub(crate) fn serve_ready_keys(&mut self) {
-        let mut guard = 0usize;
-        while let Some((db, key)) = self.blocking.ready.pop_front() {
-            guard += 1;
-            if guard > 1_000_000 {
-                break;
-            }
-            while let Some(cid) = self.blocking.first_waiter(db, &key) {
-                let has_data = matches!(self.peek(db, &key), Some(Value::List(l)) if !l.is_empty());
-                if !has_data {
-                    break;
-                }
-                let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else {
-                    // Stale entry: drop it.
-                    if let Some(q) = self.blocking.waiting.get_mut(db).and_then(|m| m.get_mut(&key)) {
-                        q.remove(cid);
-                    }
-                    continue;
-                };
-                self.blocking.remove(cid, &b);
-                self.serve_blocked(cid, db, &key, b.op);
-                self.resume.push(cid);
-            }
-        }
-    }
-
-    fn serve_blocked(&mut self, cid: u64, db: usize, key: &[u8], op: BlockOp) {
-        match op {
-            BlockOp::Pop { left } => {
-                let val = match self.write(db, key) {
-                    Some(mut v) => match &mut *v {
-                        Value::List(l) => l.pop(left),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                self.delete_if_empty(db, key);
-                self.touch_watched(db, key);
-                if let Some(val) = val {
-                    let cmd = if left { b"LPOP".to_vec() } else { b"RPOP".to_vec() };
-                    self.propagate(db, &[cmd, key.to_vec()]);
-                    self.write_to(cid, |out| {
-                        out.array(2);
-                        out.bulk(key);
-                        out.bulk(&val);
-                    });
-                }
-            }
-            BlockOp::Move { dest, from_left, to_left } => {
-                let dest_ok = match self.peek(db, &dest) {
-                    None | Some(Value::List(_)) => true,
-                    Some(_) => false,
-                };
-                if !dest_ok {
-                    self.write_to(cid, |out| {
-                        out.err("WRONGTYPE Operation against a key holding the wrong kind of value")
-                    });
-                    return;
-                }
-                let val = match self.write(db, key) {
-                    Some(mut v) => match &mut *v {
-                        Value::List(l) => l.pop(from_left),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                self.delete_if_empty(db, key);
-                self.touch_watched(db, key);
-                let Some(val) = val else { return };
-                crate::cmd::list::push_to_list(self, db, &dest, val.clone(), to_left);
-                self.touch_watched(db, &dest);
-                self.signal_list_push(db, &dest);
-                let side = |l: bool| if l { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
-                self.propagate(db, &[b"LMOVE".to_vec(), key.to_vec(), dest.clone(), side(from_left), side(to_left)]);
-                self.write_to(cid, |out| out.bulk(&val));
-            }
-        }
-    }
 
     // ----- active expiry -------------------------------------------------
 
@@ -1663,6 +1603,7 @@ impl Server {
             }
             self.stats.evicted_keys += 1;
             self.touch_watched(db, &key);
+            self.notify(notify::EVICTED, "evicted", db, &key);
             self.propagate(db, &[b"DEL".to_vec(), key]);
         }
         true

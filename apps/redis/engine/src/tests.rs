@@ -5,6 +5,7 @@
 mod harness;
 
 mod blocking;
+mod blocking_mpop;
 mod client_limits;
 mod connection;
 mod dump;
@@ -17,10 +18,12 @@ mod keys;
 mod keyspace_growth;
 mod lists;
 mod multi;
+mod notify;
 mod parser_props;
 mod persistence;
 mod pubsub;
 mod sets;
+mod sort;
 mod strings;
 mod value_growth;
 mod zsets;

@@ -353,26 +353,3 @@ pub fn client_pause(s: &mut Server, c: &mut Ctx) {
     s.pause_clients(end, all);
     c.out.ok();
 }
-
-/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 if the client was waiting on keys
-/// and now got its timeout reply (or `-UNBLOCKED`), else 0.
-pub fn client_unblock(s: &mut Server, c: &mut Ctx) {
-    let error = if c.argc() == 4 {
-        if eq_ic(c.arg(3), "error") {
-            true
-        } else if eq_ic(c.arg(3), "timeout") {
-            false
-        } else {
-            c.out.err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
-            return;
-        }
-    } else {
-        false
-    };
-    let Some(id) = crate::util::parse_i64(c.arg(2)) else {
-        c.out.err("ERR value is not an integer or out of range");
-        return;
-    };
-    let done = u64::try_from(id).is_ok_and(|id| s.unblock_client(id, error));
-    c.out.int(i64::from(done));
-}

@@ -6,6 +6,7 @@ use super::{
     check_type, count_new, empty_array_or_null, int_arg, parse_cursor, rand_count_arg, read_as, reserve_elements,
     scan_opts, scan_reply_header, with_container,
 };
+use crate::notify::HASH;
 use crate::server::{Ctx, Server};
 use crate::types::{Hash, Value};
 use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
@@ -40,6 +41,7 @@ fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
         n
     })
     .unwrap_or(0);
+    s.notify(HASH, "hset", c.db, &key);
     s.modified(c, c.db, &key);
     if reply_ok { c.out.ok() } else { c.out.int(added) }
 }
@@ -68,6 +70,7 @@ pub fn hsetnx(s: &mut Server, c: &mut Ctx) {
     let f = c.arg(2).to_vec();
     let v = c.take_arg(3);
     with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, v));
+    s.notify(HASH, "hset", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.int(1);
 }
@@ -105,7 +108,7 @@ pub fn hmget(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn hdel(s: &mut Server, c: &mut Ctx) {
-    super::remove_members::<Hash>(s, c, |s, db, key, fields| {
+    super::remove_members::<Hash>(s, c, (HASH, "hdel"), |s, db, key, fields| {
         with_container::<Hash, _>(s, db, key, |h| fields.iter().filter(|f| h.remove(f)).count())
     });
 }
@@ -209,6 +212,7 @@ pub fn hincrby(s: &mut Server, c: &mut Ctx) {
     };
     let f = c.arg(2).to_vec();
     with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, i64_bytes(new)));
+    s.notify(HASH, "hincrby", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.int(new);
 }
@@ -245,6 +249,7 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
     let bytes = human_double_bytes(new);
     let f = c.arg(2).to_vec();
     with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, bytes.clone()));
+    s.notify(HASH, "hincrbyfloat", c.db, &key);
     s.modified(c, c.db, &key);
     c.propagate_as(alloc::vec![alloc::vec![b"HSET".to_vec(), key, f, bytes.clone()]]);
     c.out.bulk(&bytes);

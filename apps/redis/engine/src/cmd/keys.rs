@@ -9,6 +9,7 @@ use super::{int_arg, parse_cursor, scan_opts, scan_reply_header, text, unknown_s
 use crate::bytemap::ByteMap;
 use crate::config::EvictionPolicy;
 use crate::db::Entry;
+use crate::notify::GENERIC;
 use crate::server::{Ctx, Server};
 use crate::types::Value;
 use crate::util::{eq_ic, i64_bytes};
@@ -18,6 +19,7 @@ pub fn del(s: &mut Server, c: &mut Ctx) {
     for i in 1..c.argc() {
         let key = c.arg(i).to_vec();
         if s.delete(c.db, &key) {
+            s.notify(GENERIC, "del", c.db, &key);
             n += 1;
             c.dirty += 1;
         }
@@ -136,6 +138,10 @@ fn rename_generic(s: &mut Server, c: &mut Ctx, nx: bool) {
     let Some((_, entry)) = d.remove_entry(&src) else { return };
     let slot = d.add(dst.as_slice().into(), entry.value, clock);
     d.set_expire_at(slot, entry.expire_at);
+    s.notify(crate::notify::NEW, "new", c.db, &dst);
+    s.notify(GENERIC, "rename_from", c.db, &src);
+    s.notify(GENERIC, "rename_to", c.db, &dst);
+    s.signal_key_created(c.db, &dst);
     s.modified(c, c.db, &src);
     s.modified(c, c.db, &dst);
     if nx { c.out.int(1) } else { c.out.ok() }
@@ -225,12 +231,14 @@ fn expire_generic(s: &mut Server, c: &mut Ctx, relative: bool, seconds: bool) {
     }
     if when <= s.now.unix_ms as i64 {
         s.delete(c.db, &key);
+        s.notify(GENERIC, "del", c.db, &key);
         c.dirty += 1;
         c.propagate_as(vec![vec![b"DEL".to_vec(), key.clone()]]);
         c.out.int(1);
         return;
     }
     s.set_expire(c.db, &key, Some(when as u64));
+    s.notify(GENERIC, "expire", c.db, &key);
     s.modified(c, c.db, &key);
     c.propagate_as(vec![vec![b"PEXPIREAT".to_vec(), key, i64_bytes(when)]]);
     c.out.int(1);
@@ -286,6 +294,7 @@ pub fn persist(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
     if s.exists(c.db, &key) && s.expire_of(c.db, &key).is_some() {
         s.set_expire(c.db, &key, None);
+        s.notify(GENERIC, "persist", c.db, &key);
         s.modified(c, c.db, &key);
         c.out.int(1);
     } else {
@@ -361,6 +370,7 @@ pub fn copy(s: &mut Server, c: &mut Ctx) {
     s.delete(dst_db, &dst);
     s.store(dst_db, &dst, v, false);
     s.set_expire(dst_db, &dst, ttl);
+    s.notify(GENERIC, "copy_to", dst_db, &dst);
     s.modified(c, dst_db, &dst);
     c.out.int(1);
 }
@@ -394,6 +404,10 @@ pub fn move_cmd(s: &mut Server, c: &mut Ctx) {
         let slot = d.add(k, entry.value, clock);
         d.set_expire_at(slot, entry.expire_at);
     }
+    s.notify(crate::notify::NEW, "new", dst_db, &key);
+    s.notify(GENERIC, "move_from", c.db, &key);
+    s.notify(GENERIC, "move_to", dst_db, &key);
+    s.signal_key_created(dst_db, &key);
     s.modified(c, c.db, &key);
     s.touch_watched(dst_db, &key);
     c.out.int(1);

@@ -1,14 +1,16 @@
-//! List commands, including the blocking BLPOP/BRPOP/BLMOVE (which park
-//! the client in `Server::blocking` when no data is available).
+//! List commands, including the blocking BLPOP/BRPOP/BLMOVE/BLMPOP (which
+//! park the client in `Server::blocking` when no data is available).
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{check_type, clamp_range, empty_array_or_null, int_arg, pop_count_arg, read_as, require, reserve_elements};
-use crate::blocking::{BlockOp, Blocked};
+use crate::blocking::{BlockOp, Blocked, parse_timeout};
+use crate::notify::LIST;
+use crate::resp::Out;
 use crate::server::{Ctx, Server};
 use crate::types::{List, Value};
-use crate::util::{eq_ic, parse_f64, parse_i64};
+use crate::util::{eq_ic, parse_i64};
 
 /// Pushes onto a list, creating it; the caller checked the type.
 pub fn push_to_list(s: &mut Server, db: usize, key: &[u8], val: Vec<u8>, left: bool) {
@@ -44,8 +46,8 @@ fn push_generic(s: &mut Server, c: &mut Ctx, left: bool, only_existing: bool) {
     if let Some(Value::List(l)) = s.peek(c.db, &key) {
         len = l.len();
     }
+    notify_push(s, c.db, &key, left);
     s.modified(c, c.db, &key);
-    s.signal_list_push(c.db, &key);
     c.out.int(len as i64);
 }
 
@@ -62,8 +64,18 @@ pub fn rpushx(s: &mut Server, c: &mut Ctx) {
     push_generic(s, c, false, true);
 }
 
+/// The `lpop`/`rpop` event (and `del` if the list emptied).
+pub(crate) fn notify_pop(s: &mut Server, db: usize, key: &[u8], left: bool) {
+    s.notify_removal(LIST, if left { "lpop" } else { "rpop" }, db, key);
+}
+
+/// The `lpush`/`rpush` event.
+pub(crate) fn notify_push(s: &mut Server, db: usize, key: &[u8], left: bool) {
+    s.notify(LIST, if left { "lpush" } else { "rpush" }, db, key);
+}
+
 /// Pops up to `n` elements; deletes the key when it empties.
-fn pop_n(s: &mut Server, db: usize, key: &[u8], left: bool, n: usize) -> Vec<Vec<u8>> {
+pub(crate) fn pop_n(s: &mut Server, db: usize, key: &[u8], left: bool, n: usize) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     if let Some(mut v) = s.write(db, key)
         && let Value::List(l) = &mut *v
@@ -95,6 +107,7 @@ fn pop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         Some(0) => c.out.array(0),
         Some(n) => {
             let items = pop_n(s, c.db, &key, left, n);
+            notify_pop(s, c.db, &key, left);
             s.modified(c, c.db, &key);
             c.out.array(items.len());
             for it in items {
@@ -103,6 +116,7 @@ fn pop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         }
         None => {
             let items = pop_n(s, c.db, &key, left, 1);
+            notify_pop(s, c.db, &key, left);
             s.modified(c, c.db, &key);
             match items.first() {
                 Some(v) => c.out.bulk(v),
@@ -183,6 +197,7 @@ pub fn lset(s: &mut Server, c: &mut Ctx) {
         None => false,
     };
     if ok {
+        s.notify(LIST, "lset", c.db, &key);
         s.modified(c, c.db, &key);
         c.out.ok();
     } else {
@@ -222,8 +237,8 @@ pub fn linsert(s: &mut Server, c: &mut Ctx) {
         None => -1,
     };
     if res > 0 {
+        s.notify(LIST, "linsert", c.db, &key);
         s.modified(c, c.db, &key);
-        s.signal_list_push(c.db, &key);
     }
     c.out.int(res);
 }
@@ -246,6 +261,7 @@ pub fn lrem(s: &mut Server, c: &mut Ctx) {
     };
     s.delete_if_empty(c.db, &key);
     if removed > 0 {
+        s.notify_removal(LIST, "lrem", c.db, &key);
         s.modified(c, c.db, &key);
     }
     c.out.int(removed as i64);
@@ -267,6 +283,7 @@ pub fn ltrim(s: &mut Server, c: &mut Ctx) {
         }
     }
     s.delete_if_empty(c.db, &key);
+    s.notify_removal(LIST, "ltrim", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.ok();
 }
@@ -393,9 +410,10 @@ fn lmove_generic(s: &mut Server, c: &mut Ctx, src: &[u8], dst: &[u8], from_left:
         return;
     };
     push_to_list(s, c.db, dst, val.clone(), to_left);
+    notify_push(s, c.db, dst, to_left);
+    notify_pop(s, c.db, src, from_left);
     s.modified(c, c.db, src);
     s.modified(c, c.db, dst);
-    s.signal_list_push(c.db, dst);
     let side = |l: bool| if l { b"LEFT".to_vec() } else { b"RIGHT".to_vec() };
     c.propagate_as(vec![vec![b"LMOVE".to_vec(), src.to_vec(), dst.to_vec(), side(from_left), side(to_left)]]);
     c.out.bulk(&val);
@@ -415,29 +433,6 @@ pub fn rpoplpush(s: &mut Server, c: &mut Ctx) {
     lmove_generic(s, c, &src, &dst, false, true);
 }
 
-/// Parses a blocking timeout in seconds (float) into an absolute
-/// monotonic deadline; `None` = wait forever.
-fn parse_timeout(s: &Server, c: &mut Ctx, i: usize) -> Result<Option<u64>, ()> {
-    let Some(secs) = parse_f64(c.arg(i)) else {
-        c.out.err("ERR timeout is not a float or out of range");
-        return Err(());
-    };
-    if secs < 0.0 {
-        c.out.err("ERR timeout is negative");
-        return Err(());
-    }
-    let ms = secs * 1000.0;
-    if !ms.is_finite() || ms > 1e15 {
-        c.out.err("ERR timeout is out of range");
-        return Err(());
-    }
-    let ms = ms as u64;
-    if ms == 0 {
-        return Ok(None);
-    }
-    Ok(Some(s.now.mono_ms.saturating_add(ms)))
-}
-
 fn bpop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
     let last = c.argc() - 1;
     let Ok(deadline) = parse_timeout(s, c, last) else { return };
@@ -450,6 +445,7 @@ fn bpop_generic(s: &mut Server, c: &mut Ctx, left: bool) {
         }
         let items = pop_n(s, c.db, key, left, 1);
         if let Some(v) = items.first() {
+            notify_pop(s, c.db, key, left);
             s.modified(c, c.db, key);
             let cmd = if left { b"LPOP".to_vec() } else { b"RPOP".to_vec() };
             c.propagate_as(vec![vec![cmd, key.clone()]]);
@@ -496,4 +492,104 @@ pub fn blmove(s: &mut Server, c: &mut Ctx) {
 
 pub fn brpoplpush(s: &mut Server, c: &mut Ctx) {
     bmove_generic(s, c, false, true, 3);
+}
+
+/// The arguments of LMPOP/BLMPOP/ZMPOP/BZMPOP from `numkeys_idx` on:
+/// `numkeys key [key ...] <where> [COUNT count]`, `side` parsing `<where>`.
+/// Returns the keys, the side and the count (default 1), or `Err` after
+/// replying Redis's error.
+pub(crate) fn parse_mpop_args(
+    c: &mut Ctx,
+    numkeys_idx: usize,
+    side: fn(&[u8]) -> Option<bool>,
+) -> Result<(Vec<Vec<u8>>, bool, usize), ()> {
+    let numkeys = match parse_i64(c.arg(numkeys_idx)) {
+        Some(n) if n >= 1 => n as u64,
+        _ => {
+            c.out.err("ERR numkeys should be greater than 0");
+            return Err(());
+        }
+    };
+    let where_idx = (numkeys_idx as u64 + 1).checked_add(numkeys).filter(|&w| w < c.argc() as u64);
+    let Some(where_idx) = where_idx.map(|w| w as usize) else {
+        c.syntax_error();
+        return Err(());
+    };
+    let Some(dir) = side(c.arg(where_idx)) else {
+        c.syntax_error();
+        return Err(());
+    };
+    let mut count = None;
+    let mut j = where_idx + 1;
+    while j < c.argc() {
+        if count.is_none() && eq_ic(c.arg(j), "count") && j + 1 < c.argc() {
+            j += 1;
+            match parse_i64(c.arg(j)) {
+                Some(n) if n >= 1 => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                _ => {
+                    c.out.err("ERR count should be greater than 0");
+                    return Err(());
+                }
+            }
+        } else {
+            c.syntax_error();
+            return Err(());
+        }
+        j += 1;
+    }
+    let keys = c.argv.get(numkeys_idx + 1..where_idx).map(|k| k.to_vec()).unwrap_or_default();
+    Ok((keys, dir, count.unwrap_or(1)))
+}
+
+/// The reply of LMPOP/BLMPOP: the key and the popped elements.
+pub(crate) fn reply_key_and_items(out: &mut Out, key: &[u8], items: &[Vec<u8>]) {
+    out.array(2);
+    out.bulk(key);
+    out.array(items.len());
+    for it in items {
+        out.bulk(it);
+    }
+}
+
+/// Pops from the first non-empty list of `keys` (WRONGTYPE stops at the
+/// first key of another type); false when all are missing.
+fn mpop_first(s: &mut Server, c: &mut Ctx, keys: &[Vec<u8>], left: bool, count: usize) -> Result<bool, ()> {
+    for key in keys {
+        if !check_type::<List>(s, c, key)? {
+            continue;
+        }
+        let items = pop_n(s, c.db, key, left, count);
+        if items.is_empty() {
+            continue;
+        }
+        notify_pop(s, c.db, key, left);
+        s.modified(c, c.db, key);
+        let cmd = if left { b"LPOP".to_vec() } else { b"RPOP".to_vec() };
+        c.propagate_as(vec![vec![cmd, key.clone(), alloc::format!("{}", items.len()).into_bytes()]]);
+        reply_key_and_items(&mut c.out, key, &items);
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+pub fn lmpop(s: &mut Server, c: &mut Ctx) {
+    let Ok((keys, left, count)) = parse_mpop_args(c, 1, parse_side) else { return };
+    if let Ok(false) = mpop_first(s, c, &keys, left, count) {
+        c.out.null_array();
+    }
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]
+pub fn blmpop(s: &mut Server, c: &mut Ctx) {
+    let Ok((keys, left, count)) = parse_mpop_args(c, 2, parse_side) else { return };
+    let Ok(deadline) = parse_timeout(s, c, 1) else { return };
+    match mpop_first(s, c, &keys, left, count) {
+        Err(()) | Ok(true) => {}
+        Ok(false) if c.in_exec => c.out.null_array(),
+        Ok(false) => {
+            let b = Blocked { db: c.db, keys, op: BlockOp::MPop { left, count }, deadline };
+            s.block_client(c.cid, b);
+        }
+    }
 }

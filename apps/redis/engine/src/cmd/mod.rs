@@ -13,8 +13,10 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;
+pub mod zset_pop;
 pub mod zsetops;
 
 use alloc::format;
@@ -137,6 +139,7 @@ pub(crate) fn reserve_elements<T: Container>(s: &mut Server, c: &mut Ctx, key: &
 pub fn remove_members<T: Container>(
     s: &mut Server,
     c: &mut Ctx,
+    (class, event): (u32, &str),
     remove: impl FnOnce(&mut Server, usize, &[u8], &[Vec<u8>]) -> Option<usize>,
 ) {
     let key = c.arg(1).to_vec();
@@ -146,6 +149,7 @@ pub fn remove_members<T: Container>(
     let n = remove(s, c.db, &key, &c.argv[2..]).unwrap_or(0);
     s.delete_if_empty(c.db, &key);
     if n > 0 {
+        s.notify_removal(class, event, c.db, &key);
         s.modified(c, c.db, &key);
     }
     c.out.int(n as i64);

@@ -1,5 +1,7 @@
-//! Pub/sub commands. Messages are written into subscribers' output
-//! buffers (RESP3 push frames, RESP2 arrays).
+//! Pub/sub commands. Messages and subscribe confirmations are pushes
+//! (RESP3 push frames, RESP2 arrays) written through
+//! `Server::push_to` / `Server::publish`, so `CLIENT REPLY OFF|SKIP`
+//! does not drop them.
 
 use alloc::vec::Vec;
 
@@ -11,14 +13,17 @@ fn sub_count(s: &Server, cid: u64) -> usize {
     s.clients.get(&cid).map(|cl| cl.sub_count()).unwrap_or(0)
 }
 
-fn notify(c: &mut Ctx, kind: &[u8], name: Option<&[u8]>, count: usize) {
-    c.out.push(3);
-    c.out.bulk(kind);
-    match name {
-        Some(n) => c.out.bulk(n),
-        None => c.out.null(),
-    }
-    c.out.int(count as i64);
+/// A (un)subscribe confirmation for the client running the command.
+fn confirm(s: &mut Server, c: &Ctx, kind: &[u8], name: Option<&[u8]>, count: usize) {
+    s.push_to(c.cid, |out| {
+        out.push(3);
+        out.bulk(kind);
+        match name {
+            Some(n) => out.bulk(n),
+            None => out.null(),
+        }
+        out.int(count as i64);
+    });
 }
 
 fn subscribe_generic(s: &mut Server, c: &mut Ctx, pattern: bool) {
@@ -44,7 +49,7 @@ fn subscribe_generic(s: &mut Server, c: &mut Ctx, pattern: bool) {
             }
         }
         let n = sub_count(s, c.cid);
-        notify(c, if pattern { b"psubscribe" } else { b"subscribe" }, Some(&name), n);
+        confirm(s, c, if pattern { b"psubscribe" } else { b"subscribe" }, Some(&name), n);
     }
     if let Some(cl) = s.clients.get_mut(&c.cid) {
         cl.refresh_extra_memory();
@@ -79,7 +84,7 @@ fn unsubscribe_one(s: &mut Server, c: &mut Ctx, name: &[u8], pattern: bool, repl
     }
     if reply {
         let n = sub_count(s, c.cid);
-        notify(c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, Some(name), n);
+        confirm(s, c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, Some(name), n);
     }
 }
 
@@ -94,7 +99,7 @@ pub fn unsubscribe_all(s: &mut Server, c: &mut Ctx, pattern: bool, reply: bool) 
     };
     if names.is_empty() && reply {
         let n = sub_count(s, c.cid);
-        notify(c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, None, n);
+        confirm(s, c, if pattern { b"punsubscribe" } else { b"unsubscribe" }, None, n);
         return;
     }
     for n in names {
@@ -121,38 +126,10 @@ pub fn punsubscribe(s: &mut Server, c: &mut Ctx) {
     unsubscribe_generic(s, c, true);
 }
 
-/// Delivers a message; returns the number of receivers.
-pub fn publish_message(s: &mut Server, c: &mut Ctx, channel: &[u8], msg: &[u8]) -> usize {
-    let receivers = s.pubsub.receivers(channel);
-    for (cid, pattern) in &receivers {
-        let write = |out: &mut crate::resp::Out| match pattern {
-            Some(p) => {
-                out.push(4);
-                out.bulk(b"pmessage");
-                out.bulk(p);
-                out.bulk(channel);
-                out.bulk(msg);
-            }
-            None => {
-                out.push(3);
-                out.bulk(b"message");
-                out.bulk(channel);
-                out.bulk(msg);
-            }
-        };
-        if *cid == c.cid {
-            write(&mut c.out);
-        } else {
-            s.write_to(*cid, write);
-        }
-    }
-    receivers.len()
-}
-
 pub fn publish(s: &mut Server, c: &mut Ctx) {
     let channel = c.arg(1).to_vec();
     let msg = c.arg(2).to_vec();
-    let n = publish_message(s, c, &channel, &msg);
+    let n = s.publish(&channel, &msg);
     c.out.int(n as i64);
 }
 

@@ -205,6 +205,43 @@ pub fn reset(s: &mut Server, c: &mut Ctx) {
     c.out.simple(b"RESET");
 }
 
+/// `CLIENT REPLY ON|OFF|SKIP`: only ON replies (OK).
+fn client_reply(s: &mut Server, c: &mut Ctx) {
+    let mode = c.arg(2).to_ascii_lowercase();
+    let Some(cl) = s.clients.get_mut(&c.cid) else { return };
+    match mode.as_slice() {
+        b"on" => {
+            cl.reply_off = false;
+            cl.reply_skip = false;
+            c.out.ok();
+        }
+        b"off" => cl.reply_off = true,
+        b"skip" => cl.reply_skip_next |= !cl.reply_off,
+        _ => c.syntax_error(),
+    }
+}
+
+/// CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: 1 when the client was blocked.
+fn client_unblock(s: &mut Server, c: &mut Ctx) {
+    let mut error = false;
+    if c.argc() == 4 {
+        if eq_ic(c.arg(3), "timeout") {
+            error = false;
+        } else if eq_ic(c.arg(3), "error") {
+            error = true;
+        } else {
+            c.out.err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    let Some(id) = crate::util::parse_i64(c.arg(2)) else {
+        c.not_integer();
+        return;
+    };
+    let done = u64::try_from(id).is_ok_and(|id| s.unblock_on_request(id, error));
+    c.out.int(i64::from(done));
+}
+
 fn valid_client_name(n: &[u8]) -> bool {
     n.iter().all(|&b| (b'!'..=b'~').contains(&b))
 }
@@ -250,8 +287,8 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
             s.unpause_clients();
             c.out.ok();
         }
-        b"unblock" if argc == 3 || argc == 4 => super::client::client_unblock(s, c),
-        b"reply" if argc == 3 => c.out.ok(),
+        b"unblock" if argc == 3 || argc == 4 => client_unblock(s, c),
+        b"reply" if argc == 3 => client_reply(s, c),
         b"help" if argc == 2 => c.out.help(super::client::HELP),
         b"id" | b"getname" | b"setname" | b"info" | b"kill" | b"reply" | b"help" | b"no-evict" | b"pause"
         | b"unpause" | b"unblock" => sub_arity_error(c),
@@ -312,6 +349,8 @@ pub fn swapdb(s: &mut Server, c: &mut Ctx) {
     s.dbs.swap(a as usize, b as usize);
     s.touch_all_watched(Some(a as usize));
     s.touch_all_watched(Some(b as usize));
+    s.signal_existing_waited_keys(a as usize);
+    s.signal_existing_waited_keys(b as usize);
     c.dirty += 1;
     c.out.ok();
 }
@@ -539,6 +578,17 @@ pub fn command(s: &mut Server, c: &mut Ctx) {
             let argc = args.len() as i64;
             if (spec.arity > 0 && argc != i64::from(spec.arity)) || (spec.arity < 0 && argc < -i64::from(spec.arity)) {
                 c.out.err("ERR Invalid number of arguments specified for command");
+                return;
+            }
+            if let Some(positions) = crate::commands::movable_key_positions(spec.name, &args) {
+                if positions.is_empty() {
+                    c.out.err("ERR Invalid arguments specified for command");
+                    return;
+                }
+                c.out.array(positions.len());
+                for i in positions {
+                    c.out.bulk(&args[i]);
+                }
                 return;
             }
             if spec.first_key == 0 {

@@ -7,6 +7,7 @@ use super::{
     check_type, count_new, empty_array_or_null, parse_cursor, pop_count_arg, rand_count_arg, read_as, require,
     reserve_elements, scan_opts, scan_reply_header, with_container,
 };
+use crate::notify::{GENERIC, SET};
 use crate::server::{Ctx, Server};
 use crate::types::{Set, Value};
 use crate::util::{eq_ic, parse_i64};
@@ -23,13 +24,14 @@ pub fn sadd(s: &mut Server, c: &mut Ctx) {
     }
     let n = with_container::<Set, _>(s, c.db, &key, |set| members.iter().filter(|m| set.add(m)).count()).unwrap_or(0);
     if n > 0 {
+        s.notify(SET, "sadd", c.db, &key);
         s.modified(c, c.db, &key);
     }
     c.out.int(n as i64);
 }
 
 pub fn srem(s: &mut Server, c: &mut Ctx) {
-    super::remove_members::<Set>(s, c, |s, db, key, members| {
+    super::remove_members::<Set>(s, c, (SET, "srem"), |s, db, key, members| {
         with_container::<Set, _>(s, db, key, |set| members.iter().filter(|m| set.remove(m)).count())
     });
 }
@@ -114,6 +116,7 @@ pub fn spop(s: &mut Server, c: &mut Ctx) {
     });
     s.delete_if_empty(c.db, &key);
     if !picked.is_empty() {
+        s.notify_removal(SET, "spop", c.db, &key);
         s.modified(c, c.db, &key);
         let mut cmd = alloc::vec![b"SREM".to_vec(), key.clone()];
         cmd.extend(picked.iter().cloned());
@@ -198,9 +201,13 @@ pub fn smove(s: &mut Server, c: &mut Ctx) {
     }
     with_container::<Set, _>(s, c.db, &src, |set| set.remove(&member));
     s.delete_if_empty(c.db, &src);
-    with_container::<Set, _>(s, c.db, &dst, |set| set.add(&member));
+    s.notify_removal(SET, "srem", c.db, &src);
     s.modified(c, c.db, &src);
-    s.modified(c, c.db, &dst);
+    // Only an actual addition changes the destination (WATCH, events).
+    if with_container::<Set, _>(s, c.db, &dst, |set| set.add(&member)) == Some(true) {
+        s.notify(SET, "sadd", c.db, &dst);
+        s.modified(c, c.db, &dst);
+    }
     c.out.int(1);
 }
 
@@ -215,8 +222,12 @@ enum SetOp {
 /// stored sets (no copies); Err after WRONGTYPE.
 fn set_op<'s>(s: &'s mut Server, c: &mut Ctx, keys: &[Vec<u8>], op: SetOp, limit: usize) -> Result<Vec<&'s [u8]>, ()> {
     let mut sets: Vec<Option<&Set>> = Vec::with_capacity(keys.len());
+    // Expiry, stats and keymiss events like Redis's lookups, which stop at
+    // the first key of another type (WRONGTYPE below).
     for k in keys {
-        s.expire_if_needed(c.db, k);
+        if s.read(c.db, k).is_some_and(|v| !matches!(v, Value::Set(_))) {
+            break;
+        }
     }
     let seed = s.new_seed();
     let Some(d) = s.dbs.get(c.db) else { return Ok(Vec::new()) };
@@ -302,9 +313,16 @@ fn set_op_store(s: &mut Server, c: &mut Ctx, op: SetOp) {
         c.oom();
         return;
     }
-    s.delete(c.db, &dst);
     if n > 0 {
         s.store(c.db, &dst, value, false);
+        let event = match op {
+            SetOp::Inter => "sinterstore",
+            SetOp::Union => "sunionstore",
+            SetOp::Diff => "sdiffstore",
+        };
+        s.notify(SET, event, c.db, &dst);
+    } else if s.delete(c.db, &dst) {
+        s.notify(GENERIC, "del", c.db, &dst);
     }
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use super::int_arg;
 use crate::mem;
+use crate::notify::{GENERIC, STRING};
 use crate::server::{Ctx, Server};
 use crate::types::Value;
 use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
@@ -131,9 +132,15 @@ fn parse_ttl(c: &mut Ctx, opt: &[u8], i: usize, now_ms: u64) -> Result<i64, ()> 
 fn apply_ttl(s: &mut Server, db: usize, key: &[u8], ttl: Ttl) {
     match ttl {
         Ttl::At(when) if when <= s.now.unix_ms as i64 => {
+            // Redis 7.0 sets the TTL and the key expires on its next lookup.
+            s.notify(GENERIC, "expire", db, key);
             s.delete(db, key);
+            s.notify(crate::notify::EXPIRED, "expired", db, key);
         }
-        Ttl::At(when) => s.set_expire(db, key, Some(when as u64)),
+        Ttl::At(when) => {
+            s.set_expire(db, key, Some(when as u64));
+            s.notify(GENERIC, "expire", db, key);
+        }
         Ttl::Persist => s.set_expire(db, key, None),
         Ttl::None | Ttl::Keep => {}
     }
@@ -216,6 +223,7 @@ pub fn set(s: &mut Server, c: &mut Ctx) {
         c.propagate_as(vec![cmd]);
     }
     s.store(c.db, &key, Value::Str(val), ttl == Ttl::Keep);
+    s.notify(STRING, "set", c.db, &key);
     apply_ttl(s, c.db, &key, ttl);
     s.modified(c, c.db, &key);
     if get { reply_old(c, &old) } else { c.out.ok() }
@@ -229,6 +237,7 @@ pub fn setnx(s: &mut Server, c: &mut Ctx) {
     }
     let val = c.take_arg(2);
     s.store(c.db, &key, Value::Str(val), false);
+    s.notify(STRING, "set", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.int(1);
 }
@@ -242,6 +251,7 @@ fn setex_generic(s: &mut Server, c: &mut Ctx, unit: &str) {
         c.propagate_as(vec![cmd]);
     }
     s.store(c.db, &key, Value::Str(val), false);
+    s.notify(STRING, "set", c.db, &key);
     apply_ttl(s, c.db, &key, Ttl::At(when));
     s.modified(c, c.db, &key);
     c.out.ok();
@@ -284,6 +294,7 @@ fn mset_generic(s: &mut Server, c: &mut Ctx, nx: bool) {
         let key = c.arg(i).to_vec();
         let val = c.take_arg(i + 1);
         s.store(c.db, &key, Value::Str(val), false);
+        s.notify(STRING, "set", c.db, &key);
         s.modified(c, c.db, &key);
     }
     if nx { c.out.int(1) } else { c.out.ok() }
@@ -314,6 +325,7 @@ pub fn getset(s: &mut Server, c: &mut Ctx) {
     let Ok(old) = current_string(s, c, &key) else { return };
     let val = c.take_arg(2);
     s.store(c.db, &key, Value::Str(val), false);
+    s.notify(STRING, "set", c.db, &key);
     s.modified(c, c.db, &key);
     match old {
         Some(v) => c.out.bulk(&v),
@@ -327,6 +339,7 @@ pub fn getdel(s: &mut Server, c: &mut Ctx) {
     match old {
         Some(v) => {
             s.delete(c.db, &key);
+            s.notify(GENERIC, "del", c.db, &key);
             s.modified(c, c.db, &key);
             c.out.bulk(&v);
         }
@@ -345,16 +358,19 @@ pub fn getex(s: &mut Server, c: &mut Ctx) {
     match ttl {
         Ttl::At(when) if when <= s.now.unix_ms as i64 => {
             s.delete(c.db, &key);
+            s.notify(GENERIC, "del", c.db, &key);
             s.modified(c, c.db, &key);
             c.propagate_as(vec![vec![b"DEL".to_vec(), key.clone()]]);
         }
         Ttl::At(when) => {
             s.set_expire(c.db, &key, Some(when as u64));
+            s.notify(GENERIC, "expire", c.db, &key);
             s.modified(c, c.db, &key);
             c.propagate_as(vec![vec![b"PEXPIREAT".to_vec(), key.clone(), i64_bytes(when)]]);
         }
         Ttl::Persist if s.expire_of(c.db, &key).is_some() => {
             s.set_expire(c.db, &key, None);
+            s.notify(GENERIC, "persist", c.db, &key);
             s.modified(c, c.db, &key);
             c.propagate_as(vec![vec![b"PERSIST".to_vec(), key.clone()]]);
         }
@@ -390,6 +406,7 @@ pub fn append(s: &mut Server, c: &mut Ctx) {
             n
         }
     };
+    s.notify(STRING, "append", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.int(len as i64);
 }
@@ -404,7 +421,7 @@ pub fn strlen(s: &mut Server, c: &mut Ctx) {
 
 fn incr_generic(s: &mut Server, c: &mut Ctx, by: i64) {
     let key = c.arg(1).to_vec();
-    let cur = match s.read(c.db, &key) {
+    let cur = match s.peek(c.db, &key) {
         None => 0,
         Some(Value::Str(v)) => match parse_i64(v) {
             Some(n) => n,
@@ -424,6 +441,7 @@ fn incr_generic(s: &mut Server, c: &mut Ctx, by: i64) {
     };
     let bytes = i64_bytes(new);
     s.store(c.db, &key, Value::Str(bytes), true);
+    s.notify(STRING, "incrby", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.int(new);
 }
@@ -452,7 +470,7 @@ pub fn decrby(s: &mut Server, c: &mut Ctx) {
 
 pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
-    let cur = match s.read(c.db, &key) {
+    let cur = match s.peek(c.db, &key) {
         None => 0.0,
         Some(Value::Str(v)) => match parse_f64(v) {
             Some(n) => n,
@@ -477,6 +495,7 @@ pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
     }
     let bytes = human_double_bytes(new);
     s.store(c.db, &key, Value::Str(bytes.clone()), true);
+    s.notify(STRING, "incrbyfloat", c.db, &key);
     s.modified(c, c.db, &key);
     c.propagate_as(vec![vec![b"SET".to_vec(), key, bytes.clone(), b"KEEPTTL".to_vec()]]);
     c.out.bulk(&bytes);
@@ -568,6 +587,7 @@ fn setrange_write(s: &mut Server, c: &mut Ctx, key: &[u8], offset: usize) {
         cur[offset..end].copy_from_slice(&c.argv[3]);
         cur.len()
     };
+    s.notify(STRING, "setrange", c.db, key);
     s.modified(c, c.db, key);
     c.out.int(n as i64);
 }
@@ -615,6 +635,7 @@ pub fn setbit(s: &mut Server, c: &mut Ctx) {
         }
         old
     };
+    s.notify(STRING, "setbit", c.db, &key);
     s.modified(c, c.db, &key);
     c.out.int(i64::from(old));
 }

@@ -6,6 +6,7 @@ use super::{
     check_type, clamp_range, count_new, int_arg, parse_cursor, pop_count_arg, read_as, require, reserve_elements,
     scan_opts, scan_reply_header, with_container,
 };
+use crate::notify::ZSET;
 use crate::server::{Ctx, Server};
 use crate::types::Value;
 use crate::types::zset::{AddOutcome, EntryRange, LexBound, LexRange, ScoreRange, ZSet};
@@ -160,6 +161,7 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
         return;
     }
     if added + updated > 0 {
+        s.notify(ZSET, if incr { "zincr" } else { "zadd" }, c.db, &key);
         s.modified(c, c.db, &key);
     }
     if incr {
@@ -179,7 +181,7 @@ fn zadd_generic(s: &mut Server, c: &mut Ctx, is_zincrby: bool) {
 }
 
 pub fn zrem(s: &mut Server, c: &mut Ctx) {
-    super::remove_members::<ZSet>(s, c, |s, db, key, members| {
+    super::remove_members::<ZSet>(s, c, (ZSET, "zrem"), |s, db, key, members| {
         with_container::<ZSet, _>(s, db, key, |z| members.iter().filter(|m| z.remove(m)).count())
     });
 }
@@ -459,6 +461,12 @@ fn zremrange_generic(s: &mut Server, c: &mut Ctx, kind: RangeKind) {
     });
     s.delete_if_empty(c.db, &key);
     if !victims.is_empty() {
+        let event = match kind {
+            RangeKind::Rank => "zremrangebyrank",
+            RangeKind::Score => "zremrangebyscore",
+            RangeKind::Lex => "zremrangebylex",
+        };
+        s.notify_removal(ZSET, event, c.db, &key);
         s.modified(c, c.db, &key);
     }
     c.out.int(victims.len() as i64);
@@ -500,6 +508,7 @@ fn zpop_generic(s: &mut Server, c: &mut Ctx, max: bool) {
     .unwrap_or_default();
     s.delete_if_empty(c.db, &key);
     if !popped.is_empty() {
+        s.notify_removal(ZSET, if max { "zpopmax" } else { "zpopmin" }, c.db, &key);
         s.modified(c, c.db, &key);
     }
     let resp3 = c.out.is_resp3();

@@ -319,6 +319,7 @@ pub(super) fn store_result(s: &mut Server, c: &mut Ctx, result: ZSet) {
     let n = result.len();
     if n == 0 {
         if s.delete(c.db, &dst) {
+            s.notify(crate::notify::GENERIC, "del", c.db, &dst);
             s.modified(c, c.db, &dst);
         }
         c.out.int(0);
@@ -330,8 +331,10 @@ pub(super) fn store_result(s: &mut Server, c: &mut Ctx, result: ZSet) {
         c.oom();
         return;
     }
-    s.delete(c.db, &dst);
     s.store(c.db, &dst, value, false);
+    // The event is the command's name: zunionstore, zinterstore,
+    // zdiffstore, zrangestore.
+    s.notify(crate::notify::ZSET, c.spec.name, c.db, &dst);
     s.modified(c, c.db, &dst);
     c.out.int(n as i64);
 }

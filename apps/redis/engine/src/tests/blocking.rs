@@ -38,10 +38,11 @@ fn timeouts_and_deadline() {
     h.tick();
     assert_eq!(show(&h.take(a)), "*-1\r\n");
     assert!(h.s.next_deadline().is_none());
+    // Like Redis 7.0, a timed-out BLMOVE replies a null array too.
     assert_eq!(h.cmd(a, &["BLMOVE", "q", "d", "LEFT", "RIGHT", "0.1"]), "");
     h.advance(100);
     h.tick();
-    assert_eq!(show(&h.take(a)), "$-1\r\n");
+    assert_eq!(show(&h.take(a)), "*-1\r\n");
     h.cmd(a, &["HELLO", "3"]);
     h.cmd(a, &["BLPOP", "q", "0.01"]);
     h.advance(20);
@@ -50,7 +51,19 @@ fn timeouts_and_deadline() {
     script!(h, a,
         ["BLPOP", "q", "x"] => "-ERR timeout is not a float or out of range\r\n",
         ["BLPOP", "q", "-1"] => "-ERR timeout is negative\r\n",
+        // What does not fit Redis's long long comes out negative.
+        ["BLPOP", "q", "inf"] => "-ERR timeout is negative\r\n",
+        ["BLPOP", "q", "1e20"] => "-ERR timeout is negative\r\n",
     );
+    // Timeouts are rounded up to whole milliseconds; a tiny negative one
+    // rounds to 0 (forever).
+    assert_eq!(h.cmd(a, &["BLPOP", "q", "0.0001"]), "");
+    assert_eq!(h.s.next_deadline().unwrap().mono_ms, h.now.mono_ms + 1);
+    h.advance(1);
+    h.tick();
+    assert_eq!(show(&h.take(a)), "_\r\n");
+    assert_eq!(h.cmd(a, &["BLPOP", "q", "-0.0001"]), "");
+    assert!(h.s.next_deadline().is_none());
 }
 
 #[test]

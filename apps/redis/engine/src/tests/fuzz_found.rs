@@ -24,3 +24,18 @@ fn client_info_runs_from_buffered_input() {
     assert!(out.contains(" qbuf=0 ") && !out.contains("qbuf=1844"), "{out}");
     assert_eq!(out.matches("id=1 ").count(), 2, "{out}");
 }
+
+/// The fuzz harness models the appliance, whose `maxmemory` has a ceiling
+/// (the heap's share): a fuzzed `CONFIG SET maxmemory 100gb` then
+/// `SETRANGE huge 50000000 x` must meet `-OOM`, not grow a 50 MB string
+/// (found after 28 million executions, when the harness had no ceiling).
+#[test]
+fn maxmemory_cannot_be_raised_past_the_ceiling_to_grow_a_value() {
+    let mut h = H::with(crate::fuzzing::config());
+    let c = h.client();
+    assert_eq!(h.cmd(c, &["CONFIG", "SET", "maxmemory", "100gb"]), "+OK\r\n");
+    assert_eq!(h.cmd(c, &["CONFIG", "GET", "maxmemory"]), "*2\r\n$9\r\nmaxmemory\r\n$7\r\n1048576\r\n");
+    let reply = h.cmd(c, &["SETRANGE", "huge", "50000000", "x"]);
+    assert!(reply.starts_with("-OOM "), "{reply}");
+    assert!(crate::fuzzing::two_clients(include_bytes!("fuzz_found/setrange-past-raised-maxmemory"), None).is_ok());
+}
