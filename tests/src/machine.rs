@@ -1,6 +1,6 @@
 //! Booting an appliance under QEMU and watching its serial console.
 
-use crate::profile::{Accelerator, ExitConvention, Profile};
+use crate::profile::{Accelerator, Arch, ExitConvention, Profile};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -76,7 +76,7 @@ impl Boot {
             .arg("-kernel")
             .arg(&self.image)
             .args(["-append", &self.cmdline])
-            .args(if self.align_clock { rtc_at_next_host_second() } else { Vec::new() })
+            .args(if self.align_clock { rtc_at_next_host_second(qemu_clock_start_lead(arch)) } else { Vec::new() })
             .args(&self.qemu_args);
         cmd
     }
@@ -224,23 +224,31 @@ impl Drop for Machine {
     }
 }
 
-/// QEMU starts its real-time clock some tens of milliseconds after it is
-/// launched; launching this much before the host's second makes the guest's
-/// clock tick on (or a little before) the host's, never after: Redis's
-/// tests accept a clock slightly ahead (a TTL a little short) but not one
-/// behind.
-const QEMU_CLOCK_START_LEAD: Duration = Duration::from_millis(150);
+/// How long before the host's second the guest's clock starts at QEMU is
+/// launched. The PC's CMOS clock counts from the instant QEMU creates it,
+/// some tens of milliseconds after launch: launching this much early makes
+/// its ticks fall on (or a little before) the host's, never after (Redis's
+/// tests accept a clock slightly ahead, a TTL a little short, but not one
+/// behind). Arm's PL031 ticks on the host's own seconds and takes the
+/// offset from the second it is created in: launched early, it would run a
+/// whole second ahead, so it is launched on the second.
+fn qemu_clock_start_lead(arch: Arch) -> Duration {
+    match arch {
+        Arch::X86_64 => Duration::from_millis(150),
+        Arch::Aarch64 => Duration::ZERO,
+    }
+}
 
-/// Waits until `QEMU_CLOCK_START_LEAD` before one of the host clock's whole
-/// seconds; returns the QEMU arguments that start the guest's real-time
-/// clock at that second (UTC).
-fn rtc_at_next_host_second() -> Vec<String> {
+/// Waits until `lead` before one of the host clock's whole seconds;
+/// returns the QEMU arguments that start the guest's real-time clock at
+/// that second (UTC).
+fn rtc_at_next_host_second(lead: Duration) -> Vec<String> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let mut second = now.as_secs() + 1;
-    if Duration::from_secs(second) - now < QEMU_CLOCK_START_LEAD {
+    if Duration::from_secs(second) - now < lead {
         second += 1;
     }
-    std::thread::sleep(Duration::from_secs(second) - QEMU_CLOCK_START_LEAD - now);
+    std::thread::sleep(Duration::from_secs(second) - lead - now);
     vec!["-rtc".into(), format!("base={}", utc_datetime(second))]
 }
 
