@@ -124,6 +124,23 @@ pub fn since_entry() -> Duration {
     Duration::from_nanos(arch::monotonic_nanos())
 }
 
+/// Nanoseconds the CPU has spent halted, waiting for an interrupt.
+static IDLE_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// Halts the CPU until the next interrupt, counting the time as idle.
+pub(crate) fn idle_until_interrupt() {
+    let start = arch::monotonic_nanos();
+    arch::wait_for_interrupt();
+    IDLE_NANOS.fetch_add(arch::monotonic_nanos().saturating_sub(start), Ordering::Relaxed);
+}
+
+/// CPU time used since the first instruction: everything but the time
+/// spent halted waiting for interrupts (one CPU, one privilege level: the
+/// kernel, its drivers and the app together).
+pub fn cpu_time() -> Duration {
+    Duration::from_nanos(arch::monotonic_nanos().saturating_sub(IDLE_NANOS.load(Ordering::Relaxed)))
+}
+
 /// Sleeps for at least `d`.
 pub fn sleep(d: Duration) {
     sleep_until(Instant::now() + d)
@@ -134,7 +151,7 @@ pub fn sleep_until(deadline: Instant) {
     while Instant::now() < deadline {
         let wake = watch_clock_tick().map_or(deadline, |tick| tick.min(deadline));
         arch::set_timer(Some(wake.0));
-        arch::wait_for_interrupt();
+        idle_until_interrupt();
     }
     arch::set_timer(None);
 }

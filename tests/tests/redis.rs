@@ -366,6 +366,19 @@ fn clock_agrees_with_the_host(port: u16) -> Result<(), String> {
         return Err(format!("PXAT now+10 s gave PTTL {pttl} ms"));
     }
     eprintln!("wall clock: {offset:.1} ms from the host's; PXAT now+10 s gave PTTL {pttl} ms");
+    // INFO's CPU time is the appliance's busy time: some, after the
+    // earlier phases, and less than its uptime.
+    let info = text(&run(&mut redis_cli(port, &["INFO", "everything"]), Vec::new(), CLIENT_TIMEOUT)?.stdout);
+    let field = |name: &str| -> Option<f64> {
+        info.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+    };
+    let (Some(cpu), Some(uptime)) = (field("used_cpu_sys"), field("uptime_in_seconds")) else {
+        return Err(format!("INFO has no used_cpu_sys or uptime_in_seconds:\n{info}"));
+    };
+    if !(cpu > 0.0 && cpu <= uptime + 1.0) {
+        return Err(format!("used_cpu_sys {cpu} s after {uptime} s of uptime"));
+    }
+    eprintln!("INFO: used_cpu_sys {cpu} s in {uptime} s of uptime");
     Ok(())
 }
 
@@ -404,7 +417,7 @@ fn redis_serves_its_clients_then_shuts_down(machine: &str) {
         ("malformed RESP", malformed_resp),
         ("redis-py suite", python_suite),
         ("redis-benchmark", benchmark),
-        ("wall clock", clock_agrees_with_the_host),
+        ("wall clock and CPU time", clock_agrees_with_the_host),
     ];
     for (name, phase) in phases {
         let started = Instant::now();

@@ -415,6 +415,6 @@ pub(crate) fn block_until<R>(
             Some(at) => arch::set_timer(Some(at.as_nanos())),
             None => arch::set_timer(None),
         }
-        arch::wait_for_interrupt();
+        time::idle_until_interrupt();
     }
 }
