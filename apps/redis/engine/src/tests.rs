@@ -12,6 +12,7 @@ mod dump;
 mod expire_evict;
 mod fuzz_found;
 mod fuzz_inputs;
+mod fuzz_seeds;
 mod hashes;
 mod introspection;
 mod keys;
