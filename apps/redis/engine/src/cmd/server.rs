@@ -389,15 +389,6 @@ pub fn lastsave(s: &mut Server, c: &mut Ctx) {
     c.out.int((s.started.unix_ms / 1000) as i64);
 }
 
-pub fn save(s: &mut Server, c: &mut Ctx) {
-    s.dirty_since_save = 0;
-    if c.spec.name == "bgsave" {
-        c.out.simple(b"Background saving started");
-    } else {
-        c.out.ok();
-    }
-}
-
 /// FUNCTION: the appliance has no scripting engine, so no library can
 /// ever be loaded. FLUSH (which the test suite's external-server mode sends
 /// before every server block) and LIST answer as Redis does with no
