@@ -128,6 +128,8 @@ pub static TABLE: &[CommandSpec] = &[
     c("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, config::config),
     c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, NONE, SERVER, srv::shutdown),
     c("lastsave", 1, FAST | LOADING | STALE, NONE, SERVER, srv::lastsave),
+    c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, srv::save),
+    c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, srv::save),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
     c("function", -2, NOSCRIPT, NONE, SCRIPTING, srv::function),
     // generic keyspace

@@ -385,6 +385,13 @@ pub fn shutdown(s: &mut Server, c: &mut Ctx) {
     }
 }
 
+/// SAVE and BGSAVE: the appliance has no disk to save to yet, so they fail
+/// as Redis's do when saving fails (an error, nothing pretended). SAVE keeps
+/// Redis's `no-multi` flag.
+pub fn save(_s: &mut Server, c: &mut Ctx) {
+    c.out.err("ERR no persistence: this appliance has no disk to save to (nothing was saved)");
+}
+
 pub fn lastsave(s: &mut Server, c: &mut Ctx) {
     c.out.int((s.started.unix_ms / 1000) as i64);
 }

@@ -455,6 +455,8 @@ pub(super) fn seeds() -> Vec<Seed> {
                 Cmd(0, &["ECHO", "hi"]),
                 Cmd(0, &["TIME"]),
                 Cmd(0, &["LASTSAVE"]),
+                Cmd(0, &["SAVE"]),
+                Cmd(0, &["BGSAVE"]),
                 Cmd(0, &["INFO"]),
                 Cmd(0, &["INFO", "keyspace"]),
                 Cmd(0, &["DBSIZE"]),
