@@ -27,9 +27,20 @@ struct Echo {
 /// Boots the echo appliance on `machine` behind passt, with its NIC on
 /// `transport`, and waits for its address.
 fn boot_echo(machine: &str, transport: Transport, cmdline: &str, extra_qemu: &[&str]) -> (Echo, String) {
+    boot_echo_on(Backend::Passt, machine, transport, cmdline, extra_qemu)
+}
+
+/// [`boot_echo`] on another network back end.
+fn boot_echo_on(
+    backend: Backend,
+    machine: &str,
+    transport: Transport,
+    cmdline: &str,
+    extra_qemu: &[&str],
+) -> (Echo, String) {
     let port = free_port();
-    let network = Network::start(Backend::Passt, transport, &[Forward { host: port, guest: 7 }])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let network =
+        Network::start(backend, transport, &[Forward { host: port, guest: 7 }]).unwrap_or_else(|e| panic!("{e}"));
     let mut boot = Boot::app("echo", machine).unwrap_or_else(|e| panic!("{e}")).cmdline(&passt_cmdline(cmdline));
     boot.qemu_args = network.qemu_args.clone();
     boot.qemu_args.extend(extra_qemu.iter().map(|s| s.to_string()));
@@ -72,8 +83,10 @@ fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
 fn echo_through(port: u16, data: &[u8]) -> Vec<u8> {
     let mut stream = connect(port);
     let mut reader = stream.try_clone().unwrap();
+    let expected = data.len();
     let receiver = std::thread::spawn(move || {
-        let mut got = Vec::new();
+        // Room for all of it up front: no reallocation stalls the reader.
+        let mut got = Vec::with_capacity(expected);
         reader.read_to_end(&mut got).map(|_| got)
     });
     stream.write_all(data).expect("send");
@@ -269,10 +282,14 @@ fn aarch64_virt_mmio_fifty_clients_echo_1mib_each() {
 
 /// Without ACPI, microvm describes its virtio-mmio slots on the kernel
 /// command line (`virtio_mmio.device=`).
-/// One 100 MiB stream (~72,000 full-size frames each way, so both
+/// One 100 MiB stream through QEMU's user networking (~72,000 full-size frames each way, so both
 /// virtqueues' 16-bit ring indices wrap) comes back exactly.
 fn long_stream_comes_back_exactly(machine: &str, transport: Transport) {
-    let (echo, _) = boot_echo(machine, transport, "", &[]);
+    // Through QEMU's user networking: Debian 12's passt (2023-03) resets a
+    // connection whose guest window stays shut for seconds, which a host
+    // reader starved by the other tests' guests on two cores causes (about
+    // one run in two); this test is about the guest's rings and the bytes.
+    let (echo, _) = boot_echo_on(Backend::User, machine, transport, "", &[]);
     // 100 MiB is ~72,000 full-size frames each way.
     let data = random_bytes(7, 100 << 20);
     let started = Instant::now();
