@@ -18,6 +18,8 @@ static LAST_READ: AtomicU64 = AtomicU64::new(0);
 /// How often idle waits wake to read the clock until it ticks: also the
 /// precision the wall clock is set to.
 const TICK_WATCH: Duration = Duration::from_millis(2);
+/// How long after boot idle waits keep watching for the tick.
+const TICK_WATCH_LIMIT: Duration = Duration::from_secs(5);
 /// Wall time steps forward only if the tick was seen at most this long after
 /// the previous read (else the next tick is awaited).
 const TICK_WATCH_SLACK: u64 = 2 * TICK_WATCH.as_nanos() as u64;
@@ -49,6 +51,12 @@ pub(crate) fn watch_clock_tick() -> Option<Instant> {
         return None;
     }
     let now = arch::monotonic_nanos();
+    if now > TICK_WATCH_LIMIT.as_nanos() as u64 {
+        // A clock whose seconds do not move: stop waking for it.
+        SECOND_AT_BOOT.store(0, Ordering::Relaxed);
+        log::warn!("wall clock: the real-time clock did not tick; sub-second not aligned");
+        return None;
+    }
     let previous = LAST_READ.swap(now, Ordering::Relaxed);
     if now.saturating_sub(previous) >= TICK_WATCH.as_nanos() as u64 / 2
         && let Some(second) = arch::read_wall_clock()
