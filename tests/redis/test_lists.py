@@ -9,6 +9,14 @@ import redis
 from conftest import connect
 
 
+def wait_until_blocked(r, command):
+    """Waits until the server reports one client blocked (in `command`)."""
+    deadline = time.monotonic() + 30
+    while r.info("clients")["blocked_clients"] != 1:
+        assert time.monotonic() < deadline, f"the {command} client never blocked"
+        time.sleep(0.02)
+
+
 def test_push_pop_with_count(r):
     assert r.rpush("l", "a", "b", "c") == 3
     assert r.lpush("l", "z", "y") == 5
@@ -85,10 +93,7 @@ def test_blpop_served_by_push_from_another_connection(r, other):
     thread = threading.Thread(target=waiter)
     thread.start()
     # Wait until the server reports the client as blocked, then push.
-    deadline = time.monotonic() + 30
-    while r.info("clients")["blocked_clients"] != 1:
-        assert time.monotonic() < deadline, "the BLPOP client never blocked"
-        time.sleep(0.02)
+    wait_until_blocked(r, "BLPOP")
     assert other.rpush("q2", "hello", "world") == 2
     thread.join(60)
     assert not thread.is_alive()
@@ -136,10 +141,7 @@ def test_lmpop_and_blmpop(r, other):
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    deadline = time.monotonic() + 30
-    while r.info("clients")["blocked_clients"] != 1:
-        assert time.monotonic() < deadline, "the BLMPOP client never blocked"
-        time.sleep(0.02)
+    wait_until_blocked(r, "BLMPOP")
     assert other.rpush("q2", "1", "2", "3") == 3
     thread.join(60)
     assert not thread.is_alive()
@@ -156,10 +158,7 @@ def test_blpop_woken_by_a_key_moved_into_place(r, other):
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    deadline = time.monotonic() + 30
-    while r.info("clients")["blocked_clients"] != 1:
-        assert time.monotonic() < deadline, "the BLPOP client never blocked"
-        time.sleep(0.02)
+    wait_until_blocked(r, "BLPOP")
     other.rpush("source", "moved")
     assert other.rename("source", "target") is True
     thread.join(60)
