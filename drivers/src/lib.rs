@@ -8,11 +8,13 @@
 //! - [`mmio`]: probing virtio-mmio slots, and parsing the Linux-style
 //!   `virtio_mmio.device=SIZE@ADDR:IRQ` command-line entries.
 //! - [`net`]: the virtio-net device as a smoltcp `phy::Device`.
+//! - [`blk`]: the virtio-blk device, requests completed by interrupt.
 //! - [`VirtioHal`]: virtio-drivers' `Hal` on top of any [`Hardware`].
 #![no_std]
 
 extern crate alloc;
 
+pub mod blk;
 mod hal;
 pub mod mmio;
 pub mod net;

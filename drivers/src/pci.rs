@@ -251,19 +251,25 @@ fn assign_bars(root: &mut PciRoot<Cam>, df: DeviceFunction, windows: &mut BarWin
     }
 }
 
-/// Finds the first virtio device of type `wanted`, assigns its BARs if
-/// needed, enables memory decoding and bus mastering, and opens its transport.
-pub fn find_virtio<H: Hardware>(
+/// Finds every virtio device of type `wanted`, in bus order, each with its
+/// transport ready for a driver.
+///
+/// BARs no firmware assigned are placed from `windows` for every virtio
+/// function seen, not only the wanted ones: callers look for one device
+/// type at a time with windows that start afresh, so a device placed by an
+/// earlier call keeps its address and later calls never reuse it.
+pub fn find_all_virtio<H: Hardware>(
     space: ConfigSpace,
     wanted: DeviceType,
     mut windows: Option<&mut BarWindows>,
-) -> Option<PciVirtio> {
+) -> Vec<PciVirtio> {
     let cam = Cam::new::<H>(space);
     let (first_bus, last_bus) = cam.buses();
     // A second accessor for reads the root does not offer (both are plain
     // register accesses; nothing caches configuration space).
     let reader = Cam { kind: cam.kind };
     let mut root = PciRoot::new(cam);
+    let mut found = Vec::new();
     for (df, header, vendor_id, device_id) in functions(&root, &reader, first_bus, last_bus) {
         log::debug!("pci {df}: {vendor_id:04x}:{device_id:04x} {header:?}");
         if header != HeaderType::Standard {
@@ -278,26 +284,34 @@ pub fn find_virtio<H: Hardware>(
             revision: 0,
             header_type: header,
         };
-        if virtio_device_type(&info) != Some(wanted) {
-            continue;
-        }
+        let Some(kind) = virtio_device_type(&info) else { continue };
         if let Some(windows) = windows.as_deref_mut() {
             assign_bars(&mut root, df, windows);
+        }
+        if kind != wanted {
+            continue;
         }
         let (_, command) = root.get_status_command(df);
         root.set_command(df, command | Command::MEMORY_SPACE | Command::BUS_MASTER);
         let irq = reader.read_word(df, 0x3C);
         match PciTransport::new::<VirtioHal<H>, _>(&mut root, df) {
-            Ok(transport) => {
-                return Some(PciVirtio {
-                    transport,
-                    function: df,
-                    interrupt_pin: (irq >> 8) as u8,
-                    interrupt_line: irq as u8,
-                });
-            }
+            Ok(transport) => found.push(PciVirtio {
+                transport,
+                function: df,
+                interrupt_pin: (irq >> 8) as u8,
+                interrupt_line: irq as u8,
+            }),
             Err(e) => log::warn!("pci {df}: virtio transport: {e}"),
         }
     }
-    None
+    found
+}
+
+/// Finds the first virtio device of type `wanted` (see [`find_all_virtio`]).
+pub fn find_virtio<H: Hardware>(
+    space: ConfigSpace,
+    wanted: DeviceType,
+    windows: Option<&mut BarWindows>,
+) -> Option<PciVirtio> {
+    find_all_virtio::<H>(space, wanted, windows).into_iter().next()
 }

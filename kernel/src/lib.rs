@@ -25,6 +25,7 @@ mod acpi;
 pub mod arch;
 mod cmdline;
 mod console;
+mod irq;
 pub mod memory;
 pub mod net;
 #[cfg(target_os = "none")]
@@ -32,8 +33,10 @@ mod panic;
 pub mod power;
 pub mod random;
 mod selftest;
+pub mod storage;
 pub mod system;
 pub mod time;
+mod virtio;
 
 pub use cmdline::CommandLine;
 /// The `log` facade, so apps log through the kernel console with timestamps

@@ -3,6 +3,7 @@
 //! into the guest's. `cargo xtask run` boots through it, and the integration
 //! tests in `tests/tests/` drive appliances with it.
 
+pub mod disk;
 mod machine;
 pub mod network;
 pub mod packet;

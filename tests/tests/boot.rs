@@ -1,6 +1,7 @@
 //! Boot tests: the hello appliance on every machine profile, the command
 //! line, the log level, and clear reports of panics and CPU faults.
 
+use qemu_tests::disk::DiskAttachment;
 use qemu_tests::{Boot, Machine};
 use std::time::Duration;
 
@@ -28,6 +29,31 @@ fn hello_passes(machine: &str) {
     m.wait_for("hello: all checks passed", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     let status = m.wait_for_exit(BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(status, 0, "clean exit powers off with status 0\n{}", m.transcript());
+}
+
+/// Two virtio-blk disks on the machine's transports (one on each where it
+/// has both): the kernel finds both, and hello writes, flushes and reads
+/// back sectors on each, with several writes in flight.
+fn disks_work(machine: &str) {
+    let profile = qemu_tests::Profile::load(machine).unwrap();
+    let dir = std::env::temp_dir().join(format!("appliance-disks-{machine}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut boot = Boot::app("hello", machine).unwrap_or_else(|e| panic!("{e}")).cmdline("");
+    for (index, size) in [(0usize, 64u64 << 20), (1, 16 << 20)] {
+        let path = dir.join(format!("disk{index}.img"));
+        std::fs::File::create(&path).and_then(|f| f.set_len(size)).unwrap();
+        let transport = profile.transports[index % profile.transports.len()];
+        boot.qemu_args.extend(DiskAttachment::new(&path).qemu_args(index, transport));
+    }
+    let mut m = Machine::start(&boot).unwrap_or_else(|e| panic!("{e}"));
+    for (index, mib) in [(0, 64), (1, 16)] {
+        let line = m.wait_for(&format!("disk {index}: {mib} MiB"), BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+        assert!(line.starts_with(&format!("disk {index}: {mib} MiB, serial \"disk{index}\"")), "{line}");
+        assert!(line.contains("flush supported") && line.ends_with(": ok"), "{line}");
+    }
+    m.wait_for("hello: all checks passed", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.wait_for_exit(BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}")), 0);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn reports_failure(machine: &str, selftest: &str, expected: &[&str]) {
@@ -82,6 +108,11 @@ macro_rules! machine_tests {
             }
 
             #[test]
+            fn two_disks_write_flush_and_read_back() {
+                disks_work($machine);
+            }
+
+            #[test]
             fn log_level_comes_from_the_command_line() {
                 log_level_is_honoured($machine);
             }
@@ -95,6 +126,11 @@ machine_tests!(aarch64_virt, "virt");
 #[test]
 fn x86_64_microvm_boots() {
     hello_passes("microvm");
+}
+
+#[test]
+fn x86_64_microvm_disks_on_virtio_mmio() {
+    disks_work("microvm");
 }
 
 #[test]

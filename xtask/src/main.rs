@@ -3,7 +3,7 @@
 //! - `setup`: finds or installs the toolchain and QEMU.
 //! - `image --app NAME --arch ARCH [--release]`: builds a bootable image.
 //! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
-//!   [--forward HOST:GUEST]... [-- KERNEL ARGS]`
+//!   [--forward HOST:GUEST]... [--disk PATH]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
 //!   `bench --quick` as a smoke test.
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
@@ -24,6 +24,7 @@ mod setup;
 mod toolchain;
 
 use args::Args;
+use qemu_tests::disk::DiskAttachment;
 use qemu_tests::network::{self, Backend, Forward, Network, Transport};
 use qemu_tests::{Arch, Boot, Profile};
 use std::process::ExitCode;
@@ -35,10 +36,12 @@ commands:
   image --app NAME [--arch ARCH] [--release]
                                           build a bootable image, print its path and size
   run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
-      [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [-- KERNEL ARGS]
+      [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk PATH]...
+      [-- KERNEL ARGS]
                                           build and boot under QEMU, console on this terminal;
                                           apps with ports (echo: 7007->7) get a virtio-net NIC
-                                          on passt forwarding 127.0.0.1:HOST to the guest
+                                          on passt forwarding 127.0.0.1:HOST to the guest;
+                                          each --disk attaches a virtio-blk data disk
   test [--arch x86_64|aarch64|all] [--no-bench]
                                           formatting, lints, host tests, QEMU-booted tests and a
                                           benchmark smoke run (bench --quick)
@@ -168,6 +171,18 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         None if forwards.is_empty() => Backend::None,
         None => Backend::Passt,
     };
+    let mut disks = Vec::new();
+    while let Some(path) = args.value("--disk")? {
+        let path = std::path::PathBuf::from(path);
+        if !path.exists() {
+            return Err(format!(
+                "no disk image {}: make one with `cargo xtask disk create {} --size 1G`",
+                path.display(),
+                path.display()
+            ));
+        }
+        disks.push(DiskAttachment::new(&path));
+    }
     let memory = args.value("--memory")?;
     let release = args.flag("--release");
     let cmdline = args.rest().join(" ");
@@ -188,15 +203,13 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         Backend::User => network::loopback_only_cmdline(&app, &cmdline),
         _ => cmdline,
     };
+    let mut qemu_args = network.qemu_args.clone();
+    for (index, disk) in disks.iter().enumerate() {
+        step(&format!("disk {index}: {} ({})", disk.path.display(), disk.format));
+        qemu_args.extend(disk.qemu_args(index, transport));
+    }
     // A user compares the appliance's clock with the host's (TIME, PXAT).
-    let boot = Boot {
-        profile: profile.clone(),
-        image,
-        memory,
-        cmdline,
-        qemu_args: network.qemu_args.clone(),
-        align_clock: true,
-    };
+    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args, align_clock: true };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
         profile.name,

@@ -52,6 +52,25 @@ fn main(args: &[&str]) -> i32 {
     println!("wall clock: {unix} s since the Unix epoch: {}", verdict(clock_ok));
     failures += usize::from(!clock_ok);
 
+    // Storage: on every attached disk, write a pattern over the last 64
+    // KiB (several requests in flight), flush, read it back, and put the
+    // old contents back.
+    for info in kernel::storage::disks() {
+        let ok = disk_round_trip(info.index).unwrap_or_else(|e| {
+            println!("disk {}: {e}", info.index);
+            false
+        });
+        println!(
+            "disk {}: {} MiB, serial {:?}, flush {}: write, flush, read back: {}",
+            info.index,
+            info.sectors >> 11,
+            info.serial,
+            if info.can_flush { "supported" } else { "NOT supported" },
+            verdict(ok)
+        );
+        failures += usize::from(!ok);
+    }
+
     if failures == 0 {
         println!("hello: all checks passed");
         0
@@ -59,6 +78,25 @@ fn main(args: &[&str]) -> i32 {
         println!("hello: {failures} check(s) failed");
         1
     }
+}
+
+fn disk_round_trip(index: usize) -> Result<bool, kernel::storage::DiskError> {
+    const SECTORS: u64 = 128;
+    let mut disk = kernel::storage::Disk::open(index)?;
+    let first = disk.info().sectors.saturating_sub(SECTORS);
+    let mut saved = alloc::vec![0u8; SECTORS as usize * 512];
+    disk.read(first, &mut saved)?;
+    let pattern: Vec<u8> = (0..saved.len()).map(|i| (i * 31 + index * 7 + 1) as u8).collect();
+    // One write per 4 KiB, so several are in flight at once.
+    for (i, chunk) in pattern.chunks(4096).enumerate() {
+        disk.write(first + (i * 8) as u64, chunk)?;
+    }
+    disk.flush()?;
+    let mut back = alloc::vec![0u8; pattern.len()];
+    disk.read(first, &mut back)?;
+    disk.write(first, &saved)?;
+    disk.flush()?;
+    Ok(back == pattern)
 }
 
 fn verdict(ok: bool) -> &'static str {

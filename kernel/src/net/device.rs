@@ -10,8 +10,6 @@ use crate::arch;
 use crate::memory::KernelHardware;
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
-use drivers::mmio::Slot;
 use drivers::net::VirtioNet;
 use drivers::virtio_drivers::transport::{DeviceType, SomeTransport};
 
@@ -41,16 +39,7 @@ fn discover_pci(mtu: usize) -> Option<Found> {
 }
 
 fn discover_mmio(mtu: usize) -> Option<Found> {
-    let cmdline = crate::CommandLine::get_global();
-    let listed: Vec<Slot> = cmdline
-        .kernel_params()
-        .iter()
-        .filter(|(k, _)| *k == "virtio_mmio.device")
-        .filter_map(|(_, v)| drivers::mmio::parse_slot(v))
-        .collect();
-    let slots = if listed.is_empty() { arch::virtio_mmio_slots() } else { listed };
-    log::debug!("virtio-mmio slots: {slots:x?}");
-    for slot in slots {
+    for slot in crate::virtio::mmio_slots() {
         if let Some(transport) = drivers::mmio::probe::<KernelHardware>(&slot, DeviceType::Network) {
             let description = format!("virtio-net on virtio-mmio at {:#x}", slot.address);
             return open(SomeTransport::Mmio(transport), mtu, Some(slot.irq), description);

@@ -145,7 +145,7 @@ fn interrupt() {
 }
 
 fn enable_irq(line: u32) -> bool {
-    match arch::enable_device_irq(line, arch::Trigger::Level, interrupt) {
+    match crate::irq::share_line(line, interrupt) {
         Ok(()) => true,
         Err(e) => {
             log::warn!("net: interrupt line {line}: {e}; polling instead");

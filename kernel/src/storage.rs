@@ -1,0 +1,338 @@
+//! Block storage: the virtio-blk disks attached to the machine, for apps.
+//!
+//! Disks are found on first use: virtio-blk on PCI, then on virtio-mmio
+//! slots (the same places [`crate::net`] looks for its card), numbered in
+//! discovery order. A [`Disk`] reads and writes whole 512-byte sectors.
+//! Writes are queued to the device, several in flight, and return at once;
+//! [`Disk::flush`] waits for all of them, then for the device's cache
+//! flush, and only then is anything written durable. A write the device
+//! failed is reported by the next `flush` (and every later one until the
+//! app reopens the disk): nothing is silently lost.
+//!
+//! Execution model as in the network: one thread, interrupts masked. A
+//! call that must wait for the device halts the CPU until an interrupt (its
+//! handler only acknowledges the device, on a line it may share with the
+//! network card) and then looks at the device's completed requests.
+
+use crate::arch;
+use crate::memory::KernelHardware;
+use crate::time::{self, Duration, Instant};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use drivers::blk::{Completion, Op, SECTOR, VirtioBlk};
+use drivers::virtio_drivers::transport::{DeviceType, SomeTransport};
+use spin::Mutex;
+
+/// How long a request may take before the device is declared dead.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Without an interrupt line, how often to look at the device.
+const POLL_INTERVAL: Duration = Duration::from_micros(100);
+/// Largest single request (bigger writes are split).
+const MAX_REQUEST: usize = 256 * 1024;
+/// Write buffers kept for reuse per disk.
+const SPARE_BUFFERS: usize = 16;
+
+/// What is known about an attached disk.
+#[derive(Clone, Debug)]
+pub struct DiskInfo {
+    /// Position in discovery order (what [`Disk::open`] takes).
+    pub index: usize,
+    /// Capacity in 512-byte sectors.
+    pub sectors: u64,
+    pub read_only: bool,
+    /// Whether the device takes cache flushes. Without them nothing can be
+    /// called durable, and [`Disk::flush`] fails with [`DiskError::NoFlush`].
+    pub can_flush: bool,
+    /// The device's identity string (QEMU: the drive's `serial=`), if any.
+    pub serial: String,
+    /// Where it was found, for logs.
+    pub description: String,
+}
+
+/// Why a disk operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskError {
+    /// No disk with that index is attached.
+    NoDisk,
+    /// The device reported an error, or stopped answering.
+    Io,
+    /// Outside the disk, or not whole sectors.
+    OutOfRange,
+    ReadOnly,
+    /// The device cannot flush its cache, so writes cannot be made durable.
+    NoFlush,
+}
+
+impl core::fmt::Display for DiskError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            DiskError::NoDisk => "no such disk is attached",
+            DiskError::Io => "the disk reported an I/O error",
+            DiskError::OutOfRange => "request outside the disk",
+            DiskError::ReadOnly => "the disk is read-only",
+            DiskError::NoFlush => "the disk cannot flush its write cache, so nothing written to it can be made durable",
+        })
+    }
+}
+
+struct Attached {
+    dev: VirtioBlk<KernelHardware>,
+    info: DiskInfo,
+    interrupts: bool,
+    /// A write failed since the last flush reported it.
+    write_failed: bool,
+    /// Finished reads and identity requests not collected yet, by token.
+    done: Vec<Completion>,
+    spare: Vec<Vec<u8>>,
+}
+
+enum State {
+    Unprobed,
+    Probed(Vec<Attached>),
+}
+
+static DISKS: Mutex<State> = Mutex::new(State::Unprobed);
+
+/// Runs `f` on the attached disks, finding them first if needed.
+fn with_disks<R>(f: impl FnOnce(&mut Vec<Attached>) -> R) -> R {
+    let mut state = DISKS.lock();
+    if let State::Unprobed = *state {
+        *state = State::Probed(discover());
+    }
+    match &mut *state {
+        State::Probed(disks) => f(disks),
+        State::Unprobed => f(&mut Vec::new()),
+    }
+}
+
+/// The attached disks, in discovery order.
+pub fn disks() -> Vec<DiskInfo> {
+    with_disks(|disks| disks.iter().map(|d| d.info.clone()).collect())
+}
+
+/// Device interrupt: acknowledge every disk so a level-triggered line drops.
+fn interrupt() {
+    if let Some(mut state) = DISKS.try_lock()
+        && let State::Probed(disks) = &mut *state
+    {
+        for d in disks.iter_mut() {
+            d.dev.ack_interrupt();
+        }
+    }
+}
+
+fn discover() -> Vec<Attached> {
+    let mut found: Vec<(SomeTransport<'static>, Option<u32>, String)> = Vec::new();
+    if let Some(mut host) = arch::pci_host() {
+        for dev in
+            drivers::pci::find_all_virtio::<KernelHardware>(host.space, DeviceType::Block, host.bar_windows.as_mut())
+        {
+            let irq = arch::pci_interrupt(dev.function, dev.interrupt_pin, dev.interrupt_line);
+            let description = format!("virtio-blk on PCI {}", dev.function);
+            found.push((SomeTransport::Pci(dev.transport), irq, description));
+        }
+    }
+    for slot in crate::virtio::mmio_slots() {
+        if let Some(transport) = drivers::mmio::probe::<KernelHardware>(&slot, DeviceType::Block) {
+            let description = format!("virtio-blk on virtio-mmio at {:#x}", slot.address);
+            found.push((SomeTransport::Mmio(transport), Some(slot.irq), description));
+        }
+    }
+    let mut disks = Vec::new();
+    for (transport, irq, description) in found {
+        let dev = match VirtioBlk::<KernelHardware>::new(transport) {
+            Ok(dev) => dev,
+            Err(e) => {
+                log::error!("storage: {description}: initialisation failed: {e}");
+                continue;
+            }
+        };
+        let interrupts = match irq {
+            Some(line) => match crate::irq::share_line(line, interrupt) {
+                Ok(()) => true,
+                Err(e) => {
+                    log::warn!("storage: interrupt line {line}: {e}; polling instead");
+                    false
+                }
+            },
+            None => false,
+        };
+        let index = disks.len();
+        let info = DiskInfo {
+            index,
+            sectors: dev.capacity(),
+            read_only: dev.read_only(),
+            can_flush: dev.can_flush(),
+            serial: String::new(),
+            description,
+        };
+        let mut disk = Attached { dev, info, interrupts, write_failed: false, done: Vec::new(), spare: Vec::new() };
+        disk.info.serial = read_serial(&mut disk);
+        log::info!(
+            "storage: disk {index}: {}, {} MiB{}{}{}, {}",
+            disk.info.description,
+            (disk.info.sectors * SECTOR as u64) >> 20,
+            if disk.info.serial.is_empty() { String::new() } else { format!(", serial {:?}", disk.info.serial) },
+            if disk.info.read_only { ", read-only" } else { "" },
+            if disk.info.can_flush { "" } else { ", NO cache flush" },
+            match (irq, interrupts) {
+                (Some(line), true) => format!("interrupt line {line}"),
+                _ => String::from("polled"),
+            }
+        );
+        disks.push(disk);
+    }
+    disks
+}
+
+/// The device's identity string, asked for while discovering (nothing else
+/// uses the device yet, so waiting here is plain polling with a timeout).
+fn read_serial(disk: &mut Attached) -> String {
+    let Ok(token) = disk.dev.submit_get_id() else { return String::new() };
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if let Some(c) = disk.dev.poll() {
+            if c.token == token && c.ok {
+                let len = c.data.iter().position(|&b| b == 0).unwrap_or(c.data.len());
+                return c.data[..len].iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '?' }).collect();
+            }
+            if c.token == token {
+                return String::new();
+            }
+        }
+        core::hint::spin_loop();
+    }
+    String::new()
+}
+
+/// An attached disk, for reading and writing sectors.
+pub struct Disk {
+    index: usize,
+    info: DiskInfo,
+}
+
+impl Disk {
+    /// Opens disk `index` (0 is the first attached).
+    pub fn open(index: usize) -> Result<Disk, DiskError> {
+        let info = with_disks(|disks| disks.get(index).map(|d| d.info.clone())).ok_or(DiskError::NoDisk)?;
+        Ok(Disk { index, info })
+    }
+
+    pub fn info(&self) -> &DiskInfo {
+        &self.info
+    }
+
+    fn check(&self, sector: u64, len: usize) -> Result<(), DiskError> {
+        let end = sector.checked_add((len / SECTOR) as u64);
+        if !len.is_multiple_of(SECTOR) || end.is_none_or(|end| end > self.info.sectors) {
+            return Err(DiskError::OutOfRange);
+        }
+        Ok(())
+    }
+
+    /// Reads whole sectors at `sector` into `buf`, waiting for the data.
+    pub fn read(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), DiskError> {
+        self.check(sector, buf.len())?;
+        for (i, chunk) in buf.chunks_mut(MAX_REQUEST).enumerate() {
+            let at = sector + (i * MAX_REQUEST / SECTOR) as u64;
+            let token = self.wait_until(|d| {
+                if !d.dev.can_submit() {
+                    return None;
+                }
+                Some(d.dev.submit_read(at, chunk.len()).map_err(|_| DiskError::Io))
+            })??;
+            let data = self.wait_until(|d| {
+                let pos = d.done.iter().position(|c| c.token == token && c.op == Op::Read)?;
+                let c = d.done.swap_remove(pos);
+                Some(if c.ok { Ok(c.data) } else { Err(DiskError::Io) })
+            })??;
+            chunk.copy_from_slice(&data[..chunk.len()]);
+        }
+        Ok(())
+    }
+
+    /// Queues whole sectors to be written at `sector`; returns once the
+    /// device has them (waiting only for a free slot in its queue). Later
+    /// reads see the data; it is durable once [`Disk::flush`] returns `Ok`.
+    pub fn write(&mut self, sector: u64, buf: &[u8]) -> Result<(), DiskError> {
+        if self.info.read_only {
+            return Err(DiskError::ReadOnly);
+        }
+        self.check(sector, buf.len())?;
+        for (i, chunk) in buf.chunks(MAX_REQUEST).enumerate() {
+            let at = sector + (i * MAX_REQUEST / SECTOR) as u64;
+            self.wait_until(|d| {
+                if !d.dev.can_submit() {
+                    return None;
+                }
+                let mut data = d.spare.pop().unwrap_or_default();
+                data.clear();
+                data.extend_from_slice(chunk);
+                Some(d.dev.submit_write(at, data).map(|_| ()).map_err(|_| DiskError::Io))
+            })??;
+        }
+        Ok(())
+    }
+
+    /// Waits for every queued write, then has the device flush its cache:
+    /// on `Ok` everything written so far is durable. Fails if any write
+    /// since the last flush failed.
+    pub fn flush(&mut self) -> Result<(), DiskError> {
+        self.wait_until(|d| (d.dev.in_flight() == 0).then_some(()))?;
+        let failed = with_disks(|disks| disks.get_mut(self.index).map(|d| core::mem::take(&mut d.write_failed)));
+        if failed != Some(false) {
+            return Err(DiskError::Io);
+        }
+        if !self.info.can_flush {
+            return Err(DiskError::NoFlush);
+        }
+        let token = self.wait_until(|d| Some(d.dev.submit_flush().map_err(|_| DiskError::Io)))??;
+        self.wait_until(|d| {
+            let pos = d.done.iter().position(|c| c.token == token && c.op == Op::Flush)?;
+            Some(if d.done.swap_remove(pos).ok { Ok(()) } else { Err(DiskError::Io) })
+        })?
+    }
+
+    /// Collects the device's finished requests and tries `ready` until it
+    /// gives an answer, halting until the device interrupts in between.
+    fn wait_until<R>(&mut self, mut ready: impl FnMut(&mut Attached) -> Option<R>) -> Result<R, DiskError> {
+        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        loop {
+            let outcome = with_disks(|disks| {
+                let d = disks.get_mut(self.index)?;
+                while let Some(c) = d.dev.poll() {
+                    match c.op {
+                        Op::Write => {
+                            if !c.ok {
+                                log::error!("storage: disk {}: a write failed", self.index);
+                                d.write_failed = true;
+                            }
+                            if d.spare.len() < SPARE_BUFFERS {
+                                d.spare.push(c.data);
+                            }
+                        }
+                        _ => d.done.push(c),
+                    }
+                }
+                Some(ready(d).ok_or(d.interrupts))
+            });
+            let interrupts = match outcome {
+                None => return Err(DiskError::NoDisk),
+                Some(Ok(r)) => return Ok(r),
+                Some(Err(interrupts)) => interrupts,
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                log::error!("storage: disk {}: the device did not answer for {:?}", self.index, REQUEST_TIMEOUT);
+                return Err(DiskError::Io);
+            }
+            // The completion interrupt wakes us; the timer bounds the wait
+            // (and is all there is without an interrupt line).
+            let wake = if interrupts { deadline } else { now + POLL_INTERVAL };
+            let wake = time::watch_clock_tick().map_or(wake, |tick| tick.min(wake));
+            arch::set_timer(Some(wake.as_nanos()));
+            time::idle_until_interrupt();
+        }
+    }
+}
