@@ -56,6 +56,7 @@ impl Ring {
     /// Writes `data` (whole sectors) at linear position `pos` (sector aligned):
     /// one write, or two where it wraps.
     fn write<D: BlockDevice>(&self, dev: &mut D, pos: u64, data: &[u8]) -> Result<(), IoError> {
+        debug_assert!(data.len() as u64 <= self.bytes, "a commit never laps the ring");
         let off = pos % self.bytes;
         let first = data.len().min((self.bytes - off) as usize);
         dev.write(self.first_sector + off / S, &data[..first])?;
