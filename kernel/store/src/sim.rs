@@ -146,7 +146,6 @@ impl SimDisk {
             let at = sector as usize * S;
             self.current[at..at + data.len()].copy_from_slice(&self.durable[at..at + data.len()]);
         }
-        debug_assert!(self.current == self.durable);
         self.clear_failures();
         self.rng = Rng::new(seed ^ 0xC0FF_EE00);
         self

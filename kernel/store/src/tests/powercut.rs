@@ -82,8 +82,8 @@ struct Case {
     seed: u64,
     rng: Rng,
     store: Option<Store<SimDisk>>,
-    /// (id, len) of every record appended and not lost.
-    history: Vec<(u64, usize)>,
+    /// Every record appended and not lost.
+    history: Vec<Vec<u8>>,
     /// Records acknowledged durable: a prefix of the history.
     acked: usize,
     /// Records written (commit returned Ok): a prefix of the history.
@@ -146,9 +146,10 @@ impl Case {
 
     fn append(&mut self, len: usize) -> Result<(), StoreError> {
         let id = self.id();
-        let res = self.s().append(&record_bytes(id, len));
+        let record = record_bytes(id, len);
+        let res = self.s().append(&record);
         match res {
-            Ok(()) => self.history.push((id, len)),
+            Ok(()) => self.history.push(record),
             Err(StoreError::LogFull) => self.cov.log_full += 1,
             Err(_) => {}
         }
@@ -168,8 +169,8 @@ impl Case {
 
     fn begin(&mut self, new_chain: bool) -> Result<(), StoreError> {
         self.s().begin_snapshot(new_chain)?;
-        let big = self.rng.percent(10);
-        let len = 16 + self.rng.below(if big { 600_000 } else { 150_000 }) as usize;
+        let big = self.rng.percent(5);
+        let len = 16 + self.rng.below(if big { 400_000 } else { 64_000 }) as usize;
         let snap = Snap { id: self.id(), prefix: self.history.len(), len, boundary: None };
         if new_chain {
             self.cov.new_chains += 1;
@@ -292,8 +293,7 @@ impl Case {
         let mut k = snap.prefix;
         let report = s
             .replay(|r| {
-                let Some(&(id, len)) = history.get(k) else { return Err(k) };
-                if r != record_bytes(id, len) {
+                if history.get(k).is_none_or(|h| h != r) {
                     return Err(k);
                 }
                 k += 1;
