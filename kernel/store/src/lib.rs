@@ -32,8 +32,11 @@
 //! Only a single 512-byte sector write is atomic. The sectors of a longer
 //! write may land in any subset and any order until a flush completes, and a
 //! sector written twice since the last flush may end up with either version.
-//! A write is durable once a later flush returns Ok. Every rule below follows
-//! from this.
+//! A write is durable once a later flush returns Ok; a write or flush that
+//! fails may have done any part of its work, and the writes a failed flush
+//! covered are still pending, made durable by the next flush that returns Ok
+//! (a [`BlockDevice`] that loses them must fail every later flush instead).
+//! Every rule below follows from this.
 //!
 //! # On-disk format, version 1
 //!

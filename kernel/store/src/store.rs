@@ -390,7 +390,8 @@ impl<D: BlockDevice> Store<D> {
     }
 
     /// Buffers a record in memory; Err(StoreError::LogFull) if the chain (from the active snapshot's log
-    /// start, including buffered records) would exceed the log region.
+    /// start, including buffered records) would exceed the log region. A record takes 40 bytes more than
+    /// its payload (see [`Store::log_capacity`]); one longer than the capacity never fits.
     pub fn append(&mut self, payload: &[u8]) -> Result<(), StoreError> {
         self.log.append(payload)
     }
