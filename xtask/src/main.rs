@@ -58,7 +58,7 @@ ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qe
 
 /// Host crates whose unit tests run on this machine (the bare-metal crates
 /// are exercised by the QEMU-booted tests in `qemu-tests`).
-const HOST_TESTED: &[&str] = &["redis-engine", "xtask", "kernel", "boot"];
+const HOST_TESTED: &[&str] = &["redis-engine", "store", "xtask", "kernel", "boot"];
 
 /// A failure with a message that says what to do next.
 pub type Result<T> = std::result::Result<T, String>;
