@@ -5,7 +5,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ops::{Deref, DerefMut};
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
 use crate::types::Value;
 
 const NO_POS: u32 = u32::MAX;
@@ -28,7 +28,7 @@ pub enum Found {
 }
 
 pub struct Db {
-    pub map: ByteMap<Entry>,
+    map: ByteMap<Entry>,
     /// Slots of keys that have a TTL.
     volatile: Vec<u32>,
     values_mem: usize,
@@ -63,6 +63,16 @@ impl Drop for ValueMut<'_> {
 impl Db {
     pub fn new(seed: u64) -> Db {
         Db { map: ByteMap::new(seed), volatile: Vec::new(), values_mem: 0 }
+    }
+
+    /// The keyspace, for reading (changes go through `Db`'s methods).
+    pub fn map(&self) -> &ByteMap<Entry> {
+        &self.map
+    }
+
+    /// Makes room for `additional` new keys (see [`ByteMap::try_reserve`]).
+    pub fn try_reserve_keys(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.map.try_reserve(additional)
     }
 
     pub fn len(&self) -> usize {

@@ -65,6 +65,7 @@ pub mod introspect;
 pub mod mem;
 pub mod notify;
 pub mod pubsub;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod snapshot;

@@ -323,7 +323,7 @@ impl Server {
         self.observer.take()
     }
 
-    fn set_now(&mut self, now: Time) {
+    pub(crate) fn set_now(&mut self, now: Time) {
         if self.started == Time::default() {
             self.started = now;
         }
