@@ -73,6 +73,7 @@
 pub mod encodings;
 pub mod load;
 pub mod object;
+pub mod write;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -80,6 +81,7 @@ use core::fmt;
 
 pub use load::{LoadStats, Source};
 pub use object::{DecodeError, dump, dump_len, restore, verify};
+pub use write::{SnapshotRunning, SnapshotStep};
 
 /// The RDB version of Redis 7.0: written in files and DUMP payloads, and
 /// the newest read.
