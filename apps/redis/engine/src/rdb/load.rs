@@ -61,6 +61,9 @@ pub struct LoadStats {
     pub bytes: u64,
     /// The `redis-ver` AUX field, if any.
     pub redis_ver: Option<String>,
+    /// The value type codes read (bit n: a value of type n), i.e. which
+    /// encodings the file used.
+    pub value_types: u32,
 }
 
 const BUF_SIZE: usize = 16 * 1024;
@@ -240,6 +243,9 @@ impl Server {
         stats: &mut LoadStats,
     ) -> Result<(), LoadError> {
         let mut budget = self.load_room();
+        if let Some(bit) = 1u32.checked_shl(u32::from(kind)) {
+            stats.value_types |= bit;
+        }
         let key = read_string(r, &mut budget)?;
         let seed = self.new_seed();
         let value = read_object(r, kind, seed, &mut budget)?;
