@@ -5,7 +5,7 @@
 //!
 //! Every decoder checks each step against the blob's bounds (a blob is
 //! file or client data) and charges each element it produces to a budget
-//! (see [`super::charge`]) before handing it to `emit`.
+//! (bytes plus a per-element cost) before handing it to `emit`.
 
 use alloc::vec::Vec;
 

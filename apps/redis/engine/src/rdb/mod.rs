@@ -3,7 +3,7 @@
 //! constants and primitives (length encoding, CRC64, the byte sinks and
 //! inputs both directions use); [`object`] encodes and decodes one value,
 //! [`encodings`] the compact blobs older and newer Redis versions embed
-//! (listpack, ziplist, zipmap, intset, LZF), [`write`] the point-in-time
+//! (listpack, ziplist, zipmap, intset, LZF), [`mod@write`] the point-in-time
 //! snapshot writer and [`load`] the streaming loader.
 //!
 //! # File layout

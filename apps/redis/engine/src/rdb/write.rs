@@ -3,7 +3,7 @@
 //!
 //! # How the instant is kept
 //!
-//! [`Server::snapshot_begin`] gives every database a [`DbCow`]: the
+//! [`Server::snapshot_begin`] gives every database a `DbCow`: the
 //! database's index at that instant, and a bitmap with one bit per slab
 //! slot then in use ("done"). The job walks each database's slab by slot
 //! index, writing every key whose bit is clear and marking it. Copy-on-write
