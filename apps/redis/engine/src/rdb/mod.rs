@@ -369,6 +369,11 @@ pub(crate) fn read_string<I: Input + ?Sized>(r: &mut I, budget: &mut usize) -> R
         Err(3) => {
             let clen = read_count(r)?;
             let len = read_count(r)?;
+            // LZF expands 3 bytes to at most 264: a longer claim is corrupt
+            // (and must not reserve memory).
+            if len / 88 > clen {
+                return Err(LoadError::Corrupt("LZF-compressed string length"));
+            }
             charge(budget, len)?;
             let compressed = read_vec(r, clen)?;
             encodings::lzf_decompress(&compressed, len)

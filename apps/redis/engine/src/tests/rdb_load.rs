@@ -241,10 +241,16 @@ fn loading_respects_maxmemory() {
     assert_eq!(load(&mut s, COMPACT, now).unwrap_err(), LoadError::OutOfMemory);
     assert!(s.dbs.iter().all(|d| d.is_empty()));
     assert!(format!("{}", LoadError::OutOfMemory).contains("maxmemory"));
-    // One huge LZF string (claims 1 GiB) is refused before it is allocated.
-    let mut file = b"REDIS0010\x00\x01k\xc3\x04\x80\x40\x00\x00\x00\x01\x61\xff".to_vec();
-    file.extend_from_slice(&[0; 8]);
-    assert_eq!(load(&mut crate::Server::new(cfg.clone(), 1), &file, now).unwrap_err(), LoadError::OutOfMemory);
+    // A string claiming 1 GiB is refused before anything is allocated for
+    // it; an LZF string claiming more than LZF can expand to is corrupt.
+    let huge = |body: &[u8]| {
+        let mut file = b"REDIS0010\x00\x01k".to_vec();
+        file.extend_from_slice(body);
+        file.extend_from_slice(&[0xff; 9]);
+        load(&mut crate::Server::new(cfg.clone(), 1), &file, now).unwrap_err()
+    };
+    assert_eq!(huge(b"\x80\x40\x00\x00\x00abc"), LoadError::OutOfMemory);
+    assert_eq!(huge(b"\xc3\x04\x80\x40\x00\x00\x00\x01\x61"), LoadError::Corrupt("LZF-compressed string length"));
     cfg.maxmemory = 4 << 20;
     let mut s = crate::Server::new(cfg, 1);
     load(&mut s, COMPACT, now).unwrap();
