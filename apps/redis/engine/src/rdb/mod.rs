@@ -186,6 +186,8 @@ impl fmt::Display for LoadError {
     }
 }
 
+impl core::error::Error for LoadError {}
+
 /// CRC-64/Jones (reflected, as Redis's `crc64`), table-driven.
 const CRC_TABLE: [u64; 256] = {
     let mut table = [0u64; 256];

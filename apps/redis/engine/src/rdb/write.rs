@@ -66,6 +66,8 @@ impl fmt::Display for SnapshotRunning {
     }
 }
 
+impl core::error::Error for SnapshotRunning {}
+
 /// The version string written in the `redis-ver` AUX field.
 pub const REDIS_VER: &str = "7.0.15";
 
