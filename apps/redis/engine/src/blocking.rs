@@ -218,7 +218,7 @@ impl Server {
         let Some(map) = self.blocking.waiting.get(db) else { return };
         let keys: Vec<Vec<u8>> = map.keys().map(|k| k.to_vec()).collect();
         for key in keys {
-            if self.dbs.get(db).is_some_and(|d| d.map.contains_key(&key)) {
+            if self.dbs.get(db).is_some_and(|d| d.map().contains_key(&key)) {
                 self.blocking.signal(db, &key);
             }
         }

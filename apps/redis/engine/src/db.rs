@@ -1,11 +1,19 @@
 //! One logical database: the key -> entry map, the list of keys with a TTL
 //! (for expiry and volatile-* eviction sampling), and its memory total.
+//!
+//! Every change to the keyspace goes through this type's methods (the map
+//! is private): while an RDB snapshot runs, they are its copy-on-write
+//! hooks (see [`crate::rdb::write`]). Before a key the snapshot has not
+//! written yet is changed, overwritten, renamed away, expired, evicted or
+//! deleted, its current value is serialized into the snapshot's pending
+//! output; keys created meanwhile are marked as not part of it.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ops::{Deref, DerefMut};
 
-use crate::bytemap::ByteMap;
+use crate::bytemap::{ByteMap, ReserveError};
+use crate::rdb::write::DbCow;
 use crate::types::Value;
 
 const NO_POS: u32 = u32::MAX;
@@ -28,10 +36,13 @@ pub enum Found {
 }
 
 pub struct Db {
-    pub map: ByteMap<Entry>,
+    map: ByteMap<Entry>,
     /// Slots of keys that have a TTL.
     volatile: Vec<u32>,
     values_mem: usize,
+    /// This database's part of a running RDB snapshot (it travels with the
+    /// data through SWAPDB).
+    cow: Option<Box<DbCow>>,
 }
 
 /// Mutable access to a value that keeps the database's memory total right.
@@ -62,7 +73,45 @@ impl Drop for ValueMut<'_> {
 
 impl Db {
     pub fn new(seed: u64) -> Db {
-        Db { map: ByteMap::new(seed), volatile: Vec::new(), values_mem: 0 }
+        Db { map: ByteMap::new(seed), volatile: Vec::new(), values_mem: 0, cow: None }
+    }
+
+    /// The keyspace, for reading (changes go through `Db`'s methods).
+    pub fn map(&self) -> &ByteMap<Entry> {
+        &self.map
+    }
+
+    /// Makes room for `additional` new keys (see [`ByteMap::try_reserve`]).
+    pub fn try_reserve_keys(&mut self, additional: usize) -> Result<(), ReserveError> {
+        self.map.try_reserve(additional)
+    }
+
+    /// Snapshot hook: the key in `slot` is about to change or go.
+    fn before_change(&mut self, slot: u32) {
+        if let Some(cow) = self.cow.as_deref_mut() {
+            cow.before_change(slot, self.map.at(slot));
+        }
+    }
+
+    /// Snapshot hook: a new key was put in `slot`.
+    fn created(&mut self, slot: u32) {
+        if let Some(cow) = self.cow.as_deref_mut() {
+            cow.created(slot);
+        }
+    }
+
+    pub(crate) fn cow(&self) -> Option<&DbCow> {
+        self.cow.as_deref()
+    }
+
+    pub(crate) fn set_cow(&mut self, cow: Option<Box<DbCow>>) {
+        self.cow = cow;
+    }
+
+    /// The keyspace and the snapshot state together (the snapshot's walk
+    /// reads one and updates the other).
+    pub(crate) fn cow_parts(&mut self) -> (&ByteMap<Entry>, Option<&mut DbCow>) {
+        (&self.map, self.cow.as_deref_mut())
     }
 
     pub fn len(&self) -> usize {
@@ -105,12 +154,12 @@ impl Db {
 
     /// Mutable value access (memory accounting is updated on drop).
     pub fn value_mut(&mut self, key: &[u8]) -> Option<ValueMut<'_>> {
-        let entry = self.map.get_mut(key)?;
-        let before = entry.value.mem();
-        Some(ValueMut { entry, values_mem: &mut self.values_mem, before })
+        let slot = self.map.slot_of(key)?;
+        self.value_mut_at(slot)
     }
 
     pub fn value_mut_at(&mut self, slot: u32) -> Option<ValueMut<'_>> {
+        self.before_change(slot);
         let (_, entry) = self.map.at_mut(slot)?;
         let before = entry.value.mem();
         Some(ValueMut { entry, values_mem: &mut self.values_mem, before })
@@ -126,6 +175,7 @@ impl Db {
     /// `keep_ttl`. Returns the slot.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, clock: u32) -> u32 {
         if let Some(slot) = self.map.slot_of(key) {
+            self.before_change(slot);
             let had_ttl = self.map.at(slot).is_some_and(|(_, e)| e.expire_at.is_some());
             if had_ttl && !keep_ttl {
                 self.set_expire_at(slot, None);
@@ -139,7 +189,9 @@ impl Db {
         } else {
             self.values_mem += value.mem();
             let entry = Entry { value, expire_at: None, lru: clock, volatile_pos: NO_POS };
-            self.map.insert_new(Box::from(key), entry)
+            let slot = self.map.insert_new(Box::from(key), entry);
+            self.created(slot);
+            slot
         }
     }
 
@@ -147,11 +199,14 @@ impl Db {
     pub fn add(&mut self, key: Box<[u8]>, value: Value, clock: u32) -> u32 {
         self.values_mem += value.mem();
         let entry = Entry { value, expire_at: None, lru: clock, volatile_pos: NO_POS };
-        self.map.insert_new(key, entry)
+        let slot = self.map.insert_new(key, entry);
+        self.created(slot);
+        slot
     }
 
     /// Sets or clears the TTL of the key in `slot`.
     pub fn set_expire_at(&mut self, slot: u32, at: Option<u64>) {
+        self.before_change(slot);
         let Some((_, e)) = self.map.at_mut(slot) else { return };
         let had = e.expire_at.is_some();
         e.expire_at = at;
@@ -189,6 +244,7 @@ impl Db {
     /// Deletes a key, returning its owned key bytes and entry.
     pub fn remove_entry(&mut self, key: &[u8]) -> Option<(Box<[u8]>, Entry)> {
         let slot = self.map.slot_of(key)?;
+        self.before_change(slot);
         if let Some((_, e)) = self.map.at(slot)
             && e.expire_at.is_some()
         {
@@ -200,7 +256,12 @@ impl Db {
         Some((k, e))
     }
 
+    /// Empties the database. A running snapshot cannot keep its instant
+    /// through this (FLUSHDB, FLUSHALL): it is aborted.
     pub fn clear(&mut self) {
+        if let Some(cow) = self.cow.as_deref_mut() {
+            cow.abort();
+        }
         self.map.clear();
         self.volatile = Vec::new();
         self.values_mem = 0;

@@ -8,6 +8,11 @@
 //! together are held under `maxmemory-clients` by eviction, and a refused
 //! allocation on a client's path closes that client.
 //!
+//! Persistence, still without I/O: [`Server::snapshot_begin`] and
+//! [`Server::snapshot_step`] write a point-in-time RDB file (Redis 7.0's
+//! format) in steps between event-loop turns, and [`Server::load_rdb`]
+//! reads one from an [`rdb::Source`] (see [`rdb`]).
+//!
 //! Plain `no_std` + `alloc`; no I/O, clocks or OS: time comes in as [`Time`].
 //!
 //! ```
@@ -65,6 +70,7 @@ pub mod introspect;
 pub mod mem;
 pub mod notify;
 pub mod pubsub;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod snapshot;

@@ -173,7 +173,7 @@ impl Server {
     pub(crate) fn notify_removal(&mut self, class: u32, event: &str, db: usize, key: &[u8]) {
         if self.notifies(class | GENERIC) {
             self.notify(class, event, db, key);
-            if self.dbs.get(db).is_some_and(|d| !d.map.contains_key(key)) {
+            if self.dbs.get(db).is_some_and(|d| !d.map().contains_key(key)) {
                 self.notify(GENERIC, "del", db, key);
             }
         }

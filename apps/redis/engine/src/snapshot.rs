@@ -14,7 +14,7 @@ const BATCH: usize = 64;
 pub(crate) fn emit(s: &Server, f: &mut dyn FnMut(usize, &[&[u8]])) {
     let now = s.now.unix_ms;
     for (db, d) in s.dbs.iter().enumerate() {
-        for (key, e) in d.map.iter() {
+        for (key, e) in d.map().iter() {
             if e.expire_at.is_some_and(|t| t <= now) {
                 continue;
             }

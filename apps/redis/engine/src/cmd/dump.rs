@@ -1,11 +1,11 @@
 //! DUMP and RESTORE: a key's value as a Redis RDB payload and back (the
-//! format is in [`crate::types::rdb`]).
+//! format is in [`crate::rdb`]).
 
 use alloc::vec;
 
 use super::int_arg;
+use crate::rdb::{self, DecodeError};
 use crate::server::{Ctx, Server};
-use crate::types::rdb::{self, DecodeError};
 use crate::util::{eq_ic, i64_bytes};
 
 pub fn dump(s: &mut Server, c: &mut Ctx) {
@@ -119,7 +119,7 @@ pub fn restore(s: &mut Server, c: &mut Ctx) {
     if let Some(idle) = idle {
         let clock = s.lru_clock().wrapping_sub(u32::try_from(idle).unwrap_or(u32::MAX));
         if let Some(d) = s.dbs.get_mut(c.db)
-            && let Some(slot) = d.map.slot_of(&key)
+            && let Some(slot) = d.map().slot_of(&key)
         {
             d.touch_lru(slot, clock);
         }

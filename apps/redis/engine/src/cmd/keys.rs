@@ -51,7 +51,7 @@ pub fn keys(s: &mut Server, c: &mut Ctx) {
     let Some(d) = s.dbs.get(c.db) else { return };
     let start = c.out.begin_deferred();
     let mut n = 0;
-    for (k, e) in d.map.iter() {
+    for (k, e) in d.map().iter() {
         if c.out.overflowed() {
             break; // the client is closed by its output limit
         }
@@ -75,7 +75,7 @@ pub fn scan(s: &mut Server, c: &mut Ctx) {
     let room = c.out.room_left();
     let mut held = 0usize;
     let next = match s.dbs.get(c.db) {
-        Some(d) => d.map.scan(cursor, opts.count, |k, _| {
+        Some(d) => d.map().scan(cursor, opts.count, |k, _| {
             held = held.saturating_add(k.len() + crate::resp::ARG_OVERHEAD);
             if held <= room {
                 found.push(k.to_vec());
@@ -159,7 +159,7 @@ pub fn randomkey(s: &mut Server, c: &mut Ctx) {
     for _ in 0..100 {
         let key = {
             let Some(d) = s.dbs.get(c.db) else { break };
-            let Some((k, _)) = d.map.random(&mut s.rng) else { break };
+            let Some((k, _)) = d.map().random(&mut s.rng) else { break };
             k.to_vec()
         };
         if s.expire_if_needed(c.db, &key) {

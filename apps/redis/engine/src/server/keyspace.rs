@@ -34,7 +34,7 @@ impl Server {
     pub(crate) fn read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
-        let Some(slot) = self.dbs.get(db)?.map.slot_of(key) else {
+        let Some(slot) = self.dbs.get(db)?.map().slot_of(key) else {
             self.stats.keyspace_misses += 1;
             self.notify(notify::KEY_MISS, "keymiss", db, key);
             return None;
@@ -70,14 +70,14 @@ impl Server {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
         let d = self.dbs.get_mut(db)?;
-        let slot = d.map.slot_of(key)?;
+        let slot = d.map().slot_of(key)?;
         d.touch_lru(slot, clock);
         d.value_mut_at(slot)
     }
 
     pub(crate) fn exists(&mut self, db: usize, key: &[u8]) -> bool {
         self.expire_if_needed(db, key);
-        self.dbs.get(db).is_some_and(|d| d.map.contains_key(key))
+        self.dbs.get(db).is_some_and(|d| d.map().contains_key(key))
     }
 
     /// Stores a value (overwriting; drops the TTL unless `keep_ttl`).
@@ -86,10 +86,10 @@ impl Server {
     pub(crate) fn store(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
-        let new = self.notifies(notify::NEW) && self.dbs.get(db).is_some_and(|d| !d.map.contains_key(key));
+        let new = self.notifies(notify::NEW) && self.dbs.get(db).is_some_and(|d| !d.map().contains_key(key));
         let may_wake = self.blocking.has_waiters(db) && matches!(value, Value::List(_) | Value::ZSet(_));
         if let Some(d) = self.dbs.get_mut(db) {
-            let created = may_wake && !d.map.contains_key(key);
+            let created = may_wake && !d.map().contains_key(key);
             d.set(key, value, keep_ttl, clock);
             if created {
                 self.signal_key_created(db, key);
@@ -124,7 +124,7 @@ impl Server {
     /// Sets or clears a key's absolute expiry (unix ms).
     pub(crate) fn set_expire(&mut self, db: usize, key: &[u8], at: Option<u64>) {
         if let Some(d) = self.dbs.get_mut(db)
-            && let Some(slot) = d.map.slot_of(key)
+            && let Some(slot) = d.map().slot_of(key)
         {
             d.set_expire_at(slot, at);
         }
@@ -165,7 +165,7 @@ impl Server {
                 continue;
             }
             for (key, ids) in w.iter() {
-                if self.dbs.get(i).is_some_and(|d| d.map.contains_key(key)) {
+                if self.dbs.get(i).is_some_and(|d| d.map().contains_key(key)) {
                     hit.extend(ids.iter().copied());
                 }
             }

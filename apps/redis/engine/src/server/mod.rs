@@ -160,6 +160,8 @@ pub struct Server {
     /// [`push_to`](Self::push_to)).
     pub(crate) running: Option<u64>,
     pub(crate) running_push: Vec<u8>,
+    /// The running RDB snapshot, if any (see [`crate::rdb::write`]).
+    pub(crate) snapshot: Option<Box<crate::rdb::write::Job>>,
 }
 
 /// Client limits derived from the configuration once, not per command.
@@ -293,6 +295,7 @@ impl Server {
             postponed: Vec::new(),
             running: None,
             running_push: Vec::new(),
+            snapshot: None,
             cfg: config,
             rng,
         }
@@ -323,7 +326,7 @@ impl Server {
         self.observer.take()
     }
 
-    fn set_now(&mut self, now: Time) {
+    pub(crate) fn set_now(&mut self, now: Time) {
         if self.started == Time::default() {
             self.started = now;
         }

@@ -275,10 +275,10 @@ impl Server {
         let Some(d) = self.dbs.get(db) else { return 0 };
         let positions = spec.key_positions(argv.len());
         let named = positions.clone().count();
-        if named == 0 || d.map.growth_bytes(named) == 0 {
+        if named == 0 || d.map().growth_bytes(named) == 0 {
             return 0;
         }
-        positions.filter(|&i| argv.get(i).is_some_and(|k| !d.map.contains_key(k))).count()
+        positions.filter(|&i| argv.get(i).is_some_and(|k| !d.map().contains_key(k))).count()
     }
 
     /// Bytes the keyspace of `db` would grow by to take `new_keys` keys.
@@ -286,13 +286,13 @@ impl Server {
         if new_keys == 0 {
             return 0;
         }
-        self.dbs.get(db).map_or(0, |d| d.map.growth_bytes(new_keys))
+        self.dbs.get(db).map_or(0, |d| d.map().growth_bytes(new_keys))
     }
 
     /// Grows the keyspace of `db` for `new_keys` keys; false when the
     /// allocator refused.
     pub(super) fn reserve_keys(&mut self, db: usize, new_keys: usize) -> bool {
-        new_keys == 0 || self.dbs.get_mut(db).is_none_or(|d| d.map.try_reserve(new_keys).is_ok())
+        new_keys == 0 || self.dbs.get_mut(db).is_none_or(|d| d.try_reserve_keys(new_keys).is_ok())
     }
 
     /// The figure `maxmemory` is enforced against: the datasets (including
@@ -384,7 +384,7 @@ impl Server {
                     self.evict_db_cursor = (self.evict_db_cursor + 1) % ndb;
                     let d = &self.dbs[db];
                     let slot =
-                        if volatile { d.random_volatile(&mut self.rng) } else { d.map.random_slot(&mut self.rng) };
+                        if volatile { d.random_volatile(&mut self.rng) } else { d.map().random_slot(&mut self.rng) };
                     if let Some(slot) = slot
                         && let Some((k, _)) = d.entry_at(slot)
                     {
@@ -405,8 +405,11 @@ impl Server {
                         continue;
                     }
                     for _ in 0..samples {
-                        let slot =
-                            if volatile { d.random_volatile(&mut self.rng) } else { d.map.random_slot(&mut self.rng) };
+                        let slot = if volatile {
+                            d.random_volatile(&mut self.rng)
+                        } else {
+                            d.map().random_slot(&mut self.rng)
+                        };
                         let Some((k, e)) = slot.and_then(|s| d.entry_at(s)) else { continue };
                         let score = match policy {
                             EvictionPolicy::VolatileTtl => u64::MAX - e.expire_at.unwrap_or(u64::MAX),

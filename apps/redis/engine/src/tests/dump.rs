@@ -114,14 +114,14 @@ fn dump_restore_round_trip_and_errors() {
     );
     // Well-formed trailer, malformed object: a set claiming 2^40 members.
     let mut body = vec![2u8, 0x81, 0, 0, 1, 0, 0, 0, 0, 0, 1, b'a'];
-    body.extend_from_slice(&crate::types::rdb::RDB_VERSION.to_le_bytes());
-    let crc = crate::types::rdb::crc64(&body);
+    body.extend_from_slice(&crate::rdb::RDB_VERSION.to_le_bytes());
+    let crc = crate::rdb::crc64(&body);
     body.extend_from_slice(&crc.to_le_bytes());
     assert_eq!(restore(&mut h, c, "k", &body, &[]), "-ERR Bad data format\r\n");
     // The payload's size is known before it is built.
     for key in ["l", "s", "z", "h", "str"] {
         let v = h.s.dbs[0].get(key.as_bytes()).map(|e| &e.value).unwrap();
-        assert_eq!(crate::types::rdb::dump_len(v), crate::types::rdb::dump(v).len(), "{key}");
+        assert_eq!(crate::rdb::dump_len(v), crate::rdb::dump(v).len(), "{key}");
     }
     // A DUMP past the output limit closes the client instead.
     let big: String = core::iter::repeat_n('x', 10_000).collect();
@@ -144,8 +144,8 @@ fn restore_is_bounded_by_memory() {
     for _ in 0..10_000 {
         body.extend_from_slice(&[1, b'x']);
     }
-    body.extend_from_slice(&crate::types::rdb::RDB_VERSION.to_le_bytes());
-    let crc = crate::types::rdb::crc64(&body);
+    body.extend_from_slice(&crate::rdb::RDB_VERSION.to_le_bytes());
+    let crc = crate::rdb::crc64(&body);
     body.extend_from_slice(&crc.to_le_bytes());
     assert_eq!(restore(&mut h, c, "l", &body, &[]), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
     assert_eq!(h.cmd(c, &["EXISTS", "l"]), ":0\r\n");

@@ -69,7 +69,7 @@ fn refused_growth_still_allows_overwrites() {
     }
     // With these small entries the slab doubling is what does not fit.
     let used = h.s.eviction_memory();
-    let growth = h.s.dbs[0].map.growth_bytes(1);
+    let growth = h.s.dbs[0].map().growth_bytes(1);
     assert!(used <= MAX && used + growth > MAX, "used {used} growth {growth}");
     assert_eq!(h.cmd(c, &["SET", "bench:key:1", "other"]), "+OK\r\n");
     assert_eq!(h.cmd(c, &["DEL", "bench:key:2"]), ":1\r\n");
@@ -112,7 +112,7 @@ fn ten_thousand_keys_without_maxmemory() {
         assert_eq!(h.cmd(c, &["GET", &format!("bench:key:{i}")]), format!("${}\r\n{v}\r\n", v.len()));
     }
     // The reserved slab and table are part of the dataset figure.
-    let reserved = h.s.dbs[0].map.reserved_bytes();
+    let reserved = h.s.dbs[0].map().reserved_bytes();
     assert!(reserved >= 10_000 * crate::bytemap::ByteMap::<crate::db::Entry>::SLOT_BYTES);
     assert!(h.s.dataset_memory() > reserved);
 }
@@ -135,7 +135,7 @@ fn appliance_limit_holds_the_benchmark() {
 /// database 2 until used memory is a few KB under the limit.
 fn fill_to_doubling_point(h: &mut H, c: crate::ClientId) {
     let mut i = 0;
-    while i < 500 || h.s.dbs[0].map.growth_bytes(1) == 0 {
+    while i < 500 || h.s.dbs[0].map().growth_bytes(1) == 0 {
         assert_eq!(h.cmd(c, &["SET", &format!("k{i}"), "1"]), "+OK\r\n");
         i += 1;
     }
@@ -147,7 +147,7 @@ fn fill_to_doubling_point(h: &mut H, c: crate::ClientId) {
         i += 1;
     }
     h.cmd(c, &["SELECT", "0"]);
-    assert!(h.s.dbs[0].map.growth_bytes(1) > 3 * 4096, "the next key doubles the keyspace");
+    assert!(h.s.dbs[0].map().growth_bytes(1) > 3 * 4096, "the next key doubles the keyspace");
 }
 
 /// SMOVE and MOVE are not DENYOOM (as in Redis), but a new destination

@@ -2,7 +2,6 @@
 
 pub mod hash;
 pub mod list;
-pub mod rdb;
 pub mod set;
 pub mod zset;
 
