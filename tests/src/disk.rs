@@ -33,7 +33,7 @@ impl DiskAttachment {
     pub fn qemu_args(&self, index: usize, transport: Transport) -> Vec<String> {
         let file = match &self.blkdebug {
             Some(rules) => format!(
-                "driver=blkdebug,config={},image.driver={},image.file.filename={}",
+                "driver=blkdebug,config={},image.driver={},image.file.driver=file,image.file.filename={}",
                 rules.display(),
                 self.format,
                 self.path.display()

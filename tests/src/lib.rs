@@ -3,12 +3,14 @@
 //! into the guest's. `cargo xtask run` boots through it, and the integration
 //! tests in `tests/tests/` drive appliances with it.
 
+pub mod datadisk;
 pub mod disk;
 mod machine;
 pub mod network;
 pub mod packet;
 mod profile;
 pub mod redis;
+pub mod resp;
 
 pub use machine::{Boot, Failure, Machine, console_timestamp};
 pub use profile::{Accelerator, Arch, ExitConvention, Profile};

@@ -204,6 +204,13 @@ impl Machine {
 
     /// Records what the console printed so far, without waiting; once QEMU
     /// has stopped, its exit status.
+    /// Kills QEMU at once (SIGKILL), as a host crash or a `kill -9` would:
+    /// whatever the guest had not flushed to its disks may be lost.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn poll_exit(&mut self) -> Option<i32> {
         while let Ok(line) = self.lines.try_recv() {
             self.record(&line);

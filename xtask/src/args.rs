@@ -51,6 +51,12 @@ impl Args {
         }
     }
 
+    /// The next positional word (call after taking the options).
+    pub fn positional(&mut self) -> Option<String> {
+        let i = self.words.iter().position(|w| !w.starts_with("--"))?;
+        Some(self.words.remove(i))
+    }
+
     /// The words after `--`.
     pub fn rest(&mut self) -> Vec<String> {
         std::mem::take(&mut self.rest)

@@ -10,6 +10,7 @@
 //! - `fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp] [--asan]`: the Redis engine's
 //!   libFuzzer target.
 //! - `bench [--arch ARCH|all] [--machine PROFILE] [--quick]`: the Redis appliance against a Debian Linux baseline.
+//! - `disk create|info|export|import`: the Redis appliance's data disks (see `disk.rs`).
 //! - `conformance [--arch ARCH|all] [--units core|extended|all|NAMES] [--profile default|needs]`: Redis's TCL
 //!   suite against the appliance and Debian's real Redis, side by side.
 
@@ -17,6 +18,7 @@ mod args;
 mod bench;
 mod cargo;
 mod conformance;
+mod disk;
 mod elf;
 mod fuzz;
 mod image;
@@ -53,6 +55,11 @@ commands:
                                           (target/conformance/)
   fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp] [--asan]
                                           the Redis engine's fuzz target (default 60 s, target/fuzz/)
+  disk create PATH --size SIZE            an empty data disk for `run --disk` (raw; qcow2 if PATH ends in .qcow2)
+  disk info PATH                          what is on a data disk
+  disk export PATH [--rdb FILE] [--aof DIR]
+                                          its dataset as a dump.rdb / a Redis 7.0 multi-part AOF directory
+  disk import FILE.rdb PATH               seed a data disk with a dump from Redis
 
 ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qemu/.";
 
@@ -74,6 +81,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&mut args),
         Some("fuzz") => fuzz::run(&mut args),
         Some("conformance") => conformance::run(&mut args),
+        Some("disk") => disk::run(&mut args),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)

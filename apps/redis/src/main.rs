@@ -7,12 +7,20 @@
 //! the engine queued for each client, and closes connections the engine is
 //! done with. Options come from the kernel command line after `--`, in
 //! redis-server's syntax: `-- --port 6379 --requirepass secret --maxmemory 64mb`.
+//!
+//! With a data disk attached ([`disk`]), the dataset is loaded from it at
+//! boot and every turn ends with [`Server::end_turn`] before any reply is
+//! written: with `appendfsync always`, no reply of a turn leaves before the
+//! turn's writes are on the disk.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
 
 extern crate alloc;
 
+mod disk;
+
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::vec;
@@ -87,6 +95,13 @@ fn main(args: &[&str]) -> i32 {
     };
     budget_memory(&mut config);
     let port = config.port;
+    // The dataset is loaded before the port opens (clients wait in the
+    // listen backlog meanwhile).
+    let mut server = Server::new(config, kernel::random::seed());
+    if let Err(e) = attach_disk(&mut server) {
+        println!("redis: {e}");
+        return 1;
+    }
 
     let mut listener = match TcpListener::bind_with_backlog(port, backlog()) {
         Ok(listener) => listener,
@@ -103,7 +118,6 @@ fn main(args: &[&str]) -> i32 {
         Err(e) => println!("redis: no address yet ({e}); listening on port {port}"),
     }
 
-    let mut server = Server::new(config, kernel::random::seed());
     let mut connections = Connections::default();
     let mut poller = Poller::new();
     poller.register(&listener, LISTENER, Interest::READABLE);
@@ -137,6 +151,11 @@ fn main(args: &[&str]) -> i32 {
         } else if deadline_due {
             server.tick(now());
         }
+        // Persistence: this turn's writes reach the disk before any reply.
+        server.end_turn(now());
+        for message in server.take_persistence_messages() {
+            kernel::log::info!(target: "redis", "{message}");
+        }
         flush_list.clear();
         flush_list.extend(server.clients_with_output());
         for &id in &flush_list {
@@ -144,6 +163,7 @@ fn main(args: &[&str]) -> i32 {
         }
     }
     // SHUTDOWN: deliver the replies already queued, then power off.
+    server.end_turn(now());
     for slot in 0..connections.slots.len() {
         if let Some(mut c) = connections.remove(slot) {
             let _ = c.stream.write_all(server.output(c.id));
@@ -153,6 +173,34 @@ fn main(args: &[&str]) -> i32 {
     }
     println!("redis: shutting down");
     0
+}
+
+/// Opens the data disk, if one is attached, and loads the dataset on it.
+fn attach_disk(server: &mut Server) -> Result<(), alloc::string::String> {
+    let (store, info, formatted) = match disk::open(now().unix_ms)? {
+        disk::Opened::None => {
+            println!("redis: no data disk attached: nothing will be kept across a restart");
+            return Ok(());
+        }
+        disk::Opened::Existing(store, info) => (store, info, false),
+        disk::Opened::Formatted(store, info) => (store, info, true),
+    };
+    if formatted {
+        kernel::log::info!(target: "redis", "disk {}: blank, formatted", info.index);
+    }
+    let report = server.attach_storage(Box::new(store), now()).map_err(|e| format!("disk {}: {e}", info.index))?;
+    kernel::log::info!(
+        target: "redis",
+        "disk {} ({} MiB): loaded {} keys from a {}-byte snapshot and {} logged commands in {} ms{}",
+        info.index,
+        info.sectors >> 11,
+        report.keys,
+        report.snapshot_bytes,
+        report.log.commands,
+        report.millis,
+        if report.log.rolled_back > 0 { ", an unfinished transaction rolled back" } else { "" }
+    );
+    Ok(())
 }
 
 /// The heap's shares, in sixteenths: the dataset may take half

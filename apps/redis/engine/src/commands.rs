@@ -2,8 +2,8 @@
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
 use crate::cmd::{
-    client, config, dump, hash, info, keys, lcs, list, multi, pubsub, server as srv, set, sort, string, zset, zset_pop,
-    zsetops,
+    client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string, zset,
+    zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -127,9 +127,11 @@ pub static TABLE: &[CommandSpec] = &[
     c("command", -1, LOADING | STALE, NONE, SERVER, srv::command),
     c("config", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, config::config),
     c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI, NONE, SERVER, srv::shutdown),
-    c("lastsave", 1, FAST | LOADING | STALE, NONE, SERVER, srv::lastsave),
-    c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, srv::save),
-    c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, srv::save),
+    c("lastsave", 1, FAST | LOADING | STALE, NONE, SERVER, persist::lastsave),
+    c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, persist::save),
+    c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgsave),
+    c("bgrewriteaof", 1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgrewriteaof),
+    c("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, persist::debug),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
     c("function", -2, NOSCRIPT, NONE, SCRIPTING, srv::function),
     // generic keyspace

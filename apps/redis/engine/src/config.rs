@@ -219,10 +219,17 @@ pub struct Config {
     /// Redis's `protected-mode` (default on): without `requirepass`, only
     /// loopback peers may connect.
     pub protected_mode: bool,
-    /// Harmless settings kept only so CONFIG GET/SET round-trip.
+    /// Persistence (used when a data disk is attached; see
+    /// [`crate::persist`]): log every write (`appendonly`), when the log
+    /// reaches the disk (`appendfsync`), snapshot save points (`save`:
+    /// seconds/changes pairs), automatic log compaction, and whether a
+    /// failed snapshot stops writes.
     pub appendonly: bool,
-    pub save: String,
-    pub appendfsync: String,
+    pub save: Vec<(u64, u64)>,
+    pub appendfsync: Fsync,
+    pub auto_aof_rewrite_percentage: u64,
+    pub auto_aof_rewrite_min_size: u64,
+    pub stop_writes_on_bgsave_error: bool,
     pub loglevel: String,
     pub daemonize: bool,
     /// `notify-keyspace-events` as [`crate::notify`] flags (0: none).
@@ -254,8 +261,12 @@ impl Default for Config {
             client_query_buffer_limit: 1024 * 1024 * 1024,
             hz: 10,
             appendonly: false,
-            save: String::new(),
-            appendfsync: "everysec".to_string(),
+            // Redis 7.0's default save points.
+            save: alloc::vec![(3600, 1), (300, 100), (60, 10000)],
+            appendfsync: Fsync::EverySec,
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 << 20,
+            stop_writes_on_bgsave_error: true,
             loglevel: "notice".to_string(),
             protected_mode: true,
             daemonize: false,
@@ -263,6 +274,46 @@ impl Default for Config {
             tuning: core::array::from_fn(|i| TUNING[i].default),
         }
     }
+}
+
+/// `appendfsync`: when the log of writes reaches stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    /// Before any reply of the loop turn that made the writes leaves.
+    Always,
+    /// Written every turn, flushed to stable storage once a second.
+    EverySec,
+    /// Written every turn; flushed only with snapshots and at shutdown.
+    No,
+}
+
+impl Fsync {
+    pub fn parse(s: &str) -> Option<Fsync> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Some(Fsync::Always),
+            "everysec" => Some(Fsync::EverySec),
+            "no" => Some(Fsync::No),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Fsync::Always => "always",
+            Fsync::EverySec => "everysec",
+            Fsync::No => "no",
+        }
+    }
+}
+
+/// `save` as Redis reads it: pairs of seconds and changes (`3600 1 300
+/// 100`), or empty (`""`) for no save points.
+fn parse_save(value: &str) -> Option<Vec<(u64, u64)>> {
+    let parts: Vec<&str> = value.split_ascii_whitespace().collect();
+    if !parts.len().is_multiple_of(2) {
+        return None;
+    }
+    parts.chunks(2).map(|p| Some((parse_num::<u64>(p[0])?, parse_num::<u64>(p[1])?))).collect()
 }
 
 /// Parses a memory amount like redis.conf: `1k`=1000, `1kb`=1024, `m`,
@@ -358,6 +409,9 @@ pub const PARAMS: &[&str] = &[
     "appendonly",
     "save",
     "appendfsync",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+    "stop-writes-on-bgsave-error",
     "loglevel",
     "protected-mode",
     "daemonize",
@@ -467,16 +521,28 @@ impl Config {
                 Some(f) => self.notify_keyspace_events = f,
                 None => return bad("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."),
             },
-            "save" => self.save = value.to_string(),
+            "save" => self.save = parse_save(value).ok_or_else(|| String::from("Invalid save parameters"))?,
+            "auto-aof-rewrite-percentage" => match parse_num::<u64>(value) {
+                Some(v) if v <= i32::MAX as u64 => self.auto_aof_rewrite_percentage = v,
+                _ => return bad("argument must be between 0 and 2147483647 inclusive"),
+            },
+            "auto-aof-rewrite-min-size" => match parse_memory(value) {
+                Some(v) => self.auto_aof_rewrite_min_size = v as u64,
+                None => return bad("argument must be a memory value"),
+            },
+            "stop-writes-on-bgsave-error" => match parse_bool(value) {
+                Some(v) => self.stop_writes_on_bgsave_error = v,
+                None => return bad("argument must be 'yes' or 'no'"),
+            },
             // This server is always a master: only "no master" is valid.
             "replicaof" | "slaveof" => {
                 if !value.is_empty() && !value.eq_ignore_ascii_case("no one") {
                     return bad("replication is not supported by this server");
                 }
             }
-            "appendfsync" => match value.to_ascii_lowercase().as_str() {
-                "always" | "everysec" | "no" => self.appendfsync = value.to_ascii_lowercase(),
-                _ => return bad("argument(s) must be one of the following: always, everysec, no"),
+            "appendfsync" => match Fsync::parse(value) {
+                Some(f) => self.appendfsync = f,
+                None => return bad("argument(s) must be one of the following: always, everysec, no"),
             },
             "loglevel" => match value.to_ascii_lowercase().as_str() {
                 "debug" | "verbose" | "notice" | "warning" | "nothing" => self.loglevel = value.to_ascii_lowercase(),
@@ -547,8 +613,11 @@ impl Config {
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
             "hz" => self.hz.to_string(),
             "appendonly" => yes_no(self.appendonly),
-            "save" => self.save.clone(),
-            "appendfsync" => self.appendfsync.clone(),
+            "save" => self.save.iter().map(|(secs, changes)| format!("{secs} {changes}")).collect::<Vec<_>>().join(" "),
+            "appendfsync" => self.appendfsync.name().to_string(),
+            "auto-aof-rewrite-percentage" => self.auto_aof_rewrite_percentage.to_string(),
+            "auto-aof-rewrite-min-size" => self.auto_aof_rewrite_min_size.to_string(),
+            "stop-writes-on-bgsave-error" => yes_no(self.stop_writes_on_bgsave_error),
             "loglevel" => self.loglevel.clone(),
             "protected-mode" => yes_no(self.protected_mode),
             "daemonize" => yes_no(self.daemonize),
@@ -650,7 +719,7 @@ mod tests {
         assert_eq!(c.maxmemory, 64 * 1024 * 1024);
         assert_eq!(c.requirepass.as_deref(), Some(&b"secret"[..]));
         assert_eq!(c.maxmemory_policy, EvictionPolicy::AllKeysLru);
-        assert_eq!(c.save, "900 1");
+        assert_eq!(c.save, [(900, 1)]);
         assert_eq!(c.output_limit_normal.hard, 10 * 1024 * 1024);
         assert!(Config::from_args(&["--nope", "1"]).is_err());
         assert!(Config::from_args(&["port"]).is_err());

@@ -69,6 +69,7 @@ pub mod idqueue;
 pub mod introspect;
 pub mod mem;
 pub mod notify;
+pub mod persist;
 pub mod pubsub;
 pub mod rdb;
 pub mod resp;
@@ -82,7 +83,7 @@ mod tests;
 
 use alloc::vec::Vec;
 
-pub use config::{Config, EvictionPolicy, MemoryLimit, OutputLimit};
+pub use config::{Config, EvictionPolicy, Fsync, MemoryLimit, OutputLimit};
 pub use server::Server;
 
 /// A point in time: wall clock for EXPIREAT/TIME, monotonic for timeouts.

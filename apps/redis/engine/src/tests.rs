@@ -21,6 +21,7 @@ mod lists;
 mod multi;
 mod notify;
 mod parser_props;
+mod persist_disk;
 mod persistence;
 mod pubsub;
 mod rdb_file;

@@ -96,7 +96,7 @@ pub fn restore(s: &mut Server, c: &mut Ctx) {
         t if absttl => Some(t),
         t => Some(t.saturating_add(now)),
     };
-    if at.is_some_and(|t| t <= now) {
+    if at.is_some_and(|t| t <= s.expiry_now() as i64) {
         if deleted {
             s.modified(c, c.db, &key);
             c.propagate_as(vec![vec![b"DEL".to_vec(), key]]);

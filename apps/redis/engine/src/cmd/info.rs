@@ -109,13 +109,9 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         );
     }
     if want("persistence") {
-        let _ = write!(
-            t,
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n\r\n",
-            s.dirty_since_save,
-            s.started.unix_ms / 1000,
-            u8::from(s.cfg.appendonly)
-        );
+        t.push_str("# Persistence\r\n");
+        s.persistence_info(&mut t);
+        t.push_str("\r\n");
     }
     if want("stats") {
         let st = &s.stats;

@@ -229,7 +229,7 @@ fn expire_generic(s: &mut Server, c: &mut Ctx, relative: bool, seconds: bool) {
             return;
         }
     }
-    if when <= s.now.unix_ms as i64 {
+    if when <= s.expiry_now() as i64 {
         s.delete(c.db, &key);
         s.notify(GENERIC, "del", c.db, &key);
         c.dirty += 1;

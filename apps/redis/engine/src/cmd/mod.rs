@@ -10,6 +10,7 @@ pub mod keys;
 pub mod lcs;
 pub mod list;
 pub mod multi;
+pub mod persist;
 pub mod pubsub;
 pub mod server;
 pub mod set;

@@ -1,6 +1,6 @@
 //! Connection and server commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO,
 //! RESET, CLIENT (its longer subcommands are in `cmd::client`), DBSIZE,
-//! FLUSHDB/ALL, TIME, COMMAND, SHUTDOWN, SWAPDB and the persistence no-ops.
+//! FLUSHDB/ALL, TIME, COMMAND, SHUTDOWN and SWAPDB.
 
 use alloc::format;
 use alloc::string::String;
@@ -331,6 +331,13 @@ pub fn flushall(s: &mut Server, c: &mut Ctx) {
         d.clear();
     }
     c.dirty += 1;
+    // Redis 7.0 saves the (empty) dataset at once when save points are
+    // set, which resets the dirty count; FLUSHALL is logged all the same.
+    if s.save_points_active() && s.save_now().is_ok() {
+        c.dirty = 0;
+        s.dirty_since_save = 0;
+    }
+    c.force_propagation = true;
     c.out.ok();
 }
 
@@ -363,14 +370,28 @@ pub fn time(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn shutdown(s: &mut Server, c: &mut Ctx) {
-    let mut i = 1;
-    while i < c.argc() {
-        let a = c.arg(i).to_ascii_lowercase();
-        if !matches!(a.as_slice(), b"nosave" | b"save" | b"now" | b"force" | b"abort") {
-            c.syntax_error();
-            return;
+    let (mut nosave, mut save, mut force) = (false, false, false);
+    for i in 1..c.argc() {
+        match c.arg(i).to_ascii_lowercase().as_slice() {
+            b"nosave" => nosave = true,
+            b"save" => save = true,
+            b"force" => force = true,
+            b"now" => {}
+            b"abort" => {
+                // Nothing to abort: a shutdown here is never in progress
+                // across commands.
+                c.out.err("ERR No shutdown in progress.");
+                return;
+            }
+            _ => {
+                c.syntax_error();
+                return;
+            }
         }
-        i += 1;
+    }
+    if nosave && save {
+        c.syntax_error();
+        return;
     }
     // SHUTDOWN needs authentication when a password is set (it is flagged
     // no-auth only so it can report a proper error).
@@ -378,22 +399,22 @@ pub fn shutdown(s: &mut Server, c: &mut Ctx) {
         c.out.err("NOAUTH Authentication required.");
         return;
     }
+    // Like Redis: the log is flushed, and a snapshot is saved when asked
+    // to or when save points are set (unless NOSAVE). A failed save stops
+    // the shutdown unless FORCE.
+    let flushed = s.flush_log();
+    let saved = if save || (!nosave && s.save_points_active()) { s.save_now() } else { Ok(()) };
+    if let Err(e) = flushed.and(saved)
+        && !force
+    {
+        c.out.err(&alloc::format!("ERR Errors trying to SHUTDOWN. Check logs. ({e})"));
+        return;
+    }
     s.shutdown = true;
     // Redis closes the connection without a reply on success.
     if let Some(cl) = s.clients.get_mut(&c.cid) {
         cl.close_after_reply = true;
     }
-}
-
-/// SAVE and BGSAVE: the appliance has no disk to save to yet, so they fail
-/// as Redis's do when saving fails (an error, nothing pretended). SAVE keeps
-/// Redis's `no-multi` flag.
-pub fn save(_s: &mut Server, c: &mut Ctx) {
-    c.out.err("ERR no persistence: this appliance has no disk to save to (nothing was saved)");
-}
-
-pub fn lastsave(s: &mut Server, c: &mut Ctx) {
-    c.out.int((s.started.unix_ms / 1000) as i64);
 }
 
 /// FUNCTION: the appliance has no scripting engine, so no library can

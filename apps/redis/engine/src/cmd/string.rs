@@ -131,7 +131,7 @@ fn parse_ttl(c: &mut Ctx, opt: &[u8], i: usize, now_ms: u64) -> Result<i64, ()> 
 /// Applies a TTL to a just-written key; an absolute time in the past deletes it.
 fn apply_ttl(s: &mut Server, db: usize, key: &[u8], ttl: Ttl) {
     match ttl {
-        Ttl::At(when) if when <= s.now.unix_ms as i64 => {
+        Ttl::At(when) if when <= s.expiry_now() as i64 => {
             // Redis 7.0 sets the TTL and the key expires on its next lookup.
             s.notify(GENERIC, "expire", db, key);
             s.delete(db, key);
@@ -356,7 +356,7 @@ pub fn getex(s: &mut Server, c: &mut Ctx) {
         return;
     };
     match ttl {
-        Ttl::At(when) if when <= s.now.unix_ms as i64 => {
+        Ttl::At(when) if when <= s.expiry_now() as i64 => {
             s.delete(c.db, &key);
             s.notify(GENERIC, "del", c.db, &key);
             s.modified(c, c.db, &key);

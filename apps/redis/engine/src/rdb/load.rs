@@ -127,6 +127,23 @@ impl Server {
     /// dataset. See [`crate::rdb::load`] for what it accepts; on an error
     /// the dataset is left empty.
     pub fn load_rdb(&mut self, src: &mut dyn Source, now: Time) -> Result<LoadStats, LoadError> {
+        self.load_rdb_expiring_before(src, now, now.unix_ms)
+    }
+
+    /// Loads a snapshot that a log of writes follows (the data disk's, like
+    /// Redis's AOF base): keys whose TTL passed are kept, because the log's
+    /// commands ran while they were alive (one may extend a TTL); they
+    /// expire once the log is replayed.
+    pub(crate) fn load_rdb_base(&mut self, src: &mut dyn Source, now: Time) -> Result<LoadStats, LoadError> {
+        self.load_rdb_expiring_before(src, now, 0)
+    }
+
+    fn load_rdb_expiring_before(
+        &mut self,
+        src: &mut dyn Source,
+        now: Time,
+        expired_before_ms: u64,
+    ) -> Result<LoadStats, LoadError> {
         self.set_now(now);
         if self.dbs.iter().any(|d| !d.is_empty()) {
             return Err(LoadError::NotEmpty);
@@ -135,7 +152,7 @@ impl Server {
         r.buf.try_reserve_exact(BUF_SIZE).map_err(|_| LoadError::OutOfMemory)?;
         r.buf.resize(BUF_SIZE, 0);
         let mut stats = LoadStats::default();
-        let result = self.load_stream(&mut r, now.unix_ms, &mut stats);
+        let result = self.load_stream(&mut r, expired_before_ms, &mut stats);
         stats.bytes = r.consumed;
         match result {
             Ok(()) => Ok(stats),

@@ -12,7 +12,7 @@ impl Server {
         if d.expires_count() == 0 {
             return false;
         }
-        if let Found::Expired = d.find(key, self.now.unix_ms) {
+        if let Found::Expired = d.find(key, self.expiry_now()) {
             self.delete_expired(db, key);
             true
         } else {

@@ -66,6 +66,8 @@ pub struct Ctx {
     pub now: Time,
     /// Number of changes made (propagated to the observer when > 0).
     pub dirty: u64,
+    /// Propagate even without changes (Redis's `forceCommandPropagation`).
+    pub force_propagation: bool,
     /// Propagate these commands instead of `argv` (e.g. relative -> absolute TTL).
     pub rewrite: Option<Vec<Vec<Vec<u8>>>>,
     /// Running inside EXEC: blocking commands must not block.
@@ -127,6 +129,8 @@ pub struct Server {
     /// Clients with pending output or a pending close.
     dirty: Vec<u64>,
     observer: Option<Box<dyn CommandObserver>>,
+    /// The data disk and what is being saved to it (see [`crate::persist`]).
+    pub(crate) persist: Option<crate::persist::Persistence>,
     pub(crate) shutdown: bool,
     command_index: HashMap<Vec<u8>, usize, FixedState>,
     /// Clients whose buffered input should be processed (e.g. unblocked).
@@ -277,6 +281,7 @@ impl Server {
             blocking: Blocking::new(databases, rng.next_u64()),
             dirty: Vec::new(),
             observer: None,
+            persist: None,
             shutdown: false,
             command_index,
             resume: Vec::new(),
@@ -303,6 +308,19 @@ impl Server {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// The time TTLs are compared with: now, except while replaying the
+    /// log, when nothing expires (as in Redis while loading: a key the log
+    /// wrote with a TTL since passed must still be there for the commands
+    /// after it, which ran while it was alive; it expires once loaded).
+    pub(crate) fn expiry_now(&self) -> u64 {
+        if self.replaying { 0 } else { self.now.unix_ms }
+    }
+
+    /// Keys in database `db` (expired ones not yet removed included).
+    pub fn db_size(&self, db: usize) -> usize {
+        self.dbs.get(db).map_or(0, |d| d.len())
     }
 
     /// Replaces the configuration (CONFIG SET), refreshing what is derived
@@ -418,6 +436,7 @@ impl Server {
         let Some(first) = argv.first() else { return };
         let spec = self.lookup_command(first);
         let has_pass = self.cfg.requirepass.is_some();
+        let disk_denial = self.persistence_denies_writes();
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let mut out = Self::client_out(self.caps, c);
         let reply_start = out.buf.len();
@@ -464,6 +483,11 @@ impl Server {
                 } else if c.monitor && crate::introspect::touches_keyspace(spec) {
                     // Redis treats MONITOR clients as replicas.
                     reject = Some(b"ERR Replica can't interact with the keyspace".to_vec());
+                } else if (spec.flags & flags::WRITE != 0 || spec.name == "ping")
+                    && cid != REPLAY_CLIENT
+                    && let Some(err) = disk_denial
+                {
+                    reject = Some(err);
                 }
             }
         }
@@ -562,13 +586,25 @@ impl Server {
         in_exec: bool,
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
-        let keep_argv = self.observer.is_some();
+        let keep_argv = self.observer.is_some() || self.persist.is_some();
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
         let slot = crate::introspect::stat_slot(spec, &argv);
         let start = out.buf.len();
-        let mut ctx = Ctx { cid, db, argv, out, now: self.now, dirty: 0, rewrite: None, in_exec, keep_argv, spec };
+        let mut ctx = Ctx {
+            cid,
+            db,
+            argv,
+            out,
+            now: self.now,
+            dirty: 0,
+            force_propagation: false,
+            rewrite: None,
+            in_exec,
+            keep_argv,
+            spec,
+        };
         (spec.handler)(self, &mut ctx);
         if in_exec {
             // Inside EXEC: pushes go before this command's reply, within
@@ -580,7 +616,7 @@ impl Server {
         if let Some(line) = monitor_line {
             self.feed_monitors(cid, &line, &mut ctx.out);
         }
-        if ctx.dirty > 0 {
+        if ctx.dirty > 0 || ctx.force_propagation {
             self.dirty_since_save += ctx.dirty;
             if spec.flags & flags::WRITE != 0 || ctx.rewrite.is_some() {
                 match ctx.rewrite.take() {
@@ -599,32 +635,36 @@ impl Server {
         ctx.out
     }
 
-    /// Reports a write to the observer.
+    /// Reports a write to the observer and to persistence.
     pub(crate) fn propagate(&mut self, db: usize, argv: &[Vec<u8>]) {
         if self.replaying {
             return;
         }
-        if let Some(obs) = self.observer.as_mut() {
-            if self.exec_propagation == Some(false) {
-                // First write of a transaction: open it for the observer.
-                obs.on_write(db, &[b"MULTI"]);
-                self.exec_propagation = Some(true);
-            }
-            let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-            obs.on_write(db, &refs);
+        if self.exec_propagation == Some(false) {
+            // First write of a transaction: open it.
+            self.exec_propagation = Some(true);
+            self.emit_write(db, &[b"MULTI"]);
         }
+        let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        self.emit_write(db, &refs);
     }
 
-    /// EXEC starts: writes it makes are wrapped in MULTI/EXEC for the observer.
+    fn emit_write(&mut self, db: usize, argv: &[&[u8]]) {
+        if let Some(obs) = self.observer.as_mut() {
+            obs.on_write(db, argv);
+        }
+        let writer = self.running;
+        self.persist_write(db, argv, writer);
+    }
+
+    /// EXEC starts: writes it makes are wrapped in MULTI/EXEC.
     pub(crate) fn begin_exec_propagation(&mut self) {
         self.exec_propagation = Some(false);
     }
 
     pub(crate) fn end_exec_propagation(&mut self, db: usize) {
-        if self.exec_propagation.take() == Some(true)
-            && let Some(obs) = self.observer.as_mut()
-        {
-            obs.on_write(db, &[b"EXEC"]);
+        if self.exec_propagation.take() == Some(true) {
+            self.emit_write(db, &[b"EXEC"]);
         }
     }
 

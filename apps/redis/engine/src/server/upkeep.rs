@@ -43,12 +43,17 @@ impl Server {
         if self.cfg.maxmemory > 0 {
             self.evict_if_needed();
         }
+        self.persist_tick();
         self.run_resumed();
     }
 
     /// The earliest blocked-client deadline or end of a CLIENT PAUSE
-    /// (monotonic ms).
+    /// (monotonic ms); now while a background snapshot is being written.
     pub fn next_deadline(&self) -> Option<Time> {
+        if self.persistence_busy() {
+            // A background snapshot advances every turn: do not sleep.
+            return Some(self.now);
+        }
         let pause_end = self.pause.as_ref().map(|p| p.end_ms);
         let d = match (self.blocking.next_deadline(), pause_end) {
             (Some(a), Some(b)) => a.min(b),

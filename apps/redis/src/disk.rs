@@ -1,0 +1,75 @@
+//! The data disk: the kernel's first virtio-blk disk as a
+//! `store::BlockDevice`, opened for the engine's persistence, or formatted
+//! when it is blank. A disk holding anything else is refused, never
+//! written.
+
+use alloc::format;
+use alloc::string::String;
+use kernel::storage::{Disk, DiskError, DiskInfo};
+use store::{BlockDevice, IoError, Store};
+
+/// A kernel disk, as the store sees it.
+pub struct KernelDisk(Disk);
+
+fn io_error(e: DiskError) -> IoError {
+    match e {
+        DiskError::OutOfRange => IoError::OutOfRange,
+        _ => IoError::Device,
+    }
+}
+
+impl BlockDevice for KernelDisk {
+    fn sector_count(&self) -> u64 {
+        self.0.info().sectors
+    }
+
+    fn read(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        self.0.read(sector, buf).map_err(io_error)
+    }
+
+    fn write(&mut self, sector: u64, buf: &[u8]) -> Result<(), IoError> {
+        self.0.write(sector, buf).map_err(io_error)
+    }
+
+    fn flush(&mut self) -> Result<(), IoError> {
+        self.0.flush().map_err(io_error)
+    }
+}
+
+/// How the data disk was found.
+pub enum Opened {
+    /// No disk is attached: the appliance keeps nothing.
+    None,
+    Existing(Store<KernelDisk>, DiskInfo),
+    /// The disk was blank and has been formatted.
+    Formatted(Store<KernelDisk>, DiskInfo),
+}
+
+/// Opens disk 0 for persistence. The error says what was found and how to
+/// fix it.
+pub fn open(now_unix_ms: u64) -> Result<Opened, String> {
+    let Some(info) = kernel::storage::disks().into_iter().next() else { return Ok(Opened::None) };
+    let name = if info.serial.is_empty() { format!("disk {}", info.index) } else { format!("disk {:?}", info.serial) };
+    if info.read_only {
+        return Err(format!("{name} is read-only: attach it writable"));
+    }
+    if !info.can_flush {
+        return Err(format!(
+            "{name} cannot flush its write cache, so nothing written to it could be made durable: attach it with a cache mode that honours flushes (QEMU: cache=writeback or cache=none)"
+        ));
+    }
+    let disk = Disk::open(info.index).map_err(|e| format!("{name}: {e}"))?;
+    let mut device = KernelDisk(disk);
+    let blank = Store::is_blank(&mut device).map_err(|e| format!("{name}: {e}"))?;
+    if blank {
+        let store = Store::format(device, now_unix_ms).map_err(|e| format!("{name}: formatting failed: {e}"))?;
+        return Ok(Opened::Formatted(store, info));
+    }
+    match Store::open(device) {
+        Ok(store) => Ok(Opened::Existing(store, info)),
+        Err(e) => Err(format!(
+            "{name} is not usable: {}. Nothing was written to it; attach a blank disk or one made by `cargo xtask disk create`",
+            e.kind
+        )),
+    }
+}
