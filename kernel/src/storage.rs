@@ -5,9 +5,16 @@
 //! discovery order. A [`Disk`] reads and writes whole 512-byte sectors.
 //! Writes are queued to the device, several in flight, and return at once;
 //! [`Disk::flush`] waits for all of them, then for the device's cache
-//! flush, and only then is anything written durable. A write the device
-//! failed is reported by the next `flush` (and every later one until the
-//! app reopens the disk): nothing is silently lost.
+//! flush, and only then is anything written durable.
+//!
+//! Two rules make queued writes behave like a disk's write cache:
+//! - writes to the same sectors reach the device in the order they were
+//!   made (virtio may complete requests in any order, so a write waits
+//!   for an earlier one in flight on an overlapping range);
+//! - a write the device failed is kept and tried again at every flush
+//!   until it lands (unless a later write replaced those sectors), and
+//!   each flush fails while one has not: a flush that returns `Ok` means
+//!   every write made before it is durable. Nothing is silently lost.
 //!
 //! Execution model as in the network: one thread, interrupts masked. A
 //! call that must wait for the device halts the CPU until an interrupt (its
@@ -17,6 +24,7 @@
 use crate::arch;
 use crate::memory::KernelHardware;
 use crate::time::{self, Duration, Instant};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -80,8 +88,11 @@ struct Attached {
     dev: VirtioBlk<KernelHardware>,
     info: DiskInfo,
     interrupts: bool,
-    /// A write failed since the last flush reported it.
-    write_failed: bool,
+    /// Writes the device holds: token -> (first sector, sector count).
+    writing: BTreeMap<u16, (u64, u64)>,
+    /// Sectors whose write failed and that no later write replaced, with
+    /// their data: written again at the next flush.
+    failed: BTreeMap<u64, [u8; SECTOR]>,
     /// Finished reads and identity requests not collected yet, by token.
     done: Vec<Completion>,
     spare: Vec<Vec<u8>>,
@@ -167,7 +178,15 @@ fn discover() -> Vec<Attached> {
             serial: String::new(),
             description,
         };
-        let mut disk = Attached { dev, info, interrupts, write_failed: false, done: Vec::new(), spare: Vec::new() };
+        let mut disk = Attached {
+            dev,
+            info,
+            interrupts,
+            writing: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            done: Vec::new(),
+            spare: Vec::new(),
+        };
         disk.info.serial = read_serial(&mut disk);
         log::info!(
             "storage: disk {index}: {}, {} MiB{}{}{}, {}",
@@ -184,6 +203,49 @@ fn discover() -> Vec<Attached> {
         disks.push(disk);
     }
     disks
+}
+
+impl Attached {
+    /// Submits a write of `data` at `sector` once no write in flight
+    /// overlaps it (`None`: not yet). Sectors it covers are no longer
+    /// owed a retry.
+    fn submit_write(&mut self, sector: u64, data: &[u8]) -> Option<Result<(), DiskError>> {
+        let end = sector + (data.len() / SECTOR) as u64;
+        let overlaps = self.writing.values().any(|&(start, count)| start < end && sector < start + count);
+        if overlaps || !self.dev.can_submit() {
+            return None;
+        }
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(data);
+        Some(match self.dev.submit_write(sector, buf) {
+            Ok(token) => {
+                self.writing.insert(token, (sector, end - sector));
+                let replaced: Vec<u64> = self.failed.range(sector..end).map(|(&s, _)| s).collect();
+                for s in replaced {
+                    self.failed.remove(&s);
+                }
+                Ok(())
+            }
+            Err(_) => Err(DiskError::Io),
+        })
+    }
+
+    /// A write finished: a failed one is kept for the next flush.
+    fn write_done(&mut self, c: Completion, index: usize) {
+        let Some((start, _)) = self.writing.remove(&c.token) else { return };
+        if !c.ok {
+            log::error!("storage: disk {index}: writing {} sectors at {start} failed", c.data.len() / SECTOR);
+            for (i, chunk) in c.data.chunks_exact(SECTOR).enumerate() {
+                let mut sector = [0u8; SECTOR];
+                sector.copy_from_slice(chunk);
+                self.failed.insert(start + i as u64, sector);
+            }
+        }
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(c.data);
+        }
+    }
 }
 
 /// The device's identity string, asked for while discovering (nothing else
@@ -236,8 +298,11 @@ impl Disk {
         self.check(sector, buf.len())?;
         for (i, chunk) in buf.chunks_mut(MAX_REQUEST).enumerate() {
             let at = sector + (i * MAX_REQUEST / SECTOR) as u64;
+            let end = at + (chunk.len() / SECTOR) as u64;
+            // After the writes in flight on these sectors (reads see them).
             let token = self.wait_until(|d| {
-                if !d.dev.can_submit() {
+                let overlaps = d.writing.values().any(|&(start, count)| start < end && at < start + count);
+                if overlaps || !d.dev.can_submit() {
                     return None;
                 }
                 Some(d.dev.submit_read(at, chunk.len()).map_err(|_| DiskError::Io))
@@ -248,6 +313,15 @@ impl Disk {
                 Some(if c.ok { Ok(c.data) } else { Err(DiskError::Io) })
             })??;
             chunk.copy_from_slice(&data[..chunk.len()]);
+            // Sectors whose write failed read as written (it will be retried).
+            with_disks(|disks| {
+                if let Some(d) = disks.get(self.index) {
+                    for (&sector, bytes) in d.failed.range(at..end) {
+                        let offset = (sector - at) as usize * SECTOR;
+                        chunk[offset..offset + SECTOR].copy_from_slice(bytes);
+                    }
+                }
+            });
         }
         Ok(())
     }
@@ -262,27 +336,29 @@ impl Disk {
         self.check(sector, buf.len())?;
         for (i, chunk) in buf.chunks(MAX_REQUEST).enumerate() {
             let at = sector + (i * MAX_REQUEST / SECTOR) as u64;
-            self.wait_until(|d| {
-                if !d.dev.can_submit() {
-                    return None;
-                }
-                let mut data = d.spare.pop().unwrap_or_default();
-                data.clear();
-                data.extend_from_slice(chunk);
-                Some(d.dev.submit_write(at, data).map(|_| ()).map_err(|_| DiskError::Io))
-            })??;
+            self.wait_until(|d| d.submit_write(at, chunk))??;
         }
         Ok(())
     }
 
     /// Waits for every queued write, then has the device flush its cache:
-    /// on `Ok` everything written so far is durable. Fails if any write
-    /// since the last flush failed.
+    /// on `Ok` everything written so far is durable. Writes the device
+    /// failed are tried again first; while one does not land, this fails.
     pub fn flush(&mut self) -> Result<(), DiskError> {
         self.wait_until(|d| (d.dev.in_flight() == 0).then_some(()))?;
-        let failed = with_disks(|disks| disks.get_mut(self.index).map(|d| core::mem::take(&mut d.write_failed)));
-        if failed != Some(false) {
-            return Err(DiskError::Io);
+        let retry: Vec<(u64, [u8; SECTOR])> =
+            with_disks(|disks| disks.get_mut(self.index).map(|d| core::mem::take(&mut d.failed).into_iter().collect()))
+                .ok_or(DiskError::NoDisk)?;
+        if !retry.is_empty() {
+            log::warn!("storage: disk {}: writing {} failed sectors again", self.index, retry.len());
+            for (sector, data) in &retry {
+                self.wait_until(|d| d.submit_write(*sector, data))??;
+            }
+            self.wait_until(|d| (d.dev.in_flight() == 0).then_some(()))?;
+            let still = with_disks(|disks| disks.get(self.index).map_or(0, |d| d.failed.len()));
+            if still > 0 {
+                return Err(DiskError::Io);
+            }
         }
         if !self.info.can_flush {
             return Err(DiskError::NoFlush);
@@ -303,15 +379,7 @@ impl Disk {
                 let d = disks.get_mut(self.index)?;
                 while let Some(c) = d.dev.poll() {
                     match c.op {
-                        Op::Write => {
-                            if !c.ok {
-                                log::error!("storage: disk {}: a write failed", self.index);
-                                d.write_failed = true;
-                            }
-                            if d.spare.len() < SPARE_BUFFERS {
-                                d.spare.push(c.data);
-                            }
-                        }
+                        Op::Write => d.write_done(c, self.index),
                         _ => d.done.push(c),
                     }
                 }

@@ -32,10 +32,11 @@ impl DiskAttachment {
     /// included) is the guest's to handle; QEMU's default would pause it.
     pub fn qemu_args(&self, index: usize, transport: Transport) -> Vec<String> {
         let file = match &self.blkdebug {
+            // The format driver fires blkdebug's events on its child.
             Some(rules) => format!(
-                "driver=blkdebug,config={},image.driver={},image.file.driver=file,image.file.filename={}",
-                rules.display(),
+                "driver={},file.driver=blkdebug,file.config={},file.image.driver=file,file.image.filename={}",
                 self.format,
+                rules.display(),
                 self.path.display()
             ),
             None => format!("file={},format={}", self.path.display(), self.format),
