@@ -430,6 +430,63 @@ fn files_move_between_the_appliance_and_real_redis(machine: &str) {
     check(&mut c);
 }
 
+/// Clients that connect while a large dataset loads get `-LOADING`, then
+/// the data.
+fn clients_get_loading_while_the_dataset_loads(machine: &str) {
+    const KEYS: u64 = 500_000;
+    let scratch = Scratch::new(&format!("loading-{machine}"));
+    let dir = scratch.path("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let real = RealRedis::start(&scratch, &dir, &["--enable-debug-command", "yes"]);
+    let mut c = Client::connect(real.port).unwrap();
+    ok(&mut c, &["DEBUG", "POPULATE", &KEYS.to_string()]);
+    ok(&mut c, &["SAVE"]);
+    drop(real);
+    let path = scratch.path("big.img");
+    datadisk::create(&path, 256 << 20).unwrap();
+    assert_eq!(datadisk::import(&dir.join("dump.rdb"), &path).unwrap(), KEYS);
+    let transport = Transport::for_machine(machine);
+    let port = qemu_tests::network::free_port();
+    let network = qemu_tests::network::Network::start(
+        qemu_tests::network::Backend::Passt,
+        transport,
+        &[qemu_tests::network::Forward { host: port, guest: 6379 }],
+    )
+    .unwrap();
+    let mut boot = qemu_tests::Boot::app("redis", machine)
+        .unwrap()
+        .memory("512M")
+        .cmdline(&qemu_tests::network::loopback_only_cmdline("redis", PASST_BUFFERS));
+    boot.qemu_args.extend(network.qemu_args.iter().cloned());
+    boot.qemu_args.extend(DiskAttachment::new(&path).qemu_args(0, transport));
+    let mut machine_ = qemu_tests::Machine::start(&boot).unwrap();
+    // Connect once the appliance has its address (passt's first attempt
+    // to reach a guest without one is retried only seconds later): the
+    // load takes seconds.
+    machine_.wait_for("net: address", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let deadline = std::time::Instant::now() + BOOT_TIMEOUT;
+    let mut c = loop {
+        if let Ok(mut c) = Client::connect(port)
+            && let Ok(reply) = c.call(&["PING"])
+        {
+            let loaded = machine_.wait_for("loaded", BOOT_TIMEOUT).unwrap_or_default();
+            assert_eq!(
+                reply,
+                Reply::Error("LOADING Redis is loading the dataset in memory".into()),
+                "the first PING comes while loading ({loaded})"
+            );
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "the port never answered");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    machine_.wait_for("redis: ready, listening on", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(call(&mut c, &["PING"]), status("PONG"), "the same connection is served once loaded");
+    assert_eq!(call(&mut c, &["DBSIZE"]), Reply::Int(KEYS as i64));
+    assert_eq!(call(&mut c, &["GET", "key:4242"]), bulk("value:4242"));
+    drop(network);
+}
+
 // ----- 4. a full disk, an I/O error --------------------------------------------
 
 fn errors_stop_writes_and_lose_nothing(machine: &str) {
@@ -570,6 +627,11 @@ macro_rules! persistence_tests {
             #[test]
             fn exported_files_load_into_real_redis_and_real_dumps_boot() {
                 files_move_between_the_appliance_and_real_redis($machine);
+            }
+
+            #[test]
+            fn clients_get_loading_then_the_data() {
+                clients_get_loading_while_the_dataset_loads($machine);
             }
 
             #[test]

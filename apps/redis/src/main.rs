@@ -19,10 +19,12 @@
 extern crate alloc;
 
 mod disk;
+mod loading;
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use kernel::net::{Interest, NetError, Poller, TcpListener, TcpStream};
@@ -95,13 +97,14 @@ fn main(args: &[&str]) -> i32 {
     };
     budget_memory(&mut config);
     let port = config.port;
-    // The dataset is loaded before the port opens (clients wait in the
-    // listen backlog meanwhile).
     let mut server = Server::new(config, kernel::random::seed());
-    if let Err(e) = attach_disk(&mut server) {
-        println!("redis: {e}");
-        return 1;
-    }
+    let disk = match disk::open(now().unix_ms) {
+        Ok(disk) => disk,
+        Err(e) => {
+            println!("redis: {e}");
+            return 1;
+        }
+    };
 
     let mut listener = match TcpListener::bind_with_backlog(port, backlog()) {
         Ok(listener) => listener,
@@ -111,16 +114,25 @@ fn main(args: &[&str]) -> i32 {
         }
     };
     listener.set_nonblocking(true);
-    match kernel::net::wait_for_address(ADDRESS_TIMEOUT) {
+    let address = kernel::net::wait_for_address(ADDRESS_TIMEOUT);
+    // The port is open while the dataset loads: clients get -LOADING.
+    let mut loading = loading::LoadingClients::new(&listener);
+    if let Err(e) = load(&mut server, disk, &mut loading) {
+        println!("redis: {e}");
+        return 1;
+    }
+    match address {
         // Logged, so the line carries the time since the first instruction
         // (what `cargo xtask bench` reports as the guest's boot time).
         Ok((address, _)) => kernel::log::info!(target: "redis", "ready, listening on {address}:{port}"),
         Err(e) => println!("redis: no address yet ({e}); listening on port {port}"),
     }
-
     let mut connections = Connections::default();
     let mut poller = Poller::new();
     poller.register(&listener, LISTENER, Interest::READABLE);
+    for waiting in loading.waiting {
+        adopt(waiting, &mut server, &mut connections, &mut poller);
+    }
     let mut events = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK];
     let mut flush_list: Vec<ClientId> = Vec::new();
@@ -175,9 +187,10 @@ fn main(args: &[&str]) -> i32 {
     0
 }
 
-/// Opens the data disk, if one is attached, and loads the dataset on it.
-fn attach_disk(server: &mut Server) -> Result<(), alloc::string::String> {
-    let (store, info, formatted) = match disk::open(now().unix_ms)? {
+/// Loads the dataset on the data disk, if one is attached, answering the
+/// clients that connect meanwhile.
+fn load(server: &mut Server, disk: disk::Opened, loading: &mut loading::LoadingClients) -> Result<(), String> {
+    let (store, info, formatted) = match disk {
         disk::Opened::None => {
             println!("redis: no data disk attached: nothing will be kept across a restart");
             return Ok(());
@@ -188,7 +201,12 @@ fn attach_disk(server: &mut Server) -> Result<(), alloc::string::String> {
     if formatted {
         kernel::log::info!(target: "redis", "disk {}: blank, formatted", info.index);
     }
-    let report = server.attach_storage(Box::new(store), now()).map_err(|e| format!("disk {}: {e}", info.index))?;
+    let report = server
+        .attach_storage_with_progress(Box::new(store), now(), &mut || {
+            loading.serve();
+            now()
+        })
+        .map_err(|e| format!("disk {}: {e}", info.index))?;
     kernel::log::info!(
         target: "redis",
         "disk {} ({} MiB): loaded {} keys from a {}-byte snapshot and {} logged commands in {} ms{}",
@@ -201,6 +219,28 @@ fn attach_disk(server: &mut Server) -> Result<(), alloc::string::String> {
         if report.log.rolled_back > 0 { ", an unfinished transaction rolled back" } else { "" }
     );
     Ok(())
+}
+
+/// Makes a client that connected while the dataset loaded an ordinary one.
+fn adopt(waiting: loading::Waiting, server: &mut Server, connections: &mut Connections, poller: &mut Poller) {
+    let loading::Waiting { mut stream, peer, pending, eof, .. } = waiting;
+    match server.connect(&peer, now()) {
+        Ok(id) => {
+            stream.set_keepalive(Some(TCP_KEEPALIVE));
+            if !pending.is_empty() {
+                server.feed(id, &pending, now());
+            }
+            let slot = connections.insert(Connection { stream, id, interest: Interest::READABLE, eof });
+            if let Some(c) = connections.slots[slot].as_mut() {
+                poller.register(&c.stream, slot + 1, Interest::READABLE);
+                watch(c, slot, server, poller);
+            }
+        }
+        Err(refused) => {
+            let _ = stream.write(&refused.reply);
+            stream.close();
+        }
+    }
 }
 
 /// The heap's shares, in sixteenths: the dataset may take half

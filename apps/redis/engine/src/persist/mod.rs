@@ -51,6 +51,8 @@ const SYNC_STEP_BYTES: usize = 4 << 20;
 /// Redis's `CONFIG_BGSAVE_RETRY_DELAY`: after a failed background save,
 /// save points wait this long before trying again.
 const BGSAVE_RETRY_MS: u64 = 5_000;
+/// Log records replayed between two calls of the loading progress hook.
+const LOAD_PROGRESS_RECORDS: u64 = 64;
 /// A log fuller than this share of its region is compacted at once.
 const LOG_FULL_PERCENT: u64 = 50;
 
@@ -201,21 +203,42 @@ impl Persistence {
 impl Server {
     /// Attaches a data disk: loads its snapshot and replays its log into
     /// this (empty) server, then persists every change from now on.
-    pub fn attach_storage(&mut self, mut disk: Box<dyn Storage>, now: Time) -> Result<LoadReport, String> {
+    pub fn attach_storage(&mut self, disk: Box<dyn Storage>, now: Time) -> Result<LoadReport, String> {
+        self.attach_storage_with_progress(disk, now, &mut || now)
+    }
+
+    /// [`attach_storage`](Self::attach_storage), calling `progress` often
+    /// while loading (every 256 KiB of snapshot and every 64 log records),
+    /// so the app can answer its clients meanwhile (`-LOADING`); it
+    /// returns the current time.
+    pub fn attach_storage_with_progress(
+        &mut self,
+        mut disk: Box<dyn Storage>,
+        now: Time,
+        progress: &mut dyn FnMut() -> Time,
+    ) -> Result<LoadReport, String> {
         self.set_now(now);
         let mut report = LoadReport { snapshot_bytes: disk.snapshot_len(), ..LoadReport::default() };
         if report.snapshot_bytes > 0 {
             let mut source = storage::SnapshotSource::new(&mut *disk);
+            source.progress = Some(progress);
             let stats = self.load_rdb_base(&mut source, now).map_err(|e| format!("the snapshot on the disk: {e}"))?;
             report.keys = stats.keys_loaded;
         }
         let mut replayer = aof::Replayer::new(now);
         let mut failure = None;
-        disk.replay(&mut |record| match replayer.feed(self, record) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                failure = Some(e);
-                Err(())
+        let mut records = 0u64;
+        disk.replay(&mut |record| {
+            records += 1;
+            if records.is_multiple_of(LOAD_PROGRESS_RECORDS) {
+                progress();
+            }
+            match replayer.feed(self, record) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    failure = Some(e);
+                    Err(())
+                }
             }
         })
         .map_err(|e| format!("the log on the disk: {e}"))?;
@@ -223,7 +246,9 @@ impl Server {
             return Err(format!("the log on the disk: {e}"));
         }
         report.log = replayer.finish();
-        report.millis = self.now.mono_ms.saturating_sub(now.mono_ms);
+        let end = progress();
+        self.set_now(end);
+        report.millis = end.mono_ms.saturating_sub(now.mono_ms);
         self.dirty_since_save = 0;
         let info = PersistInfo {
             last_save_unix: now.unix_ms / 1000,

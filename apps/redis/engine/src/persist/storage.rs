@@ -3,6 +3,7 @@
 //! app's device type), and the snapshot as an RDB byte stream.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use store::{BlockDevice, Store, StoreError};
 
@@ -80,22 +81,44 @@ impl<D: BlockDevice> Storage for Store<D> {
     }
 }
 
+/// Bytes read from the disk at a time while loading (few large requests).
+const READ_AHEAD: usize = 256 * 1024;
+
 /// The active snapshot as a byte stream for the RDB loader.
 pub(crate) struct SnapshotSource<'a> {
     disk: &'a mut dyn Storage,
+    /// Where the next disk read starts.
     offset: u64,
+    ahead: Vec<u8>,
+    pos: usize,
+    /// Called at each disk read.
+    pub(crate) progress: Option<&'a mut dyn FnMut() -> crate::Time>,
 }
 
 impl<'a> SnapshotSource<'a> {
     pub(crate) fn new(disk: &'a mut dyn Storage) -> SnapshotSource<'a> {
-        SnapshotSource { disk, offset: 0 }
+        SnapshotSource { disk, offset: 0, ahead: Vec::new(), pos: 0, progress: None }
     }
 }
 
 impl Source for SnapshotSource<'_> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, LoadError> {
-        let n = self.disk.read_snapshot(self.offset, buf).map_err(|e| LoadError::Io(alloc::format!("{e}")))?;
-        self.offset += n as u64;
+        if self.pos == self.ahead.len() {
+            if let Some(progress) = self.progress.as_mut() {
+                progress();
+            }
+            self.ahead.resize(READ_AHEAD, 0);
+            let n = self
+                .disk
+                .read_snapshot(self.offset, &mut self.ahead)
+                .map_err(|e| LoadError::Io(alloc::format!("{e}")))?;
+            self.ahead.truncate(n);
+            self.offset += n as u64;
+            self.pos = 0;
+        }
+        let n = buf.len().min(self.ahead.len() - self.pos);
+        buf[..n].copy_from_slice(&self.ahead[self.pos..self.pos + n]);
+        self.pos += n;
         Ok(n)
     }
 }
