@@ -422,7 +422,8 @@ fn files_move_between_the_appliance_and_real_redis(machine: &str) {
     fill(&mut c);
     ok(&mut c, &["SAVE"]);
     drop(real);
-    let seeded = scratch.path("seeded.img");
+    // (A qcow2 image: import and boot go through qemu-img and QEMU's qcow2.)
+    let seeded = scratch.path("seeded.qcow2");
     datadisk::create(&seeded, 64 << 20).unwrap();
     assert_eq!(datadisk::import(&real_dir.join("dump.rdb"), &seeded).unwrap(), 14);
     let redis = boot(machine, &DiskAttachment::new(&seeded), "");

@@ -21,7 +21,7 @@ use crate::server::Server;
 use crate::util::i64_bytes;
 
 /// Appends `argv` as a RESP array.
-pub(crate) fn encode(out: &mut Vec<u8>, argv: &[&[u8]]) {
+pub fn encode(out: &mut Vec<u8>, argv: &[&[u8]]) {
     out.push(b'*');
     out.extend_from_slice(&i64_bytes(argv.len() as i64));
     out.extend_from_slice(b"\r\n");
@@ -47,7 +47,7 @@ pub struct ReplayStats {
 
 /// Replays records into a server, carrying the database and any open
 /// transaction from one record to the next.
-pub(crate) struct Replayer {
+pub struct Replayer {
     parser: RequestParser,
     /// Input of a command that continues in the next record.
     partial: Vec<u8>,
@@ -59,7 +59,7 @@ pub(crate) struct Replayer {
 }
 
 impl Replayer {
-    pub(crate) fn new(now: Time) -> Replayer {
+    pub fn new(now: Time) -> Replayer {
         Replayer {
             parser: RequestParser::new(),
             partial: Vec::new(),
@@ -71,7 +71,7 @@ impl Replayer {
     }
 
     /// Replays one record.
-    pub(crate) fn feed(&mut self, server: &mut Server, record: &[u8]) -> Result<(), ReplayError> {
+    pub fn feed(&mut self, server: &mut Server, record: &[u8]) -> Result<(), ReplayError> {
         self.stats.records += 1;
         let limits = ParseLimits {
             max_bulk_len: usize::MAX,
@@ -135,7 +135,7 @@ impl Replayer {
 
     /// The end of the log: a transaction still open is rolled back, a
     /// command cut short is dropped.
-    pub(crate) fn finish(mut self) -> ReplayStats {
+    pub fn finish(mut self) -> ReplayStats {
         if let Some(queued) = self.multi.take() {
             self.stats.rolled_back = queued.len() as u64;
         }

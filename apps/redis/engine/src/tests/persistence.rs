@@ -140,3 +140,34 @@ fn restore_with_a_ttl_is_observed_with_an_absolute_one() {
     // Already expired: the replaced key's deletion is what is observed.
     assert_eq!(log[2].1, vec!["DEL".to_string(), "b".to_string()]);
 }
+
+/// Log replay: commands may span records, a transaction left open at the
+/// end is rolled back, and a command cut short at the end is dropped (as
+/// Redis loads an AOF with `aof-load-truncated yes`).
+#[test]
+fn replay_rolls_back_an_open_transaction_and_drops_a_cut_command() {
+    use crate::persist::aof::{Replayer, encode};
+    let mut h = H::new();
+    let mut replayer = Replayer::new(h.now);
+    let mut first = Vec::new();
+    encode(&mut first, &[b"SELECT", b"1"]);
+    encode(&mut first, &[b"SET", b"a", b"1"]);
+    encode(&mut first, &[b"RPUSH", b"l", b"x"]);
+    let split = first.len() - 5;
+    replayer.feed(&mut h.s, &first[..split]).unwrap();
+    replayer.feed(&mut h.s, &first[split..]).unwrap();
+    let mut second = Vec::new();
+    encode(&mut second, &[b"MULTI"]);
+    encode(&mut second, &[b"SET", b"b", b"2"]);
+    encode(&mut second, &[b"DEL", b"a"]);
+    replayer.feed(&mut h.s, &second).unwrap();
+    replayer.feed(&mut h.s, b"*3\r\n$3\r\nSET\r\n$1\r\nc\r\n$5\r\nval").unwrap();
+    let stats = replayer.finish();
+    assert_eq!((stats.records, stats.commands, stats.rolled_back), (4, 2, 2));
+    assert!(stats.truncated_bytes > 0);
+    let c = h.client();
+    assert_eq!(h.cmd(c, &["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(h.cmd(c, &["GET", "a"]), "$1\r\n1\r\n", "the open transaction's DEL is not applied");
+    assert_eq!(h.cmd(c, &["LRANGE", "l", "0", "-1"]), "*1\r\n$1\r\nx\r\n", "a command across two records");
+    assert_eq!(h.cmd(c, &["EXISTS", "b", "c"]), ":0\r\n");
+}
