@@ -87,6 +87,30 @@ fn feed(s: &mut Server, c: ClientId, cmd: &[String], now: Time) {
     s.feed(c, &enc(&args), now);
 }
 
+/// The server whose dataset is `got` among the saved dataset `file` plus
+/// each prefix of `cmds` (run on a connection in database `db`), if any.
+fn durable_prefix(
+    file: &[u8],
+    db: usize,
+    cmds: &[(Time, Vec<String>)],
+    got: &super::rdb_util::Canon,
+    now: Time,
+) -> Option<Server> {
+    let mut server = fresh_server();
+    load(&mut server, file, now).unwrap();
+    let c = server.connect("127.0.0.1:3", now).unwrap();
+    feed(&mut server, c, &["SELECT".to_string(), db.to_string()], now);
+    for i in 0..=cmds.len() {
+        if canon(&server, now.unix_ms) == *got {
+            return Some(server);
+        }
+        if let Some((at, cmd)) = cmds.get(i) {
+            feed(&mut server, c, cmd, *at);
+        }
+    }
+    None
+}
+
 /// The keys on which two datasets differ, values shortened.
 fn difference(got: &super::rdb_util::Canon, want: &super::rdb_util::Canon) -> String {
     let short = |v: Option<&(super::rdb_util::CValue, Option<u64>)>| {
@@ -131,7 +155,12 @@ fn power_cut_cases(fsync: &str, cases: u64, errors: bool) {
         // The dataset without the turn whose record could not be made
         // durable (its client was disconnected, never answered): until a
         // retry writes it, a power cut may lose it.
-        let mut unsure: Option<Vec<u8>> = None;
+        // With it, the commands of the unacknowledged turn(s) and when they
+        // ran: any prefix of them may have become durable.
+        let mut unsure: Option<(Vec<u8>, Vec<(Time, Vec<String>)>)> = None;
+        // The database the reference's connection is in.
+        let mut ref_db = 0usize;
+        let mut first_db = 0usize;
         for turn in 0..300u64 {
             if errors && rng.below(40) == 0 {
                 let mut d = disk.0.borrow_mut();
@@ -168,7 +197,11 @@ fn power_cut_cases(fsync: &str, cases: u64, errors: bool) {
                     // Not acknowledged: the connection closed instead.
                     failed_turns += 1;
                     if unsure.is_none() {
-                        unsure = Some(save(&mut reference, now, usize::MAX));
+                        unsure = Some((save(&mut reference, now, usize::MAX), Vec::new()));
+                        first_db = ref_db;
+                    }
+                    if let Some((_, pending)) = unsure.as_mut() {
+                        pending.extend(cmds.iter().map(|cmd| (now, cmd.clone())));
                     }
                     s.disconnect(c);
                     c = s.connect("127.0.0.1:2", now).unwrap();
@@ -179,6 +212,9 @@ fn power_cut_cases(fsync: &str, cases: u64, errors: bool) {
                 }
                 for cmd in &cmds {
                     feed(&mut reference, rc, cmd, now);
+                    if cmd[0] == "SELECT" {
+                        ref_db = cmd[1].parse().unwrap();
+                    }
                 }
                 let out = reference.output(rc).len();
                 reference.consume_output(rc, out);
@@ -186,6 +222,7 @@ fn power_cut_cases(fsync: &str, cases: u64, errors: bool) {
                     // The reference's connection restarts with the appliance's.
                     reference.disconnect(rc);
                     rc = reference.connect("127.0.0.1:1", now).unwrap();
+                    ref_db = 0;
                 }
                 now = now.plus_ms(rng.below(40));
                 if rng.below(4) == 0 {
@@ -211,22 +248,18 @@ fn power_cut_cases(fsync: &str, cases: u64, errors: bool) {
                 let want = canon(&reference, now.unix_ms);
                 let got = canon(&s, now.unix_ms);
                 if got != want {
-                    // The turn that was never acknowledged may be lost.
-                    let without = unsure.as_ref().map(|file| {
-                        let mut server = fresh_server();
-                        load(&mut server, file, now).unwrap();
-                        server
-                    });
-                    match without {
-                        Some(server) if canon(&server, now.unix_ms) == got => {
-                            reference = server;
-                            lost_unsure += 1;
-                        }
-                        _ => std::panic!(
+                    // Commands never acknowledged may be lost, from any
+                    // point on (a crash in the middle of a pipeline).
+                    let Some(prefix) =
+                        unsure.as_ref().and_then(|(file, cmds)| durable_prefix(file, first_db, cmds, &got, now))
+                    else {
+                        std::panic!(
                             "case {case}, turn {turn}, {n} commands: recovered != acknowledged\n{}",
                             difference(&got, &want)
-                        ),
-                    }
+                        );
+                    };
+                    reference = prefix;
+                    lost_unsure += 1;
                 }
                 unsure = None;
                 cuts += 1;
@@ -234,6 +267,7 @@ fn power_cut_cases(fsync: &str, cases: u64, errors: bool) {
                 // The reference's connection (its SELECT) restarts too.
                 reference.disconnect(rc);
                 rc = reference.connect("127.0.0.1:1", now).unwrap();
+                ref_db = 0;
             }
         }
     }
