@@ -33,9 +33,10 @@ mod suite;
 use crate::args::Args;
 use crate::{Result, image, setup, step};
 use outcome::{Listed, UnitRun};
-use qemu_tests::network::{PASST_BUFFERS, free_port};
+use qemu_tests::Arch;
+use qemu_tests::disk::DiskAttachment;
+use qemu_tests::network::{PASST_BUFFERS, Transport, free_port};
 use qemu_tests::redis::RedisAppliance;
-use qemu_tests::{Arch, Boot};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -198,7 +199,10 @@ pub fn conform(arches: &[Arch], units: &[String], profile: Profile) -> Result<bo
     for &arch in arches {
         image::build("redis", arch, false)?;
         step(&format!("the appliance on {arch}: {} units", units.len()));
-        let mut appliance = Appliance::boot(arch)?;
+        // The `needs` profile runs SAVE, BGSAVE, DEBUG RELOAD...: the
+        // appliance gets a (blank) data disk there.
+        let disk = (profile == Profile::Needs).then(|| out.join(format!("{}-data.img", arch.name())));
+        let mut appliance = Appliance::boot(arch, disk.as_deref())?;
         let logs = out.join(arch.name());
         let mut results = Vec::new();
         for unit in units {
@@ -210,7 +214,7 @@ pub fn conform(arches: &[Arch], units: &[String], profile: Profile) -> Result<bo
                 run.died = true;
                 step(&format!("{unit} took the appliance down; rebooting it"));
                 appliance.save_console(&logs, unit);
-                appliance = Appliance::boot(arch)?;
+                appliance = Appliance::boot(arch, disk.as_deref())?;
             }
             results.push(run);
         }
@@ -373,10 +377,26 @@ struct Appliance {
     port: u16,
 }
 
+/// Size of the blank data disk of the `needs` profile.
+const DATA_DISK_BYTES: u64 = 256 << 20;
+
 impl Appliance {
-    fn boot(arch: Arch) -> Result<Appliance> {
+    /// Boots the appliance; with `disk`, on a blank data disk made there.
+    fn boot(arch: Arch, disk: Option<&Path>) -> Result<Appliance> {
+        let machine = arch.default_machine();
+        let mut attachment = None;
+        if let Some(path) = disk {
+            std::fs::File::create(path)
+                .and_then(|f| f.set_len(DATA_DISK_BYTES))
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            attachment = Some(DiskAttachment::new(path).qemu_args(0, Transport::for_machine(machine)));
+        }
         // Redis's tests compare expiry times with the host's clock.
-        let redis = RedisAppliance::boot(arch.default_machine(), PASST_BUFFERS, Boot::host_aligned_clock)?;
+        let redis = RedisAppliance::boot(machine, PASST_BUFFERS, |b| {
+            let mut b = b.host_aligned_clock();
+            b.qemu_args.extend(attachment.unwrap_or_default());
+            b
+        })?;
         Ok(Appliance { port: redis.port, redis })
     }
 

@@ -286,6 +286,11 @@ impl Server {
         }
     }
 
+    /// Whether writes are being logged (their arguments are then kept).
+    pub(crate) fn persistence_logging(&self) -> bool {
+        self.persist.as_ref().is_some_and(|p| p.logging)
+    }
+
     /// Whether a data disk is attached.
     pub fn has_storage(&self) -> bool {
         self.persist.is_some()

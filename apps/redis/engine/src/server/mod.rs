@@ -586,7 +586,7 @@ impl Server {
         in_exec: bool,
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
-        let keep_argv = self.observer.is_some() || self.persist.is_some();
+        let keep_argv = self.observer.is_some() || self.persistence_logging();
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
