@@ -87,6 +87,9 @@ fn feed(s: &mut Server, c: ClientId, cmd: &[String], now: Time) {
     s.feed(c, &enc(&args), now);
 }
 
+/// A command and when it ran.
+type Timed = (Time, Vec<String>);
+
 /// The server whose dataset is `got` among the saved dataset `file` plus
 /// each prefix of `cmds` (run on a connection in database `db`), if any.
 fn durable_prefix(
@@ -157,7 +160,7 @@ fn power_cut_cases(fsync: &str, cases: u64, errors: bool) {
         // retry writes it, a power cut may lose it.
         // With it, the commands of the unacknowledged turn(s) and when they
         // ran: any prefix of them may have become durable.
-        let mut unsure: Option<(Vec<u8>, Vec<(Time, Vec<String>)>)> = None;
+        let mut unsure: Option<(Vec<u8>, Vec<Timed>)> = None;
         // The database the reference's connection is in.
         let mut ref_db = 0usize;
         let mut first_db = 0usize;
