@@ -2,7 +2,9 @@
 //! cloud kernel for the architecture, and an initramfs holding Debian's
 //! `redis-server` with its shared libraries, `busybox-static` and a minimal
 //! init that loads the virtio-net driver, configures the network like our
-//! appliance's and starts Redis with persistence off.
+//! appliance's and starts Redis with persistence off. A second initramfs,
+//! for the persistence round, also loads the virtio-blk driver and mounts
+//! the data disk (an ext4 image made on the host) as Redis's `--dir`.
 //!
 //! Packages are fetched with `apt-get download` through a private apt state
 //! under `target/bench/debian/ARCH/` (so arm64 packages need no change to the
@@ -23,22 +25,34 @@ use std::process::Command;
 const ROOT_PACKAGES: &[&str] = &["redis-server", "redis-tools", "busybox-static"];
 
 /// The kernel modules the init loads (with their dependencies): the
-/// virtio transport of the machine's NIC, then the NIC driver.
-fn modules(transport: Transport) -> [&'static str; 2] {
-    match transport {
-        Transport::Pci => ["virtio_pci", "virtio_net"],
-        Transport::Mmio => ["virtio_mmio", "virtio_net"],
+/// virtio transport of the machine's NIC, then the NIC driver, and with a
+/// data disk the disk driver and its file system (modules built into the
+/// kernel, as ext4 is in Debian's, are skipped).
+fn modules(transport: Transport, disk: bool) -> Vec<&'static str> {
+    let mut modules = match transport {
+        Transport::Pci => vec!["virtio_pci", "virtio_net"],
+        Transport::Mmio => vec!["virtio_mmio", "virtio_net"],
+    };
+    if disk {
+        modules.extend(["virtio_blk", "ext4"]);
     }
+    modules
 }
 
 /// The busybox applets the init uses.
-const APPLETS: &[&str] = &["sh", "mount", "insmod", "ip", "udhcpc", "dmesg", "grep", "poweroff"];
+const APPLETS: &[&str] = &["sh", "mount", "mkdir", "insmod", "ip", "udhcpc", "dmesg", "grep", "poweroff"];
+
+/// The data disk's device in the baseline, and where its init mounts it.
+const DATA_DEVICE: &str = "/dev/vda";
+const DATA_DIR: &str = "/data";
 
 /// A built baseline: what QEMU boots, and where it came from.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Baseline {
     pub kernel: PathBuf,
     pub initrd: PathBuf,
+    /// The initramfs for the persistence round: it mounts the data disk.
+    pub disk_initrd: PathBuf,
     pub cmdline: String,
     /// `name version` of every Debian package used.
     pub packages: Vec<String>,
@@ -101,13 +115,20 @@ pub fn build(arch: Arch, transport: Transport) -> Result<Baseline> {
     let kernel_root = unpack(&kernel_debs, &dir.join("kernel"))?;
 
     let kernel = find_kernel(&kernel_root)?;
-    let archive = assemble(arch, &root, &kernel_root, transport)?;
-    let initrd = dir.join(match transport {
-        Transport::Pci => "initrd.cpio.zst",
-        Transport::Mmio => "initrd-mmio.cpio.zst",
+    let [initrd, disk_initrd] = [false, true].map(|disk| {
+        let suffix = match (transport, disk) {
+            (Transport::Pci, false) => "",
+            (Transport::Mmio, false) => "-mmio",
+            (Transport::Pci, true) => "-disk",
+            (Transport::Mmio, true) => "-disk-mmio",
+        };
+        dir.join(format!("initrd{suffix}.cpio.zst"))
     });
-    write_compressed(&archive.to_newc(), &initrd)?;
-    Ok(Baseline { kernel, initrd, cmdline: kernel_cmdline(arch), packages })
+    for (path, disk) in [(&initrd, false), (&disk_initrd, true)] {
+        let archive = assemble(arch, &root, &kernel_root, &modules(transport, disk), disk)?;
+        write_compressed(&archive.to_newc(), path)?;
+    }
+    Ok(Baseline { kernel, initrd, disk_initrd, cmdline: kernel_cmdline(arch), packages })
 }
 
 /// `apt-get`/`apt-cache` with a private state directory for one architecture.
@@ -316,9 +337,10 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
-/// The initramfs: busybox, redis-server with its libraries, the virtio-net
-/// modules and the init script.
-fn assemble(arch: Arch, root: &Path, kernel_root: &Path, transport: Transport) -> Result<Archive> {
+/// The initramfs: busybox, redis-server with its libraries, the `wanted`
+/// kernel modules and the init script (which mounts the data disk if
+/// `disk`).
+fn assemble(arch: Arch, root: &Path, kernel_root: &Path, wanted: &[&str], disk: bool) -> Result<Archive> {
     let mut archive = Archive::default();
     for dir in ["/proc", "/sys", "/tmp", "/dev"] {
         archive.add(dir, Node::Dir);
@@ -331,8 +353,8 @@ fn assemble(arch: Arch, root: &Path, kernel_root: &Path, transport: Transport) -
     let redis = read(&resolve_in_root(root, "usr/bin/redis-server")?)?;
     add_libraries(&mut archive, arch, root, &redis)?;
     archive.add("/usr/bin/redis-server", Node::File { data: redis, executable: true });
-    let modules = add_modules(&mut archive, kernel_root, &modules(transport))?;
-    archive.add("/init", Node::File { data: init_script(&modules).into_bytes(), executable: true });
+    let modules = add_modules(&mut archive, kernel_root, wanted)?;
+    archive.add("/init", Node::File { data: init_script(&modules, disk).into_bytes(), executable: true });
     archive.add(DHCP_SCRIPT, Node::File { data: DHCP_SCRIPT_TEXT.as_bytes().to_vec(), executable: true });
     Ok(archive)
 }
@@ -425,22 +447,35 @@ ip addr add "$ip/${mask:-24}" dev "$interface"
 exit 0
 "#;
 
-/// The init: mount the kernel file systems, load the modules, configure
-/// the network by DHCP (as our appliance does), start Redis with its
-/// defaults except persistence and protected mode, and log `listening on`
-/// with the kernel's timestamp once Redis accepts connections.
-pub fn init_script(modules: &[String]) -> String {
+/// The init: mount the kernel file systems, load the modules, mount the
+/// data disk if `disk` (powering off if it cannot), configure the network
+/// by DHCP (as our appliance does), start Redis with its defaults except
+/// persistence and protected mode, followed by the init's own arguments
+/// (the kernel command line's words after `--`, which override them), and
+/// log `listening on` with the kernel's timestamp once Redis accepts
+/// connections.
+pub fn init_script(modules: &[String], disk: bool) -> String {
     let marker = format!("redis-server: listening on port {REDIS_PORT}");
+    let (mount, dir) = if disk {
+        (
+            format!(
+                "mkdir -p {DATA_DIR}\nmount -t ext4 {DATA_DEVICE} {DATA_DIR} || {{ echo \"init: cannot mount the data disk {DATA_DEVICE}\"; poweroff -f; }}\n"
+            ),
+            format!(" --dir {DATA_DIR}"),
+        )
+    } else {
+        (String::new(), String::new())
+    };
     format!(
         r#"#!/bin/sh
 mount -t devtmpfs devtmpfs /dev
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 for m in {modules}; do insmod /lib/modules/$m.ko || echo "init: cannot load $m"; done
-ip link set lo up
+{mount}ip link set lo up
 ip link set eth0 up
 udhcpc -i eth0 -f -q -n -t 10 -T 1 -s {DHCP_SCRIPT} || echo "init: no DHCP lease"
-/usr/bin/redis-server --port {REDIS_PORT} --save "" --appendonly no --protected-mode no | while read -r line; do
+/usr/bin/redis-server --port {REDIS_PORT} --save "" --appendonly no --protected-mode no{dir} "$@" | while read -r line; do
     echo "$line"
     case "$line" in
         *"Ready to accept connections"*) echo "{marker}" > /dev/kmsg; dmesg | grep "{marker}" ;;
@@ -483,11 +518,22 @@ mod tests {
 
     #[test]
     fn init_loads_modules_in_order_and_turns_persistence_off() {
-        let script = init_script(&["virtio_ring".into(), "virtio".into()]);
+        let script = init_script(&["virtio_ring".into(), "virtio".into()], false);
         assert!(script.starts_with("#!/bin/sh\n"));
         assert!(script.contains("for m in virtio_ring virtio; do"));
-        assert!(script.contains("--save \"\" --appendonly no --protected-mode no"));
+        assert!(script.contains("--save \"\" --appendonly no --protected-mode no \"$@\" |"));
         assert!(script.contains("udhcpc -i eth0"));
         assert!(script.contains("listening on port 6379"));
+        assert!(!script.contains("/dev/vda"));
+    }
+
+    #[test]
+    fn disk_init_mounts_the_data_disk_as_redis_dir() {
+        let script = init_script(&["virtio_blk".into()], true);
+        let mount = script.find("mount -t ext4 /dev/vda /data || {").unwrap();
+        assert!(mount < script.find("redis-server").unwrap());
+        assert!(script.contains("--protected-mode no --dir /data \"$@\" |"));
+        assert_eq!(modules(Transport::Pci, true), ["virtio_pci", "virtio_net", "virtio_blk", "ext4"]);
+        assert_eq!(modules(Transport::Mmio, false), ["virtio_mmio", "virtio_net"]);
     }
 }

@@ -7,11 +7,13 @@
 
 use super::network::{self, Backend};
 use crate::Result;
+use qemu_tests::disk::DiskAttachment;
+use qemu_tests::network::Transport;
 use qemu_tests::{Boot, Profile, console_timestamp};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
@@ -36,6 +38,8 @@ pub struct Guest {
     lines: Receiver<String>,
     transcript: Vec<String>,
     pub endpoint: SocketAddr,
+    /// The appliance's name, for messages.
+    pub name: String,
     started: Instant,
 }
 
@@ -45,8 +49,33 @@ const READY: &str = "listening on";
 impl Guest {
     /// Starts QEMU for `appliance` on `profile` with `memory_mib` of RAM.
     pub fn start(appliance: &Appliance, profile: &Profile, backend: Backend, memory_mib: u32) -> Result<Guest> {
+        Guest::launch(appliance, profile, backend, memory_mib, Vec::new())
+    }
+
+    /// [`Guest::start`] with the image `disk` as a virtio-blk data disk on
+    /// the NIC's transport (`cache=writeback`: the guest's flushes reach
+    /// the host's disk), the same for both appliances.
+    pub fn start_with_disk(
+        appliance: &Appliance,
+        profile: &Profile,
+        backend: Backend,
+        memory_mib: u32,
+        disk: &Path,
+    ) -> Result<Guest> {
+        let transport = profile.transports.first().copied().unwrap_or(Transport::Pci);
+        Guest::launch(appliance, profile, backend, memory_mib, DiskAttachment::new(disk).qemu_args(0, transport))
+    }
+
+    fn launch(
+        appliance: &Appliance,
+        profile: &Profile,
+        backend: Backend,
+        memory_mib: u32,
+        extra_args: Vec<String>,
+    ) -> Result<Guest> {
         let attachment = network::attach(backend, profile)?;
         let mut qemu_args = attachment.qemu_args.clone();
+        qemu_args.extend(extra_args);
         if let Some(initrd) = &appliance.initrd {
             qemu_args.extend(["-initrd".to_string(), initrd.display().to_string()]);
         }
@@ -82,7 +111,8 @@ impl Guest {
             });
         }
         let endpoint = attachment.endpoint;
-        Ok(Guest { qemu, _network: attachment, lines, transcript: Vec::new(), endpoint, started })
+        let name = appliance.name.clone();
+        Ok(Guest { qemu, _network: attachment, lines, transcript: Vec::new(), endpoint, name, started })
     }
 
     pub fn pid(&self) -> u32 {
@@ -133,11 +163,18 @@ impl Guest {
     /// The guest's own boot time: the kernel timestamp (seconds since its
     /// first instruction) of the console line saying the server listens.
     pub fn guest_ready_seconds(&mut self, timeout: Duration) -> Option<f64> {
+        self.wait_line(READY, timeout)?;
+        ready_timestamp(&self.transcript)
+    }
+
+    /// The first console line containing `needle`, waiting up to `timeout`
+    /// for it to appear.
+    pub fn wait_line(&mut self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         loop {
             self.drain_console();
-            if self.transcript.iter().any(|l| l.contains(READY)) {
-                return ready_timestamp(&self.transcript);
+            if let Some(line) = self.transcript.iter().find(|l| l.contains(needle)) {
+                return Some(line.clone());
             }
             match self.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(line) => self.transcript.push(line),

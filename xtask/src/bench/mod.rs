@@ -1,28 +1,32 @@
 //! `cargo xtask bench`: builds the Redis appliance and a Linux baseline
 //! appliance made of Debian packages, boots both under identical QEMU
 //! settings and compares boot time, image size, minimum memory, throughput,
-//! latency and QEMU's CPU cost. This file owns the command's options and the
-//! order of the work.
+//! latency, QEMU's CPU cost and, with a data disk each, persistence (SET
+//! with `appendfsync`, loading a dump at boot, SAVE). This file owns the
+//! command's options and the order of the work.
 //!
 //! Building happens in the host's network namespace (apt needs the
 //! network); the measurements run in a namespace the benchmark creates (when
 //! root), where the tap back end lives and all traffic stays private.
 
 mod baseline;
+mod dataset;
 mod initramfs;
 mod measure;
 mod network;
+mod persistence;
 mod report;
 
 use crate::args::Args;
 use crate::{Result, image, setup, step};
+use dataset::DiskFormat;
 use measure::{Appliance, Guest};
 use network::{Backend, REDIS_PORT};
 use qemu_tests::network::Transport;
 use qemu_tests::{Accelerator, Arch, Profile, repo_root};
 use report::{
-    ApplianceResults, ArchResults, BootSample, IDLE_CONNECTIONS, MANY_CLIENTS, MANY_CLIENTS_TESTS, NetworkChoice,
-    NetworkTrial, PIPELINES, Results, Sample, TESTS, many_clients_test,
+    ApplianceResults, ArchResults, BootSample, CLIENTS, IDLE_CONNECTIONS, MANY_CLIENTS, MANY_CLIENTS_TESTS,
+    NetworkChoice, NetworkTrial, PIPELINES, Results, Sample, TESTS, many_clients_test,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -41,17 +45,38 @@ const CHECK_PAIRS: u32 = 10_000;
 struct Settings {
     quick: bool,
     boots: u32,
+    /// Throughput rounds, and persistence rounds.
     rounds: u32,
     requests: u32,
     trial_requests: u32,
+    /// Requests per SET run with `appendfsync` (each waits for the disk).
+    fsync_requests: u32,
+    /// Keys in the dump the persistence round loads at boot and saves.
+    dataset_keys: u64,
 }
 
 impl Settings {
     fn new(quick: bool) -> Settings {
         if quick {
-            Settings { quick, boots: 1, rounds: 1, requests: 10_000, trial_requests: 10_000 }
+            Settings {
+                quick,
+                boots: 1,
+                rounds: 1,
+                requests: 10_000,
+                trial_requests: 10_000,
+                fsync_requests: 5_000,
+                dataset_keys: 100_000,
+            }
         } else {
-            Settings { quick, boots: 5, rounds: 3, requests: 100_000, trial_requests: 20_000 }
+            Settings {
+                quick,
+                boots: 5,
+                rounds: 3,
+                requests: 100_000,
+                trial_requests: 20_000,
+                fsync_requests: 50_000,
+                dataset_keys: 1_000_000,
+            }
         }
     }
 }
@@ -61,6 +86,8 @@ impl Settings {
 struct Plan {
     settings: Settings,
     network: Option<Backend>,
+    /// The directory holding the persistence round's `dump.rdb`.
+    dump: PathBuf,
     arches: Vec<ArchPlan>,
 }
 
@@ -71,6 +98,8 @@ struct ArchPlan {
     machine: String,
     ours: std::result::Result<Appliance, String>,
     linux: Appliance,
+    /// The baseline's initramfs that mounts a data disk.
+    linux_disk_initrd: PathBuf,
     linux_packages: Vec<String>,
 }
 
@@ -107,7 +136,8 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
     args.finish()?;
     ensure_tools(&arches)?;
 
-    let mut plan = Plan { settings, network, arches: Vec::new() };
+    let dump = dataset::dump_dir(settings.dataset_keys)?;
+    let mut plan = Plan { settings, network, dump, arches: Vec::new() };
     for arch in arches {
         let profile = match &machine {
             Some(profile) => profile.clone(),
@@ -130,6 +160,7 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
                 initrd: Some(linux.initrd),
                 cmdline: linux.cmdline,
             },
+            linux_disk_initrd: linux.disk_initrd,
             linux_packages: linux.packages,
         });
     }
@@ -167,7 +198,9 @@ fn ensure_tools(arches: &[Arch]) -> Result<()> {
         ("zstd", "zstd"),
         ("dpkg-deb", "dpkg"),
         ("ip", "iproute2"),
-        ("busybox", "busybox-static"), // udhcpd for the tap back end
+        ("busybox", "busybox-static"),      // udhcpd for the tap back end
+        ("redis-check-rdb", "redis-tools"), // Debian's redis-server, for the dump
+        ("mkfs.ext4", "e2fsprogs"),         // the baseline's data disks
     ];
     let missing: Vec<&str> = tools
         .iter()
@@ -222,12 +255,18 @@ fn measure_plan(path: &Path) -> Result<ExitCode> {
 /// One appliance under measurement: what to boot, and what we found.
 struct Subject {
     appliance: Option<Appliance>,
+    /// What to boot with a data disk, and the disk's format.
+    with_disk: Option<(Appliance, DiskFormat)>,
     results: ApplianceResults,
 }
 
 impl Subject {
     fn active(&self) -> Option<&Appliance> {
         self.appliance.as_ref().filter(|_| self.results.status.is_none())
+    }
+
+    fn active_with_disk(&self) -> Option<&(Appliance, DiskFormat)> {
+        self.with_disk.as_ref().filter(|_| self.results.status.is_none())
     }
 
     fn fail(&mut self, error: String) {
@@ -243,6 +282,7 @@ fn measure_arch(plan: &ArchPlan, whole: &Plan) -> Result<(ArchResults, bool)> {
     let settings = whole.settings;
     let ours = Subject {
         appliance: plan.ours.as_ref().ok().cloned(),
+        with_disk: plan.ours.as_ref().ok().map(|a| (a.clone(), DiskFormat::Appliance)),
         results: ApplianceResults {
             name: "appliance".into(),
             description: "Redis appliance image (cargo xtask image --app redis --release)".into(),
@@ -251,8 +291,10 @@ fn measure_arch(plan: &ArchPlan, whole: &Plan) -> Result<(ArchResults, bool)> {
             ..Default::default()
         },
     };
+    let linux_with_disk = Appliance { initrd: Some(plan.linux_disk_initrd.clone()), ..plan.linux.clone() };
     let linux = Subject {
         appliance: Some(plan.linux.clone()),
+        with_disk: Some((linux_with_disk, DiskFormat::Ext4)),
         results: ApplianceResults {
             name: "linux".into(),
             description: format!("Debian kernel + initramfs: {}", plan.linux_packages.join(", ")),
@@ -305,6 +347,20 @@ fn measure_arch(plan: &ArchPlan, whole: &Plan) -> Result<(ArchResults, bool)> {
             }
         }
     }
+    let setup = persistence::Setup { profile: &profile, backend, settings, timeouts, dump: &whole.dump };
+    for round in 0..settings.rounds {
+        for subject in subjects.iter_mut() {
+            let Some((appliance, format)) = subject.active_with_disk().cloned() else { continue };
+            step(&format!("{arch}: persistence round {} of {} ({})", round + 1, settings.rounds, appliance.name));
+            match persistence::round(&appliance, format, &setup, round) {
+                Ok((samples, load)) => {
+                    subject.results.samples.extend(samples);
+                    subject.results.loads.push(load);
+                }
+                Err(e) => subject.fail(e),
+            }
+        }
+    }
     let ok = subjects.iter().all(|s| s.results.status.as_deref().is_none_or(|s| s.starts_with("not built yet")));
     let results = ArchResults {
         arch: arch.name().into(),
@@ -312,6 +368,11 @@ fn measure_arch(plan: &ArchPlan, whole: &Plan) -> Result<(ArchResults, bool)> {
         accelerator: Accelerator::detect(arch).qemu_arg().into(),
         machine_profile: format!("{} ({})", profile.name, profile.description),
         memory_mib: MEMORY_MIB,
+        persistence_memory_mib: persistence::MEMORY_MIB,
+        persistence_disk: format!(
+            "{} MiB virtio-blk each, raw image, cache=writeback (the appliance's store; ext4 for Linux)",
+            dataset::DISK_BYTES >> 20
+        ),
         network,
         appliances: subjects.map(|s| s.results).into(),
     };
@@ -381,51 +442,53 @@ fn throughput_round(
     let mut guest = Guest::start(appliance, profile, backend, MEMORY_MIB)?;
     guest.wait_pong(timeouts.boot)?;
     let mut samples = Vec::new();
+    let requests = settings.requests;
     for pipeline in PIPELINES {
         for test in TESTS {
-            let before = guest.cpu_seconds()?;
-            let row =
-                measure::redis_benchmark(guest.endpoint, test, settings.requests, (50, pipeline), timeouts.benchmark)
-                    .map_err(|e| guest.failure(&e))?;
-            let cpu = guest.cpu_seconds()? - before;
-            step(&format!("{} {} -P {pipeline}: {:.0} requests/s, QEMU CPU {cpu:.2} s", appliance.name, test, row.rps));
-            samples.push(Sample {
-                round,
-                test: test.into(),
-                pipeline,
-                requests: settings.requests,
-                rps: row.rps,
-                p50_ms: row.p50_ms,
-                p99_ms: row.p99_ms,
-                cpu_s_per_100k: cpu * 100_000.0 / f64::from(settings.requests),
-            });
+            let run = Run { round, requests, clients: CLIENTS, pipeline };
+            samples.push(benchmark(&mut guest, test, test.into(), run, timeouts.benchmark)?);
         }
     }
     // Not in --quick (the CI smoke run): a burst of 1000 connects through
     // passt can overflow the appliance's backlog (see the robustness issue).
     let many_clients: &[&str] = if settings.quick { &[] } else { &MANY_CLIENTS_TESTS };
     for &test in many_clients {
-        let before = guest.cpu_seconds()?;
-        let row =
-            measure::redis_benchmark(guest.endpoint, test, settings.requests, (MANY_CLIENTS, 1), timeouts.benchmark)
-                .map_err(|e| guest.failure(&e))?;
-        let cpu = guest.cpu_seconds()? - before;
-        step(&format!("{} {test} -c {MANY_CLIENTS} -P 1: {:.0} requests/s", appliance.name, row.rps));
-        samples.push(Sample {
-            round,
-            test: many_clients_test(test),
-            pipeline: 1,
-            requests: settings.requests,
-            rps: row.rps,
-            p50_ms: row.p50_ms,
-            p99_ms: row.p99_ms,
-            cpu_s_per_100k: cpu * 100_000.0 / f64::from(settings.requests),
-        });
+        let run = Run { round, requests, clients: MANY_CLIENTS, pipeline: 1 };
+        samples.push(benchmark(&mut guest, test, many_clients_test(test), run, timeouts.benchmark)?);
     }
     let idle = measure::idle_connection_bytes(guest.endpoint, IDLE_CONNECTIONS, timeouts.benchmark)
         .map_err(|e| guest.failure(&e))?;
     step(&format!("{}: {:.0} bytes per idle connection (INFO used_memory)", appliance.name, idle));
     Ok((samples, idle))
+}
+
+/// One redis-benchmark run's shape.
+#[derive(Clone, Copy)]
+struct Run {
+    round: u32,
+    requests: u32,
+    clients: u32,
+    pipeline: u32,
+}
+
+/// Runs redis-benchmark's `test` against `guest` and records it as the
+/// sample `label`, with QEMU's CPU seconds per 100,000 requests.
+fn benchmark(guest: &mut Guest, test: &str, label: String, run: Run, timeout: Duration) -> Result<Sample> {
+    let before = guest.cpu_seconds()?;
+    let row = measure::redis_benchmark(guest.endpoint, test, run.requests, (run.clients, run.pipeline), timeout)
+        .map_err(|e| guest.failure(&e))?;
+    let cpu = guest.cpu_seconds()? - before;
+    step(&format!("{} {label} -P {}: {:.0} requests/s, QEMU CPU {cpu:.2} s", guest.name, run.pipeline, row.rps));
+    Ok(Sample {
+        round: run.round,
+        test: label,
+        pipeline: run.pipeline,
+        requests: run.requests,
+        rps: row.rps,
+        p50_ms: row.p50_ms,
+        p99_ms: row.p99_ms,
+        cpu_s_per_100k: cpu * 100_000.0 / f64::from(run.requests),
+    })
 }
 
 /// Tries every available back end with every buildable appliance (SET and
@@ -522,7 +585,7 @@ fn try_backend(
     // A back end that cannot carry 50 clients (slirp) makes redis-benchmark
     // spin on reconnects: give up long before the full benchmark's deadline.
     let deadline = timeouts.benchmark / 10;
-    let run = |test| measure::redis_benchmark(guest.endpoint, test, settings.trial_requests, (50, 1), deadline);
+    let run = |test| measure::redis_benchmark(guest.endpoint, test, settings.trial_requests, (CLIENTS, 1), deadline);
     Ok((run("set")?.rps, run("get")?.rps))
 }
 

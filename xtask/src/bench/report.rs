@@ -15,10 +15,19 @@ pub const MANY_CLIENTS: u32 = 1000;
 pub const MANY_CLIENTS_TESTS: [&str; 2] = ["set", "get"];
 /// Idle connections opened to measure what one costs.
 pub const IDLE_CONNECTIONS: u32 = 200;
+/// redis-benchmark's clients (`-c`) in every round but the many-clients one.
+pub const CLIENTS: u32 = 50;
+/// The persistence round's `appendfsync` policies (SET at every depth).
+pub const FSYNC_POLICIES: [&str; 2] = ["always", "everysec"];
 
 /// The sample name of `test` in the many-clients round.
 pub fn many_clients_test(test: &str) -> String {
     format!("{test} -c {MANY_CLIENTS}")
+}
+
+/// The sample name of SET with `appendonly yes` and this `appendfsync`.
+pub fn fsync_test(policy: &str) -> String {
+    format!("set appendfsync {policy}")
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -45,6 +54,12 @@ pub struct ArchResults {
     pub machine_profile: String,
     /// Guest RAM for the boot and throughput runs (both appliances).
     pub memory_mib: u32,
+    /// Guest RAM for the persistence round (both appliances).
+    #[serde(default)]
+    pub persistence_memory_mib: u32,
+    /// The persistence round's data disks.
+    #[serde(default)]
+    pub persistence_disk: String,
     pub network: NetworkChoice,
     /// Our appliance first, then the Linux baseline.
     pub appliances: Vec<ApplianceResults>,
@@ -82,6 +97,22 @@ pub struct ApplianceResults {
     /// INFO's `used_memory` per idle connection, one per throughput round.
     #[serde(default)]
     pub idle_connection_bytes: Vec<f64>,
+    /// Boots that loaded a dataset from the data disk, then saved it.
+    #[serde(default)]
+    pub loads: Vec<LoadSample>,
+}
+
+/// One boot of the persistence round that loads a dump and saves it again.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LoadSample {
+    pub keys: u64,
+    /// QEMU launch to the first PONG (then DBSIZE = `keys`).
+    pub pong_s: f64,
+    /// The load time the server reports: INFO's `loading_time_ms` where it
+    /// has one (the appliance), else Redis's `DB loaded from disk` log line.
+    pub server_s: Option<f64>,
+    /// From sending SAVE to its `+OK`, as the host's client sees it.
+    pub save_s: f64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -128,6 +159,11 @@ impl ApplianceResults {
 
     pub fn guest_boot(&self) -> Option<Spread> {
         spread(&self.boots.iter().filter_map(|b| b.guest_s).collect::<Vec<_>>())
+    }
+
+    /// The median of `field` over the load samples.
+    pub fn median_load(&self, field: fn(&LoadSample) -> Option<f64>) -> Option<f64> {
+        median(&self.loads.iter().filter_map(field).collect::<Vec<_>>())
     }
 
     /// The median of `field` over the samples of one test and pipeline depth.
@@ -246,6 +282,7 @@ fn rows(arch: &ArchResults) -> Vec<Row> {
             linux_extra: String::new(),
         });
     }
+    rows.extend(persistence_rows(ours, linux));
     rows.push(simple(
         "memory per idle connection (INFO used_memory)",
         median(&ours.idle_connection_bytes),
@@ -280,6 +317,40 @@ fn rows(arch: &ArchResults) -> Vec<Row> {
                 linux_extra: String::new(),
             });
         }
+    }
+    rows
+}
+
+/// One figure of a load sample, if it has it.
+type LoadField = fn(&LoadSample) -> Option<f64>;
+
+/// The persistence round's rows: SET throughput per `appendfsync` policy
+/// and depth, then loading and saving the dataset.
+fn persistence_rows(ours: &ApplianceResults, linux: &ApplianceResults) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for policy in FSYNC_POLICIES {
+        for pipeline in PIPELINES {
+            let test = fsync_test(policy);
+            rows.push(Row {
+                metric: format!("SET -P {pipeline} appendfsync {policy} requests/s"),
+                ours: ours.median_of(&test, pipeline, |s| s.rps),
+                linux: linux.median_of(&test, pipeline, |s| s.rps),
+                format: rps,
+                higher_is_better: true,
+                target: None,
+                ours_extra: String::new(),
+                linux_extra: String::new(),
+            });
+        }
+    }
+    let keys = ours.loads.iter().chain(&linux.loads).map(|l| l.keys.to_string()).next().unwrap_or("N".into());
+    let loads: [(String, LoadField); 3] = [
+        (format!("boot to PONG with {keys} keys loaded"), |l| Some(l.pong_s)),
+        (format!("server's own load time, {keys} keys"), |l| l.server_s),
+        (format!("SAVE of {keys} keys"), |l| Some(l.save_s)),
+    ];
+    for (metric, field) in loads {
+        rows.push(simple(&metric, ours.median_load(field), linux.median_load(field), seconds, None));
     }
     rows
 }
@@ -338,6 +409,13 @@ pub fn table(results: &Results) -> String {
             arch.network.backend,
             arch.network.why
         );
+        if arch.persistence_memory_mib > 0 {
+            let _ = writeln!(
+                out,
+                "  persistence rows: -m {}M, data disk {}",
+                arch.persistence_memory_mib, arch.persistence_disk
+            );
+        }
         for appliance in &arch.appliances {
             if let Some(status) = &appliance.status {
                 let _ = writeln!(out, "  {}: {status}", appliance.name);
@@ -507,6 +585,27 @@ mod tests {
         assert!(get.contains("35000/s") && get.contains("1.75x") && get.contains(">= 1.5x"), "{get}");
         let memory = table.lines().find(|l| l.contains("minimum memory")).unwrap();
         assert!(memory.contains("8.00x"));
+    }
+
+    #[test]
+    fn persistence_rows_compare_fsync_loading_and_saving() {
+        let mut results = example();
+        let [ours, linux] = &mut results.arches[0].appliances[..] else { panic!() };
+        ours.samples.push(sample(&fsync_test("always"), 1, 20000.0));
+        linux.samples.push(sample(&fsync_test("always"), 1, 2000.0));
+        ours.loads.push(LoadSample { keys: 1000, pong_s: 0.5, server_s: Some(0.25), save_s: 0.1 });
+        linux.loads.push(LoadSample { keys: 1000, pong_s: 5.0, server_s: None, save_s: 0.4 });
+        results.arches[0].persistence_memory_mib = 512;
+        let table = table(&results);
+        assert!(table.contains("persistence rows: -m 512M"));
+        let always = table.lines().find(|l| l.contains("SET -P 1 appendfsync always")).unwrap();
+        assert!(always.contains("20000/s") && always.contains("10.00x"), "{always}");
+        let load = table.lines().find(|l| l.contains("boot to PONG with 1000 keys loaded")).unwrap();
+        assert!(load.contains("500.0 ms") && load.contains("5.00 s") && load.contains("10.00x"), "{load}");
+        let own = table.lines().find(|l| l.contains("server's own load time")).unwrap();
+        assert!(own.contains("250.0 ms") && own.contains(" - "), "{own}");
+        let save = table.lines().find(|l| l.contains("SAVE of 1000 keys")).unwrap();
+        assert!(save.contains("4.00x"), "{save}");
     }
 
     #[test]
