@@ -131,6 +131,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("save", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, persist::save),
     c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgsave),
     c("bgrewriteaof", 1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgrewriteaof),
+    c("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, persist::sync),
     c("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, persist::debug),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
     c("function", -2, NOSCRIPT, NONE, SCRIPTING, srv::function),

@@ -128,6 +128,8 @@ pub const TUNING: &[TuningParam] = &[
     tuning("stream-node-max-entries", None, 0, i64::MAX, 100),
     tuning_memory("hll-sparse-max-bytes", 0, i64::MAX, 3000),
     tuning_memory("repl-backlog-size", 1, i64::MAX, 1024 * 1024),
+    // How often a master PINGs its replicas (the SYNC stream sends none).
+    tuning("repl-ping-replica-period", None, 1, i32::MAX as i64, 10),
     // Redis's debugging delay per key loaded (microseconds); nothing is
     // loaded slowly here.
     tuning_hidden("key-load-delay", i32::MIN as i64, i32::MAX as i64, 0),

@@ -294,6 +294,9 @@ pub fn check_replies(bytes: &[u8]) -> Result<usize, String> {
 struct Conn {
     id: Option<ClientId>,
     stream: ReplyStream,
+    /// It sent SYNC: what it receives is a replication stream (an RDB
+    /// payload, then commands), not replies, and is not checked.
+    replica: bool,
 }
 
 /// The `maxmemory` bound, tracked across steps.
@@ -354,15 +357,21 @@ fn check_step(s: &Server, bound: &mut MemoryBound, base: usize, fed: usize, heap
 fn write_back(s: &mut Server, conns: &mut [Conn], all: bool, reconnects: &mut usize, now: Time) -> Result<(), String> {
     for (slot, conn) in conns.iter_mut().enumerate() {
         let Some(id) = conn.id else { continue };
+        conn.replica |= s.is_replica(id);
         let out = s.output(id);
         let n = if all { out.len() } else { (out.len() / 2 + 1).min(out.len()) };
-        conn.stream.push(&out[..n])?;
+        if !conn.replica {
+            conn.stream.push(&out[..n])?;
+        }
         s.consume_output(id, n);
         if s.should_close(id) && s.output(id).is_empty() {
-            conn.stream.finish(true)?;
+            if !conn.replica {
+                conn.stream.finish(true)?;
+            }
             s.disconnect(id);
             conn.id = None;
             conn.stream = ReplyStream::new();
+            conn.replica = false;
             if *reconnects < MAX_RECONNECTS {
                 *reconnects += 1;
                 match s.connect(if slot == 0 { "127.0.0.1:1" } else { "127.0.0.1:2" }, now) {
@@ -380,8 +389,16 @@ pub fn two_clients(data: &[u8], heap: HeapProbe) -> Result<(), String> {
     let mut now = Time { unix_ms: 1_700_000_000_000, mono_ms: 1 };
     let mut s = Server::new(config(), 0x5eed);
     let mut conns = [
-        Conn { id: Some(s.connect("127.0.0.1:1", now).map_err(|_| "refused")?), stream: ReplyStream::new() },
-        Conn { id: Some(s.connect("127.0.0.1:2", now).map_err(|_| "refused")?), stream: ReplyStream::new() },
+        Conn {
+            id: Some(s.connect("127.0.0.1:1", now).map_err(|_| "refused")?),
+            stream: ReplyStream::new(),
+            replica: false,
+        },
+        Conn {
+            id: Some(s.connect("127.0.0.1:2", now).map_err(|_| "refused")?),
+            stream: ReplyStream::new(),
+            replica: false,
+        },
     ];
     let mut bound = MemoryBound { last_max: s.cfg.maxmemory, ..MemoryBound::default() };
     // The fixed baseline `maxmemory` is enforced on besides the datasets.
@@ -417,7 +434,9 @@ pub fn two_clients(data: &[u8], heap: HeapProbe) -> Result<(), String> {
         }
     }
     for conn in &mut conns {
-        if let Some(id) = conn.id {
+        if let Some(id) = conn.id
+            && !conn.replica
+        {
             conn.stream.finish(s.should_close(id))?;
         }
     }

@@ -72,6 +72,7 @@ pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod rdb;
+pub mod replica;
 pub mod resp;
 pub mod server;
 pub mod snapshot;

@@ -1,4 +1,4 @@
-//! SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE and DEBUG RELOAD: the commands of
+//! SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SYNC and DEBUG RELOAD: the commands of
 //! [`crate::persist`]. Without a data disk they fail as Redis's do when it
 //! cannot save (an error; nothing is pretended).
 
@@ -32,6 +32,18 @@ pub fn bgrewriteaof(s: &mut Server, c: &mut Ctx) {
         Ok(true) => c.out.simple(b"Background append only file rewriting started"),
         Ok(false) => c.out.simple(b"Background append only file rewriting scheduled"),
         Err(e) => c.out.err(&alloc::format!("ERR {e}")),
+    }
+}
+
+/// SYNC: the dataset, then the replication stream (see [`crate::replica`]).
+pub fn sync(s: &mut Server, c: &mut Ctx) {
+    match s.full_sync_payload() {
+        Ok(rdb) => {
+            c.out.raw(alloc::format!("${}\r\n", rdb.len()).as_bytes());
+            c.out.raw(&rdb);
+            s.add_replica(c.cid);
+        }
+        Err(e) => c.out.err(e),
     }
 }
 

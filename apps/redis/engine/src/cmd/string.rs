@@ -342,6 +342,8 @@ pub fn getdel(s: &mut Server, c: &mut Ctx) {
             s.notify(GENERIC, "del", c.db, &key);
             s.modified(c, c.db, &key);
             c.out.bulk(&v);
+            // Propagated as DEL, as Redis does.
+            c.propagate_as(vec![vec![b"DEL".to_vec(), key]]);
         }
         None => c.out.null(),
     }

@@ -497,15 +497,23 @@ impl Server {
         }
     }
 
+    /// Writes the running background snapshot (if any) to the end.
+    pub(crate) fn finish_background_snapshot(&mut self) {
+        let Some(mut p) = self.persist.take() else { return };
+        while p.job.is_some() && !self.step_job(&mut p, SYNC_STEP_BYTES) {}
+        self.persist = Some(p);
+    }
+
     /// SAVE (and the saves of SHUTDOWN, FLUSHALL, DEBUG RELOAD): a snapshot
     /// written to the end before returning. A background snapshot running
     /// is finished first (Redis refuses SAVE then; finishing it gives the
     /// same result sooner).
     pub(crate) fn save_now(&mut self) -> Result<(), String> {
-        let Some(mut p) = self.persist.take() else {
+        if self.persist.is_none() {
             return Err(String::from("no data disk is attached (start the appliance with a disk to save to)"));
-        };
-        while p.job.is_some() && !self.step_job(&mut p, SYNC_STEP_BYTES) {}
+        }
+        self.finish_background_snapshot();
+        let Some(mut p) = self.persist.take() else { return Err(String::from("no data disk is attached")) };
         let mut result = Ok(());
         if self.start_job(&mut p, JobKind::Save) {
             while !self.step_job(&mut p, SYNC_STEP_BYTES) {}

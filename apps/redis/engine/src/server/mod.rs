@@ -131,6 +131,8 @@ pub struct Server {
     observer: Option<Box<dyn CommandObserver>>,
     /// The data disk and what is being saved to it (see [`crate::persist`]).
     pub(crate) persist: Option<crate::persist::Persistence>,
+    /// Connections receiving the replication stream (see [`crate::replica`]).
+    pub(crate) replicas: Vec<crate::replica::Replica>,
     pub(crate) shutdown: bool,
     command_index: HashMap<Vec<u8>, usize, FixedState>,
     /// Clients whose buffered input should be processed (e.g. unblocked).
@@ -143,7 +145,7 @@ pub struct Server {
     /// Set during `replay` so expiry/eviction deletions are not re-propagated.
     replaying: bool,
     /// During EXEC: whether MULTI was already reported to the observer.
-    exec_propagation: Option<bool>,
+    exec_propagation: Option<Vec<(usize, Vec<Vec<u8>>)>>,
     /// Sum of every client's last counted memory (`Client::mem`).
     clients_mem: usize,
     /// The part of `clients_mem` held by clients closing (`close_now`),
@@ -282,6 +284,7 @@ impl Server {
             dirty: Vec::new(),
             observer: None,
             persist: None,
+            replicas: Vec::new(),
             shutdown: false,
             command_index,
             resume: Vec::new(),
@@ -400,6 +403,7 @@ impl Server {
         if c.monitor {
             self.monitors.retain(|&m| m != cid);
         }
+        self.remove_replica(cid);
         self.clients_mem -= c.mem;
         if c.mem_closing {
             self.closing_mem -= c.mem;
@@ -586,7 +590,7 @@ impl Server {
         in_exec: bool,
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
-        let keep_argv = self.observer.is_some() || self.persistence_logging();
+        let keep_argv = self.observer.is_some() || self.persistence_logging() || !self.replicas.is_empty();
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
@@ -635,15 +639,15 @@ impl Server {
         ctx.out
     }
 
-    /// Reports a write to the observer and to persistence.
+    /// Reports a write to the observer, persistence and replicas; during
+    /// EXEC it is held until the transaction ends.
     pub(crate) fn propagate(&mut self, db: usize, argv: &[Vec<u8>]) {
         if self.replaying {
             return;
         }
-        if self.exec_propagation == Some(false) {
-            // First write of a transaction: open it.
-            self.exec_propagation = Some(true);
-            self.emit_write(db, &[b"MULTI"]);
+        if let Some(held) = self.exec_propagation.as_mut() {
+            held.push((db, argv.to_vec()));
+            return;
         }
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         self.emit_write(db, &refs);
@@ -655,15 +659,27 @@ impl Server {
         }
         let writer = self.running;
         self.persist_write(db, argv, writer);
+        self.feed_replicas(db, argv);
     }
 
-    /// EXEC starts: writes it makes are wrapped in MULTI/EXEC.
+    /// EXEC starts: the writes it makes are held.
     pub(crate) fn begin_exec_propagation(&mut self) {
-        self.exec_propagation = Some(false);
+        self.exec_propagation = Some(Vec::new());
     }
 
+    /// EXEC ends: its writes go out, in MULTI/EXEC when there are several
+    /// (as Redis 7.0 propagates a transaction; one write goes alone).
     pub(crate) fn end_exec_propagation(&mut self, db: usize) {
-        if self.exec_propagation.take() == Some(true) {
+        let Some(held) = self.exec_propagation.take() else { return };
+        let wrap = held.len() > 1;
+        if wrap {
+            self.emit_write(held[0].0, &[b"MULTI"]);
+        }
+        for (db, argv) in &held {
+            let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+            self.emit_write(*db, &refs);
+        }
+        if wrap {
             self.emit_write(db, &[b"EXEC"]);
         }
     }

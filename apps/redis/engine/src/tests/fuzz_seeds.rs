@@ -462,6 +462,8 @@ pub(super) fn seeds() -> Vec<Seed> {
                 Cmd(0, &["DEBUG", "RELOAD"]),
                 Cmd(0, &["DEBUG", "HELP"]),
                 Cmd(0, &["DEBUG", "SLEEP", "0"]),
+                Cmd(1, &["SYNC"]),
+                Cmd(0, &["SET", "replicated", "1"]),
                 Cmd(0, &["INFO"]),
                 Cmd(0, &["INFO", "keyspace"]),
                 Cmd(0, &["DBSIZE"]),
