@@ -295,3 +295,70 @@ fn acknowledged_writes_survive_power_cuts_with_always() {
 fn io_errors_lose_nothing_acknowledged() {
     power_cut_cases("always", 300, true);
 }
+
+/// A server on a fresh simulated disk with `args` (Redis options).
+fn fresh(args: &[&str], now: Time) -> (Server, Shared) {
+    let disk = Shared(Rc::new(RefCell::new(SimDisk::new(SECTORS))));
+    drop(Store::format(disk.clone(), now.unix_ms).unwrap());
+    let mut s = Server::new(Config::from_args(args).unwrap(), 7);
+    let store = Store::open(disk.clone()).unwrap_or_else(|e| std::panic!("open: {}", e.kind));
+    s.attach_storage(Box::new(store), now).unwrap();
+    (s, disk)
+}
+
+fn info_field(s: &mut Server, c: ClientId, field: &str, now: Time) -> u64 {
+    feed(s, c, &["INFO".to_string(), "persistence".to_string()], now);
+    let out = String::from_utf8_lossy(s.output(c)).into_owned();
+    let n = out.len();
+    s.consume_output(c, n);
+    let prefix = format!("{field}:");
+    out.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).unwrap()
+}
+
+/// `appendfsync everysec`: each turn's record is written at once but
+/// flushed only by the once-a-second tick.
+#[test]
+fn everysec_flushes_once_a_second() {
+    let mut now = Time { unix_ms: 1_700_000_000_000, mono_ms: 1_000 };
+    let (mut s, disk) = fresh(&["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""], now);
+    let c = s.connect("127.0.0.1:2", now).unwrap();
+    feed(&mut s, c, &["SET".into(), "k".into(), "v".into()], now);
+    s.end_turn(now);
+    assert!(disk.0.borrow().unflushed_writes() > 0, "the record is written, not flushed");
+    now = now.plus_ms(500);
+    s.tick(now);
+    assert!(disk.0.borrow().unflushed_writes() > 0, "not before a second");
+    now = now.plus_ms(600);
+    s.tick(now);
+    assert_eq!(disk.0.borrow().unflushed_writes(), 0, "flushed after a second");
+    // Survives a power cut now.
+    let cut = disk.0.replace(SimDisk::new(8)).power_cut(1);
+    disk.0.replace(cut);
+    let s = boot(&disk, config("everysec"), now);
+    assert_eq!(canon(&s, now.unix_ms).len(), 1);
+}
+
+/// The log is rewritten automatically once it has grown past
+/// `auto-aof-rewrite-min-size` by `auto-aof-rewrite-percentage`.
+#[test]
+fn the_log_is_rewritten_when_it_grows() {
+    let mut now = Time { unix_ms: 1_700_000_000_000, mono_ms: 1_000 };
+    let args = ["--appendonly", "yes", "--save", "", "--auto-aof-rewrite-min-size", "64kb"];
+    let (mut s, _disk) = fresh(&args, now);
+    let c = s.connect("127.0.0.1:2", now).unwrap();
+    let value = "v".repeat(1000);
+    for i in 0..200 {
+        feed(&mut s, c, &["SET".into(), format!("k{}", i % 10), value.clone()], now);
+        s.end_turn(now);
+        now = now.plus_ms(1);
+        s.tick(now);
+        while s.persistence_busy() {
+            s.end_turn(now);
+        }
+    }
+    let out = s.output(c).len();
+    s.consume_output(c, out);
+    assert!(info_field(&mut s, c, "aof_rewrites", now) >= 1, "the log was rewritten");
+    // The rewrite compacted it: 10 keys, far less than 200 writes.
+    assert!(info_field(&mut s, c, "aof_current_size", now) < 64 * 1024 + 20_000);
+}
