@@ -67,7 +67,7 @@ impl Server {
                 r.db = Some(db);
             }
             encode(&mut bytes, argv);
-            self.write_push_to(r.cid, |out| out.raw(&bytes));
+            self.push_to(r.cid, |out| out.raw(&bytes));
         }
         self.replicas = targets;
     }

@@ -39,3 +39,20 @@ fn maxmemory_cannot_be_raised_past_the_ceiling_to_grow_a_value() {
     assert!(reply.starts_with("-OOM "), "{reply}");
     assert!(crate::fuzzing::two_clients(include_bytes!("fuzz_found/setrange-past-raised-maxmemory"), None).is_ok());
 }
+
+/// A replica (a client that sent SYNC) that then runs a write itself: the
+/// write's propagation went straight into the replica's output buffer while
+/// the buffer was lent to the running command, and the buffer's position
+/// passed its end (found by `cargo xtask fuzz` within a minute of SYNC
+/// existing). It goes through the running client's held pushes now.
+#[test]
+fn a_replica_runs_a_write() {
+    let mut h = H::new();
+    let c = h.client();
+    let out = h.raw(c, b"SYNC\r\n");
+    assert!(out.starts_with(b"$"), "{}", show(&out));
+    let out = show(&h.raw(c, b"SET k v\r\nFLUSHALL\r\n"));
+    assert!(out.contains("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "{out}");
+    assert_eq!(out.matches("+OK\r\n").count(), 2, "{out}");
+    assert!(crate::fuzzing::two_clients(include_bytes!("fuzz_found/sync-replica-runs-a-write"), None).is_ok());
+}
