@@ -45,6 +45,12 @@ pub fn exec(s: &mut Server, c: &mut Ctx) {
         return;
     }
     s.unwatch_all(c.cid);
+    if s.exec_out_of_memory(c.db, &m.queued) {
+        let mut msg = b"EXECABORT Transaction discarded because of: ".to_vec();
+        msg.extend_from_slice(crate::server::OOM_ERROR);
+        c.out.error(&msg);
+        return;
+    }
     c.out.array(m.queued.len());
     s.begin_exec_propagation();
     for argv in m.queued {

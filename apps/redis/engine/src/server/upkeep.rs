@@ -256,6 +256,20 @@ impl Server {
         self.reserve_keys(db, new_keys)
     }
 
+    /// EXEC of a transaction with a command that may use memory (`denyoom`)
+    /// while over `maxmemory` and nothing can be evicted: refused as a
+    /// whole, as Redis 7.0 checks the limit for EXEC itself.
+    pub(crate) fn exec_out_of_memory(&mut self, db: usize, queued: &[Vec<Vec<u8>>]) -> bool {
+        if self.cfg.maxmemory == 0 || self.replaying {
+            return false;
+        }
+        let uses_memory = queued
+            .iter()
+            .filter_map(|argv| argv.first().and_then(|n| self.lookup_command(n)))
+            .any(|spec| spec.flags & flags::DENYOOM != 0);
+        uses_memory && !self.evict_for_growth(db, 0, 0)
+    }
+
     /// Inside EXEC: like [`make_room`](Self::make_room) for one queued
     /// command, but without eviction and only refusing when the command's
     /// new keys would grow the keyspace past `maxmemory` (Redis checks the
