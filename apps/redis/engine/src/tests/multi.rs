@@ -94,3 +94,32 @@ fn oom_in_multi_aborts() {
         ["EXEC"] => "-EXECABORT Transaction discarded because of previous errors.\r\n",
     );
 }
+
+/// `maxmemory` lowered between MULTI and EXEC: a transaction with a
+/// command that may use memory is refused as a whole (Redis 7.0's
+/// `EXECABORT ... OOM`); one with only reads runs.
+#[test]
+fn exec_over_maxmemory_aborts_unless_read_only() {
+    let mut h = H::new();
+    let (c, admin) = (h.client(), h.client());
+    h.cmd(c, &["SET", "x", "value"]);
+    script!(h, c,
+        ["MULTI"] => "+OK\r\n",
+        ["GET", "x"] => "+QUEUED\r\n",
+        ["PING"] => "+QUEUED\r\n",
+    );
+    assert_eq!(h.cmd(admin, &["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
+    assert_eq!(h.cmd(c, &["EXEC"]), "*2\r\n$5\r\nvalue\r\n+PONG\r\n");
+    assert_eq!(h.cmd(admin, &["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
+    script!(h, c,
+        ["MULTI"] => "+OK\r\n",
+        ["SET", "y", "1"] => "+QUEUED\r\n",
+        ["GET", "y"] => "+QUEUED\r\n",
+    );
+    assert_eq!(h.cmd(admin, &["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
+    assert_eq!(
+        h.cmd(c, &["EXEC"]),
+        "-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n"
+    );
+    assert_eq!(h.cmd(c, &["EXISTS", "y"]), ":0\r\n");
+}
