@@ -75,7 +75,6 @@ pub mod rdb;
 pub mod replica;
 pub mod resp;
 pub mod server;
-pub mod snapshot;
 pub mod types;
 pub mod util;
 
@@ -114,9 +113,10 @@ pub struct Refused {
     pub reply: Vec<u8>,
 }
 
-/// Hook for a persistence layer (AOF): receives every executed write
-/// command (already rewritten to be replay-safe: relative TTLs become
-/// absolute, expirations and evictions appear as DEL).
+/// Hook that receives every executed write command as it is propagated
+/// (the form the log on a data disk and the replicas get: relative TTLs
+/// made absolute, expirations and evictions as DEL, transactions in
+/// MULTI/EXEC).
 pub trait CommandObserver {
     fn on_write(&mut self, db: usize, argv: &[&[u8]]);
 }

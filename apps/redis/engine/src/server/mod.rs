@@ -751,10 +751,4 @@ impl Server {
         self.run_resumed();
         out
     }
-
-    /// Calls `f(db, argv)` with commands that recreate the whole dataset
-    /// (SET/RPUSH/HSET/SADD/ZADD plus PEXPIREAT), like an AOF rewrite.
-    pub fn snapshot(&self, f: &mut dyn FnMut(usize, &[&[u8]])) {
-        crate::snapshot::emit(self, f);
-    }
 }
