@@ -76,7 +76,6 @@ struct Job {
 /// What INFO's persistence section reports.
 #[derive(Debug, Clone, Default)]
 pub struct PersistInfo {
-    pub loading: bool,
     pub last_save_unix: u64,
     pub last_bgsave_ok: bool,
     pub last_bgsave_secs: i64,
@@ -289,11 +288,6 @@ impl Server {
     /// Whether writes are being logged (their arguments are then kept).
     pub(crate) fn persistence_logging(&self) -> bool {
         self.persist.as_ref().is_some_and(|p| p.logging)
-    }
-
-    /// Whether a data disk is attached.
-    pub fn has_storage(&self) -> bool {
-        self.persist.is_some()
     }
 
     /// Console messages about persistence (saves, errors), oldest first.
@@ -573,45 +567,37 @@ impl Server {
     /// INFO's persistence section.
     pub(crate) fn persistence_info(&self, t: &mut String) {
         use core::fmt::Write;
-        let Some(p) = self.persist.as_ref() else {
-            let _ = write!(
-                t,
-                "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_last_write_status:ok\r\ndisk_attached:0\r\n",
-                self.dirty_since_save,
-                self.started.unix_ms / 1000,
-                u8::from(self.cfg.appendonly)
-            );
-            return;
-        };
-        let running = |kind| p.job.as_ref().is_some_and(|j| j.kind == kind);
-        let current = |kind| {
-            p.job
-                .as_ref()
-                .filter(|j| j.kind == kind)
-                .map_or(-1, |j| (self.now.mono_ms.saturating_sub(j.started_ms) / 1000) as i64)
-        };
+        let p = self.persist.as_ref();
+        let info = p.map(|p| &p.info);
+        let job = |kind| p.and_then(|p| p.job.as_ref()).filter(|j| j.kind == kind);
+        let running = |kind| u8::from(job(kind).is_some());
+        let current = |kind| job(kind).map_or(-1, |j| (self.now.mono_ms.saturating_sub(j.started_ms) / 1000) as i64);
         let ok = |b: bool| if b { "ok" } else { "err" };
-        let store = p.disk.summary();
+        // Clients get -LOADING from the app while the dataset loads, so
+        // INFO is only ever answered with it loaded.
         let _ = write!(
             t,
-            "loading:{}\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_last_write_status:{}\r\n",
-            u8::from(p.info.loading),
+            "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_last_write_status:{}\r\n",
             self.dirty_since_save,
-            u8::from(running(JobKind::Save)),
-            p.info.last_save_unix,
-            ok(p.info.last_bgsave_ok),
-            p.info.last_bgsave_secs,
+            running(JobKind::Save),
+            self.last_save_unix(),
+            ok(info.is_none_or(|i| i.last_bgsave_ok)),
+            info.map_or(-1, |i| i.last_bgsave_secs),
             current(JobKind::Save),
-            p.info.saves,
-            u8::from(p.logging),
-            u8::from(running(JobKind::Rewrite)),
-            u8::from(p.rewrite_scheduled),
-            p.info.last_rewrite_secs,
+            info.map_or(0, |i| i.saves),
+            u8::from(p.map_or(self.cfg.appendonly, |p| p.logging)),
+            running(JobKind::Rewrite),
+            u8::from(p.is_some_and(|p| p.rewrite_scheduled)),
+            info.map_or(-1, |i| i.last_rewrite_secs),
             current(JobKind::Rewrite),
-            ok(p.info.last_rewrite_ok),
-            p.info.aof_rewrites,
-            ok(!p.write_failing),
+            ok(info.is_none_or(|i| i.last_rewrite_ok)),
+            info.map_or(0, |i| i.aof_rewrites),
+            ok(!p.is_some_and(|p| p.write_failing)),
         );
+        let Some(p) = p else {
+            t.push_str("disk_attached:0\r\n");
+            return;
+        };
         if p.logging {
             let _ = write!(
                 t,
@@ -632,7 +618,7 @@ impl Server {
             t,
             "disk_attached:1\r\ndisk_snapshot_bytes:{}\r\ndisk_snapshot_capacity:{}\r\ndisk_log_bytes:{}\r\ndisk_log_capacity:{}\r\n{}",
             p.disk.snapshot_len(),
-            store.snapshot_capacity,
+            p.disk.summary().snapshot_capacity,
             p.disk.log_bytes(),
             p.disk.log_capacity(),
             p.info.last_write_error.as_ref().map(|e| format!("disk_last_error:{e}\r\n")).unwrap_or_default(),
