@@ -206,13 +206,17 @@ fn discover() -> Vec<Attached> {
 }
 
 impl Attached {
+    /// Whether a write in flight covers any sector of `start..end`.
+    fn writing_in(&self, start: u64, end: u64) -> bool {
+        self.writing.values().any(|&(first, count)| first < end && start < first + count)
+    }
+
     /// Submits a write of `data` at `sector` once no write in flight
     /// overlaps it (`None`: not yet). Sectors it covers are no longer
     /// owed a retry.
     fn submit_write(&mut self, sector: u64, data: &[u8]) -> Option<Result<(), DiskError>> {
         let end = sector + (data.len() / SECTOR) as u64;
-        let overlaps = self.writing.values().any(|&(start, count)| start < end && sector < start + count);
-        if overlaps || !self.dev.can_submit() {
+        if self.writing_in(sector, end) || !self.dev.can_submit() {
             return None;
         }
         let mut buf = self.spare.pop().unwrap_or_default();
@@ -301,8 +305,7 @@ impl Disk {
             let end = at + (chunk.len() / SECTOR) as u64;
             // After the writes in flight on these sectors (reads see them).
             let token = self.wait_until(|d| {
-                let overlaps = d.writing.values().any(|&(start, count)| start < end && at < start + count);
-                if overlaps || !d.dev.can_submit() {
+                if d.writing_in(at, end) || !d.dev.can_submit() {
                     return None;
                 }
                 Some(d.dev.submit_read(at, chunk.len()).map_err(|_| DiskError::Io))
