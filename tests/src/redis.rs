@@ -21,9 +21,21 @@ pub struct RedisAppliance {
 impl RedisAppliance {
     /// Boots the Redis image on `machine` with the kernel parameters
     /// `kernel_args` (plus `--protected-mode no`: passt's connections come
-    /// from the gateway), after `customize` adjusts the boot (memory, clock),
-    /// and waits until it listens.
+    /// from the gateway), after `customize` adjusts the boot (memory, clock,
+    /// disks), and waits until it listens.
     pub fn boot(
+        machine: &str,
+        kernel_args: &str,
+        customize: impl FnOnce(Boot) -> Boot,
+    ) -> Result<RedisAppliance, String> {
+        let mut redis = RedisAppliance::start(machine, kernel_args, customize)?;
+        redis.ready = redis.machine.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).map_err(|e| e.to_string())?;
+        Ok(redis)
+    }
+
+    /// [`boot`](Self::boot) without waiting: QEMU is started and `ready`
+    /// is empty (for tests of what happens before the appliance is ready).
+    pub fn start(
         machine: &str,
         kernel_args: &str,
         customize: impl FnOnce(Boot) -> Boot,
@@ -33,8 +45,7 @@ impl RedisAppliance {
             Network::start(Backend::Passt, Transport::for_machine(machine), &[Forward { host: port, guest: 6379 }])?;
         let mut boot = customize(Boot::app("redis", machine)?.cmdline(&loopback_only_cmdline("redis", kernel_args)));
         boot.qemu_args.extend(network.qemu_args.iter().cloned());
-        let mut machine = Machine::start(&boot).map_err(|e| e.to_string())?;
-        let ready = machine.wait_for("redis: ready, listening on ", BOOT_TIMEOUT).map_err(|e| e.to_string())?;
-        Ok(RedisAppliance { machine, port, ready, _network: network })
+        let machine = Machine::start(&boot).map_err(|e| e.to_string())?;
+        Ok(RedisAppliance { machine, port, ready: String::new(), _network: network })
     }
 }

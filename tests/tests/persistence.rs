@@ -446,21 +446,14 @@ fn clients_get_loading_while_the_dataset_loads(machine: &str) {
     let path = scratch.path("big.img");
     datadisk::create(&path, 256 << 20).unwrap();
     assert_eq!(datadisk::import(&dir.join("dump.rdb"), &path).unwrap(), KEYS);
-    let transport = Transport::for_machine(machine);
-    let port = qemu_tests::network::free_port();
-    let network = qemu_tests::network::Network::start(
-        qemu_tests::network::Backend::Passt,
-        transport,
-        &[qemu_tests::network::Forward { host: port, guest: 6379 }],
-    )
-    .unwrap();
-    let mut boot = qemu_tests::Boot::app("redis", machine)
-        .unwrap()
-        .memory("512M")
-        .cmdline(&qemu_tests::network::loopback_only_cmdline("redis", PASST_BUFFERS));
-    boot.qemu_args.extend(network.qemu_args.iter().cloned());
-    boot.qemu_args.extend(DiskAttachment::new(&path).qemu_args(0, transport));
-    let mut machine_ = qemu_tests::Machine::start(&boot).unwrap();
+    let disk = DiskAttachment::new(&path);
+    let redis = RedisAppliance::start(machine, PASST_BUFFERS, |b| {
+        let mut b = b.memory("512M");
+        b.qemu_args.extend(disk.qemu_args(0, Transport::for_machine(machine)));
+        b
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (port, mut machine_) = (redis.port, redis.machine);
     // Connect once the appliance has its address (passt's first attempt
     // to reach a guest without one is retried only seconds later): the
     // load takes seconds.
@@ -485,7 +478,6 @@ fn clients_get_loading_while_the_dataset_loads(machine: &str) {
     assert_eq!(call(&mut c, &["PING"]), status("PONG"), "the same connection is served once loaded");
     assert_eq!(call(&mut c, &["DBSIZE"]), Reply::Int(KEYS as i64));
     assert_eq!(call(&mut c, &["GET", "key:4242"]), bulk("value:4242"));
-    drop(network);
 }
 
 // ----- 4. a full disk, an I/O error --------------------------------------------
