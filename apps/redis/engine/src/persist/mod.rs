@@ -285,11 +285,6 @@ impl Server {
         }
     }
 
-    /// Whether writes are being logged (their arguments are then kept).
-    pub(crate) fn persistence_logging(&self) -> bool {
-        self.persist.as_ref().is_some_and(|p| p.logging)
-    }
-
     /// Console messages about persistence (saves, errors), oldest first.
     pub fn take_persistence_messages(&mut self) -> Vec<String> {
         self.persist.as_mut().map(|p| core::mem::take(&mut p.messages)).unwrap_or_default()

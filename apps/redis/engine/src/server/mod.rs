@@ -590,7 +590,7 @@ impl Server {
         in_exec: bool,
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
-        let keep_argv = self.observer.is_some() || self.persistence_logging() || !self.replicas.is_empty();
+        let keep_argv = self.propagation_wanted();
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
@@ -642,7 +642,7 @@ impl Server {
     /// Reports a write to the observer, persistence and replicas; during
     /// EXEC it is held until the transaction ends.
     pub(crate) fn propagate(&mut self, db: usize, argv: &[Vec<u8>]) {
-        if self.replaying {
+        if self.replaying || !self.propagation_wanted() {
             return;
         }
         if let Some(held) = self.exec_propagation.as_mut() {
@@ -651,6 +651,13 @@ impl Server {
         }
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         self.emit_write(db, &refs);
+    }
+
+    /// Whether anything takes propagated writes (the observer, a data disk,
+    /// replicas): without, commands need not keep their arguments and
+    /// nothing is propagated.
+    fn propagation_wanted(&self) -> bool {
+        self.observer.is_some() || self.persist.is_some() || !self.replicas.is_empty()
     }
 
     fn emit_write(&mut self, db: usize, argv: &[&[u8]]) {
