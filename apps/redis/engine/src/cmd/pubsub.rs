@@ -131,6 +131,10 @@ pub fn publish(s: &mut Server, c: &mut Ctx) {
     let msg = c.arg(2).to_vec();
     let n = s.publish(&channel, &msg);
     c.out.int(n as i64);
+    // Replicas get every PUBLISH (their subscribers hear it too); the log
+    // does not keep it.
+    c.force_propagation = true;
+    c.replicas_only = true;
 }
 
 pub fn pubsub(s: &mut Server, c: &mut Ctx) {

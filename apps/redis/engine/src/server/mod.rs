@@ -57,6 +57,13 @@ pub struct Stats {
     pub cpu: Option<crate::introspect::CpuUsage>,
 }
 
+/// A write made inside EXEC, held until the transaction ends.
+struct HeldWrite {
+    db: usize,
+    argv: Vec<Vec<u8>>,
+    replicas_only: bool,
+}
+
 /// Execution context of one command.
 pub struct Ctx {
     pub cid: u64,
@@ -68,6 +75,9 @@ pub struct Ctx {
     pub dirty: u64,
     /// Propagate even without changes (Redis's `forceCommandPropagation`).
     pub force_propagation: bool,
+    /// What is propagated goes to replicas only, not to the log or the
+    /// observer (PUBLISH: Redis's `PROPAGATE_REPL`).
+    pub replicas_only: bool,
     /// Propagate these commands instead of `argv` (e.g. relative -> absolute TTL).
     pub rewrite: Option<Vec<Vec<Vec<u8>>>>,
     /// Running inside EXEC: blocking commands must not block.
@@ -145,7 +155,7 @@ pub struct Server {
     /// Set during `replay` so expiry/eviction deletions are not re-propagated.
     replaying: bool,
     /// During EXEC: whether MULTI was already reported to the observer.
-    exec_propagation: Option<Vec<(usize, Vec<Vec<u8>>)>>,
+    exec_propagation: Option<Vec<HeldWrite>>,
     /// Sum of every client's last counted memory (`Client::mem`).
     clients_mem: usize,
     /// The part of `clients_mem` held by clients closing (`close_now`),
@@ -604,6 +614,7 @@ impl Server {
             now: self.now,
             dirty: 0,
             force_propagation: false,
+            replicas_only: false,
             rewrite: None,
             in_exec,
             keep_argv,
@@ -622,16 +633,17 @@ impl Server {
         }
         if ctx.dirty > 0 || ctx.force_propagation {
             self.dirty_since_save += ctx.dirty;
-            if spec.flags & flags::WRITE != 0 || ctx.rewrite.is_some() {
+            if spec.flags & flags::WRITE != 0 || ctx.rewrite.is_some() || ctx.replicas_only {
+                let replicas_only = ctx.replicas_only;
                 match ctx.rewrite.take() {
                     Some(cmds) => {
                         for cmd in cmds {
-                            self.propagate(db, &cmd);
+                            self.propagate_to(db, &cmd, replicas_only);
                         }
                     }
                     None => {
                         let argv = core::mem::take(&mut ctx.argv);
-                        self.propagate(db, &argv);
+                        self.propagate_to(db, &argv, replicas_only);
                     }
                 }
             }
@@ -642,15 +654,20 @@ impl Server {
     /// Reports a write to the observer, persistence and replicas; during
     /// EXEC it is held until the transaction ends.
     pub(crate) fn propagate(&mut self, db: usize, argv: &[Vec<u8>]) {
-        if self.replaying || !self.propagation_wanted() {
+        self.propagate_to(db, argv, false);
+    }
+
+    /// [`Self::propagate`], or to the replicas alone when `replicas_only`.
+    fn propagate_to(&mut self, db: usize, argv: &[Vec<u8>], replicas_only: bool) {
+        if self.replaying || !self.propagation_wanted() || (replicas_only && self.replicas.is_empty()) {
             return;
         }
         if let Some(held) = self.exec_propagation.as_mut() {
-            held.push((db, argv.to_vec()));
+            held.push(HeldWrite { db, argv: argv.to_vec(), replicas_only });
             return;
         }
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-        self.emit_write(db, &refs);
+        self.emit_write(db, &refs, replicas_only);
     }
 
     /// Whether anything takes propagated writes (the observer, a data disk,
@@ -660,12 +677,14 @@ impl Server {
         self.observer.is_some() || self.persist.is_some() || !self.replicas.is_empty()
     }
 
-    fn emit_write(&mut self, db: usize, argv: &[&[u8]]) {
-        if let Some(obs) = self.observer.as_mut() {
-            obs.on_write(db, argv);
+    fn emit_write(&mut self, db: usize, argv: &[&[u8]], replicas_only: bool) {
+        if !replicas_only {
+            if let Some(obs) = self.observer.as_mut() {
+                obs.on_write(db, argv);
+            }
+            let writer = self.running;
+            self.persist_write(db, argv, writer);
         }
-        let writer = self.running;
-        self.persist_write(db, argv, writer);
         self.feed_replicas(db, argv);
     }
 
@@ -675,20 +694,25 @@ impl Server {
     }
 
     /// EXEC ends: its writes go out, in MULTI/EXEC when there are several
-    /// (as Redis 7.0 propagates a transaction; one write goes alone).
+    /// (as Redis 7.0 propagates a transaction; one write goes alone). The
+    /// log and the replicas each count what they receive: a PUBLISH reaches
+    /// only the replicas.
     pub(crate) fn end_exec_propagation(&mut self, db: usize) {
         let Some(held) = self.exec_propagation.take() else { return };
-        let wrap = held.len() > 1;
-        if wrap {
-            self.emit_write(held[0].0, &[b"MULTI"]);
+        let Some(first) = held.first() else { return };
+        let wrap_replicas = held.len() > 1;
+        let wrap_log = held.iter().filter(|w| !w.replicas_only).count() > 1;
+        let wrap = |s: &mut Self, db: usize, word: &[u8]| match (wrap_log, wrap_replicas) {
+            (true, _) => s.emit_write(db, &[word], false),
+            (false, true) => s.emit_write(db, &[word], true),
+            (false, false) => {}
+        };
+        wrap(self, first.db, b"MULTI");
+        for w in &held {
+            let refs: Vec<&[u8]> = w.argv.iter().map(|a| a.as_slice()).collect();
+            self.emit_write(w.db, &refs, w.replicas_only);
         }
-        for (db, argv) in &held {
-            let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-            self.emit_write(*db, &refs);
-        }
-        if wrap {
-            self.emit_write(db, &[b"EXEC"]);
-        }
+        wrap(self, db, b"EXEC");
     }
 
     /// Post-command bookkeeping.

@@ -138,3 +138,30 @@ fn replay_rolls_back_an_open_transaction_and_drops_a_cut_command() {
     // The internal replay client is not visible.
     assert_eq!(h.s.client_count(), 1);
 }
+
+/// PUBLISH reaches the replicas (their subscribers hear it) but not the log
+/// or the observer, as Redis's PROPAGATE_REPL: alone, and inside EXEC,
+/// where each side counts its own writes to decide on MULTI/EXEC.
+#[test]
+fn publish_is_propagated_to_replicas_only() {
+    let mut h = H::new();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    h.s.set_observer(Box::new(Recorder(log.clone())));
+    let replica = h.client();
+    let c = h.client();
+    assert!(h.raw(replica, b"SYNC\r\n").starts_with(b"$"));
+
+    h.cmd(c, &["PUBLISH", "ch", "hello"]);
+    let stream = show(&h.take(replica));
+    assert_eq!(stream, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+    assert!(cmds(&log).is_empty(), "{:?}", cmds(&log));
+
+    h.cmd(c, &["MULTI"]);
+    h.cmd(c, &["SET", "k", "v"]);
+    h.cmd(c, &["PUBLISH", "ch", "x"]);
+    h.cmd(c, &["EXEC"]);
+    let stream = show(&h.take(replica));
+    let words: Vec<&str> = stream.split("\r\n").filter(|w| !w.starts_with(['*', '$']) && !w.is_empty()).collect();
+    assert_eq!(words, ["MULTI", "SET", "k", "v", "PUBLISH", "ch", "x", "EXEC"]);
+    assert_eq!(cmds(&log), ["0:SET k v"]);
+}
