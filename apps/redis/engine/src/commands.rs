@@ -2,8 +2,8 @@
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
 use crate::cmd::{
-    client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string, zset,
-    zset_pop, zsetops,
+    client, config, dump, hash, info, keys, lcs, list, migrate, multi, persist, pubsub, server as srv, set, sort,
+    string, zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -160,6 +160,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("object", -2, READONLY, (2, 2, 1), GENERIC, keys::object),
     c("dump", 2, READONLY, K1, GENERIC, dump::dump),
     c("restore", -4, RW, K1, GENERIC, dump::restore),
+    c("migrate", -6, WRITE | MOVABLE_KEYS, (3, 3, 1), GENERIC, migrate::migrate),
     c("memory", -2, READONLY, (2, 2, 1), SERVER, keys::memory),
     // strings
     c("get", 2, READONLY | FAST, K1, STRING, string::get),

@@ -18,6 +18,7 @@ mod introspection;
 mod keys;
 mod keyspace_growth;
 mod lists;
+mod migrate;
 mod multi;
 mod notify;
 mod parser_props;

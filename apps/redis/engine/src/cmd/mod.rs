@@ -9,6 +9,7 @@ pub mod info;
 pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod migrate;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;

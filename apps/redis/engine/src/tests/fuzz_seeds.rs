@@ -233,6 +233,9 @@ pub(super) fn seeds() -> Vec<Seed> {
                 Cmd(0, &["RESTORE", "b", "0", "payload", "REPLACE", "IDLETIME", "10"]),
                 // A payload DUMPed by Redis 7.0 (the string "hello").
                 Raw(1, b"*5\r\n$7\r\nRESTORE\r\n$1\r\nr\r\n$1\r\n0\r\n$17\r\n\x00\x05hello\x0a\x00\x63\x72\xdf\x76\x65\x34\x20\x0a\r\n$6\r\nABSTTL\r\n"),
+                // The fuzz harness has no outgoing connections: IOERR.
+                Cmd(0, &["MIGRATE", "10.0.0.2", "6379", "b", "0", "100", "COPY", "REPLACE", "AUTH2", "u", "p"]),
+                Cmd(0, &["MIGRATE", "10.0.0.2", "6379", "", "0", "100", "KEYS", "b", "nokey"]),
                 Cmd(0, &["DEL", "a2"]),
                 Cmd(0, &["UNLINK", "b"]),
                 Cmd(1, &["SELECT", "2"]),
