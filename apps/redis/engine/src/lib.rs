@@ -67,6 +67,7 @@ pub mod fuzzing;
 pub mod glob;
 pub mod idqueue;
 pub mod introspect;
+pub mod longdouble;
 pub mod mem;
 pub mod notify;
 pub mod persist;

@@ -18,6 +18,7 @@ mod introspection;
 mod keys;
 mod keyspace_growth;
 mod lists;
+mod long_double;
 mod migrate;
 mod multi;
 mod notify;

@@ -5,11 +5,12 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::int_arg;
+use crate::longdouble::{self, LongDouble};
 use crate::mem;
 use crate::notify::{GENERIC, STRING};
 use crate::server::{Ctx, Server};
 use crate::types::Value;
-use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
+use crate::util::{eq_ic, i64_bytes, parse_i64};
 
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
@@ -473,8 +474,8 @@ pub fn decrby(s: &mut Server, c: &mut Ctx) {
 pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
     let cur = match s.peek(c.db, &key) {
-        None => 0.0,
-        Some(Value::Str(v)) => match parse_f64(v) {
+        None => LongDouble::ZERO,
+        Some(Value::Str(v)) => match longdouble::parse(v) {
             Some(n) => n,
             None => {
                 c.not_float();
@@ -486,16 +487,15 @@ pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
             return;
         }
     };
-    let Some(by) = parse_f64(c.arg(2)) else {
+    let Some(by) = longdouble::parse(c.arg(2)) else {
         c.not_float();
         return;
     };
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
+    let Some(new) = cur.plus(by).filter(LongDouble::is_finite) else {
         c.out.err("ERR increment would produce NaN or Infinity");
         return;
-    }
-    let bytes = human_double_bytes(new);
+    };
+    let bytes = new.to_human();
     s.store(c.db, &key, Value::Str(bytes.clone()), true);
     s.notify(STRING, "incrbyfloat", c.db, &key);
     s.modified(c, c.db, &key);
