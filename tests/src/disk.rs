@@ -16,6 +16,19 @@ pub enum Interface {
     Nvme { block_size: u32 },
 }
 
+impl Interface {
+    /// The prefix of `--disk` that selects it: `virtio`, `nvme`, `nvme4k`
+    /// (other block sizes: `nvme{size}`).
+    pub fn name(self) -> String {
+        match self {
+            Interface::Virtio => String::from("virtio"),
+            Interface::Nvme { block_size: 512 } => String::from("nvme"),
+            Interface::Nvme { block_size: 4096 } => String::from("nvme4k"),
+            Interface::Nvme { block_size } => format!("nvme{block_size}"),
+        }
+    }
+}
+
 /// A disk image to attach.
 #[derive(Clone, Debug)]
 pub struct DiskAttachment {
