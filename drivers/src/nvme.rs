@@ -102,7 +102,8 @@ pub enum Refused {
     Full,
     /// Outside the namespace, empty, too long, or not whole blocks.
     OutOfRange,
-    /// The buffer is not 4-byte aligned (PRP entries need it).
+    /// The buffer is not 4-byte aligned (PRP entries need it; the kernel
+    /// heap's blocks always are).
     Unaligned,
     ReadOnly,
     /// FLUSH without a volatile write cache: there is nothing to flush.
@@ -168,8 +169,12 @@ impl<H: Hardware> Nvme<H> {
 
         // Reset (3.5.1): clearing CC.EN aborts everything and the
         // controller drops CSTS.RDY once it is idle; only then may the
-        // admin queue registers change.
+        // admin queue registers change. (One still becoming ready from an
+        // earlier enable finishes that first.)
         let cc = regs.read32(REG_CC);
+        if cc & CC_ENABLE != 0 && regs.read32(REG_CSTS) & CSTS_READY == 0 {
+            let _ = wait_ready::<H>(&regs, true, timeout_ns);
+        }
         regs.write32(REG_CC, cc & !CC_ENABLE);
         wait_ready::<H>(&regs, false, timeout_ns)?;
 
@@ -503,7 +508,9 @@ fn wait_ready<H: Hardware>(regs: &Registers, ready: bool, timeout_ns: u64) -> Re
         if csts == u32::MAX {
             return Err(String::from("the controller stopped answering (CSTS reads all ones)"));
         }
-        if csts & CSTS_FATAL != 0 {
+        // A fatal status clears with the reset, so it matters only when
+        // becoming ready.
+        if ready && csts & CSTS_FATAL != 0 {
             return Err(String::from("the controller reports a fatal status (CSTS.CFS)"));
         }
         if (csts & CSTS_READY != 0) == ready {

@@ -12,7 +12,8 @@
 //!    the same data; a dump saved by real Redis boots the appliance;
 //! 4. a disk too small for the dataset and an injected I/O error (QEMU's
 //!    `blkdebug`) give `-MISCONF`, reads go on, and nothing acknowledged
-//!    is lost.
+//!    is lost; on NVMe the failed command's status is reported and the
+//!    write absorbed.
 
 use qemu_tests::datadisk;
 use qemu_tests::disk::{DiskAttachment, Interface};
@@ -562,8 +563,30 @@ fn errors_stop_writes_and_lose_nothing(machine: &str) {
     all_there(machine, &broken.path, &acked);
 }
 
+/// An NVMe data disk whose log sector fails one write (blkdebug): the
+/// controller's error status is reported, the kernel writes the sectors
+/// again at the next flush, and no client notices; after a kill every
+/// acknowledged write is there.
+fn nvme_write_errors_are_reported_and_retried(machine: &str, block_size: u32) {
+    let scratch = Scratch::new(&format!("nvme-errors-{machine}"));
+    let (mut disk, _rules) = flaky_disk(&scratch, "transient", "on");
+    disk.interface = Interface::Nvme { block_size };
+    let mut redis = boot(machine, &disk, "--appendonly yes --appendfsync always");
+    let (acked, refused) = write_through_errors(&redis, 300);
+    assert_eq!((acked.len(), refused), (300, 0), "a transient error is absorbed");
+    redis.machine.wait_for("failed sectors again", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let transcript = redis.machine.transcript();
+    let error = transcript.lines().find(|l| l.contains("nvme: Write command")).unwrap_or("no NVMe error line");
+    assert!(error.contains("failed: status type"), "{error}");
+    redis.machine.kill();
+    drop(redis);
+    all_there(machine, &disk.path, &acked);
+}
+
 /// A fresh data disk behind blkdebug, whose writes to one sector of the
-/// log (128 KiB in) fail: once (`once` = "on") or always ("off").
+/// log (128 KiB in) fail: once (`once` = "on") or always ("off"). Reads
+/// of it work (a disk with 4 KiB blocks reads the block before writing
+/// part of it).
 fn flaky_disk(scratch: &Scratch, name: &str, once: &str) -> (DiskAttachment, PathBuf) {
     let path = scratch.path(&format!("{name}.img"));
     datadisk::create(&path, 32 << 20).unwrap();
@@ -571,7 +594,9 @@ fn flaky_disk(scratch: &Scratch, name: &str, once: &str) -> (DiskAttachment, Pat
     let rules = scratch.path(&format!("{name}.blkdebug"));
     std::fs::write(
         &rules,
-        format!("[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\nsector = \"{log_sector}\"\nonce = \"{once}\"\n"),
+        format!(
+            "[inject-error]\nevent = \"write_aio\"\niotype = \"write\"\nerrno = \"5\"\nsector = \"{log_sector}\"\nonce = \"{once}\"\n"
+        ),
     )
     .unwrap();
     let mut disk = DiskAttachment::new(&path);
@@ -645,6 +670,11 @@ macro_rules! persistence_tests {
             #[test]
             fn clients_get_loading_then_the_data() {
                 clients_get_loading_while_the_dataset_loads($machine);
+            }
+
+            #[test]
+            fn nvme_write_error_is_reported_and_absorbed() {
+                super::nvme_write_errors_are_reported_and_retried($machine, $block_size);
             }
 
             #[test]
