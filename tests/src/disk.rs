@@ -106,3 +106,25 @@ impl DiskAttachment {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_specs_name_the_interface() {
+        let plain = DiskAttachment::parse("data.img").unwrap();
+        assert_eq!((plain.interface, plain.path.as_path()), (Interface::Virtio, Path::new("data.img")));
+        let nvme = DiskAttachment::parse("nvme:dir/data.qcow2").unwrap();
+        assert_eq!(nvme.interface, Interface::Nvme { block_size: 512 });
+        assert_eq!((nvme.path.as_path(), nvme.format), (Path::new("dir/data.qcow2"), "qcow2"));
+        let big = DiskAttachment::parse("nvme4k:data.img").unwrap();
+        assert_eq!(big.interface.name(), "nvme4k");
+        let args = big.qemu_args(1, Transport::Pci).join(" ");
+        assert!(
+            args.contains("-device nvme,logical_block_size=4096,physical_block_size=4096,drive=disk1,serial=disk1")
+        );
+        let err = DiskAttachment::parse("scsi:data.img").unwrap_err();
+        assert!(err.contains("unknown disk interface 'scsi'") && err.contains("--disk nvme:PATH"), "{err}");
+    }
+}
