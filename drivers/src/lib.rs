@@ -3,8 +3,8 @@
 //! page tables or interrupt controllers themselves.
 //!
 //! - [`pci`]: configuration space (PCIe ECAM or x86 port I/O), enumeration
-//!   behind bridges, BAR assignment where no firmware did it, and finding a
-//!   virtio device with its legacy interrupt pin.
+//!   behind bridges, BAR assignment where no firmware did it, and finding
+//!   virtio devices and NVMe controllers with their legacy interrupt pins.
 //! - [`mmio`]: probing virtio-mmio slots, and parsing the Linux-style
 //!   `virtio_mmio.device=SIZE@ADDR:IRQ` command-line entries.
 //! - [`net`]: the virtio-net device as a smoltcp `phy::Device`.

@@ -167,6 +167,14 @@ impl<H: Hardware> Nvme<H> {
             return Err(String::from("BAR 0 is too small for the I/O queue's doorbells"));
         }
 
+        // Every queue's memory first: once the controller has an address,
+        // nothing it may use is freed unless it is reset first.
+        let entries = IO_ENTRIES.min(max_entries);
+        let depth = entries - 1;
+        let admin = Queue::<H>::new(0, ADMIN_ENTRIES)?;
+        let io = Queue::<H>::new(IO_QUEUE, entries)?;
+        let prp_lists = Dma::<H>::new(depth)?;
+
         // Reset (3.5.1): clearing CC.EN aborts everything and the
         // controller drops CSTS.RDY once it is idle; only then may the
         // admin queue registers change. (One still becoming ready from an
@@ -179,7 +187,6 @@ impl<H: Hardware> Nvme<H> {
         wait_ready::<H>(&regs, false, timeout_ns)?;
 
         // The admin queues: sizes in AQA (0's based), addresses in ASQ/ACQ.
-        let admin = Queue::<H>::new(0, ADMIN_ENTRIES)?;
         let last = (ADMIN_ENTRIES - 1) as u32;
         regs.write32(REG_AQA, (last << 16) | last);
         regs.write64(REG_ASQ, admin.sq.phys);
@@ -187,18 +194,14 @@ impl<H: Hardware> Nvme<H> {
         // No interrupts while bring-up polls.
         regs.write32(REG_INTMS, VECTOR_0);
         // Enable, and wait until the controller is ready for commands.
-        regs.write32(REG_CC, CC_ENTRY_SIZES | CC_ENABLE);
-        wait_ready::<H>(&regs, true, timeout_ns)?;
-
-        let entries = IO_ENTRIES.min(max_entries);
-        let depth = entries - 1;
         // From here on, dropping `dev` (on an error) resets the controller
         // before its queues are freed.
+        regs.write32(REG_CC, CC_ENTRY_SIZES | CC_ENABLE);
         let mut dev = Nvme {
             regs,
             admin,
-            io: Queue::new(IO_QUEUE, entries)?,
-            prp_lists: Dma::new(depth)?,
+            io,
+            prp_lists,
             slots: (0..depth).map(|_| None).collect(),
             count: 0,
             masked: true,
@@ -210,6 +213,7 @@ impl<H: Hardware> Nvme<H> {
             serial: String::new(),
             model: String::new(),
         };
+        wait_ready::<H>(&dev.regs, true, timeout_ns)?;
         dev.identify()?;
 
         // One I/O queue pair (Set Features, Number of Queues, 0's based
