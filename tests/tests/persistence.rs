@@ -1,8 +1,10 @@
-//! The Redis appliance keeps its data on a virtio disk, crash-safe, in
-//! Redis's own formats. Per architecture (q35 on x86_64, virt on aarch64):
+//! The Redis appliance keeps its data on a data disk (virtio-blk or NVMe),
+//! crash-safe, in Redis's own formats. Per architecture (q35 on x86_64,
+//! virt on aarch64):
 //!
 //! 1. data of every type survives `SHUTDOWN` and a reboot (snapshots), and
-//!    a `kill -9` of QEMU with `appendonly yes` (the log);
+//!    a `kill -9` of QEMU with `appendonly yes` (the log), on virtio-blk and
+//!    on NVMe;
 //! 2. `kill -9` of QEMU under write load with `appendfsync always`,
 //!    repeatedly: after each reboot every acknowledged write is there, on
 //!    virtio-blk and on NVMe (512-byte blocks on x86_64, 4096-byte blocks
@@ -172,9 +174,10 @@ fn shutdown(mut redis: RedisAppliance, args: &[&str]) {
 
 // ----- 1. SHUTDOWN and reboot; kill -9 with the log on ------------------------
 
-fn survives_reboots(machine: &str) {
-    let scratch = Scratch::new(&format!("reboot-{machine}"));
-    let disk = blank_disk(&scratch.path("data.img"), 64);
+fn survives_reboots(machine: &str, attach: impl Fn(&Path) -> DiskAttachment) {
+    let kind = attach(Path::new("")).interface.name();
+    let scratch = Scratch::new(&format!("reboot-{machine}-{kind}"));
+    let disk = blank(&scratch.path("data.img"), 64, attach);
 
     // Snapshots only (Redis's defaults): SHUTDOWN saves.
     let redis = boot(machine, &disk, "");
@@ -649,7 +652,12 @@ macro_rules! persistence_tests {
 
             #[test]
             fn data_survives_shutdown_reboot_and_kill() {
-                survives_reboots($machine);
+                survives_reboots($machine, DiskAttachment::new);
+            }
+
+            #[test]
+            fn data_survives_shutdown_reboot_and_kill_on_nvme() {
+                survives_reboots($machine, |path| DiskAttachment::nvme(path, $block_size));
             }
 
             #[test]
