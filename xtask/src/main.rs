@@ -221,7 +221,7 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     };
     let mut qemu_args = network.qemu_args.clone();
     for (index, disk) in disks.iter().enumerate() {
-        step(&format!("disk {index}: {} ({}, {:?})", disk.path.display(), disk.format, disk.interface));
+        step(&format!("disk {index}: {} ({}, {})", disk.path.display(), disk.format, disk.interface.name()));
         qemu_args.extend(disk.qemu_args(index, transport));
     }
     // A user compares the appliance's clock with the host's (TIME, PXAT).
