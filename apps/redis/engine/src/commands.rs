@@ -1,6 +1,7 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
+use crate::cmd::bitmap;
 use crate::cmd::{
     client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string, zset,
     zset_pop, zsetops,
@@ -184,9 +185,11 @@ pub static TABLE: &[CommandSpec] = &[
     c("substr", 4, READONLY, K1, STRING, string::getrange),
     c("setrange", 4, RW, K1, STRING, string::setrange),
     c("lcs", -3, READONLY, K12, STRING, lcs::lcs),
-    c("setbit", 4, RW, K1, BITMAP, string::setbit),
-    c("getbit", 3, READONLY | FAST, K1, BITMAP, string::getbit),
-    c("bitcount", -2, READONLY, K1, BITMAP, string::bitcount),
+    c("setbit", 4, RW, K1, BITMAP, bitmap::setbit),
+    c("getbit", 3, READONLY | FAST, K1, BITMAP, bitmap::getbit),
+    c("bitcount", -2, READONLY, K1, BITMAP, bitmap::bitcount),
+    c("bitpos", -3, READONLY, K1, BITMAP, bitmap::bitpos),
+    c("bitop", -4, RW, (2, -1, 1), BITMAP, bitmap::bitop),
     // lists
     c("lpush", -3, RW | FAST, K1, LIST, list::lpush),
     c("rpush", -3, RW | FAST, K1, LIST, list::rpush),

@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod bitmaps;
 mod blocking;
 mod blocking_mpop;
 mod client_limits;

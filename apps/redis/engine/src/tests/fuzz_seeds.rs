@@ -98,6 +98,21 @@ pub(super) fn seeds() -> Vec<Seed> {
             ],
         ),
         seed(
+            "bitmaps",
+            vec![
+                Cmd(0, &["SET", "a", "foobar"]),
+                Cmd(0, &["SETBIT", "b", "100", "1"]),
+                Cmd(0, &["BITPOS", "a", "1"]),
+                Cmd(0, &["BITPOS", "b", "0", "1", "-1", "BIT"]),
+                Cmd(1, &["BITPOS", "a", "0", "2", "4"]),
+                Cmd(0, &["BITOP", "AND", "r", "a", "b", "missing"]),
+                Cmd(0, &["BITOP", "OR", "r", "a", "b"]),
+                Cmd(1, &["BITOP", "XOR", "r", "r", "a"]),
+                Cmd(1, &["BITOP", "NOT", "r", "b"]),
+                Cmd(0, &["BITCOUNT", "r", "-5", "-1", "BYTE"]),
+            ],
+        ),
+        seed(
             "lists",
             vec![
                 Cmd(0, &["RPUSH", "l", "a", "b", "c", "d"]),
