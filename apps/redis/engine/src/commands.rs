@@ -1,7 +1,7 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::bitmap;
+use crate::cmd::{bitfield, bitmap};
 use crate::cmd::{
     client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string, zset,
     zset_pop, zsetops,
@@ -190,6 +190,8 @@ pub static TABLE: &[CommandSpec] = &[
     c("bitcount", -2, READONLY, K1, BITMAP, bitmap::bitcount),
     c("bitpos", -3, READONLY, K1, BITMAP, bitmap::bitpos),
     c("bitop", -4, RW, (2, -1, 1), BITMAP, bitmap::bitop),
+    c("bitfield", -2, RW, K1, BITMAP, bitfield::bitfield),
+    c("bitfield_ro", -2, READONLY | FAST, K1, BITMAP, bitfield::bitfield_ro),
     // lists
     c("lpush", -3, RW | FAST, K1, LIST, list::lpush),
     c("rpush", -3, RW | FAST, K1, LIST, list::rpush),

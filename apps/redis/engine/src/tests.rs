@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod bitfield;
 mod bitmaps;
 mod blocking;
 mod blocking_mpop;

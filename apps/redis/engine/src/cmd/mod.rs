@@ -1,6 +1,7 @@
 //! Command handlers, one module per command family, plus small argument
 //! helpers shared by them.
 
+pub mod bitfield;
 pub mod bitmap;
 pub mod client;
 pub mod config;

@@ -110,6 +110,11 @@ pub(super) fn seeds() -> Vec<Seed> {
                 Cmd(1, &["BITOP", "XOR", "r", "r", "a"]),
                 Cmd(1, &["BITOP", "NOT", "r", "b"]),
                 Cmd(0, &["BITCOUNT", "r", "-5", "-1", "BYTE"]),
+                Cmd(0, &["BITFIELD", "f", "SET", "i8", "#1", "-100", "INCRBY", "u4", "3", "20", "GET", "i64", "0"]),
+                Cmd(0, &["BITFIELD", "f", "OVERFLOW", "SAT", "INCRBY", "i8", "#1", "-100", "OVERFLOW", "FAIL", "INCRBY", "u63", "0", "9"]),
+                Cmd(1, &["BITFIELD", "f", "OVERFLOW", "WRAP", "SET", "u8", "4000000", "-1"]),
+                Cmd(1, &["BITFIELD_RO", "f", "GET", "u8", "#0", "GET", "i3", "5"]),
+                Cmd(1, &["BITFIELD_RO", "f", "SET", "u8", "0", "1"]),
             ],
         ),
         seed(
