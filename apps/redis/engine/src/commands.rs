@@ -1,7 +1,7 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
-use crate::cmd::{bitfield, bitmap};
+use crate::cmd::{bitfield, bitmap, hyperloglog};
 use crate::cmd::{
     client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string, zset,
     zset_pop, zsetops,
@@ -99,6 +99,7 @@ const SERVER: &str = "server";
 const GENERIC: &str = "generic";
 const STRING: &str = "string";
 const BITMAP: &str = "bitmap";
+const HYPERLOGLOG: &str = "hyperloglog";
 const LIST: &str = "list";
 const HASH: &str = "hash";
 const SET: &str = "set";
@@ -192,6 +193,12 @@ pub static TABLE: &[CommandSpec] = &[
     c("bitop", -4, RW, (2, -1, 1), BITMAP, bitmap::bitop),
     c("bitfield", -2, RW, K1, BITMAP, bitfield::bitfield),
     c("bitfield_ro", -2, READONLY | FAST, K1, BITMAP, bitfield::bitfield_ro),
+    // hyperloglog
+    c("pfadd", -2, RW | FAST, K1, HYPERLOGLOG, hyperloglog::pfadd),
+    c("pfcount", -2, READONLY, KALL, HYPERLOGLOG, hyperloglog::pfcount),
+    c("pfmerge", -2, RW, KALL, HYPERLOGLOG, hyperloglog::pfmerge),
+    c("pfselftest", 1, ADMIN, NONE, HYPERLOGLOG, hyperloglog::pfselftest),
+    c("pfdebug", 3, RW | ADMIN, (2, 2, 1), HYPERLOGLOG, hyperloglog::pfdebug),
     // lists
     c("lpush", -3, RW | FAST, K1, LIST, list::lpush),
     c("rpush", -3, RW | FAST, K1, LIST, list::rpush),

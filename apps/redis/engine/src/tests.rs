@@ -16,6 +16,7 @@ mod fuzz_found;
 mod fuzz_inputs;
 mod fuzz_seeds;
 mod hashes;
+mod hyperloglog;
 mod introspection;
 mod keys;
 mod keyspace_growth;

@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod dump;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod lcs;

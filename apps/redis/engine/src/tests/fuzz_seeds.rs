@@ -118,6 +118,28 @@ pub(super) fn seeds() -> Vec<Seed> {
             ],
         ),
         seed(
+            "hyperloglog",
+            vec![
+                Cmd(0, &["PFADD", "h", "a", "b", "c"]),
+                Cmd(0, &["PFCOUNT", "h"]),
+                Cmd(1, &["PFADD", "h2", "c", "d", "e", "f", "g"]),
+                Cmd(1, &["PFCOUNT", "h", "h2", "missing"]),
+                Cmd(0, &["PFMERGE", "m", "h", "h2"]),
+                Cmd(0, &["PFDEBUG", "DECODE", "m"]),
+                Cmd(0, &["PFDEBUG", "ENCODING", "m"]),
+                Cmd(1, &["PFDEBUG", "TODENSE", "h2"]),
+                Cmd(1, &["PFDEBUG", "GETREG", "h"]),
+                Cmd(1, &["PFMERGE", "m", "h2"]),
+                Cmd(0, &["SETRANGE", "h", "20", "\x7f"]),
+                Cmd(0, &["PFCOUNT", "h"]),
+                Cmd(0, &["APPEND", "h2", "x"]),
+                Cmd(0, &["PFADD", "h2", "z"]),
+                Cmd(1, &["CONFIG", "SET", "hll-sparse-max-bytes", "40"]),
+                Cmd(1, &["PFADD", "s", "1", "2", "3", "4", "5", "6", "7", "8", "9"]),
+                Cmd(1, &["PFSELFTEST"]),
+            ],
+        ),
+        seed(
             "lists",
             vec![
                 Cmd(0, &["RPUSH", "l", "a", "b", "c", "d"]),
