@@ -4,6 +4,8 @@
 
 mod harness;
 
+mod bitfield;
+mod bitmaps;
 mod blocking;
 mod blocking_mpop;
 mod client_limits;
@@ -14,6 +16,7 @@ mod fuzz_found;
 mod fuzz_inputs;
 mod fuzz_seeds;
 mod hashes;
+mod hyperloglog;
 mod introspection;
 mod keys;
 mod keyspace_growth;
