@@ -2,8 +2,8 @@
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
 use crate::cmd::{
-    client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string, zset,
-    zset_pop, zsetops,
+    client, config, dump, geo, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string,
+    zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -103,6 +103,7 @@ const HASH: &str = "hash";
 const SET: &str = "set";
 const ZSET: &str = "sorted-set";
 const PUBSUBG: &str = "pubsub";
+const GEO: &str = "geo";
 const TX: &str = "transactions";
 const SCRIPTING: &str = "scripting";
 
@@ -283,6 +284,17 @@ pub static TABLE: &[CommandSpec] = &[
     c("zintercard", -3, READONLY | MOVABLE_KEYS, NONE, ZSET, zsetops::zintercard),
     c("zrandmember", -2, READONLY, K1, ZSET, zsetops::zrandmember),
     c("zscan", -3, READONLY, K1, ZSET, zset::zscan),
+    // geo
+    c("geoadd", -5, RW, K1, GEO, geo::geoadd),
+    c("geopos", -2, READONLY, K1, GEO, geo::geopos),
+    c("geodist", -4, READONLY, K1, GEO, geo::geodist),
+    c("geohash", -2, READONLY, K1, GEO, geo::geohash),
+    c("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, K1, GEO, geo::georadius),
+    c("georadius_ro", -6, READONLY, K1, GEO, geo::georadius_ro),
+    c("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, K1, GEO, geo::georadiusbymember),
+    c("georadiusbymember_ro", -5, READONLY, K1, GEO, geo::georadiusbymember_ro),
+    c("geosearch", -7, READONLY, K1, GEO, geo::geosearch),
+    c("geosearchstore", -8, RW, K12, GEO, geo::geosearchstore),
     // pub/sub
     c("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::subscribe),
     c("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::unsubscribe),
@@ -320,6 +332,22 @@ pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option
                         i += 1;
                     }
                     _ => {}
+                }
+                i += 1;
+            }
+            keys.extend(store);
+            return Some(keys);
+        }
+        // The source, then the last STORE/STOREDIST key (georadiusGetKeys).
+        "georadius" | "georadiusbymember" => {
+            let mut keys = alloc::vec![1];
+            let mut store = None;
+            let mut i = 5;
+            while i + 1 < argv.len() {
+                let a = argv[i].to_ascii_lowercase();
+                if a == b"store" || a == b"storedist" {
+                    store = Some(i + 1);
+                    i += 1;
                 }
                 i += 1;
             }

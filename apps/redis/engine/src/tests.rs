@@ -13,6 +13,7 @@ mod expire_evict;
 mod fuzz_found;
 mod fuzz_inputs;
 mod fuzz_seeds;
+mod geo;
 mod hashes;
 mod introspection;
 mod keys;

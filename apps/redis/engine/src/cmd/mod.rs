@@ -4,6 +4,7 @@
 pub mod client;
 pub mod config;
 pub mod dump;
+pub mod geo;
 pub mod hash;
 pub mod info;
 pub mod keys;

@@ -270,6 +270,26 @@ pub(super) fn seeds() -> Vec<Seed> {
             ],
         ),
         seed(
+            "geo",
+            vec![
+                Cmd(0, &["GEOADD", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]),
+                Cmd(0, &["GEOADD", "g", "CH", "XX", "13.5", "38.1", "Palermo"]),
+                Cmd(0, &["GEOADD", "g", "NX", "-73.9454966", "40.747533", "lic"]),
+                Cmd(0, &["GEOADD", "g", "200", "100", "bad"]),
+                Cmd(1, &["GEOPOS", "g", "Palermo", "missing"]),
+                Cmd(1, &["GEODIST", "g", "Palermo", "Catania", "km"]),
+                Cmd(1, &["GEOHASH", "g", "Palermo", "Catania"]),
+                Cmd(1, &["GEORADIUS", "g", "15", "37", "200", "km", "WITHDIST", "WITHCOORD", "WITHHASH", "ASC"]),
+                Cmd(1, &["GEORADIUS_RO", "g", "15", "37", "200", "km", "COUNT", "1", "ANY"]),
+                Cmd(1, &["GEORADIUSBYMEMBER", "g", "Palermo", "300", "km", "STORE", "dst"]),
+                Cmd(1, &["GEORADIUSBYMEMBER_RO", "g", "Palermo", "300", "mi", "DESC"]),
+                Cmd(0, &["GEOSEARCH", "g", "FROMMEMBER", "Catania", "BYBOX", "400", "400", "km", "WITHDIST"]),
+                Cmd(0, &["GEOSEARCH", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "1", "ft"]),
+                Cmd(0, &["GEOSEARCHSTORE", "d2", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "300", "km", "STOREDIST"]),
+                Cmd(0, &["ZRANGE", "d2", "0", "-1", "WITHSCORES"]),
+            ],
+        ),
+        seed(
             "pubsub",
             vec![
                 Cmd(0, &["SUBSCRIBE", "news", "sport"]),
