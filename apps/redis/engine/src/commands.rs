@@ -301,6 +301,9 @@ pub static TABLE: &[CommandSpec] = &[
     c("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::psubscribe),
     c("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::punsubscribe),
     c("publish", 3, PUBSUB | LOADING | STALE | FAST, NONE, PUBSUBG, pubsub::publish),
+    c("ssubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, KALL, PUBSUBG, pubsub::ssubscribe),
+    c("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, KALL, PUBSUBG, pubsub::sunsubscribe),
+    c("spublish", 3, PUBSUB | LOADING | STALE | FAST, K1, PUBSUBG, pubsub::spublish),
     c("pubsub", -2, PUBSUB | LOADING | STALE, NONE, PUBSUBG, pubsub::pubsub),
     // transactions
     c("multi", 1, NOSCRIPT | LOADING | STALE | FAST | NOT_QUEUED, NONE, TX, multi::multi),

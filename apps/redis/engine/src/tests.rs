@@ -25,6 +25,7 @@ mod parser_props;
 mod persist_disk;
 mod persistence;
 mod pubsub;
+mod pubsub_shard;
 mod rdb_file;
 mod rdb_legacy;
 mod rdb_load;

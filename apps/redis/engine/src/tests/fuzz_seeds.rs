@@ -307,6 +307,24 @@ pub(super) fn seeds() -> Vec<Seed> {
             ],
         ),
         seed(
+            "pubsub_shard",
+            vec![
+                Cmd(0, &["SSUBSCRIBE", "a", "b"]),
+                Cmd(0, &["SUBSCRIBE", "a"]),
+                Cmd(1, &["SPUBLISH", "a", "hello"]),
+                Cmd(1, &["PUBSUB", "SHARDCHANNELS", "*"]),
+                Cmd(1, &["PUBSUB", "SHARDNUMSUB", "a", "x"]),
+                Cmd(0, &["SUNSUBSCRIBE", "a"]),
+                Cmd(0, &["UNSUBSCRIBE"]),
+                Cmd(0, &["SUNSUBSCRIBE"]),
+                Cmd(0, &["HELLO", "3"]),
+                Cmd(0, &["SSUBSCRIBE", "c"]),
+                Cmd(1, &["SPUBLISH", "c", "m"]),
+                Cmd(0, &["RESET"]),
+                Cmd(1, &["SPUBLISH", "c", "gone"]),
+            ],
+        ),
+        seed(
             "pubsub_resp3",
             vec![
                 Cmd(0, &["HELLO", "3"]),
