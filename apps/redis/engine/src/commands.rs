@@ -341,20 +341,15 @@ pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option
             keys.extend(store);
             return Some(keys);
         }
-        // The source, then the last STORE/STOREDIST key (georadiusGetKeys).
+        // The source, then the key after the first STORE and the first
+        // STOREDIST keyword past the fixed arguments (Redis's key specs).
         "georadius" | "georadiusbymember" => {
+            let from = if name == "georadius" { 6 } else { 5 };
             let mut keys = alloc::vec![1];
-            let mut store = None;
-            let mut i = 5;
-            while i + 1 < argv.len() {
-                let a = argv[i].to_ascii_lowercase();
-                if a == b"store" || a == b"storedist" {
-                    store = Some(i + 1);
-                    i += 1;
-                }
-                i += 1;
+            for keyword in [&b"store"[..], b"storedist"] {
+                let at = (from..argv.len()).find(|&i| argv[i].eq_ignore_ascii_case(keyword));
+                keys.extend(at.map(|i| i + 1).filter(|&k| k < argv.len()));
             }
-            keys.extend(store);
             return Some(keys);
         }
         _ => return None,
@@ -403,5 +398,16 @@ mod tests {
             Some(alloc::vec![1])
         );
         assert_eq!(super::movable_key_positions("get", &args(&["get", "k"])), None);
+        assert_eq!(
+            super::movable_key_positions(
+                "georadius",
+                &args(&["georadius", "k", "1", "2", "3", "m", "store", "a", "storedist", "b", "store", "c"])
+            ),
+            Some(alloc::vec![1, 7, 9])
+        );
+        assert_eq!(
+            super::movable_key_positions("georadiusbymember", &args(&["georadiusbymember", "k", "m", "3", "m", "asc"])),
+            Some(alloc::vec![1])
+        );
     }
 }
