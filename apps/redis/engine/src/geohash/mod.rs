@@ -4,7 +4,10 @@
 //! (Redis's `geohash.c` and `geohash_helper.c`, same constants, bit layout
 //! and floating-point steps, so scores are bit-identical to real Redis's).
 
-use libm::{asin, cos, sin, sqrt};
+mod trig;
+
+use libm::sqrt;
+use trig::{asin, cos, sin};
 
 /// 26 steps per axis: 52 bits, exactly representable in a double score.
 pub const STEP_MAX: u8 = 26;
