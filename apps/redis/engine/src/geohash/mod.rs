@@ -7,7 +7,7 @@
 mod trig;
 
 use libm::sqrt;
-use trig::{asin, cos, sin};
+use trig::cos;
 
 /// 26 steps per axis: 52 bits, exactly representable in a double score.
 pub const STEP_MAX: u8 = 26;
@@ -328,21 +328,34 @@ impl Search {
     pub fn distance_if_within(&self, long: f64, lat: f64) -> Option<f64> {
         match self.shape {
             Shape::Radius(r) => {
+                let limit = r * self.conversion;
+                if clearly_beyond(rough_distance(self.long, self.lat, long, lat), limit) {
+                    return None;
+                }
                 let d = distance(self.long, self.lat, long, lat);
-                (d <= r * self.conversion).then_some(d)
+                (d <= limit).then_some(d)
             }
             Shape::Box { width, height } => {
                 let (width_m, height_m) = (width * self.conversion, height * self.conversion);
                 if lat_distance(lat, self.lat) > height_m / 2.0 {
                     return None;
                 }
-                if distance(long, lat, self.long, lat) > width_m / 2.0 {
+                if clearly_beyond(rough_distance(long, lat, self.long, lat), width_m / 2.0)
+                    || distance(long, lat, self.long, lat) > width_m / 2.0
+                {
                     return None;
                 }
                 Some(distance(self.long, self.lat, long, lat))
             }
         }
     }
+}
+
+/// Whether a distance computed with plain libm (within a few ulps of the
+/// correctly rounded one) is surely above `limit`: most candidates of a
+/// search are rejected so, before the slower exact [`distance`].
+fn clearly_beyond(rough: f64, limit: f64) -> bool {
+    rough > limit * (1.0 + 1e-9) + 1e-6
 }
 
 /// The score interval `[min, max)` of the members inside a cell.
@@ -356,8 +369,20 @@ pub fn lat_distance(lat1: f64, lat2: f64) -> f64 {
     EARTH_RADIUS_IN_METERS * (lat2 * D_R - lat1 * D_R).abs()
 }
 
-/// Haversine great-circle distance in meters (geohashGetDistance).
+/// Haversine great-circle distance in meters (geohashGetDistance), with
+/// correctly rounded trigonometry like Redis's libc.
 pub fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+    haversine([lon1, lat1, lon2, lat2], trig::sin, trig::cos, trig::asin)
+}
+
+/// [`distance`] with plain libm trigonometry: faster, off by a few ulps.
+fn rough_distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+    haversine([lon1, lat1, lon2, lat2], libm::sin, libm::cos, libm::asin)
+}
+
+type Trig = fn(f64) -> f64;
+
+fn haversine([lon1, lat1, lon2, lat2]: [f64; 4], sin: Trig, cos: Trig, asin: Trig) -> f64 {
     let lon1r = lon1 * D_R;
     let lon2r = lon2 * D_R;
     let v = sin((lon2r - lon1r) / 2.0);

@@ -79,8 +79,12 @@ impl Dd {
         let q3 = r.hi / y.hi;
         quick_two_sum(q1, q2).add(Dd::from(q3))
     }
+    /// Division by a double: two quotient terms (about 104 bits).
     fn div_f(self, b: f64) -> Dd {
-        self.div(Dd::from(b))
+        let q1 = self.hi / b;
+        let p = two_prod(q1, b);
+        let r = ((self.hi - p.hi) - p.lo) + self.lo;
+        quick_two_sum(q1, r / b)
     }
     /// The value rounded to the nearest double.
     fn round(self) -> f64 {
@@ -100,25 +104,28 @@ fn sqrt_dd(v: f64) -> Dd {
     quick_two_sum(s, rest.hi / (2.0 * s))
 }
 
-/// sin and cos of a reduced argument (|r| <= π/4 or a little more) by
-/// their Taylor series, summed until the terms vanish at 106 bits.
-fn sin_cos_reduced(r: Dd) -> (Dd, Dd) {
-    let r2 = r.mul(r);
-    let (mut sin, mut term) = (r, r);
-    let mut n = 1.0;
-    while term.hi.abs() > 1e-36 * sin.hi.abs().max(f64::MIN_POSITIVE) {
+/// Sums a Taylor series `first + first * r2 / (d(n)) + ...` (each term
+/// the previous one times `-r2 / ((n + 1)(n + 2))`) until its terms
+/// vanish at 106 bits.
+fn taylor(first: Dd, r2: Dd, mut n: f64) -> Dd {
+    let (mut sum, mut term) = (first, first);
+    let scale = first.hi.abs().max(f64::MIN_POSITIVE);
+    while term.hi.abs() > 1e-36 * scale {
         term = term.mul(r2).div_f(-(n + 1.0) * (n + 2.0));
-        sin = sin.add(term);
+        sum = sum.add(term);
         n += 2.0;
     }
-    let (mut cos, mut term) = (Dd::from(1.0), Dd::from(1.0));
-    let mut n = 0.0;
-    while term.hi.abs() > 1e-36 {
-        term = term.mul(r2).div_f(-(n + 1.0) * (n + 2.0));
-        cos = cos.add(term);
-        n += 2.0;
-    }
-    (sin, cos)
+    sum
+}
+
+/// sin of a reduced argument (|r| <= π/4 or a little more).
+fn sin_reduced(r: Dd) -> Dd {
+    taylor(r, r.mul(r), 1.0)
+}
+
+/// cos of a reduced argument.
+fn cos_reduced(r: Dd) -> Dd {
+    taylor(Dd::from(1.0), r.mul(r), 0.0)
 }
 
 /// `x` reduced by the nearest multiple `k` of π/2: (r, k mod 4).
@@ -128,15 +135,15 @@ fn reduce(x: f64) -> (Dd, u32) {
     (r, (k as i64).rem_euclid(4) as u32)
 }
 
-/// sin(x) and cos(x) in double-double.
-fn sin_cos_dd(x: f64) -> (Dd, Dd) {
+/// sin(x) (`want_cos` false) or cos(x) in double-double: cos(x) is
+/// sin(x + π/2), one quadrant on.
+fn sin_or_cos_dd(x: f64, want_cos: bool) -> Dd {
     let (r, quadrant) = reduce(x);
-    let (s, c) = sin_cos_reduced(r);
-    match quadrant {
-        0 => (s, c),
-        1 => (c, s.neg()),
-        2 => (s.neg(), c.neg()),
-        _ => (c.neg(), s),
+    match (quadrant + u32::from(want_cos)) % 4 {
+        0 => sin_reduced(r),
+        1 => cos_reduced(r),
+        2 => sin_reduced(r).neg(),
+        _ => cos_reduced(r).neg(),
     }
 }
 
@@ -149,7 +156,7 @@ pub fn sin(x: f64) -> f64 {
     if !in_range(x) || x == 0.0 {
         return libm::sin(x);
     }
-    sin_cos_dd(x).0.round()
+    sin_or_cos_dd(x, false).round()
 }
 
 /// cos(x), correctly rounded (but for vanishingly rare hard cases).
@@ -157,14 +164,14 @@ pub fn cos(x: f64) -> f64 {
     if !in_range(x) {
         return libm::cos(x);
     }
-    sin_cos_dd(x).1.round()
+    sin_or_cos_dd(x, true).round()
 }
 
 /// asin of a double-double in [-0.5, 0.5]: one Newton step on sin from
 /// libm's estimate doubles its precision.
 fn asin_small(v: Dd) -> Dd {
     let y0 = libm::asin(v.hi);
-    let (s, c) = sin_cos_dd(y0);
+    let (s, c) = (sin_or_cos_dd(y0, false), sin_or_cos_dd(y0, true));
     Dd::from(y0).add(v.sub(s).div(c))
 }
 
