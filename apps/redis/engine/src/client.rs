@@ -68,6 +68,8 @@ pub struct Client {
     pub cas_dirty: bool,
     pub subs: ByteMap<()>,
     pub psubs: ByteMap<()>,
+    /// Shard channels (SSUBSCRIBE).
+    pub ssubs: ByteMap<()>,
     pub blocked: Option<Blocked>,
     /// Mono time the soft output limit was first exceeded.
     pub soft_since: Option<u64>,
@@ -130,6 +132,7 @@ impl Client {
             cas_dirty: false,
             subs: ByteMap::new(seed),
             psubs: ByteMap::new(seed ^ 1),
+            ssubs: ByteMap::new(seed ^ 2),
             blocked: None,
             soft_since: None,
             dirty_pos: None,
@@ -169,6 +172,7 @@ impl Client {
     pub fn extra_memory(&self) -> usize {
         self.subs.overhead_bytes()
             + self.psubs.overhead_bytes()
+            + self.ssubs.overhead_bytes()
             + self.watched.capacity() * core::mem::size_of::<(usize, Vec<u8>)>()
             + self.watched_bytes
             + self.name.as_ref().map_or(0, Vec::capacity)
@@ -189,8 +193,10 @@ impl Client {
         self.inbuf.len() - self.inpos
     }
 
+    /// All subscriptions: channels, patterns and shard channels. A client
+    /// with any is in pub/sub mode (Redis's CLIENT_PUBSUB flag).
     pub fn sub_count(&self) -> usize {
-        self.subs.len() + self.psubs.len()
+        self.subs.len() + self.psubs.len() + self.ssubs.len()
     }
 
     /// RESP2 subscribed mode restricts commands.

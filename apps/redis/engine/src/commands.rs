@@ -3,7 +3,7 @@
 
 use crate::cmd::{bitfield, bitmap, hyperloglog};
 use crate::cmd::{
-    client, config, dump, hash, info, keys, lcs, list, migrate, multi, persist, pubsub, server as srv, set, sort,
+    client, config, dump, geo, hash, info, keys, lcs, list, migrate, multi, persist, pubsub, server as srv, set, sort,
     string, zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
@@ -105,6 +105,7 @@ const HASH: &str = "hash";
 const SET: &str = "set";
 const ZSET: &str = "sorted-set";
 const PUBSUBG: &str = "pubsub";
+const GEO: &str = "geo";
 const TX: &str = "transactions";
 const SCRIPTING: &str = "scripting";
 
@@ -296,12 +297,26 @@ pub static TABLE: &[CommandSpec] = &[
     c("zintercard", -3, READONLY | MOVABLE_KEYS, NONE, ZSET, zsetops::zintercard),
     c("zrandmember", -2, READONLY, K1, ZSET, zsetops::zrandmember),
     c("zscan", -3, READONLY, K1, ZSET, zset::zscan),
+    // geo
+    c("geoadd", -5, RW, K1, GEO, geo::geoadd),
+    c("geopos", -2, READONLY, K1, GEO, geo::geopos),
+    c("geodist", -4, READONLY, K1, GEO, geo::geodist),
+    c("geohash", -2, READONLY, K1, GEO, geo::geohash),
+    c("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, K1, GEO, geo::georadius),
+    c("georadius_ro", -6, READONLY, K1, GEO, geo::georadius_ro),
+    c("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, K1, GEO, geo::georadiusbymember),
+    c("georadiusbymember_ro", -5, READONLY, K1, GEO, geo::georadiusbymember_ro),
+    c("geosearch", -7, READONLY, K1, GEO, geo::geosearch),
+    c("geosearchstore", -8, RW, K12, GEO, geo::geosearchstore),
     // pub/sub
     c("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::subscribe),
     c("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::unsubscribe),
     c("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::psubscribe),
     c("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::punsubscribe),
     c("publish", 3, PUBSUB | LOADING | STALE | FAST, NONE, PUBSUBG, pubsub::publish),
+    c("ssubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, KALL, PUBSUBG, pubsub::ssubscribe),
+    c("sunsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, KALL, PUBSUBG, pubsub::sunsubscribe),
+    c("spublish", 3, PUBSUB | LOADING | STALE | FAST, K1, PUBSUBG, pubsub::spublish),
     c("pubsub", -2, PUBSUB | LOADING | STALE, NONE, PUBSUBG, pubsub::pubsub),
     // transactions
     c("multi", 1, NOSCRIPT | LOADING | STALE | FAST | NOT_QUEUED, NONE, TX, multi::multi),
@@ -337,6 +352,17 @@ pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option
                 i += 1;
             }
             keys.extend(store);
+            return Some(keys);
+        }
+        // The source, then the key after the first STORE and the first
+        // STOREDIST keyword past the fixed arguments (Redis's key specs).
+        "georadius" | "georadiusbymember" => {
+            let from = if name == "georadius" { 6 } else { 5 };
+            let mut keys = alloc::vec![1];
+            for keyword in [&b"store"[..], b"storedist"] {
+                let at = (from..argv.len()).find(|&i| argv[i].eq_ignore_ascii_case(keyword));
+                keys.extend(at.map(|i| i + 1).filter(|&k| k < argv.len()));
+            }
             return Some(keys);
         }
         _ => return None,
@@ -385,5 +411,16 @@ mod tests {
             Some(alloc::vec![1])
         );
         assert_eq!(super::movable_key_positions("get", &args(&["get", "k"])), None);
+        assert_eq!(
+            super::movable_key_positions(
+                "georadius",
+                &args(&["georadius", "k", "1", "2", "3", "m", "store", "a", "storedist", "b", "store", "c"])
+            ),
+            Some(alloc::vec![1, 7, 9])
+        );
+        assert_eq!(
+            super::movable_key_positions("georadiusbymember", &args(&["georadiusbymember", "k", "m", "3", "m", "asc"])),
+            Some(alloc::vec![1])
+        );
     }
 }

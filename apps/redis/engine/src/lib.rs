@@ -64,6 +64,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod fuzzing;
+pub mod geohash;
 pub mod glob;
 pub mod idqueue;
 pub mod introspect;

@@ -140,7 +140,7 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
     };
     let rbs = out_capacity.clamp(1024, REPLY_BUFFER);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={}{}{} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={}{}{} user=default redir=-1 resp={}",
         cl.id,
         cl.peer,
         local_addr(s),
@@ -152,6 +152,7 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
         cl.db,
         cl.subs.len(),
         cl.psubs.len(),
+        cl.ssubs.len(),
         multi,
         cl.pending_input() + cl.qbuf_batch,
         cl.inbuf.capacity().saturating_sub(cl.inbuf.len()),

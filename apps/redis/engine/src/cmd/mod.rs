@@ -6,6 +6,7 @@ pub mod bitmap;
 pub mod client;
 pub mod config;
 pub mod dump;
+pub mod geo;
 pub mod hash;
 pub mod hyperloglog;
 pub mod info;

@@ -189,8 +189,7 @@ pub fn hello(s: &mut Server, c: &mut Ctx) {
 pub fn reset(s: &mut Server, c: &mut Ctx) {
     s.unwatch_all(c.cid);
     s.remove_monitor(c.cid);
-    crate::cmd::pubsub::unsubscribe_all(s, c, false, false);
-    crate::cmd::pubsub::unsubscribe_all(s, c, true, false);
+    crate::cmd::pubsub::unsubscribe_from_all(s, c);
     let needs_auth = s.cfg.requirepass.is_some();
     if let Some(cl) = s.clients.get_mut(&c.cid) {
         cl.multi = None;

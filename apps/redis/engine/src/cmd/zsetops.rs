@@ -316,11 +316,19 @@ fn zsetop(s: &mut Server, c: &mut Ctx, op: Op, out: Output) {
 /// is empty) and replies its size.
 pub(super) fn store_result(s: &mut Server, c: &mut Ctx, result: ZSet) {
     let dst = c.arg(1).to_vec();
+    // The event is the command's name: zunionstore, zinterstore,
+    // zdiffstore, zrangestore.
+    store_zset(s, c, &dst, result, c.spec.name);
+}
+
+/// Stores `result` at `dst` (deleting `dst` when the result is empty),
+/// notifies `event` and replies the result's size.
+pub(super) fn store_zset(s: &mut Server, c: &mut Ctx, dst: &[u8], result: ZSet, event: &str) {
     let n = result.len();
     if n == 0 {
-        if s.delete(c.db, &dst) {
-            s.notify(crate::notify::GENERIC, "del", c.db, &dst);
-            s.modified(c, c.db, &dst);
+        if s.delete(c.db, dst) {
+            s.notify(crate::notify::GENERIC, "del", c.db, dst);
+            s.modified(c, c.db, dst);
         }
         c.out.int(0);
         return;
@@ -331,11 +339,9 @@ pub(super) fn store_result(s: &mut Server, c: &mut Ctx, result: ZSet) {
         c.oom();
         return;
     }
-    s.store(c.db, &dst, value, false);
-    // The event is the command's name: zunionstore, zinterstore,
-    // zdiffstore, zrangestore.
-    s.notify(crate::notify::ZSET, c.spec.name, c.db, &dst);
-    s.modified(c, c.db, &dst);
+    s.store(c.db, dst, value, false);
+    s.notify(crate::notify::ZSET, event, c.db, dst);
+    s.modified(c, c.db, dst);
     c.out.int(n as i64);
 }
 

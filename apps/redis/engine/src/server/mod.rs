@@ -439,6 +439,9 @@ impl Server {
         for p in c.psubs.keys() {
             self.pubsub.punsubscribe(p, cid);
         }
+        for ch in c.ssubs.keys() {
+            self.pubsub.sunsubscribe(ch, cid);
+        }
         if let Some(pos) = c.dirty_pos {
             self.remove_dirty_at(pos);
         }

@@ -139,7 +139,7 @@ fn replay_rolls_back_an_open_transaction_and_drops_a_cut_command() {
     assert_eq!(h.s.client_count(), 1);
 }
 
-/// PUBLISH reaches the replicas (their subscribers hear it) but not the log
+/// PUBLISH and SPUBLISH reach the replicas (their subscribers hear it) but not the log
 /// or the observer, as Redis's PROPAGATE_REPL: alone, and inside EXEC,
 /// where each side counts its own writes to decide on MULTI/EXEC.
 #[test]
@@ -152,8 +152,13 @@ fn publish_is_propagated_to_replicas_only() {
     assert!(h.raw(replica, b"SYNC\r\n").starts_with(b"$"));
 
     h.cmd(c, &["PUBLISH", "ch", "hello"]);
+    h.cmd(c, &["SPUBLISH", "sh", "hi"]);
     let stream = show(&h.take(replica));
-    assert_eq!(stream, "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+    assert_eq!(
+        stream,
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$5\r\nhello\r\n\
+         *3\r\n$8\r\nSPUBLISH\r\n$2\r\nsh\r\n$2\r\nhi\r\n"
+    );
     assert!(cmds(&log).is_empty(), "{:?}", cmds(&log));
 
     h.cmd(c, &["MULTI"]);
