@@ -284,6 +284,17 @@ impl Server {
         }
     }
 
+    /// Counts a failed call of command `name` that blocked and was then
+    /// ended by an error (Redis's `updateStatsOnUnblock`; the call itself
+    /// was counted when it blocked).
+    pub(crate) fn count_unblocked_failure(&mut self, name: &str) {
+        if let Some(i) = TABLE.iter().position(|c| c.name == name)
+            && let Some(st) = self.stats.calls.stat(StatSlot::Command(i))
+        {
+            st.failed_calls += 1;
+        }
+    }
+
     /// Counts a refusal of `spec` with `argv` before it ran.
     pub(crate) fn count_rejected(&mut self, spec: &'static CommandSpec, argv: &[Vec<u8>]) {
         if let Some(st) = stat_slot(spec, argv).and_then(|slot| self.stats.calls.stat(slot)) {

@@ -319,6 +319,12 @@ impl Server {
         }
     }
 
+    /// Whether commands are being replayed from the log (Redis's
+    /// `mustObeyClient`: XADD/XTRIM apply no LIMIT of their own).
+    pub(crate) fn is_replaying(&self) -> bool {
+        self.replaying
+    }
+
     pub fn config(&self) -> &Config {
         &self.cfg
     }
