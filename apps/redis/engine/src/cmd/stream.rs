@@ -595,7 +595,7 @@ fn stream_info(out: &mut Out, st: &Stream, full: bool, count: usize) {
     out.bulk(b"radix-tree-keys");
     out.int(st.block_count() as i64);
     out.bulk(b"radix-tree-nodes");
-    out.int(st.block_count() as i64 + 1);
+    out.int(st.radix_tree_nodes() as i64);
     out.bulk(b"last-generated-id");
     reply_id(out, st.last_id);
     out.bulk(b"max-deleted-entry-id");

@@ -269,6 +269,38 @@ impl Stream {
         self.blocks.len()
     }
 
+    /// The nodes of the radix tree Redis would hold the blocks' 16-byte
+    /// big-endian master IDs in (XINFO's `radix-tree-nodes`): a node per
+    /// branch point, per run of single-child positions (compressed), and
+    /// per key end. O(blocks x 16).
+    pub fn radix_tree_nodes(&self) -> usize {
+        fn count(keys: &[[u8; 16]], depth: usize) -> usize {
+            if depth == 16 || keys.is_empty() {
+                return 1;
+            }
+            let (first, last) = (keys[0], keys[keys.len() - 1]);
+            if first[depth] == last[depth] {
+                // One child: a compressed node up to where the keys part.
+                let mut end = depth;
+                while end < 16 && first[end] == last[end] {
+                    end += 1;
+                }
+                return 1 + count(keys, end);
+            }
+            let mut total = 1;
+            let mut start = 0;
+            for i in 1..=keys.len() {
+                if i == keys.len() || keys[i][depth] != keys[start][depth] {
+                    total += count(&keys[start..i], depth + 1);
+                    start = i;
+                }
+            }
+            total
+        }
+        let keys: Vec<[u8; 16]> = self.blocks.keys().map(|k| k.to_be_bytes()).collect();
+        count(&keys, 0)
+    }
+
     /// The ID XADD `*` gives (Redis's `streamNextID`): now, or the last
     /// ID's next when the clock is behind.
     pub fn next_auto_id(&self, now_ms: u64) -> Option<StreamId> {
