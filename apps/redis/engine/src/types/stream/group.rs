@@ -137,6 +137,16 @@ impl Group {
         self.mem += NACK_COST;
         true
     }
+    /// Zeroes what a replica or a replayed log cannot reproduce (Redis 7.0
+    /// propagates neither): the consumers' seen times and the read counter.
+    #[cfg(test)]
+    pub fn forget_unpropagated(&mut self) {
+        self.entries_read = 0;
+        for c in self.consumers.values_mut() {
+            c.seen_time = 0;
+        }
+    }
+
     /// Whether every PEL entry has an owner among the consumers.
     pub fn pel_owned(&self) -> bool {
         self.pel.values().all(|n| self.consumers.contains_key(&n.consumer))
