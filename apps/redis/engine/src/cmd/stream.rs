@@ -533,7 +533,7 @@ pub fn xinfo(s: &mut Server, c: &mut Ctx) {
                 return c.out.err(&msg);
             };
             c.out.array(g.consumers().len());
-            for (name, cons) in g.consumers() {
+            for (name, cons) in g.consumers().iter() {
                 c.out.map(3);
                 c.out.bulk(b"name");
                 c.out.bulk(name);
@@ -545,7 +545,7 @@ pub fn xinfo(s: &mut Server, c: &mut Ctx) {
         }
         b"groups" if c.argc() == 3 => {
             c.out.array(st.groups.len());
-            for (name, g) in &st.groups {
+            for (name, g) in st.groups.iter() {
                 c.out.map(6);
                 c.out.bulk(b"name");
                 c.out.bulk(name);
@@ -620,7 +620,7 @@ fn stream_info(out: &mut Out, st: &Stream, full: bool, count: usize) {
     reply_range(out, st, StreamId::MIN, StreamId::MAX, count, false);
     out.bulk(b"groups");
     out.array(st.groups.len());
-    for (name, g) in &st.groups {
+    for (name, g) in st.groups.iter() {
         out.map(7);
         out.bulk(b"name");
         out.bulk(name);
@@ -644,7 +644,7 @@ fn stream_info(out: &mut Out, st: &Stream, full: bool, count: usize) {
         }
         out.bulk(b"consumers");
         out.array(g.consumers().len());
-        for (cname, cons) in g.consumers() {
+        for (cname, cons) in g.consumers().iter() {
             out.map(4);
             out.bulk(b"name");
             out.bulk(cname);
@@ -655,7 +655,7 @@ fn stream_info(out: &mut Out, st: &Stream, full: bool, count: usize) {
             out.bulk(b"pending");
             let shown = if count == 0 { cons.pel.len() } else { cons.pel.len().min(count) };
             out.array(shown);
-            for id in cons.pel.iter().take(shown) {
+            for id in cons.pel.keys().take(shown) {
                 let n = g.pel().get(id);
                 out.array(3);
                 reply_id(out, *id);

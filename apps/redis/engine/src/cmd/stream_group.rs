@@ -290,11 +290,13 @@ pub fn xpending(s: &mut Server, c: &mut Ctx) {
     };
     let ids: Vec<StreamId> = match &consumer {
         Some(name) => match g.consumer(name) {
-            Some(cs) if start <= end => cs.pel.range(start..=end).copied().collect(),
+            Some(cs) if start <= end => {
+                cs.pel.iter_from(&start).map(|(id, _)| *id).take_while(|id| *id <= end).collect()
+            }
             Some(_) => Vec::new(),
             None => return c.out.array(0),
         },
-        None if start <= end => g.pel().range(start..=end).map(|(id, _)| *id).collect(),
+        None if start <= end => g.pel().iter_from(&start).map(|(id, _)| *id).take_while(|id| *id <= end).collect(),
         None => Vec::new(),
     };
     let at = c.out.begin_deferred();
@@ -496,8 +498,10 @@ pub fn xautoclaim(s: &mut Server, c: &mut Ctx) {
     with_stream(s, c.db, &key, |st| {
         let mut cursor = start;
         loop {
-            let next =
-                st.groups.get(&name).and_then(|g| g.pel().range(cursor..).next().map(|(id, n)| (*id, n.delivery_time)));
+            let next = st
+                .groups
+                .get(&name)
+                .and_then(|g| g.pel().iter_from(&cursor).next().map(|(id, n)| (*id, n.delivery_time)));
             let Some((id, time)) = next else {
                 end = StreamId::MIN;
                 break;

@@ -138,7 +138,7 @@ fn read_new(
 fn read_history(out: &mut Out, st: &mut Stream, gr: &GroupRead, start: StreamId, count: usize, now: u64) {
     let ids: Vec<StreamId> = match st.groups.get(&gr.group).and_then(|g| g.consumer(&gr.consumer)) {
         Some(c) => {
-            let it = c.pel.range(start..).copied();
+            let it = c.pel.iter_from(&start).map(|(id, _)| *id);
             if count > 0 { it.take(count).collect() } else { it.collect() }
         }
         None => Vec::new(),

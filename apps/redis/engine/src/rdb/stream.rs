@@ -15,14 +15,13 @@
 //! (21) 8-byte LE active ms, PEL: count, 16-byte IDs)*
 //! ```
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use super::LoadError::Corrupt;
 use super::encodings;
 use super::*;
 use crate::types::Stream;
-use crate::types::stream::{Entry, Group, StreamId, flags_of};
+use crate::types::stream::{Entry, Group, OrdMap, StreamId, flags_of};
 
 pub(crate) const TYPE_STREAM_LISTPACKS: u8 = 15;
 pub(crate) const TYPE_STREAM_LISTPACKS_2: u8 = 19;
@@ -168,22 +167,22 @@ pub(crate) fn put_stream(out: &mut impl Sink, s: &Stream) {
     put_id(out, s.max_deleted_id);
     put_len(out, s.entries_added as usize);
     put_len(out, s.groups.len());
-    for (name, g) in &s.groups {
+    for (name, g) in s.groups.iter() {
         put_str(out, name);
         put_id(out, g.last_id);
         put_len(out, g.entries_read as u64 as usize);
         put_len(out, g.pel().len());
-        for (id, n) in g.pel() {
+        for (id, n) in g.pel().iter() {
             out.put(&id.to_be_bytes());
             out.put(&n.delivery_time.to_le_bytes());
             put_len(out, n.delivery_count as usize);
         }
         put_len(out, g.consumers().len());
-        for (cname, c) in g.consumers() {
+        for (cname, c) in g.consumers().iter() {
             put_str(out, cname);
             out.put(&c.seen_time.to_le_bytes());
             put_len(out, c.pel.len());
-            for id in &c.pel {
+            for id in c.pel.keys() {
                 out.put(&id.to_be_bytes());
             }
         }
@@ -325,10 +324,10 @@ pub(crate) fn read_stream<I: Input + ?Sized>(r: &mut I, kind: u8, budget: &mut u
                 let _active: [u8; 8] = read_array(r)?;
             }
             let n = read_len(r)?;
-            let mut ids = BTreeSet::new();
+            let mut ids = OrdMap::new();
             for _ in 0..n {
                 charge(budget, ELEMENT_COST)?;
-                if !ids.insert(raw_id(r)?) {
+                if ids.insert(raw_id(r)?, ()).is_some() {
                     return Err(Corrupt("stream consumer PEL (duplicate ID)"));
                 }
             }

@@ -176,10 +176,10 @@ fn stream_groups_round_trip_real_redis_bytes() {
     }
     let crate::types::Value::Stream(st) = &s.dbs[0].get(b"st").unwrap().value else { std::panic!("not a stream") };
     assert_eq!((st.len(), st.max_deleted_id, st.entries_added), (7, StreamId::new(9, 0), 9));
-    let g1 = &st.groups[&b"g1"[..]];
+    let g1 = st.groups.get(&b"g1"[..]).expect("group g1");
     assert_eq!(g1.pel().len(), 4);
-    assert_eq!(g1.pel()[&StreamId::new(1, 1)].delivery_count, 7);
-    assert_eq!(g1.pel()[&StreamId::new(1, 1)].consumer, b"bob");
+    assert_eq!(g1.pel().get(&StreamId::new(1, 1)).unwrap().delivery_count, 7);
+    assert_eq!(g1.pel().get(&StreamId::new(1, 1)).unwrap().consumer, b"bob");
     assert!(g1.consumer(b"carol").is_some_and(|c| c.pel.is_empty()));
 }
 

@@ -12,14 +12,15 @@
 //! total; groups keep their own (see [`Group::mem`]).
 
 pub mod group;
+pub mod ordmap;
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::mem;
 pub use group::{Consumer, Group, Nack};
+pub use ordmap::OrdMap;
 
 /// A stream entry ID: milliseconds and sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -125,15 +126,11 @@ impl Block {
         6 + master + self.entries_lp_bytes + 1
     }
     fn overhead(&self) -> usize {
-        BLOCK_COST
-            + mem::array::<Entry>(self.entries.capacity())
+        mem::array::<Entry>(self.entries.capacity())
             + mem::array::<Box<[u8]>>(self.master_fields.len())
             + self.master_fields.iter().map(|f| mem::block(f.len())).sum::<usize>()
     }
 }
-
-/// Heap bytes charged for a block's place in the B-tree.
-const BLOCK_COST: usize = 64;
 
 /// Listpack element sizes (Redis's `listpack.c` encodings), for node sizes.
 pub mod lp {
@@ -214,7 +211,7 @@ pub enum AddError {
 const LISTPACK_MAX_SIZE: usize = 1 << 30;
 
 pub struct Stream {
-    blocks: BTreeMap<StreamId, Block>,
+    blocks: OrdMap<StreamId, Block>,
     len: usize,
     pub last_id: StreamId,
     /// The first live entry's ID (0-0 when empty): Redis's
@@ -222,7 +219,7 @@ pub struct Stream {
     pub first_id: StreamId,
     pub max_deleted_id: StreamId,
     pub entries_added: u64,
-    pub groups: BTreeMap<Vec<u8>, Group>,
+    pub groups: OrdMap<Vec<u8>, Group>,
     data_mem: usize,
 }
 
@@ -235,13 +232,13 @@ impl Default for Stream {
 impl Stream {
     pub fn new() -> Stream {
         Stream {
-            blocks: BTreeMap::new(),
+            blocks: OrdMap::new(),
             len: 0,
             last_id: StreamId::MIN,
             first_id: StreamId::MIN,
             max_deleted_id: StreamId::MIN,
             entries_added: 0,
-            groups: BTreeMap::new(),
+            groups: OrdMap::new(),
             data_mem: 0,
         }
     }
@@ -251,9 +248,13 @@ impl Stream {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// Heap bytes: entries, blocks and groups (groups are few: O(groups)).
+    /// Heap bytes: the block index, entries, blocks and groups, exactly
+    /// as allocated (O(groups + consumers): groups keep running totals).
     pub fn mem(&self) -> usize {
-        self.data_mem + self.groups.iter().map(|(n, g)| g.mem() + mem::block(n.len()) + GROUP_COST).sum::<usize>()
+        self.blocks.mem()
+            + self.data_mem
+            + self.groups.mem()
+            + self.groups.iter().map(|(n, g)| g.mem() + mem::block(n.capacity())).sum::<usize>()
     }
     /// Entries go into blocks of bounded size: nothing to reserve ahead.
     pub fn growth_bytes(&self, _additional: usize) -> usize {
@@ -372,7 +373,7 @@ impl Stream {
 
     /// The block holding `id`, if any.
     fn block_of(&self, id: StreamId) -> Option<(&StreamId, &Block)> {
-        self.blocks.range(..=id).next_back()
+        self.blocks.floor(&id)
     }
 
     /// The live entry `id`.
@@ -393,11 +394,10 @@ impl Stream {
             return Box::new(core::iter::empty());
         }
         let first_key = self.block_of(start).map(|(k, _)| *k).unwrap_or(start);
-        let blocks = self.blocks.range(first_key..=end);
         if rev {
             Box::new(
-                blocks
-                    .rev()
+                self.blocks
+                    .iter_rev_from(&end)
                     .flat_map(|(_, b)| b.entries.iter().rev())
                     .skip_while(move |e| e.id > end)
                     .take_while(move |e| e.id >= start)
@@ -405,7 +405,9 @@ impl Stream {
             )
         } else {
             Box::new(
-                blocks
+                self.blocks
+                    .iter_from(&first_key)
+                    .take_while(move |(k, _)| **k <= end)
                     .flat_map(|(_, b)| b.entries.iter())
                     .skip_while(move |e| e.id < start)
                     .take_while(move |e| e.id <= end)
@@ -606,7 +608,7 @@ impl Stream {
     /// A deep copy (COPY).
     pub fn deep_clone(&self) -> Stream {
         let mut n = Stream::new();
-        for (k, b) in &self.blocks {
+        for (k, b) in self.blocks.iter() {
             let entries = b
                 .entries
                 .iter()
@@ -618,7 +620,7 @@ impl Stream {
         n.first_id = self.first_id;
         n.max_deleted_id = self.max_deleted_id;
         n.entries_added = self.entries_added;
-        n.groups = self.groups.iter().map(|(k, g)| (k.clone(), g.clone())).collect();
+        n.groups = self.groups.clone();
         n
     }
 }
@@ -627,6 +629,3 @@ impl Stream {
 pub fn flags_of(e: &Entry) -> i64 {
     i64::from(e.deleted) | if e.same_fields { 2 } else { 0 }
 }
-
-/// Heap bytes charged for a group's place in the stream.
-const GROUP_COST: usize = 96;

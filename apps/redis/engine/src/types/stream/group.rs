@@ -1,12 +1,12 @@
 //! A stream's consumer group: its last delivered ID and read counter, the
 //! pending entries list (PEL: delivered, not yet acknowledged, each owned
 //! by one consumer) and the consumers, each with its own PEL. Names and
-//! IDs are kept in B-trees, ordered as Redis's radix trees order them.
+//! IDs are kept in [`OrdMap`]s, ordered as Redis's radix trees order them,
+//! with their heap use known exactly.
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
-use super::StreamId;
+use super::{OrdMap, StreamId};
 use crate::mem;
 
 /// A pending entry: when it was last delivered, how often, to whom.
@@ -20,36 +20,37 @@ pub struct Nack {
 #[derive(Clone, Debug, Default)]
 pub struct Consumer {
     pub seen_time: u64,
-    pub pel: BTreeSet<StreamId>,
+    pub pel: OrdMap<StreamId, ()>,
 }
-
-/// Heap bytes charged per PEL entry (group and consumer tree slots, the
-/// owner's name) and per consumer.
-const NACK_COST: usize = 96;
-const CONSUMER_COST: usize = 96;
 
 #[derive(Clone, Debug)]
 pub struct Group {
     pub last_id: StreamId,
     /// Entries read (Redis's `entries_read`); -1 when unknown.
     pub entries_read: i64,
-    pel: BTreeMap<StreamId, Nack>,
-    consumers: BTreeMap<Vec<u8>, Consumer>,
-    mem: usize,
+    pel: OrdMap<StreamId, Nack>,
+    consumers: OrdMap<Vec<u8>, Consumer>,
+    /// Heap bytes of the names the group holds (consumers' and pending
+    /// entries' owners), a running total.
+    names_mem: usize,
 }
 
 impl Group {
     pub fn new(last_id: StreamId, entries_read: i64) -> Group {
-        Group { last_id, entries_read, pel: BTreeMap::new(), consumers: BTreeMap::new(), mem: 0 }
+        Group { last_id, entries_read, pel: OrdMap::new(), consumers: OrdMap::new(), names_mem: 0 }
     }
-    /// Heap bytes of the PEL and the consumers (running total).
+    /// Heap bytes of the PEL, the consumers and their PELs, exactly
+    /// (O(consumers)).
     pub fn mem(&self) -> usize {
-        self.mem
+        self.pel.mem()
+            + self.consumers.mem()
+            + self.names_mem
+            + self.consumers.values().map(|c| c.pel.mem()).sum::<usize>()
     }
-    pub fn pel(&self) -> &BTreeMap<StreamId, Nack> {
+    pub fn pel(&self) -> &OrdMap<StreamId, Nack> {
         &self.pel
     }
-    pub fn consumers(&self) -> &BTreeMap<Vec<u8>, Consumer> {
+    pub fn consumers(&self) -> &OrdMap<Vec<u8>, Consumer> {
         &self.consumers
     }
     pub fn consumer(&self, name: &[u8]) -> Option<&Consumer> {
@@ -60,8 +61,9 @@ impl Group {
         if self.consumers.contains_key(name) {
             return false;
         }
-        self.consumers.insert(name.to_vec(), Consumer { seen_time: now, pel: BTreeSet::new() });
-        self.mem += CONSUMER_COST + mem::block(name.len());
+        let name = name.to_vec();
+        self.names_mem += mem::block(name.capacity());
+        self.consumers.insert(name, Consumer { seen_time: now, pel: OrdMap::new() });
         true
     }
     /// Looks a consumer up and marks it seen (Redis's `streamLookupConsumer`
@@ -78,27 +80,28 @@ impl Group {
     /// Deletes a consumer and its pending entries; how many it had.
     pub fn delete_consumer(&mut self, name: &[u8]) -> Option<usize> {
         let c = self.consumers.remove(name)?;
-        for id in &c.pel {
+        for id in c.pel.keys() {
             if let Some(n) = self.pel.remove(id) {
-                self.mem -= NACK_COST + mem::block(n.consumer.len());
+                self.names_mem -= mem::block(n.consumer.capacity());
             }
         }
-        self.mem -= CONSUMER_COST + mem::block(name.len());
+        self.names_mem -= mem::block(name.len());
         Some(c.pel.len())
     }
     /// Sets (or moves) `id`'s pending entry to `consumer` (which exists).
     pub fn assign(&mut self, id: StreamId, consumer: &[u8], delivery_time: u64, delivery_count: u64) {
         self.unassign(id);
-        self.pel.insert(id, Nack { delivery_time, delivery_count, consumer: consumer.to_vec() });
-        self.mem += NACK_COST + mem::block(consumer.len());
+        let owner = consumer.to_vec();
+        self.names_mem += mem::block(owner.capacity());
+        self.pel.insert(id, Nack { delivery_time, delivery_count, consumer: owner });
         if let Some(c) = self.consumers.get_mut(consumer) {
-            c.pel.insert(id);
+            c.pel.insert(id, ());
         }
     }
     /// Removes `id`'s pending entry (XACK); the removed one.
     pub fn unassign(&mut self, id: StreamId) -> Option<Nack> {
         let n = self.pel.remove(&id)?;
-        self.mem -= NACK_COST + mem::block(n.consumer.len());
+        self.names_mem -= mem::block(n.consumer.capacity());
         if let Some(c) = self.consumers.get_mut(&n.consumer) {
             c.pel.remove(&id);
         }
@@ -114,17 +117,19 @@ impl Group {
     }
     /// Adds a consumer as loaded (RDB), with its PEL's IDs (the group's
     /// PEL entries get their owner from it).
-    pub fn load_consumer(&mut self, name: Vec<u8>, seen_time: u64, ids: BTreeSet<StreamId>) -> bool {
-        for id in &ids {
+    pub fn load_consumer(&mut self, name: Vec<u8>, seen_time: u64, ids: OrdMap<StreamId, ()>) -> bool {
+        for id in ids.keys() {
             match self.pel.get_mut(id) {
                 Some(n) => {
-                    let old = core::mem::replace(&mut n.consumer, name.clone());
-                    self.mem = self.mem + mem::block(name.len()) - mem::block(old.len());
+                    let owner = name.to_vec();
+                    self.names_mem += mem::block(owner.capacity());
+                    let old = core::mem::replace(&mut n.consumer, owner);
+                    self.names_mem -= mem::block(old.capacity());
                 }
                 None => return false,
             }
         }
-        self.mem += CONSUMER_COST + mem::block(name.len());
+        self.names_mem += mem::block(name.capacity());
         self.consumers.insert(name, Consumer { seen_time, pel: ids });
         true
     }
@@ -134,7 +139,6 @@ impl Group {
             return false;
         }
         self.pel.insert(id, Nack { delivery_time, delivery_count, consumer: Vec::new() });
-        self.mem += NACK_COST;
         true
     }
     /// Zeroes what a replica or a replayed log cannot reproduce (Redis 7.0
