@@ -93,6 +93,8 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ("memory", &["doctor", "help", "malloc-stats", "purge", "stats", "usage"]),
     ("object", &["encoding", "freq", "help", "idletime", "refcount"]),
     ("pubsub", &["channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub"]),
+    ("xgroup", &["create", "createconsumer", "delconsumer", "destroy", "help", "setid"]),
+    ("xinfo", &["consumers", "groups", "help", "stream"]),
 ];
 
 /// The subcommands of the container `name`, and where their counters

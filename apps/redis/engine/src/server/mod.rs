@@ -27,7 +27,7 @@ use crate::util::Rng;
 use crate::{ClientId, CommandObserver, Refused, Time};
 
 /// Commands with subcommands: CLIENT LIST names them `client|list`.
-const CONTAINER_COMMANDS: &[&str] = &["client", "command", "config", "object", "pubsub"];
+const CONTAINER_COMMANDS: &[&str] = &["client", "command", "config", "object", "pubsub", "xgroup", "xinfo"];
 
 /// Counters reported by INFO stats.
 #[derive(Debug, Default, Clone)]
