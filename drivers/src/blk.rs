@@ -13,6 +13,7 @@
 //! so [`VirtioBlk::can_flush`] tells the kernel and it refuses to promise
 //! durability. (virtio-drivers' `flush()` quietly does nothing then.)
 
+pub use crate::block::{Completion, Op, SECTOR};
 use crate::transport::WithoutEventIdx;
 use crate::{Hardware, VirtioHal};
 use alloc::boxed::Box;
@@ -23,8 +24,6 @@ use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::{SomeTransport, Transport};
 use virtio_drivers::{Error, Result};
 
-/// Bytes per sector, the unit of every request.
-pub const SECTOR: usize = 512;
 /// Ring slots of the request queue (QEMU offers up to 256).
 pub const QUEUE_SIZE: usize = 64;
 
@@ -48,26 +47,6 @@ const TYPE_GET_ID: u32 = 8;
 const STATUS_OK: u8 = 0;
 /// Bytes of the identity string `GET_ID` returns.
 const ID_BYTES: usize = 20;
-
-/// What a request did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    Read,
-    Write,
-    Flush,
-    GetId,
-}
-
-/// A finished request.
-pub struct Completion {
-    pub token: u16,
-    pub op: Op,
-    /// The device reported success.
-    pub ok: bool,
-    /// Sectors read (for [`Op::Read`], [`Op::GetId`]), or the written
-    /// buffer handed back (for reuse).
-    pub data: Vec<u8>,
-}
 
 /// The buffers of one request, owned here while the device uses them.
 /// Boxed, so their addresses stay put while the request is in flight.

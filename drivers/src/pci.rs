@@ -1,5 +1,5 @@
 //! PCI: configuration space access, enumeration, BAR assignment, and finding
-//! virtio devices.
+//! virtio devices and NVMe controllers.
 //!
 //! Configuration space is reached through a PCIe ECAM window (from ACPI's
 //! MCFG on x86_64 q35, from the device tree on aarch64 `virt`) or, on x86_64
@@ -12,7 +12,7 @@ use crate::{Hardware, VirtioHal};
 use alloc::vec::Vec;
 use virtio_drivers::transport::DeviceType;
 use virtio_drivers::transport::pci::bus::{
-    BarInfo, Command, ConfigurationAccess, DeviceFunction, HeaderType, MemoryBarType, PciRoot,
+    BarInfo, Command, ConfigurationAccess, DeviceFunction, DeviceFunctionInfo, HeaderType, MemoryBarType, PciRoot,
 };
 use virtio_drivers::transport::pci::{PciTransport, virtio_device_type};
 
@@ -183,12 +183,7 @@ pub struct PciVirtio {
 }
 
 /// Every function on every bus reachable from the root (following bridges).
-fn functions(
-    root: &PciRoot<Cam>,
-    cam: &Cam,
-    first_bus: u8,
-    last_bus: u8,
-) -> Vec<(DeviceFunction, HeaderType, u16, u16)> {
+fn functions(root: &PciRoot<Cam>, cam: &Cam, first_bus: u8, last_bus: u8) -> Vec<(DeviceFunction, DeviceFunctionInfo)> {
     let mut found = Vec::new();
     let mut buses = alloc::vec![first_bus];
     let mut seen = [false; 256];
@@ -204,7 +199,7 @@ fn functions(
                     buses.push(secondary);
                 }
             }
-            found.push((df, info.header_type, info.vendor_id, info.device_id));
+            found.push((df, info));
         }
     }
     found
@@ -251,58 +246,108 @@ fn assign_bars(root: &mut PciRoot<Cam>, df: DeviceFunction, windows: &mut BarWin
     }
 }
 
-/// Finds every virtio device of type `wanted`, in bus order, each with its
-/// transport ready for a driver.
+/// The standard (non-bridge) functions on the bus, with the root to
+/// configure them and a second accessor for reads the root does not offer.
 ///
-/// BARs no firmware assigned are placed from `windows` for every virtio
-/// function seen, not only the wanted ones: callers look for one device
-/// type at a time with windows that start afresh, so a device placed by an
-/// earlier call keeps its address and later calls never reuse it.
+/// BARs no firmware assigned are placed from `windows` for every function
+/// seen, not only the ones the caller wants: callers look for one kind of
+/// device at a time with windows that start afresh, so the first call
+/// places every device, later calls find them all placed and never reuse
+/// an address.
+fn standard_functions<H: Hardware>(
+    space: ConfigSpace,
+    windows: Option<&mut BarWindows>,
+) -> (PciRoot<Cam>, Cam, Vec<(DeviceFunction, DeviceFunctionInfo)>) {
+    let cam = Cam::new::<H>(space);
+    let (first_bus, last_bus) = cam.buses();
+    // Both accessors are plain register accesses; nothing caches
+    // configuration space.
+    let reader = Cam { kind: cam.kind };
+    let mut root = PciRoot::new(cam);
+    let mut found = functions(&root, &reader, first_bus, last_bus);
+    found.retain(|(df, info)| {
+        log::debug!("pci {df}: {info}");
+        info.header_type == HeaderType::Standard
+    });
+    if let Some(windows) = windows {
+        for (df, _) in &found {
+            assign_bars(&mut root, *df, windows);
+        }
+    }
+    (root, reader, found)
+}
+
+/// Turns on a function's memory decoding and DMA (bus mastering), with its
+/// legacy interrupt left enabled. Returns its interrupt (pin, line).
+fn enable(root: &mut PciRoot<Cam>, reader: &Cam, df: DeviceFunction) -> (u8, u8) {
+    let (_, command) = root.get_status_command(df);
+    root.set_command(df, (command | Command::MEMORY_SPACE | Command::BUS_MASTER) - Command::INTERRUPT_DISABLE);
+    let irq = reader.read_word(df, 0x3C);
+    ((irq >> 8) as u8, irq as u8)
+}
+
+/// Finds every virtio device of type `wanted`, in bus order, each with its
+/// transport ready for a driver (see [`standard_functions`] for BARs).
 pub fn find_all_virtio<H: Hardware>(
     space: ConfigSpace,
     wanted: DeviceType,
-    mut windows: Option<&mut BarWindows>,
+    windows: Option<&mut BarWindows>,
 ) -> Vec<PciVirtio> {
-    let cam = Cam::new::<H>(space);
-    let (first_bus, last_bus) = cam.buses();
-    // A second accessor for reads the root does not offer (both are plain
-    // register accesses; nothing caches configuration space).
-    let reader = Cam { kind: cam.kind };
-    let mut root = PciRoot::new(cam);
+    let (mut root, reader, functions) = standard_functions::<H>(space, windows);
     let mut found = Vec::new();
-    for (df, header, vendor_id, device_id) in functions(&root, &reader, first_bus, last_bus) {
-        log::debug!("pci {df}: {vendor_id:04x}:{device_id:04x} {header:?}");
-        if header != HeaderType::Standard {
+    for (df, info) in functions {
+        if virtio_device_type(&info) != Some(wanted) {
             continue;
         }
-        let info = virtio_drivers::transport::pci::bus::DeviceFunctionInfo {
-            vendor_id,
-            device_id,
-            class: 0,
-            subclass: 0,
-            prog_if: 0,
-            revision: 0,
-            header_type: header,
-        };
-        let Some(kind) = virtio_device_type(&info) else { continue };
-        if let Some(windows) = windows.as_deref_mut() {
-            assign_bars(&mut root, df, windows);
-        }
-        if kind != wanted {
-            continue;
-        }
-        let (_, command) = root.get_status_command(df);
-        root.set_command(df, command | Command::MEMORY_SPACE | Command::BUS_MASTER);
-        let irq = reader.read_word(df, 0x3C);
+        let (interrupt_pin, interrupt_line) = enable(&mut root, &reader, df);
         match PciTransport::new::<VirtioHal<H>, _>(&mut root, df) {
-            Ok(transport) => found.push(PciVirtio {
-                transport,
-                function: df,
-                interrupt_pin: (irq >> 8) as u8,
-                interrupt_line: irq as u8,
-            }),
+            Ok(transport) => found.push(PciVirtio { transport, function: df, interrupt_pin, interrupt_line }),
             Err(e) => log::warn!("pci {df}: virtio transport: {e}"),
         }
+    }
+    found
+}
+
+/// An NVMe controller found on PCI (class 01h, subclass 08h, programming
+/// interface 02h), its registers (BAR 0) mapped and bus mastering on.
+pub struct PciNvme {
+    pub function: DeviceFunction,
+    /// Virtual address of the controller's registers.
+    pub registers: usize,
+    /// Bytes mapped there.
+    pub size: usize,
+    /// Legacy interrupt pin: 1 = INTA .. 4 = INTD, 0 = none.
+    pub interrupt_pin: u8,
+    /// The interrupt line firmware wrote (0xFF or 0 = not assigned).
+    pub interrupt_line: u8,
+}
+
+/// Finds every NVMe controller, in bus order (see [`standard_functions`]
+/// for BARs).
+pub fn find_all_nvme<H: Hardware>(space: ConfigSpace, windows: Option<&mut BarWindows>) -> Vec<PciNvme> {
+    let (mut root, reader, functions) = standard_functions::<H>(space, windows);
+    let mut found = Vec::new();
+    for (df, info) in functions {
+        if (info.class, info.subclass, info.prog_if) != (0x01, 0x08, 0x02) {
+            continue;
+        }
+        // The registers are BAR 0 (with BAR 1 its upper half: 64 bits).
+        let (address, size) = match root.bar_info(df, 0) {
+            Ok(Some(BarInfo::Memory { address, size, .. })) if address != 0 && size > 0 => (address, size),
+            other => {
+                log::warn!("pci {df}: NVMe controller without a usable BAR 0 ({other:?})");
+                continue;
+            }
+        };
+        let (interrupt_pin, interrupt_line) = enable(&mut root, &reader, df);
+        let size = size as usize;
+        found.push(PciNvme {
+            function: df,
+            registers: H::map_device(address, size),
+            size,
+            interrupt_pin,
+            interrupt_line,
+        });
     }
     found
 }

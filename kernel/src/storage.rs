@@ -1,11 +1,23 @@
-//! Block storage: the virtio-blk disks attached to the machine, for apps.
+//! Block storage: the virtio-blk disks and NVMe namespaces attached to the
+//! machine, for apps.
 //!
 //! Disks are found on first use: virtio-blk on PCI, then on virtio-mmio
-//! slots (the same places [`crate::net`] looks for its card), numbered in
-//! discovery order. A [`Disk`] reads and writes whole 512-byte sectors.
-//! Writes are queued to the device, several in flight, and return at once;
-//! [`Disk::flush`] waits for all of them, then for the device's cache
-//! flush, and only then is anything written durable.
+//! slots (the same places [`crate::net`] looks for its card), then NVMe
+//! controllers on PCI (namespace 1 of each), numbered in discovery order.
+//! A [`Disk`] reads and writes whole 512-byte sectors. Writes are queued to
+//! the device, several in flight, and return at once; [`Disk::flush`] waits
+//! for all of them, then for the device's cache flush, and only then is
+//! anything written durable.
+//!
+//! Durability, per device: one with a volatile write cache (virtio-blk with
+//! `VIRTIO_BLK_F_FLUSH`, NVMe with VWC) makes writes durable by a cache
+//! flush; an NVMe namespace without one has them durable when they
+//! complete, so its flush only waits for them; a virtio-blk disk without
+//! FLUSH cannot make anything durable ([`DiskInfo::can_flush`] is false).
+//!
+//! A device with blocks larger than a sector (NVMe namespaces formatted
+//! with 4096-byte LBAs) takes only whole blocks: a request that covers part
+//! of a block reads the block, changes its sectors and writes it whole.
 //!
 //! Two rules make queued writes behave like a disk's write cache:
 //! - writes to the same sectors reach the device in the order they were
@@ -24,11 +36,14 @@
 use crate::arch;
 use crate::memory::KernelHardware;
 use crate::time::{self, Duration, Instant};
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use drivers::blk::{Completion, Op, SECTOR, VirtioBlk};
+use drivers::nvme::Nvme;
 use drivers::virtio_drivers::transport::{DeviceType, SomeTransport};
 use spin::Mutex;
 
@@ -49,9 +64,17 @@ pub struct DiskInfo {
     /// Capacity in 512-byte sectors.
     pub sectors: u64,
     pub read_only: bool,
-    /// Whether the device takes cache flushes. Without them nothing can be
-    /// called durable, and [`Disk::flush`] fails with [`DiskError::NoFlush`].
+    /// Whether [`Disk::flush`] can make writes durable: the device flushes
+    /// its volatile write cache on request, or has no such cache (writes
+    /// are durable when they complete). Otherwise nothing can be called
+    /// durable, and [`Disk::flush`] fails with [`DiskError::NoFlush`].
     pub can_flush: bool,
+    /// Whether the device has a volatile write cache (a flush sends a
+    /// cache flush command; without one it only waits for the writes).
+    pub write_cache: bool,
+    /// Bytes per device block (512, or 4096 for some NVMe namespaces):
+    /// requests covering part of one read and rewrite it whole.
+    pub block_size: usize,
     /// The device's identity string (QEMU: the drive's `serial=`), if any.
     pub serial: String,
     /// Where it was found, for logs.
@@ -84,9 +107,58 @@ impl core::fmt::Display for DiskError {
     }
 }
 
+/// The driver of a disk.
+enum Device {
+    // Boxed: the drivers' state differs much in size, and disks are few.
+    Virtio(Box<VirtioBlk<KernelHardware>>),
+    Nvme(Box<Nvme<KernelHardware>>),
+}
+
+/// The same expression on whichever driver `$dev` holds.
+macro_rules! on_device {
+    ($dev:expr, $d:ident => $e:expr) => {
+        match $dev {
+            Device::Virtio($d) => $e,
+            Device::Nvme($d) => $e,
+        }
+    };
+}
+
+impl Device {
+    fn in_flight(&self) -> usize {
+        on_device!(self, d => d.in_flight())
+    }
+
+    fn can_submit(&self) -> bool {
+        on_device!(self, d => d.can_submit())
+    }
+
+    fn ack_interrupt(&mut self) -> bool {
+        on_device!(self, d => d.ack_interrupt())
+    }
+
+    fn poll(&mut self) -> Option<Completion> {
+        on_device!(self, d => d.poll())
+    }
+
+    fn submit_read(&mut self, sector: u64, len: usize) -> Result<u16, DiskError> {
+        on_device!(self, d => d.submit_read(sector, len).map_err(|_| DiskError::Io))
+    }
+
+    fn submit_write(&mut self, sector: u64, data: Vec<u8>) -> Result<u16, DiskError> {
+        on_device!(self, d => d.submit_write(sector, data).map_err(|_| DiskError::Io))
+    }
+
+    fn submit_flush(&mut self) -> Result<u16, DiskError> {
+        on_device!(self, d => d.submit_flush().map_err(|_| DiskError::Io))
+    }
+}
+
 struct Attached {
-    dev: VirtioBlk<KernelHardware>,
+    dev: Device,
     info: DiskInfo,
+    /// Largest request: bigger reads and writes are split.
+    max_request: usize,
     interrupts: bool,
     /// Writes the device holds: token -> (first sector, sector count).
     writing: BTreeMap<u16, (u64, u64)>,
@@ -134,31 +206,44 @@ fn interrupt() {
 }
 
 fn discover() -> Vec<Attached> {
-    let mut found: Vec<(SomeTransport<'static>, Option<u32>, String)> = Vec::new();
-    if let Some(mut host) = arch::pci_host() {
+    let mut found: Vec<(Device, Option<u32>, String)> = Vec::new();
+    let mut virtio: Vec<(SomeTransport<'static>, Option<u32>, String)> = Vec::new();
+    let mut host = arch::pci_host();
+    if let Some(host) = host.as_mut() {
         for dev in
             drivers::pci::find_all_virtio::<KernelHardware>(host.space, DeviceType::Block, host.bar_windows.as_mut())
         {
             let irq = arch::pci_interrupt(dev.function, dev.interrupt_pin, dev.interrupt_line);
             let description = format!("virtio-blk on PCI {}", dev.function);
-            found.push((SomeTransport::Pci(dev.transport), irq, description));
+            virtio.push((SomeTransport::Pci(dev.transport), irq, description));
         }
     }
     for slot in crate::virtio::mmio_slots() {
         if let Some(transport) = drivers::mmio::probe::<KernelHardware>(&slot, DeviceType::Block) {
             let description = format!("virtio-blk on virtio-mmio at {:#x}", slot.address);
-            found.push((SomeTransport::Mmio(transport), Some(slot.irq), description));
+            virtio.push((SomeTransport::Mmio(transport), Some(slot.irq), description));
+        }
+    }
+    for (transport, irq, description) in virtio {
+        match VirtioBlk::<KernelHardware>::new(transport) {
+            Ok(dev) => found.push((Device::Virtio(Box::new(dev)), irq, description)),
+            Err(e) => log::error!("storage: {description}: initialisation failed: {e}"),
+        }
+    }
+    if let Some(host) = host.as_mut() {
+        for ctrl in drivers::pci::find_all_nvme::<KernelHardware>(host.space, host.bar_windows.as_mut()) {
+            let irq = arch::pci_interrupt(ctrl.function, ctrl.interrupt_pin, ctrl.interrupt_line);
+            match Nvme::<KernelHardware>::new(ctrl.registers, ctrl.size) {
+                Ok(dev) => {
+                    let description = format!("NVMe {:?} namespace 1 on PCI {}", dev.model(), ctrl.function);
+                    found.push((Device::Nvme(Box::new(dev)), irq, description));
+                }
+                Err(e) => log::error!("storage: NVMe controller on PCI {}: {e}; not used", ctrl.function),
+            }
         }
     }
     let mut disks = Vec::new();
-    for (transport, irq, description) in found {
-        let dev = match VirtioBlk::<KernelHardware>::new(transport) {
-            Ok(dev) => dev,
-            Err(e) => {
-                log::error!("storage: {description}: initialisation failed: {e}");
-                continue;
-            }
-        };
+    for (dev, irq, description) in found {
         let interrupts = match irq {
             Some(line) => match crate::irq::share_line(line, interrupt) {
                 Ok(()) => true,
@@ -170,31 +255,64 @@ fn discover() -> Vec<Attached> {
             None => false,
         };
         let index = disks.len();
-        let info = DiskInfo {
-            index,
-            sectors: dev.capacity(),
-            read_only: dev.read_only(),
-            can_flush: dev.can_flush(),
-            serial: String::new(),
-            description,
+        let (info, max_request) = match &dev {
+            Device::Virtio(d) => (
+                DiskInfo {
+                    index,
+                    sectors: d.capacity(),
+                    read_only: d.read_only(),
+                    can_flush: d.can_flush(),
+                    // Unknown to the guest: assume one (QEMU's default).
+                    write_cache: true,
+                    block_size: SECTOR,
+                    serial: String::new(),
+                    description,
+                },
+                MAX_REQUEST,
+            ),
+            Device::Nvme(d) => (
+                DiskInfo {
+                    index,
+                    sectors: d.capacity(),
+                    read_only: d.read_only(),
+                    can_flush: true,
+                    write_cache: d.has_write_cache(),
+                    block_size: d.block_size(),
+                    serial: String::from(d.serial()),
+                    description,
+                },
+                MAX_REQUEST.min(d.max_transfer()) / d.block_size() * d.block_size(),
+            ),
         };
         let mut disk = Attached {
             dev,
             info,
+            max_request,
             interrupts,
             writing: BTreeMap::new(),
             failed: BTreeMap::new(),
             done: Vec::new(),
             spare: Vec::new(),
         };
-        disk.info.serial = read_serial(&mut disk);
+        if let Device::Virtio(_) = disk.dev {
+            disk.info.serial = read_serial(&mut disk);
+        }
         log::info!(
-            "storage: disk {index}: {}, {} MiB{}{}{}, {}",
+            "storage: disk {index}: {}, {} MiB{}{}{}{}, {}",
             disk.info.description,
             (disk.info.sectors * SECTOR as u64) >> 20,
             if disk.info.serial.is_empty() { String::new() } else { format!(", serial {:?}", disk.info.serial) },
+            if disk.info.block_size == SECTOR {
+                String::new()
+            } else {
+                format!(", {}-byte blocks", disk.info.block_size)
+            },
             if disk.info.read_only { ", read-only" } else { "" },
-            if disk.info.can_flush { "" } else { ", NO cache flush" },
+            match (disk.info.can_flush, disk.info.write_cache) {
+                (false, _) => ", NO cache flush",
+                (true, false) => ", no volatile write cache (writes durable on completion)",
+                (true, true) => "",
+            },
             match (irq, interrupts) {
                 (Some(line), true) => format!("interrupt line {line}"),
                 _ => String::from("polled"),
@@ -231,7 +349,7 @@ impl Attached {
                 }
                 Ok(())
             }
-            Err(_) => Err(DiskError::Io),
+            Err(e) => Err(e),
         })
     }
 
@@ -255,10 +373,11 @@ impl Attached {
 /// The device's identity string, asked for while discovering (nothing else
 /// uses the device yet, so waiting here is plain polling with a timeout).
 fn read_serial(disk: &mut Attached) -> String {
-    let Ok(token) = disk.dev.submit_get_id() else { return String::new() };
+    let Device::Virtio(dev) = &mut disk.dev else { return String::new() };
+    let Ok(token) = dev.submit_get_id() else { return String::new() };
     let deadline = Instant::now() + Duration::from_secs(1);
     while Instant::now() < deadline {
-        if let Some(c) = disk.dev.poll() {
+        if let Some(c) = dev.poll() {
             if c.token == token && c.ok {
                 let len = c.data.iter().position(|&b| b == 0).unwrap_or(c.data.len());
                 return c.data[..len].iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '?' }).collect();
@@ -276,13 +395,15 @@ fn read_serial(disk: &mut Attached) -> String {
 pub struct Disk {
     index: usize,
     info: DiskInfo,
+    max_request: usize,
 }
 
 impl Disk {
     /// Opens disk `index` (0 is the first attached).
     pub fn open(index: usize) -> Result<Disk, DiskError> {
-        let info = with_disks(|disks| disks.get(index).map(|d| d.info.clone())).ok_or(DiskError::NoDisk)?;
-        Ok(Disk { index, info })
+        let (info, max_request) =
+            with_disks(|disks| disks.get(index).map(|d| (d.info.clone(), d.max_request))).ok_or(DiskError::NoDisk)?;
+        Ok(Disk { index, info, max_request })
     }
 
     pub fn info(&self) -> &DiskInfo {
@@ -297,18 +418,40 @@ impl Disk {
         Ok(())
     }
 
+    /// The whole device blocks covering the sectors `sector..end`.
+    fn blocks_around(&self, sector: u64, end: u64) -> (u64, u64) {
+        let per_block = (self.info.block_size / SECTOR) as u64;
+        (sector / per_block * per_block, end.div_ceil(per_block) * per_block)
+    }
+
     /// Reads whole sectors at `sector` into `buf`, waiting for the data.
     pub fn read(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), DiskError> {
         self.check(sector, buf.len())?;
-        for (i, chunk) in buf.chunks_mut(MAX_REQUEST).enumerate() {
-            let at = sector + (i * MAX_REQUEST / SECTOR) as u64;
+        let end = sector + (buf.len() / SECTOR) as u64;
+        let (first, last) = self.blocks_around(sector, end);
+        if (first, last) == (sector, end) {
+            return self.read_blocks(sector, buf);
+        }
+        // Part of a block: read the blocks, keep the sectors asked for.
+        let mut whole = vec![0u8; (last - first) as usize * SECTOR];
+        self.read_blocks(first, &mut whole)?;
+        let offset = (sector - first) as usize * SECTOR;
+        buf.copy_from_slice(&whole[offset..offset + buf.len()]);
+        Ok(())
+    }
+
+    /// [`Disk::read`] of whole device blocks.
+    fn read_blocks(&mut self, sector: u64, buf: &mut [u8]) -> Result<(), DiskError> {
+        let max = self.max_request;
+        for (i, chunk) in buf.chunks_mut(max).enumerate() {
+            let at = sector + (i * max / SECTOR) as u64;
             let end = at + (chunk.len() / SECTOR) as u64;
             // After the writes in flight on these sectors (reads see them).
             let token = self.wait_until(|d| {
                 if d.writing_in(at, end) || !d.dev.can_submit() {
                     return None;
                 }
-                Some(d.dev.submit_read(at, chunk.len()).map_err(|_| DiskError::Io))
+                Some(d.dev.submit_read(at, chunk.len()))
             })??;
             let data = self.wait_until(|d| {
                 let pos = d.done.iter().position(|c| c.token == token && c.op == Op::Read)?;
@@ -337,8 +480,32 @@ impl Disk {
             return Err(DiskError::ReadOnly);
         }
         self.check(sector, buf.len())?;
-        for (i, chunk) in buf.chunks(MAX_REQUEST).enumerate() {
-            let at = sector + (i * MAX_REQUEST / SECTOR) as u64;
+        let end = sector + (buf.len() / SECTOR) as u64;
+        let (first, last) = self.blocks_around(sector, end);
+        if (first, last) == (sector, end) {
+            return self.write_blocks(sector, buf);
+        }
+        // Part of a block: its other sectors are read (after the writes in
+        // flight there) and written back unchanged with the new ones.
+        let block = self.info.block_size;
+        let mut whole = vec![0u8; (last - first) as usize * SECTOR];
+        if first < sector {
+            self.read_blocks(first, &mut whole[..block])?;
+        }
+        if end < last && !(first < sector && whole.len() == block) {
+            let at = whole.len() - block;
+            self.read_blocks(last - (block / SECTOR) as u64, &mut whole[at..])?;
+        }
+        let offset = (sector - first) as usize * SECTOR;
+        whole[offset..offset + buf.len()].copy_from_slice(buf);
+        self.write_blocks(first, &whole)
+    }
+
+    /// [`Disk::write`] of whole device blocks.
+    fn write_blocks(&mut self, sector: u64, buf: &[u8]) -> Result<(), DiskError> {
+        let max = self.max_request;
+        for (i, chunk) in buf.chunks(max).enumerate() {
+            let at = sector + (i * max / SECTOR) as u64;
             self.wait_until(|d| d.submit_write(at, chunk))??;
         }
         Ok(())
@@ -354,8 +521,19 @@ impl Disk {
                 .ok_or(DiskError::NoDisk)?;
         if !retry.is_empty() {
             log::warn!("storage: disk {}: writing {} failed sectors again", self.index, retry.len());
+            // Runs of consecutive sectors, one write each (whole blocks:
+            // failed writes and the writes replacing them were).
+            let mut runs: Vec<(u64, Vec<u8>)> = Vec::new();
             for (sector, data) in &retry {
-                self.wait_until(|d| d.submit_write(*sector, data))??;
+                match runs.last_mut() {
+                    Some((start, run)) if *start + (run.len() / SECTOR) as u64 == *sector => {
+                        run.extend_from_slice(data)
+                    }
+                    _ => runs.push((*sector, data.to_vec())),
+                }
+            }
+            for (sector, run) in &runs {
+                self.write(*sector, run)?;
             }
             self.wait_until(|d| (d.dev.in_flight() == 0).then_some(()))?;
             let still = with_disks(|disks| disks.get(self.index).map_or(0, |d| d.failed.len()));
@@ -366,7 +544,11 @@ impl Disk {
         if !self.info.can_flush {
             return Err(DiskError::NoFlush);
         }
-        let token = self.wait_until(|d| Some(d.dev.submit_flush().map_err(|_| DiskError::Io)))??;
+        if !self.info.write_cache {
+            // No volatile cache: the writes were durable when they completed.
+            return Ok(());
+        }
+        let token = self.wait_until(|d| Some(d.dev.submit_flush()))??;
         self.wait_until(|d| {
             let pos = d.done.iter().position(|c| c.token == token && c.op == Op::Flush)?;
             Some(if d.done.swap_remove(pos).ok { Ok(()) } else { Err(DiskError::Io) })

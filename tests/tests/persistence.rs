@@ -1,19 +1,24 @@
-//! The Redis appliance keeps its data on a virtio disk, crash-safe, in
-//! Redis's own formats. Per architecture (q35 on x86_64, virt on aarch64):
+//! The Redis appliance keeps its data on a data disk (virtio-blk or NVMe),
+//! crash-safe, in Redis's own formats. Per architecture (q35 on x86_64,
+//! virt on aarch64):
 //!
 //! 1. data of every type survives `SHUTDOWN` and a reboot (snapshots), and
-//!    a `kill -9` of QEMU with `appendonly yes` (the log);
+//!    a `kill -9` of QEMU with `appendonly yes` (the log), on virtio-blk and
+//!    on NVMe;
 //! 2. `kill -9` of QEMU under write load with `appendfsync always`,
-//!    repeatedly: after each reboot every acknowledged write is there;
+//!    repeatedly: after each reboot every acknowledged write is there, on
+//!    virtio-blk and on NVMe (512-byte blocks on x86_64, 4096-byte blocks
+//!    on aarch64, where the kernel rewrites whole blocks);
 //! 3. `cargo xtask disk export` writes files that `redis-check-rdb` and
 //!    `redis-check-aof` accept and Debian's real `redis-server` loads with
 //!    the same data; a dump saved by real Redis boots the appliance;
 //! 4. a disk too small for the dataset and an injected I/O error (QEMU's
 //!    `blkdebug`) give `-MISCONF`, reads go on, and nothing acknowledged
-//!    is lost.
+//!    is lost; on NVMe the failed command's status is reported and the
+//!    write absorbed.
 
 use qemu_tests::datadisk;
-use qemu_tests::disk::DiskAttachment;
+use qemu_tests::disk::{DiskAttachment, Interface};
 use qemu_tests::network::{PASST_BUFFERS, Transport};
 use qemu_tests::redis::{BOOT_TIMEOUT, RedisAppliance};
 use qemu_tests::resp::{Client, Reply, info_field, status};
@@ -53,8 +58,13 @@ impl Drop for Scratch {
 
 /// A blank disk (all zeros): the appliance formats it at first boot.
 fn blank_disk(path: &Path, mib: u64) -> DiskAttachment {
+    blank(path, mib, DiskAttachment::new)
+}
+
+/// A blank disk attached by `attach` (virtio-blk or NVMe).
+fn blank(path: &Path, mib: u64, attach: impl Fn(&Path) -> DiskAttachment) -> DiskAttachment {
     std::fs::File::create(path).and_then(|f| f.set_len(mib << 20)).unwrap();
-    DiskAttachment::new(path)
+    attach(path)
 }
 
 /// Boots the appliance with `disk` and the Redis options `redis_args`.
@@ -164,9 +174,10 @@ fn shutdown(mut redis: RedisAppliance, args: &[&str]) {
 
 // ----- 1. SHUTDOWN and reboot; kill -9 with the log on ------------------------
 
-fn survives_reboots(machine: &str) {
-    let scratch = Scratch::new(&format!("reboot-{machine}"));
-    let disk = blank_disk(&scratch.path("data.img"), 64);
+fn survives_reboots(machine: &str, attach: impl Fn(&Path) -> DiskAttachment) {
+    let kind = attach(Path::new("")).interface.name();
+    let scratch = Scratch::new(&format!("reboot-{machine}-{kind}"));
+    let disk = blank(&scratch.path("data.img"), 64, attach);
 
     // Snapshots only (Redis's defaults): SHUTDOWN saves.
     let redis = boot(machine, &disk, "");
@@ -245,13 +256,21 @@ fn wait_until(c: &mut Client, field: &str, value: u64) {
 
 // ----- 2. kill -9 under write load, repeatedly ---------------------------------
 
-fn acknowledged_writes_survive_power_cuts(machine: &str) {
+fn acknowledged_writes_survive_power_cuts(machine: &str, attach: impl Fn(&Path) -> DiskAttachment) {
     let cycles = std::env::var("PERSISTENCE_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(CYCLES);
-    let scratch = Scratch::new(&format!("cuts-{machine}"));
-    let disk = blank_disk(&scratch.path("data.img"), 32);
+    let kind = attach(Path::new("")).interface.name();
+    let scratch = Scratch::new(&format!("cuts-{machine}-{kind}"));
+    let disk = blank(&scratch.path("data.img"), 32, attach);
     let mut acked: Vec<Vec<Option<u64>>> = Vec::new();
     for cycle in 0..cycles {
         let mut redis = boot(machine, &disk, "--appendonly yes --appendfsync always");
+        if let Interface::Nvme { block_size } = disk.interface {
+            // The kernel found an NVMe namespace with those blocks.
+            let transcript = redis.machine.transcript();
+            let line = transcript.lines().find(|l| l.contains("storage: disk 0: ")).unwrap_or("no disk line");
+            assert!(line.contains("disk 0: NVMe"), "{line}");
+            assert_eq!(line.contains(&format!("{block_size}-byte blocks")), block_size != 512, "{line}");
+        }
         let mut c = client(&redis);
         // Everything acknowledged in the earlier cycles is there.
         for (earlier, writers) in acked.iter().enumerate() {
@@ -306,7 +325,7 @@ fn acknowledged_writes_survive_power_cuts(machine: &str) {
             }
         }
     }
-    println!("{machine}: {cycles} power cuts, {total} acknowledged writes, none lost");
+    println!("{machine}, {kind}: {cycles} power cuts, {total} acknowledged writes, none lost");
 }
 
 /// Writes `c{cycle}w{id}:{n}` = n for n = 0, 1, ... until the connection
@@ -547,8 +566,30 @@ fn errors_stop_writes_and_lose_nothing(machine: &str) {
     all_there(machine, &broken.path, &acked);
 }
 
+/// An NVMe data disk whose log sector fails one write (blkdebug): the
+/// controller's error status is reported, the kernel writes the sectors
+/// again at the next flush, and no client notices; after a kill every
+/// acknowledged write is there.
+fn nvme_write_errors_are_reported_and_retried(machine: &str, block_size: u32) {
+    let scratch = Scratch::new(&format!("nvme-errors-{machine}"));
+    let (mut disk, _rules) = flaky_disk(&scratch, "transient", "on");
+    disk.interface = Interface::Nvme { block_size };
+    let mut redis = boot(machine, &disk, "--appendonly yes --appendfsync always");
+    let (acked, refused) = write_through_errors(&redis, 300);
+    assert_eq!((acked.len(), refused), (300, 0), "a transient error is absorbed");
+    redis.machine.wait_for("failed sectors again", BOOT_TIMEOUT).unwrap_or_else(|e| panic!("{e}"));
+    let transcript = redis.machine.transcript();
+    let error = transcript.lines().find(|l| l.contains("nvme: Write command")).unwrap_or("no NVMe error line");
+    assert!(error.contains("failed: status type"), "{error}");
+    redis.machine.kill();
+    drop(redis);
+    all_there(machine, &disk.path, &acked);
+}
+
 /// A fresh data disk behind blkdebug, whose writes to one sector of the
-/// log (128 KiB in) fail: once (`once` = "on") or always ("off").
+/// log (128 KiB in) fail: once (`once` = "on") or always ("off"). Reads
+/// of it work (a disk with 4 KiB blocks reads the block before writing
+/// part of it).
 fn flaky_disk(scratch: &Scratch, name: &str, once: &str) -> (DiskAttachment, PathBuf) {
     let path = scratch.path(&format!("{name}.img"));
     datadisk::create(&path, 32 << 20).unwrap();
@@ -556,7 +597,9 @@ fn flaky_disk(scratch: &Scratch, name: &str, once: &str) -> (DiskAttachment, Pat
     let rules = scratch.path(&format!("{name}.blkdebug"));
     std::fs::write(
         &rules,
-        format!("[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\nsector = \"{log_sector}\"\nonce = \"{once}\"\n"),
+        format!(
+            "[inject-error]\nevent = \"write_aio\"\niotype = \"write\"\nerrno = \"5\"\nsector = \"{log_sector}\"\nonce = \"{once}\"\n"
+        ),
     )
     .unwrap();
     let mut disk = DiskAttachment::new(&path);
@@ -603,18 +646,28 @@ fn info_text(c: &mut Client) -> String {
 }
 
 macro_rules! persistence_tests {
-    ($module:ident, $machine:literal) => {
+    ($module:ident, $machine:literal, nvme_block_size = $block_size:literal) => {
         mod $module {
             use super::*;
 
             #[test]
             fn data_survives_shutdown_reboot_and_kill() {
-                survives_reboots($machine);
+                survives_reboots($machine, DiskAttachment::new);
+            }
+
+            #[test]
+            fn data_survives_shutdown_reboot_and_kill_on_nvme() {
+                survives_reboots($machine, |path| DiskAttachment::nvme(path, $block_size));
             }
 
             #[test]
             fn acknowledged_writes_survive_repeated_power_cuts() {
-                acknowledged_writes_survive_power_cuts($machine);
+                acknowledged_writes_survive_power_cuts($machine, DiskAttachment::new);
+            }
+
+            #[test]
+            fn acknowledged_writes_survive_repeated_power_cuts_on_nvme() {
+                acknowledged_writes_survive_power_cuts($machine, |path| DiskAttachment::nvme(path, $block_size));
             }
 
             #[test]
@@ -628,6 +681,11 @@ macro_rules! persistence_tests {
             }
 
             #[test]
+            fn nvme_write_error_is_reported_and_absorbed() {
+                super::nvme_write_errors_are_reported_and_retried($machine, $block_size);
+            }
+
+            #[test]
             fn full_disk_and_io_errors_give_misconf_and_lose_nothing() {
                 errors_stop_writes_and_lose_nothing($machine);
             }
@@ -635,5 +693,5 @@ macro_rules! persistence_tests {
     };
 }
 
-persistence_tests!(x86_64_q35, "q35");
-persistence_tests!(aarch64_virt, "virt");
+persistence_tests!(x86_64_q35, "q35", nvme_block_size = 512);
+persistence_tests!(aarch64_virt, "virt", nvme_block_size = 4096);

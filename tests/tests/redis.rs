@@ -15,7 +15,8 @@
 //! (`cargo xtask test --arch` skips the other one).
 
 use qemu_tests::network::PASST_BUFFERS;
-use qemu_tests::redis::RedisAppliance;
+use qemu_tests::redis::{HostRedis, RedisAppliance};
+use qemu_tests::resp::{Client, Reply, status};
 use qemu_tests::{Boot, Machine, python_venv, repo_root};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -406,6 +407,50 @@ fn console(m: &mut Machine) -> String {
 /// A client run against the appliance's forwarded port.
 type Phase = fn(u16) -> Result<(), String>;
 
+/// MIGRATE from the appliance to Debian's real redis-server on the host:
+/// the appliance connects out (passt maps the gateway address to the
+/// host's loopback), real Redis accepts the RESTORE payloads (our DUMP
+/// format), and the keys leave the appliance.
+fn migrate_to_a_real_redis(redis: &mut RedisAppliance) -> Result<(), String> {
+    let target = HostRedis::start()?;
+    let transcript = redis.machine.transcript();
+    let gateway = transcript
+        .split("gateway ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| c == ',' || c.is_whitespace()).next())
+        .ok_or("the console names no gateway")?
+        .to_string();
+    let mut appliance = Client::connect(redis.port).map_err(|e| e.to_string())?;
+    let call = |c: &mut Client, args: &[&str]| c.call(args).map_err(|e| format!("{args:?}: {e}"));
+    call(&mut appliance, &["DEL", "m:s", "m:z"])?;
+    call(&mut appliance, &["SET", "m:s", "moved"])?;
+    call(&mut appliance, &["PEXPIRE", "m:s", "600000"])?;
+    call(&mut appliance, &["ZADD", "m:z", "1", "a", "2.5", "b"])?;
+    let port = target.port.to_string();
+    let reply = call(&mut appliance, &["MIGRATE", &gateway, &port, "", "4", "10000", "KEYS", "m:s", "m:z"])?;
+    if reply != status("OK") {
+        return Err(format!("MIGRATE to {gateway}:{port} answered {reply:?}"));
+    }
+    if call(&mut appliance, &["EXISTS", "m:s", "m:z"])? != Reply::Int(0) {
+        return Err("the keys are still on the appliance".into());
+    }
+    let mut real = Client::connect(target.port).map_err(|e| e.to_string())?;
+    call(&mut real, &["SELECT", "4"])?;
+    let got = (
+        call(&mut real, &["GET", "m:s"])?,
+        call(&mut real, &["ZSCORE", "m:z", "b"])?,
+        call(&mut real, &["PTTL", "m:s"])?,
+    );
+    match got {
+        (Reply::Bulk(Some(v)), Reply::Bulk(Some(score)), Reply::Int(ttl))
+            if v == b"moved" && score == b"2.5" && (1..=600_000).contains(&ttl) =>
+        {
+            Ok(())
+        }
+        other => Err(format!("real Redis holds {other:?}")),
+    }
+}
+
 /// Boots one appliance and runs every client against it in turn, then
 /// shuts it down with SHUTDOWN.
 fn redis_serves_its_clients_then_shuts_down(machine: &str) {
@@ -428,6 +473,12 @@ fn redis_serves_its_clients_then_shuts_down(machine: &str) {
             );
         }
         eprintln!("{machine}: {name} passed in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    if let Err(e) = migrate_to_a_real_redis(&mut redis) {
+        panic!(
+            "{machine}: MIGRATE failed: {e}\n--- serial console ---\n{}--- end of console ---",
+            console(&mut redis.machine)
+        );
     }
 
     // SHUTDOWN: redis-cli sees the connection close (and exits 0), the appliance powers off with 0.

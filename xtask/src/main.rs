@@ -3,7 +3,7 @@
 //! - `setup`: finds or installs the toolchain and QEMU.
 //! - `image --app NAME --arch ARCH [--release]`: builds a bootable image.
 //! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
-//!   [--forward HOST:GUEST]... [--disk PATH]... [-- KERNEL ARGS]`
+//!   [--forward HOST:GUEST]... [--disk [nvme:]PATH]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
 //!   `bench --quick` as a smoke test.
 //! - `lint`: formatting and clippy for host crates and both bare-metal targets.
@@ -26,7 +26,7 @@ mod setup;
 mod toolchain;
 
 use args::Args;
-use qemu_tests::disk::DiskAttachment;
+use qemu_tests::disk::{DiskAttachment, Interface};
 use qemu_tests::network::{self, Backend, Forward, Network, Transport};
 use qemu_tests::{Arch, Boot, Profile};
 use std::process::ExitCode;
@@ -38,12 +38,13 @@ commands:
   image --app NAME [--arch ARCH] [--release]
                                           build a bootable image, print its path and size
   run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
-      [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk PATH]...
+      [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk [nvme:]PATH]...
       [-- KERNEL ARGS]
                                           build and boot under QEMU, console on this terminal;
                                           apps with ports (echo: 7007->7) get a virtio-net NIC
                                           on passt forwarding 127.0.0.1:HOST to the guest;
                                           each --disk attaches a virtio-blk data disk
+                                          (nvme:PATH: an NVMe one; nvme4k:PATH: 4096-byte blocks)
   test [--arch x86_64|aarch64|all] [--no-bench]
                                           formatting, lints, host tests, QEMU-booted tests and a
                                           benchmark smoke run (bench --quick)
@@ -180,8 +181,9 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         None => Backend::Passt,
     };
     let mut disks = Vec::new();
-    while let Some(path) = args.value("--disk")? {
-        let path = std::path::PathBuf::from(path);
+    while let Some(spec) = args.value("--disk")? {
+        let disk = DiskAttachment::parse(&spec)?;
+        let path = &disk.path;
         if !path.exists() {
             return Err(format!(
                 "no disk image {}: make one with `cargo xtask disk create {} --size 1G`",
@@ -189,7 +191,13 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
                 path.display()
             ));
         }
-        disks.push(DiskAttachment::new(&path));
+        if disk.interface != Interface::Virtio && !profile.transports.contains(&Transport::Pci) {
+            return Err(format!(
+                "--disk {spec}: NVMe needs PCI, which {} lacks: use --machine q35 or virt",
+                profile.name
+            ));
+        }
+        disks.push(disk);
     }
     let memory = args.value("--memory")?;
     let release = args.flag("--release");
@@ -213,7 +221,7 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     };
     let mut qemu_args = network.qemu_args.clone();
     for (index, disk) in disks.iter().enumerate() {
-        step(&format!("disk {index}: {} ({})", disk.path.display(), disk.format));
+        step(&format!("disk {index}: {} ({}, {})", disk.path.display(), disk.format, disk.interface.name()));
         qemu_args.extend(disk.qemu_args(index, transport));
     }
     // A user compares the appliance's clock with the host's (TIME, PXAT).

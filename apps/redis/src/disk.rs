@@ -1,4 +1,4 @@
-//! The data disk: the kernel's first virtio-blk disk as a
+//! The data disk: the kernel's first disk (virtio-blk or NVMe) as a
 //! `store::BlockDevice`, opened for the engine's persistence, or formatted
 //! when it is blank. A disk holding anything else is refused, never
 //! written.

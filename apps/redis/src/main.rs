@@ -20,6 +20,7 @@ extern crate alloc;
 
 mod disk;
 mod loading;
+mod outbound;
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -98,6 +99,7 @@ fn main(args: &[&str]) -> i32 {
     budget_memory(&mut config);
     let port = config.port;
     let mut server = Server::new(config, kernel::random::seed());
+    server.set_outbound(Box::new(outbound::KernelOutbound));
     let disk = match disk::open(now().unix_ms) {
         Ok(disk) => disk,
         Err(e) => {

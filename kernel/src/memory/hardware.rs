@@ -24,4 +24,8 @@ impl drivers::Hardware for KernelHardware {
     fn virt_to_phys(virt: usize) -> u64 {
         virt as u64
     }
+
+    fn now_nanos() -> u64 {
+        crate::time::Instant::now().as_nanos()
+    }
 }

@@ -9,18 +9,13 @@
 use super::bench_dir;
 use crate::Result;
 use qemu_tests::datadisk;
-use qemu_tests::resp::{Reply, encode, read_reply, status};
-use std::os::unix::net::UnixStream;
+use qemu_tests::redis::HostRedis;
+use qemu_tests::resp::{Client, Reply, status};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// The size of every data disk (sparse files, so cheap to make).
 pub const DISK_BYTES: u64 = 1 << 30;
-/// How long the host's Redis may take to start, fill and save the dataset.
-const HOST_REDIS_TIMEOUT: Duration = Duration::from_secs(120);
-/// How often to retry connecting to the host's Redis while it starts.
-const CONNECT_RETRY: Duration = Duration::from_millis(10);
 
 /// Which format a data disk has: each appliance reads its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,70 +51,9 @@ pub fn dump_dir(keys: u64) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Debian's real Redis on the host, on a UNIX socket; killed when dropped.
-struct HostRedis {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Drop for HostRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.socket);
-    }
-}
-
-/// Starts Debian's `redis-server` with `dir` as its `--dir`.
-/// `/usr/bin/redis-check-rdb` is the server when called `redis-server`.
-fn start_host_redis(dir: &Path) -> Result<HostRedis> {
-    let link = persistence_dir().join("redis-server");
-    if std::fs::symlink_metadata(&link).is_err() {
-        at(&link, std::os::unix::fs::symlink("/usr/bin/redis-check-rdb", &link))?;
-    }
-    let socket = std::env::temp_dir().join(format!("appliance-bench-redis-{}.sock", std::process::id()));
-    let _ = std::fs::remove_file(&socket);
-    let log = persistence_dir().join("host-redis.log");
-    let child = Command::new(&link)
-        .args(["--port", "0", "--unixsocket"])
-        .arg(&socket)
-        .arg("--dir")
-        .arg(dir)
-        .args(["--save", "", "--appendonly", "no", "--enable-debug-command", "local"])
-        .args(["--daemonize", "no", "--logfile"])
-        .arg(&log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .map_err(|e| {
-            format!("cannot run Debian's redis-server ({e}): install it with `apt-get install redis-tools`")
-        })?;
-    Ok(HostRedis { child, socket })
-}
-
-/// Connects to the host's Redis once it listens (or fails at `deadline`).
-fn connect_host_redis(redis: &mut HostRedis, deadline: Instant) -> Result<UnixStream> {
-    loop {
-        if let Ok(stream) = UnixStream::connect(&redis.socket) {
-            at(&redis.socket, stream.set_read_timeout(Some(HOST_REDIS_TIMEOUT)))?;
-            return Ok(stream);
-        }
-        if let Ok(Some(status)) = redis.child.try_wait() {
-            return Err(format!("the host's redis-server exited ({status}); see {}", persistence_dir().display()));
-        }
-        if Instant::now() > deadline {
-            return Err(format!("the host's redis-server did not listen on {}", redis.socket.display()));
-        }
-        std::thread::sleep(CONNECT_RETRY);
-    }
-}
-
 /// Sends one command and checks that the reply is `expected`.
-fn expect(stream: &mut UnixStream, args: &[&str], expected: Reply) -> Result<()> {
-    use std::io::Write;
-    let words: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-    stream.write_all(&encode(&words)).map_err(|e| format!("{args:?}: {e}"))?;
-    let reply = read_reply(stream).map_err(|e| format!("{args:?}: {e}"))?;
+fn expect(client: &mut Client, args: &[&str], expected: Reply) -> Result<()> {
+    let reply = client.call(args).map_err(|e| format!("{args:?}: {e}"))?;
     if reply == expected { Ok(()) } else { Err(format!("{args:?} answered {reply:?}")) }
 }
 
@@ -127,8 +61,8 @@ fn expect(stream: &mut UnixStream, args: &[&str], expected: Reply) -> Result<()>
 /// `dir/dump.rdb`.
 fn save_with_host_redis(keys: u64, dir: &Path) -> Result<()> {
     crate::step(&format!("making a {keys}-key dump.rdb with Debian's redis-server in {}", dir.display()));
-    let mut redis = start_host_redis(dir)?;
-    let mut stream = connect_host_redis(&mut redis, Instant::now() + HOST_REDIS_TIMEOUT)?;
+    let redis = HostRedis::start_in(Some(dir), &["--enable-debug-command", "local"])?;
+    let mut stream = Client::connect(redis.port).map_err(|e| format!("the host's redis-server: {e}"))?;
     expect(&mut stream, &["DEBUG", "POPULATE", &keys.to_string()], status("OK"))?;
     expect(&mut stream, &["DBSIZE"], Reply::Int(keys as i64))?;
     expect(&mut stream, &["SAVE"], status("OK"))?;

@@ -10,7 +10,7 @@
 //! writer at once, so output-buffer limits and TCP back-pressure behave
 //! differently from the appliance.
 
-use redis_engine::{ClientId, Config, Server, Time};
+use redis_engine::{ClientId, Config, Outbound, OutboundError, Server, Time};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -59,7 +59,41 @@ fn main() {
             }
         }
     });
-    serve(Server::new(config, 0x5eed), events, inbox);
+    let mut server = Server::new(config, 0x5eed);
+    server.set_outbound(Box::new(HostOutbound));
+    serve(server, events, inbox);
+}
+
+/// MIGRATE's connections, over the host's TCP stack.
+struct HostOutbound;
+
+impl Outbound for HostOutbound {
+    fn exchange(
+        &mut self,
+        host: &[u8],
+        port: u16,
+        request: &[u8],
+        complete: &dyn Fn(&[u8]) -> bool,
+        timeout_ms: u64,
+    ) -> Result<Vec<u8>, OutboundError> {
+        use std::net::ToSocketAddrs;
+        let timeout = Duration::from_millis(timeout_ms.max(1));
+        let host = std::str::from_utf8(host).map_err(|_| OutboundError::Connect)?;
+        let addr = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(OutboundError::Connect)?;
+        let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|_| OutboundError::Connect)?;
+        stream.set_write_timeout(Some(timeout)).map_err(|_| OutboundError::Write)?;
+        stream.set_read_timeout(Some(timeout)).map_err(|_| OutboundError::Read)?;
+        stream.write_all(request).map_err(|_| OutboundError::Write)?;
+        let mut read = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        while !complete(&read) {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return Err(OutboundError::Read),
+                Ok(n) => read.extend_from_slice(&buf[..n]),
+            }
+        }
+        Ok(read)
+    }
 }
 
 fn now(started: Instant) -> Time {

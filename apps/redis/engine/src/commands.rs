@@ -1,9 +1,10 @@
 //! The command table: name, arity, flags, key positions and handler of
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
+use crate::cmd::{bitfield, bitmap, hyperloglog};
 use crate::cmd::{
-    client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, stream,
-    stream_group, stream_read, string, zset, zset_pop, zsetops,
+    client, config, dump, hash, info, keys, lcs, list, migrate, multi, persist, pubsub, server as srv, set, sort,
+    stream, stream_group, stream_read, string, zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -98,6 +99,7 @@ const SERVER: &str = "server";
 const GENERIC: &str = "generic";
 const STRING: &str = "string";
 const BITMAP: &str = "bitmap";
+const HYPERLOGLOG: &str = "hyperloglog";
 const LIST: &str = "list";
 const HASH: &str = "hash";
 const SET: &str = "set";
@@ -161,6 +163,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("object", -2, READONLY, (2, 2, 1), GENERIC, keys::object),
     c("dump", 2, READONLY, K1, GENERIC, dump::dump),
     c("restore", -4, RW, K1, GENERIC, dump::restore),
+    c("migrate", -6, WRITE | MOVABLE_KEYS, (3, 3, 1), GENERIC, migrate::migrate),
     c("memory", -2, READONLY, (2, 2, 1), SERVER, keys::memory),
     // strings
     c("get", 2, READONLY | FAST, K1, STRING, string::get),
@@ -185,9 +188,19 @@ pub static TABLE: &[CommandSpec] = &[
     c("substr", 4, READONLY, K1, STRING, string::getrange),
     c("setrange", 4, RW, K1, STRING, string::setrange),
     c("lcs", -3, READONLY, K12, STRING, lcs::lcs),
-    c("setbit", 4, RW, K1, BITMAP, string::setbit),
-    c("getbit", 3, READONLY | FAST, K1, BITMAP, string::getbit),
-    c("bitcount", -2, READONLY, K1, BITMAP, string::bitcount),
+    c("setbit", 4, RW, K1, BITMAP, bitmap::setbit),
+    c("getbit", 3, READONLY | FAST, K1, BITMAP, bitmap::getbit),
+    c("bitcount", -2, READONLY, K1, BITMAP, bitmap::bitcount),
+    c("bitpos", -3, READONLY, K1, BITMAP, bitmap::bitpos),
+    c("bitop", -4, RW, (2, -1, 1), BITMAP, bitmap::bitop),
+    c("bitfield", -2, RW, K1, BITMAP, bitfield::bitfield),
+    c("bitfield_ro", -2, READONLY | FAST, K1, BITMAP, bitfield::bitfield_ro),
+    // hyperloglog
+    c("pfadd", -2, RW | FAST, K1, HYPERLOGLOG, hyperloglog::pfadd),
+    c("pfcount", -2, READONLY, KALL, HYPERLOGLOG, hyperloglog::pfcount),
+    c("pfmerge", -2, RW, KALL, HYPERLOGLOG, hyperloglog::pfmerge),
+    c("pfselftest", 1, ADMIN, NONE, HYPERLOGLOG, hyperloglog::pfselftest),
+    c("pfdebug", 3, RW | ADMIN, (2, 2, 1), HYPERLOGLOG, hyperloglog::pfdebug),
     // lists
     c("lpush", -3, RW | FAST, K1, LIST, list::lpush),
     c("rpush", -3, RW | FAST, K1, LIST, list::rpush),

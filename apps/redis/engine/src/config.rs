@@ -238,6 +238,10 @@ pub struct Config {
     pub notify_keyspace_events: u32,
     /// The [`TUNING`] parameters' values, in that table's order.
     pub tuning: [i64; TUNING.len()],
+    /// Elements PFSELFTEST adds (Redis's 10 000 000, about a third of a
+    /// second) and, per 10 000, its rounds over the registers; not a
+    /// Redis setting: the fuzz target lowers it so no input runs for long.
+    pub pfselftest_elements: u64,
 }
 
 impl Default for Config {
@@ -274,6 +278,7 @@ impl Default for Config {
             daemonize: false,
             notify_keyspace_events: 0,
             tuning: core::array::from_fn(|i| TUNING[i].default),
+            pfselftest_elements: 10_000_000,
         }
     }
 }
@@ -585,6 +590,11 @@ impl Config {
         self.output_limit_normal = normal;
         self.output_limit_pubsub = pubsub;
         Ok(())
+    }
+
+    /// The value of the [`TUNING`] parameter `name` (0 for a name not there).
+    pub fn tuning_value(&self, name: &str) -> i64 {
+        tuning_param(name).map_or(0, |(i, _)| self.tuning[i])
     }
 
     /// The CONFIG GET text of a parameter.

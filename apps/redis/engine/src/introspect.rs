@@ -199,10 +199,28 @@ fn push_repr(line: &mut Vec<u8>, arg: &[u8]) {
 
 /// Which arguments MONITOR must not show (Redis's
 /// `redactClientCommandArgument`): AUTH's password (and user), HELLO's
-/// AUTH user and password.
+/// AUTH user and password, MIGRATE's AUTH password and AUTH2 user and
+/// password.
 fn redacted(name: &str, argv: &[Vec<u8>], i: usize) -> bool {
     match name {
         "auth" => argv.len() <= 3 && i >= 1,
+        "migrate" => {
+            let mut j = 6;
+            while j < argv.len() && !argv[j].eq_ignore_ascii_case(b"keys") {
+                let secrets = if argv[j].eq_ignore_ascii_case(b"auth") {
+                    1
+                } else if argv[j].eq_ignore_ascii_case(b"auth2") {
+                    2
+                } else {
+                    0
+                };
+                if i > j && i <= j + secrets {
+                    return true;
+                }
+                j += 1 + secrets;
+            }
+            false
+        }
         "hello" => {
             // HELLO [protover [AUTH user pass] [SETNAME name]]
             let mut j = 2;

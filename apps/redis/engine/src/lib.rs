@@ -67,6 +67,7 @@ pub mod fuzzing;
 pub mod glob;
 pub mod idqueue;
 pub mod introspect;
+pub mod longdouble;
 pub mod mem;
 pub mod notify;
 pub mod persist;
@@ -119,4 +120,32 @@ pub struct Refused {
 /// MULTI/EXEC).
 pub trait CommandObserver {
     fn on_write(&mut self, db: usize, argv: &[&[u8]]);
+}
+
+/// Outgoing connections, which the app provides for MIGRATE: connect to
+/// `host:port` (a numeric address; an app without name resolution fails
+/// others as `Connect`), send `request`, and read until `complete` says the
+/// bytes read so far hold every reply. Each step may take up to
+/// `timeout_ms`; the server waits meanwhile, as Redis's MIGRATE blocks it.
+pub trait Outbound {
+    fn exchange(
+        &mut self,
+        host: &[u8],
+        port: u16,
+        request: &[u8],
+        complete: &dyn Fn(&[u8]) -> bool,
+        timeout_ms: u64,
+    ) -> Result<Vec<u8>, OutboundError>;
+}
+
+/// Why an [`Outbound`] exchange failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundError {
+    /// No connection within the timeout (refused, unreachable, bad address).
+    Connect,
+    /// Sending the request failed or timed out.
+    Write,
+    /// The replies did not all arrive within the timeout, or the
+    /// connection closed first.
+    Read,
 }

@@ -4,6 +4,8 @@
 
 mod harness;
 
+mod bitfield;
+mod bitmaps;
 mod blocking;
 mod blocking_mpop;
 mod client_limits;
@@ -14,10 +16,13 @@ mod fuzz_found;
 mod fuzz_inputs;
 mod fuzz_seeds;
 mod hashes;
+mod hyperloglog;
 mod introspection;
 mod keys;
 mod keyspace_growth;
 mod lists;
+mod long_double;
+mod migrate;
 mod multi;
 mod notify;
 mod parser_props;

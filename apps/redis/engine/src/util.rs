@@ -1,5 +1,6 @@
 //! Number parsing and formatting with Redis's exact rules (`string2ll`,
-//! `strtod` checks, `%.17g`, long-double "human" output), plus the PRNG.
+//! `strtod` checks, `%.17g`), plus the PRNG. INCRBYFLOAT's long-double
+//! arithmetic and output are in [`crate::longdouble`].
 
 use alloc::vec::Vec;
 use core::fmt::Write;
@@ -193,20 +194,6 @@ pub fn double_bytes(v: f64) -> Vec<u8> {
     out
 }
 
-/// Formats like Redis's `ld2string(..., LD_STR_HUMAN)` (INCRBYFLOAT,
-/// HINCRBYFLOAT): plain decimal notation, no exponent, no trailing zeros.
-/// Redis uses `long double` with 17 decimals; the shortest exact round trip
-/// of an `f64` gives the same "non surprising" text for decimal inputs.
-pub fn human_double_bytes(v: f64) -> Vec<u8> {
-    if v.is_infinite() {
-        return if v > 0.0 { b"inf".to_vec() } else { b"-inf".to_vec() };
-    }
-    let v = if v == 0.0 { 0.0 } else { v }; // no "-0"
-    let mut s = alloc::string::String::new();
-    let _ = write!(s, "{}", v);
-    s.into_bytes()
-}
-
 /// A small deterministic PRNG (splitmix64), seeded by the embedder.
 #[derive(Clone, Debug)]
 pub struct Rng(u64);
@@ -292,13 +279,5 @@ mod tests {
         assert_eq!(g(-1.5e-7), "-1.4999999999999999e-07");
         assert_eq!(g(f64::INFINITY), "inf");
         assert_eq!(g(f64::NEG_INFINITY), "-inf");
-    }
-
-    #[test]
-    fn human() {
-        assert_eq!(human_double_bytes(10.5 + 0.1), b"10.6");
-        assert_eq!(human_double_bytes(5200.0), b"5200");
-        assert_eq!(human_double_bytes(-0.0), b"0");
-        assert_eq!(human_double_bytes(3.0e-5), b"0.00003");
     }
 }

@@ -6,10 +6,11 @@ use super::{
     check_type, count_new, empty_array_or_null, int_arg, parse_cursor, rand_count_arg, read_as, reserve_elements,
     scan_opts, scan_reply_header, with_container,
 };
+use crate::longdouble::{self, LongDouble};
 use crate::notify::HASH;
 use crate::server::{Ctx, Server};
 use crate::types::{Hash, Value};
-use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
+use crate::util::{eq_ic, i64_bytes, parse_i64};
 
 fn hset_generic(s: &mut Server, c: &mut Ctx, reply_ok: bool) {
     if !c.argc().is_multiple_of(2) {
@@ -218,7 +219,7 @@ pub fn hincrby(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
-    let Some(by) = parse_f64(c.arg(3)) else {
+    let Some(by) = longdouble::parse(c.arg(3)) else {
         c.not_float();
         return;
     };
@@ -232,8 +233,8 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
         return;
     }
     let cur = match cur {
-        None => 0.0,
-        Some(v) => match parse_f64(&v) {
+        None => LongDouble::ZERO,
+        Some(v) => match longdouble::parse(&v) {
             Some(n) => n,
             None => {
                 c.out.err("ERR hash value is not a float");
@@ -241,12 +242,11 @@ pub fn hincrbyfloat(s: &mut Server, c: &mut Ctx) {
             }
         },
     };
-    let new = cur + by;
-    if !new.is_finite() {
+    let Some(new) = cur.plus(by).filter(LongDouble::is_finite) else {
         c.out.err("ERR increment would produce NaN or Infinity");
         return;
-    }
-    let bytes = human_double_bytes(new);
+    };
+    let bytes = new.to_human();
     let f = c.arg(2).to_vec();
     with_container::<Hash, _>(s, c.db, &key, |h| h.set(&f, bytes.clone()));
     s.notify(HASH, "hincrbyfloat", c.db, &key);

@@ -1,14 +1,18 @@
 //! Command handlers, one module per command family, plus small argument
 //! helpers shared by them.
 
+pub mod bitfield;
+pub mod bitmap;
 pub mod client;
 pub mod config;
 pub mod dump;
 pub mod hash;
+pub mod hyperloglog;
 pub mod info;
 pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod migrate;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;

@@ -1,15 +1,17 @@
-//! String and bitmap commands: GET/SET family, MGET/MSET, counters,
-//! APPEND, ranges, SETBIT/GETBIT/BITCOUNT.
+//! String commands: GET/SET family, MGET/MSET, counters, APPEND, ranges,
+//! and the growth path the bit commands (`cmd::bitmap`, `cmd::bitfield`)
+//! share with them.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::int_arg;
+use crate::longdouble::{self, LongDouble};
 use crate::mem;
 use crate::notify::{GENERIC, STRING};
 use crate::server::{Ctx, Server};
 use crate::types::Value;
-use crate::util::{eq_ic, human_double_bytes, i64_bytes, parse_f64, parse_i64};
+use crate::util::{eq_ic, i64_bytes, parse_i64};
 
 const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
@@ -25,11 +27,11 @@ fn greedy_capacity(need: usize) -> usize {
 
 /// Makes the string at `key` at least `need(current length)` bytes long,
 /// zero-filled, creating it when missing (the caller checked the type): the
-/// one growth path of APPEND, SETRANGE and SETBIT. The memory check
+/// one growth path of APPEND, SETRANGE, SETBIT and BITFIELD. The memory check
 /// ([`Server::reserve_growth`]) comes first and the allocation is fallible;
 /// when either refuses, replies -OOM, changes nothing and returns `None`.
 /// Otherwise returns the length the string had.
-fn grow_string(s: &mut Server, c: &mut Ctx, key: &[u8], need: impl Fn(usize) -> usize) -> Option<usize> {
+pub(super) fn grow_string(s: &mut Server, c: &mut Ctx, key: &[u8], need: impl Fn(usize) -> usize) -> Option<usize> {
     let growth = match s.peek(c.db, key) {
         Some(Value::Str(cur)) if need(cur.len()) > cur.capacity() => {
             mem::block(greedy_capacity(need(cur.len()))) - mem::block(cur.capacity())
@@ -473,8 +475,8 @@ pub fn decrby(s: &mut Server, c: &mut Ctx) {
 pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
     let key = c.arg(1).to_vec();
     let cur = match s.peek(c.db, &key) {
-        None => 0.0,
-        Some(Value::Str(v)) => match parse_f64(v) {
+        None => LongDouble::ZERO,
+        Some(Value::Str(v)) => match longdouble::parse(v) {
             Some(n) => n,
             None => {
                 c.not_float();
@@ -486,16 +488,15 @@ pub fn incrbyfloat(s: &mut Server, c: &mut Ctx) {
             return;
         }
     };
-    let Some(by) = parse_f64(c.arg(2)) else {
+    let Some(by) = longdouble::parse(c.arg(2)) else {
         c.not_float();
         return;
     };
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
+    let Some(new) = cur.plus(by).filter(LongDouble::is_finite) else {
         c.out.err("ERR increment would produce NaN or Infinity");
         return;
-    }
-    let bytes = human_double_bytes(new);
+    };
+    let bytes = new.to_human();
     s.store(c.db, &key, Value::Str(bytes.clone()), true);
     s.notify(STRING, "incrbyfloat", c.db, &key);
     s.modified(c, c.db, &key);
@@ -592,145 +593,4 @@ fn setrange_write(s: &mut Server, c: &mut Ctx, key: &[u8], offset: usize) {
     s.notify(STRING, "setrange", c.db, key);
     s.modified(c, c.db, key);
     c.out.int(n as i64);
-}
-
-fn bit_offset(s: &Server, c: &mut Ctx, i: usize) -> Option<u64> {
-    match parse_i64(c.arg(i)) {
-        Some(v) if v >= 0 && ((v as u64) >> 3) < s.cfg.proto_max_bulk_len as u64 => Some(v as u64),
-        _ => {
-            c.out.err("ERR bit offset is not an integer or out of range");
-            None
-        }
-    }
-}
-
-pub fn setbit(s: &mut Server, c: &mut Ctx) {
-    let Some(offset) = bit_offset(s, c, 2) else { return };
-    let on = match c.arg(3) {
-        b"1" => true,
-        b"0" => false,
-        _ => {
-            c.out.err("ERR bit is not an integer or out of range");
-            return;
-        }
-    };
-    let key = c.arg(1).to_vec();
-    if let Some(v) = s.peek(c.db, &key)
-        && !matches!(v, Value::Str(_))
-    {
-        c.wrongtype();
-        return;
-    }
-    let byte = (offset >> 3) as usize;
-    let mask = 1u8 << (7 - (offset & 7) as u8);
-    if grow_string(s, c, &key, |len| len.max(byte + 1)).is_none() {
-        return;
-    }
-    let old = {
-        let Some(mut v) = s.write(c.db, &key) else { return };
-        let Value::Str(cur) = &mut *v else { return };
-        let old = cur[byte] & mask != 0;
-        if on {
-            cur[byte] |= mask;
-        } else {
-            cur[byte] &= !mask;
-        }
-        old
-    };
-    s.notify(STRING, "setbit", c.db, &key);
-    s.modified(c, c.db, &key);
-    c.out.int(i64::from(old));
-}
-
-pub fn getbit(s: &mut Server, c: &mut Ctx) {
-    let Some(offset) = bit_offset(s, c, 2) else { return };
-    match s.read(c.db, &c.argv[1]) {
-        None => c.out.int(0),
-        Some(Value::Str(v)) => {
-            let byte = (offset >> 3) as usize;
-            let bit = v.get(byte).is_some_and(|b| b & (1 << (7 - (offset & 7))) != 0);
-            c.out.int(i64::from(bit));
-        }
-        Some(_) => c.wrongtype(),
-    }
-}
-
-pub fn bitcount(s: &mut Server, c: &mut Ctx) {
-    let len = match s.read(c.db, &c.argv[1]) {
-        None => {
-            c.out.int(0);
-            return;
-        }
-        Some(Value::Str(v)) => v.len(),
-        Some(_) => {
-            c.wrongtype();
-            return;
-        }
-    };
-    // Counted in place once the arguments are parsed (no copy of the string).
-    fn value<'s>(s: &'s mut Server, c: &Ctx) -> &'s [u8] {
-        match s.peek(c.db, &c.argv[1]) {
-            Some(Value::Str(v)) => v.as_slice(),
-            _ => &[],
-        }
-    }
-    let argc = c.argc();
-    if argc == 2 {
-        let n: u64 = value(s, c).iter().map(|b| u64::from(b.count_ones())).sum();
-        c.out.int(n as i64);
-        return;
-    }
-    if argc != 4 && argc != 5 {
-        c.syntax_error();
-        return;
-    }
-    let Some(mut start) = int_arg(c, 2) else { return };
-    let Some(mut end) = int_arg(c, 3) else { return };
-    let is_bit = if argc == 5 {
-        if eq_ic(c.arg(4), "bit") {
-            true
-        } else if eq_ic(c.arg(4), "byte") {
-            false
-        } else {
-            c.syntax_error();
-            return;
-        }
-    } else {
-        false
-    };
-    if start < 0 && end < 0 && start > end {
-        c.out.int(0);
-        return;
-    }
-    let total = if is_bit { (len as i64).saturating_mul(8) } else { len as i64 };
-    if start < 0 {
-        start += total;
-    }
-    if end < 0 {
-        end += total;
-    }
-    start = start.max(0);
-    end = end.max(0);
-    if end >= total {
-        end = total - 1;
-    }
-    if start > end || total == 0 {
-        c.out.int(0);
-        return;
-    }
-    let v = value(s, c);
-    let count: i64 = if is_bit {
-        let (sb, eb) = ((start >> 3) as usize, (end >> 3) as usize);
-        let first_mask = 0xFFu8 >> (start & 7);
-        let last_mask = 0xFFu8 << (7 - (end & 7));
-        if sb == eb {
-            i64::from((v[sb] & first_mask & last_mask).count_ones())
-        } else {
-            let middle: i64 = v[sb + 1..eb].iter().map(|b| i64::from(b.count_ones())).sum();
-            i64::from((v[sb] & first_mask).count_ones()) + middle + i64::from((v[eb] & last_mask).count_ones())
-        }
-    } else {
-        v[start as usize..=end as usize].iter().map(|b| i64::from(b.count_ones())).sum()
-    };
-    c.out.int(count);
 }

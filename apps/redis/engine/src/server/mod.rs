@@ -139,6 +139,8 @@ pub struct Server {
     /// Clients with pending output or a pending close.
     dirty: Vec<u64>,
     observer: Option<Box<dyn CommandObserver>>,
+    /// Outgoing connections (MIGRATE), when the app provides them.
+    pub(crate) outbound: Option<Box<dyn crate::Outbound>>,
     /// The data disk and what is being saved to it (see [`crate::persist`]).
     pub(crate) persist: Option<crate::persist::Persistence>,
     /// Connections receiving the replication stream (see [`crate::replica`]).
@@ -293,6 +295,7 @@ impl Server {
             blocking: Blocking::new(databases, rng.next_u64()),
             dirty: Vec::new(),
             observer: None,
+            outbound: None,
             persist: None,
             replicas: Vec::new(),
             shutdown: false,
@@ -357,6 +360,11 @@ impl Server {
     /// Installs the hook that receives every executed write command.
     pub fn set_observer(&mut self, observer: Box<dyn CommandObserver>) {
         self.observer = Some(observer);
+    }
+
+    /// Installs the app's outgoing connections (for MIGRATE).
+    pub fn set_outbound(&mut self, outbound: Box<dyn crate::Outbound>) {
+        self.outbound = Some(outbound);
     }
 
     pub fn take_observer(&mut self) -> Option<Box<dyn CommandObserver>> {

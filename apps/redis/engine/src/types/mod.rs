@@ -1,6 +1,7 @@
 //! Value types stored in the keyspace and their memory/encoding reports.
 
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod stream;
