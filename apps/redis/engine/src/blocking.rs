@@ -1,4 +1,5 @@
-//! Clients blocked in BLPOP/BRPOP/BLMOVE/BLMPOP/BZPOPMIN/BZPOPMAX/BZMPOP:
+//! Clients blocked in BLPOP/BRPOP/BLMOVE/BLMPOP/BZPOPMIN/BZPOPMAX/BZMPOP/
+//! XREAD/XREADGROUP:
 //! who waits on which key (FIFO, with O(1) removal of any one client), their
 //! deadlines, the keys that became ready since the last check (Redis's
 //! `signalKeyAsReady`: a list or sorted set key was created), and serving
@@ -28,6 +29,9 @@ pub enum BlockOp {
     ZPop { max: bool },
     /// BZMPOP: up to `count` members.
     ZMPop { max: bool, count: usize },
+    /// XREAD / XREADGROUP: per key (in `Blocked::keys` order) the ID
+    /// entries must be greater than, up to `count` entries.
+    XRead { ids: Vec<crate::types::stream::StreamId>, count: usize, group: Option<crate::cmd::stream_read::GroupRead> },
 }
 
 /// The type of value a blocked client waits for.
@@ -35,6 +39,7 @@ pub enum BlockOp {
 pub enum WaitsFor {
     List,
     ZSet,
+    Stream,
 }
 
 impl BlockOp {
@@ -42,6 +47,7 @@ impl BlockOp {
         match self {
             BlockOp::Pop { .. } | BlockOp::Move { .. } | BlockOp::MPop { .. } => WaitsFor::List,
             BlockOp::ZPop { .. } | BlockOp::ZMPop { .. } => WaitsFor::ZSet,
+            BlockOp::XRead { .. } => WaitsFor::Stream,
         }
     }
 }
@@ -212,6 +218,17 @@ impl Server {
         self.blocking.signal(db, key);
     }
 
+    /// After FLUSHDB/FLUSHALL/SWAPDB: every waited-on key of `db`, there
+    /// or not, is looked at again, so XREADGROUP readers of a stream that
+    /// went away get their error (Redis's `scanDatabaseForDeletedStreams`).
+    pub(crate) fn signal_all_waited_keys(&mut self, db: usize) {
+        let Some(map) = self.blocking.waiting.get(db) else { return };
+        let keys: Vec<Vec<u8>> = map.keys().map(|k| k.to_vec()).collect();
+        for key in keys {
+            self.blocking.signal(db, &key);
+        }
+    }
+
     /// After SWAPDB: every waited-on key that now exists in `db` is ready
     /// (Redis's `scanDatabaseForReadyKeys`).
     pub(crate) fn signal_existing_waited_keys(&mut self, db: usize) {
@@ -264,6 +281,14 @@ impl Server {
                     }
                     continue;
                 };
+                if kind == WaitsFor::Stream {
+                    // Served, refused or left waiting by the stream code
+                    // (a deleted key wakes XREADGROUP with an error).
+                    if self.serve_stream_reader(cid, db, &key) {
+                        self.resume.push(cid);
+                    }
+                    continue;
+                }
                 if !has_data(self.peek(db, &key), kind) {
                     if self.peek(db, &key).is_none() {
                         break;
@@ -322,6 +347,7 @@ impl Server {
                 self.propagate(db, &argv);
                 self.write_to(cid, |out| crate::cmd::zset_pop::reply_popped(out, key, &items, count.is_some()));
             }
+            BlockOp::XRead { .. } => {}
             BlockOp::Move { dest, from_left, to_left } => {
                 let dest_ok = matches!(self.peek(db, &dest), None | Some(Value::List(_)));
                 if !dest_ok {

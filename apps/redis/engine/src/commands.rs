@@ -4,7 +4,7 @@
 use crate::cmd::{bitfield, bitmap, hyperloglog};
 use crate::cmd::{
     client, config, dump, geo, hash, info, keys, lcs, list, migrate, multi, persist, pubsub, server as srv, set, sort,
-    string, zset, zset_pop, zsetops,
+    stream, stream_group, stream_read, string, zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -104,6 +104,7 @@ const LIST: &str = "list";
 const HASH: &str = "hash";
 const SET: &str = "set";
 const ZSET: &str = "sorted-set";
+const STREAMG: &str = "stream";
 const PUBSUBG: &str = "pubsub";
 const GEO: &str = "geo";
 const TX: &str = "transactions";
@@ -308,6 +309,22 @@ pub static TABLE: &[CommandSpec] = &[
     c("georadiusbymember_ro", -5, READONLY, K1, GEO, geo::georadiusbymember_ro),
     c("geosearch", -7, READONLY, K1, GEO, geo::geosearch),
     c("geosearchstore", -8, RW, K12, GEO, geo::geosearchstore),
+    // streams
+    c("xadd", -5, RW | FAST, K1, STREAMG, stream::xadd),
+    c("xlen", 2, READONLY | FAST, K1, STREAMG, stream::xlen),
+    c("xrange", -4, READONLY, K1, STREAMG, stream::xrange),
+    c("xrevrange", -4, READONLY, K1, STREAMG, stream::xrevrange),
+    c("xdel", -3, WRITE | FAST, K1, STREAMG, stream::xdel),
+    c("xtrim", -4, WRITE, K1, STREAMG, stream::xtrim),
+    c("xsetid", -3, RW | FAST, K1, STREAMG, stream::xsetid),
+    c("xinfo", -2, READONLY, (2, 2, 1), STREAMG, stream::xinfo),
+    c("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, NONE, STREAMG, stream_read::xread),
+    c("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, NONE, STREAMG, stream_read::xreadgroup),
+    c("xgroup", -2, RW, (2, 2, 1), STREAMG, stream_group::xgroup),
+    c("xack", -4, WRITE | FAST, K1, STREAMG, stream_group::xack),
+    c("xpending", -3, READONLY, K1, STREAMG, stream_group::xpending),
+    c("xclaim", -6, WRITE | FAST, K1, STREAMG, stream_group::xclaim),
+    c("xautoclaim", -6, WRITE | FAST, K1, STREAMG, stream_group::xautoclaim),
     // pub/sub
     c("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::subscribe),
     c("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE | PUBSUB_CONTEXT, NONE, PUBSUBG, pubsub::unsubscribe),
@@ -364,6 +381,16 @@ pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option
                 keys.extend(at.map(|i| i + 1).filter(|&k| k < argv.len()));
             }
             return Some(keys);
+        }
+        "xread" | "xreadgroup" => {
+            // The keys are the first half of what follows STREAMS.
+            let at = argv.iter().position(|a| a.eq_ignore_ascii_case(b"streams"));
+            return Some(match at {
+                Some(at) if (argv.len() - at - 1).is_multiple_of(2) => {
+                    (at + 1..at + 1 + (argv.len() - at - 1) / 2).collect()
+                }
+                _ => alloc::vec::Vec::new(),
+            });
         }
         _ => return None,
     };

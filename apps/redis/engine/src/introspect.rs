@@ -93,6 +93,8 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ("memory", &["doctor", "help", "malloc-stats", "purge", "stats", "usage"]),
     ("object", &["encoding", "freq", "help", "idletime", "refcount"]),
     ("pubsub", &["channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub"]),
+    ("xgroup", &["create", "createconsumer", "delconsumer", "destroy", "help", "setid"]),
+    ("xinfo", &["consumers", "groups", "help", "stream"]),
 ];
 
 /// The subcommands of the container `name`, and where their counters
@@ -299,6 +301,17 @@ impl Server {
             if errors > 0 {
                 st.failed_calls += 1;
             }
+        }
+    }
+
+    /// Counts a failed call of command `name` that blocked and was then
+    /// ended by an error (Redis's `updateStatsOnUnblock`; the call itself
+    /// was counted when it blocked).
+    pub(crate) fn count_unblocked_failure(&mut self, name: &str) {
+        if let Some(i) = TABLE.iter().position(|c| c.name == name)
+            && let Some(st) = self.stats.calls.stat(StatSlot::Command(i))
+        {
+            st.failed_calls += 1;
         }
     }
 

@@ -39,6 +39,8 @@ mod rdb_snapshot;
 mod rdb_util;
 mod sets;
 mod sort;
+mod stream_props;
+mod streams;
 mod strings;
 mod value_growth;
 mod zsets;

@@ -240,7 +240,33 @@ const CASES: &[(&str, Build, &[usize])] = &[
     ("zset, one key", zset_one, &[1_000, 100_000]),
     ("zsets of 10", zset_many, &[1_000, 100_000]),
     ("churn, all types", churn, &[1_000, 20_000]),
+    ("stream, one key", stream_one, &[1_000, 100_000]),
+    ("stream with a group", stream_group, &[1_000, 50_000]),
 ];
+
+fn stream_one(s: &mut Server, n: usize) {
+    for i in 0..n {
+        let id = format!("{}-{}", 1 + i / 7, i % 7);
+        run(s, &[b"XADD", b"stream", id.as_bytes(), b"field", &small(i), b"other", b"v"]);
+    }
+}
+
+/// Entries, a group that read them all, half acknowledged, some claimed
+/// by another consumer, some deleted.
+fn stream_group(s: &mut Server, n: usize) {
+    stream_one(s, n);
+    run(s, &[b"XGROUP", b"CREATE", b"stream", b"g", b"0"]);
+    run(s, &[b"XREADGROUP", b"GROUP", b"g", b"alice", b"STREAMS", b"stream", b">"]);
+    for i in (0..n).step_by(2) {
+        let id = format!("{}-{}", 1 + i / 7, i % 7);
+        run(s, &[b"XACK", b"stream", b"g", id.as_bytes()]);
+    }
+    for i in (1..n).step_by(6) {
+        let id = format!("{}-{}", 1 + i / 7, i % 7);
+        run(s, &[b"XCLAIM", b"stream", b"g", b"bob", b"0", id.as_bytes()]);
+        run(s, &[b"XDEL", b"stream", id.as_bytes()]);
+    }
+}
 
 #[test]
 fn accounted_memory_is_within_ten_percent_of_the_heap() {

@@ -317,6 +317,7 @@ pub fn flushdb(s: &mut Server, c: &mut Ctx) {
         c.dirty += d.len() as u64 + 1;
         d.clear();
     }
+    s.signal_all_waited_keys(c.db);
     c.out.ok();
 }
 
@@ -328,6 +329,9 @@ pub fn flushall(s: &mut Server, c: &mut Ctx) {
     for d in s.dbs.iter_mut() {
         c.dirty += d.len() as u64;
         d.clear();
+    }
+    for db in 0..s.dbs.len() {
+        s.signal_all_waited_keys(db);
     }
     c.dirty += 1;
     // Redis 7.0 saves the (empty) dataset at once when save points are
@@ -357,6 +361,8 @@ pub fn swapdb(s: &mut Server, c: &mut Ctx) {
     s.touch_all_watched(Some(b as usize));
     s.signal_existing_waited_keys(a as usize);
     s.signal_existing_waited_keys(b as usize);
+    s.signal_all_waited_keys(a as usize);
+    s.signal_all_waited_keys(b as usize);
     c.dirty += 1;
     c.out.ok();
 }

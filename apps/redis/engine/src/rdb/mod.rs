@@ -60,19 +60,20 @@
 //! | 12 | sorted set ziplist | ziplist of member, score (Redis < 7.0) |
 //! | 13 | hash ziplist | ziplist of field, value (Redis < 7.0) |
 //! | 14 | list quicklist | length, nodes: strings holding ziplists (3.2 to 6.2) |
-//! | 15, 19, 21 | stream | (not read: the engine has no streams) |
+//! | 15, 19, 21 | stream | blocks of listpacks, metadata, consumer groups (see [`stream`]) |
 //! | 16 | hash listpack | string holding a listpack of field, value |
 //! | 17 | sorted set listpack | listpack of member, score |
 //! | 18 | list quicklist 2 | length, nodes: (container length 1 plain / 2 packed, string) |
 //! | 20 | set listpack | (Redis 7.2, RDB 11: not read) |
 //!
 //! The writer uses the plain encodings 0, 1, 2, 4, 5 (every Redis since
-//! 2.x loads them); the loader reads every code above but module values and
-//! streams.
+//! 2.x loads them) and, for streams, 19 (what Redis 7.0 writes); the
+//! loader reads every code above but module values.
 
 pub mod encodings;
 pub mod load;
 pub mod object;
+pub mod stream;
 pub mod write;
 
 use alloc::string::String;

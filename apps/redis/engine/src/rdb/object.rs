@@ -25,6 +25,7 @@ pub(crate) fn type_code(value: &Value) -> u8 {
         Value::Set(_) => TYPE_SET,
         Value::ZSet(_) => TYPE_ZSET_2,
         Value::Hash(_) => TYPE_HASH,
+        Value::Stream(_) => super::stream::TYPE_STREAM_LISTPACKS_2,
     }
 }
 
@@ -58,6 +59,7 @@ pub(crate) fn put_body(out: &mut impl Sink, value: &Value) {
                 put_str(out, v);
             }
         }
+        Value::Stream(x) => super::stream::put_stream(out, x),
     }
 }
 
@@ -298,6 +300,9 @@ pub(crate) fn read_object<I: Input + ?Sized>(
             }
             Value::List(l.into())
         }
+        super::stream::TYPE_STREAM_LISTPACKS
+        | super::stream::TYPE_STREAM_LISTPACKS_2
+        | super::stream::TYPE_STREAM_LISTPACKS_3 => Value::Stream(super::stream::read_stream(r, kind, budget)?.into()),
         other => return Err(LoadError::UnsupportedType(other)),
     })
 }

@@ -87,9 +87,13 @@ impl Server {
         self.expire_if_needed(db, key);
         let clock = self.lru_clock();
         let new = self.notifies(notify::NEW) && self.dbs.get(db).is_some_and(|d| !d.map().contains_key(key));
-        let may_wake = self.blocking.has_waiters(db) && matches!(value, Value::List(_) | Value::ZSet(_));
+        let waiters = self.blocking.has_waiters(db);
+        let may_wake = waiters && matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_));
         if let Some(d) = self.dbs.get_mut(db) {
-            let created = may_wake && !d.map().contains_key(key);
+            // Overwriting a stream wakes its XREADGROUP readers (with an
+            // error), as Redis's `dbOverwrite` does.
+            let replaced_stream = waiters && matches!(d.get(key).map(|e| &e.value), Some(Value::Stream(_)));
+            let created = (may_wake && !d.map().contains_key(key)) || replaced_stream;
             d.set(key, value, keep_ttl, clock);
             if created {
                 self.signal_key_created(db, key);
@@ -103,7 +107,12 @@ impl Server {
     /// Deletes a key; true when it existed. Marks it modified.
     pub(crate) fn delete(&mut self, db: usize, key: &[u8]) -> bool {
         self.expire_if_needed(db, key);
-        let removed = self.dbs.get_mut(db).and_then(|d| d.remove(key)).is_some();
+        let removed = self.dbs.get_mut(db).and_then(|d| d.remove(key));
+        if let Some(Value::Stream(_)) = &removed {
+            // XREADGROUP readers of a deleted stream get an error.
+            self.signal_key_created(db, key);
+        }
+        let removed = removed.is_some();
         if removed {
             self.touch_watched(db, key);
         }

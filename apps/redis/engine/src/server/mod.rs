@@ -27,7 +27,7 @@ use crate::util::Rng;
 use crate::{ClientId, CommandObserver, Refused, Time};
 
 /// Commands with subcommands: CLIENT LIST names them `client|list`.
-const CONTAINER_COMMANDS: &[&str] = &["client", "command", "config", "object", "pubsub"];
+const CONTAINER_COMMANDS: &[&str] = &["client", "command", "config", "object", "pubsub", "xgroup", "xinfo"];
 
 /// Counters reported by INFO stats.
 #[derive(Debug, Default, Clone)]
@@ -320,6 +320,12 @@ impl Server {
             cfg: config,
             rng,
         }
+    }
+
+    /// Whether commands are being replayed from the log (Redis's
+    /// `mustObeyClient`: XADD/XTRIM apply no LIMIT of their own).
+    pub(crate) fn is_replaying(&self) -> bool {
+        self.replaying
     }
 
     pub fn config(&self) -> &Config {

@@ -19,6 +19,9 @@ pub enum CValue {
     Set(Vec<Vec<u8>>),
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     ZSet(Vec<(Vec<u8>, u64)>),
+    /// A stream by its DUMP payload (entries, tombstones, node layout,
+    /// metadata and groups, in a deterministic order).
+    Stream(Vec<u8>),
 }
 
 pub type Canon = BTreeMap<(usize, Vec<u8>), (CValue, Option<u64>)>;
@@ -42,6 +45,7 @@ pub fn canon_value(v: &Value) -> CValue {
             m.sort();
             CValue::ZSet(m)
         }
+        Value::Stream(_) => CValue::Stream(crate::rdb::dump(v)),
     }
 }
 

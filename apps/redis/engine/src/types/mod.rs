@@ -4,6 +4,7 @@ pub mod hash;
 pub mod hll;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 use alloc::boxed::Box;
@@ -15,6 +16,7 @@ use crate::mem;
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub use stream::Stream;
 pub use zset::ZSet;
 
 /// A collection value type (list, hash, set, sorted set): how to make an
@@ -74,6 +76,7 @@ container!(List, List, _seed => List::new(), _l, _m => false);
 container!(Hash, Hash, seed => Hash::new(seed), h, m => h.contains(m));
 container!(Set, Set, seed => Set::new(seed), s, m => s.contains(m));
 container!(ZSet, ZSet, seed => ZSet::new(seed), z, m => z.score(m).is_some());
+container!(Stream, Stream, _seed => Stream::new(), _s, _m => false);
 
 /// A keyspace value.
 ///
@@ -87,6 +90,7 @@ pub enum Value {
     Hash(Box<Hash>),
     Set(Box<Set>),
     ZSet(Box<ZSet>),
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -98,6 +102,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -111,6 +116,7 @@ impl Value {
             Value::Hash(h) => h.mem() + mem::boxed::<Hash>(),
             Value::Set(s) => s.mem() + mem::boxed::<Set>(),
             Value::ZSet(z) => z.mem() + mem::boxed::<ZSet>(),
+            Value::Stream(x) => x.mem() + mem::boxed::<Stream>(),
         }
     }
 
@@ -142,6 +148,7 @@ impl Value {
                     "listpack"
                 }
             }
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -153,11 +160,15 @@ impl Value {
             Value::Hash(h) => h.len(),
             Value::Set(s) => s.len(),
             Value::ZSet(z) => z.len(),
+            Value::Stream(x) => x.len(),
         }
     }
 
+    /// Whether it is an empty container (deleted as such). A stream is
+    /// never: an empty stream is a value of its own (XADD MAXLEN 0,
+    /// XGROUP CREATE MKSTREAM), as in Redis.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !matches!(self, Value::Stream(_)) && self.len() == 0
     }
 }
 
@@ -214,6 +225,7 @@ impl Value {
                 }
                 Value::ZSet(Box::new(n))
             }
+            Value::Stream(x) => Value::Stream(Box::new(x.deep_clone())),
         })
     }
 }

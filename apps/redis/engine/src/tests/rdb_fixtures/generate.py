@@ -97,3 +97,32 @@ cmds = list(commands(os.path.join(HERE, "commands.txt")))
 for name, args in FIXTURES.items():
     make(name, args, cmds)
 make("redis7-stream", [], [[b"XADD", b"st", b"1-1", b"a", b"1"], [b"SET", b"after", b"x"]])
+# Streams with several nodes, tombstones, fields unlike the master entry's,
+# integer and long values, consumer groups with pending entries; an empty
+# stream with a group; LZF off so the listpacks can be compared byte for byte.
+stream_cmds = [c.split(b" ") for c in [
+    b"XADD st 1-1 a 1 b 2",
+    b"XADD st 1-2 a 3 b -4",
+    b"XADD st 1-3 c 99999999999 d x",
+    b"XADD st 5-0 a 1 b 2",
+    b"XADD st 5-7 a 1",
+    b"XADD st 9-0 a " + b"y" * 100 + b" b " + b"z" * 5000,
+    b"XADD st 9-1 a 12345 b 0",
+    b"XADD st 10-0 a 1 b 2",
+    b"XADD st 11-0 a 1 b 2",
+    b"XDEL st 1-2 9-0",
+    b"XGROUP CREATE st g1 0",
+    b"XGROUP CREATE st g2 5-0",
+    b"XGROUP CREATE st g3 $",
+    b"XREADGROUP GROUP g1 alice COUNT 3 STREAMS st >",
+    b"XREADGROUP GROUP g1 bob COUNT 2 STREAMS st >",
+    b"XCLAIM st g1 bob 0 1-1 TIME 1700000000000 RETRYCOUNT 7",
+    b"XACK st g1 1-3",
+    b"XGROUP CREATECONSUMER st g1 carol",
+    b"XREADGROUP GROUP g2 dave NOACK STREAMS st >",
+    b"XGROUP CREATE empty g $ MKSTREAM",
+    b"XADD dry 1-1 f v",
+    b"XDEL dry 1-1",
+    b"XSETID dry 7-7 ENTRIESADDED 3 MAXDELETEDID 2-0",
+]]
+make("redis7-stream-groups", ["--stream-node-max-entries", "4", "--rdbcompression", "no"], stream_cmds)
