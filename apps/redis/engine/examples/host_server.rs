@@ -59,7 +59,16 @@ fn main() {
             }
         }
     });
-    serve(Server::new(config, 0x5eed), events, inbox);
+    let mut server = Server::new(config, 0x5eed);
+    server.set_clock(monotonic_us);
+    serve(server, events, inbox);
+}
+
+/// Monotonic microseconds since the first call: the clock commands are
+/// timed with (slow log, latency monitor, commandstats).
+fn monotonic_us() -> u64 {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_micros() as u64
 }
 
 fn now(started: Instant) -> Time {

@@ -230,6 +230,7 @@ impl Server {
         b.deadline = None; // already removed from the timeout set
         self.blocking.remove(cid, &b);
         self.write_to(cid, |out| out.null_array());
+        self.finish_blocked_call(cid, 0);
         self.resume.push(cid);
     }
 
@@ -241,6 +242,7 @@ impl Server {
         self.write_to(cid, |out| {
             if error { out.err("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { out.null_array() }
         });
+        self.finish_blocked_call(cid, 0);
         self.resume.push(cid);
         true
     }
@@ -272,7 +274,10 @@ impl Server {
                 }
                 let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else { continue };
                 self.blocking.remove(cid, &b);
+                let started = self.now_us();
                 self.serve_blocked(cid, db, &key, b.op);
+                let reply_us = self.now_us().saturating_sub(started);
+                self.finish_blocked_call(cid, reply_us);
                 self.resume.push(cid);
             }
         }

@@ -69,6 +69,8 @@ pub struct Client {
     pub subs: ByteMap<()>,
     pub psubs: ByteMap<()>,
     pub blocked: Option<Blocked>,
+    /// The timing of the command it is blocked in, recorded once served.
+    pub blocked_call: Option<alloc::boxed::Box<crate::latency::BlockedCall>>,
     /// Mono time the soft output limit was first exceeded.
     pub soft_since: Option<u64>,
     /// Position in the server's list of clients with output (if listed).
@@ -131,6 +133,7 @@ impl Client {
             subs: ByteMap::new(seed),
             psubs: ByteMap::new(seed ^ 1),
             blocked: None,
+            blocked_call: None,
             soft_since: None,
             dirty_pos: None,
             last_cmd: "NULL",

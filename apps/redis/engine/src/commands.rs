@@ -2,8 +2,8 @@
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
 use crate::cmd::{
-    client, config, dump, hash, info, keys, lcs, list, multi, persist, pubsub, server as srv, set, sort, string, zset,
-    zset_pop, zsetops,
+    client, config, dump, hash, info, keys, latency, lcs, list, multi, persist, pubsub, server as srv, set, sort,
+    string, zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -133,6 +133,8 @@ pub static TABLE: &[CommandSpec] = &[
     c("bgrewriteaof", 1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgrewriteaof),
     c("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, persist::sync),
     c("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, persist::debug),
+    c("slowlog", -2, ADMIN | LOADING | STALE, NONE, SERVER, latency::slowlog),
+    c("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, latency::latency),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
     c("function", -2, NOSCRIPT, NONE, SCRIPTING, srv::function),
     // generic keyspace

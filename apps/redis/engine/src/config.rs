@@ -158,6 +158,7 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
         .map(|(alias, _)| *alias)
         .chain(TUNING.iter().filter_map(|p| p.alias))
         .chain(PARAMS.iter().copied())
+        .chain(crate::stat_config::NAMES.iter().copied())
         .chain(TUNING.iter().map(|p| p.name))
 }
 
@@ -166,7 +167,7 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
 pub fn canonical_name(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let lower = ALIASES.iter().find(|(alias, _)| *alias == lower).map_or(lower.as_str(), |(_, n)| n);
-    if let Some(p) = PARAMS.iter().find(|p| **p == lower) {
+    if let Some(p) = PARAMS.iter().chain(crate::stat_config::NAMES).find(|p| **p == lower) {
         return Some(p);
     }
     tuning_param(lower).map(|(_, p)| p.name)
@@ -238,6 +239,8 @@ pub struct Config {
     pub notify_keyspace_events: u32,
     /// The [`TUNING`] parameters' values, in that table's order.
     pub tuning: [i64; TUNING.len()],
+    /// Slow log, latency monitor and tracking, LFU counter.
+    pub stats: crate::stat_config::StatSettings,
 }
 
 impl Default for Config {
@@ -274,6 +277,7 @@ impl Default for Config {
             daemonize: false,
             notify_keyspace_events: 0,
             tuning: core::array::from_fn(|i| TUNING[i].default),
+            stats: Default::default(),
         }
     }
 }
@@ -552,6 +556,7 @@ impl Config {
                     return bad("argument(s) must be one of the following: debug, verbose, notice, warning, nothing");
                 }
             },
+            other if let Some(result) = self.stats.set(other, value) => result?,
             other => match tuning_param(other) {
                 Some((i, p)) => self.tuning[i] = parse_tuning(p, value)?,
                 None => return Err(format!("Bad directive or wrong number of arguments: '{name}'")),
@@ -625,7 +630,10 @@ impl Config {
             "daemonize" => yes_no(self.daemonize),
             "replicaof" | "slaveof" => String::new(),
             "notify-keyspace-events" => crate::notify::flags_text(self.notify_keyspace_events),
-            other => self.tuning[tuning_param(other)?.0].to_string(),
+            other => match self.stats.get(other) {
+                Some(v) => v,
+                None => self.tuning[tuning_param(other)?.0].to_string(),
+            },
         })
     }
 

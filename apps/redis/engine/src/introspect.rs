@@ -8,11 +8,16 @@ use crate::commands::{CommandSpec, TABLE};
 use crate::resp::Out;
 use crate::server::Server;
 
-/// Counters of one command (INFO commandstats).
-#[derive(Debug, Default, Clone, Copy)]
+/// Counters of one command (INFO commandstats, latencystats).
+#[derive(Debug, Default, Clone)]
 pub struct CommandStat {
     /// Times it ran.
     pub calls: u64,
+    /// Microseconds its runs took.
+    pub usec: u64,
+    /// Their distribution, while `latency-tracking` is on (allocated on
+    /// the first run).
+    pub latency: Option<crate::latency::Histogram>,
     /// Times it was refused before running (arity, authentication...).
     pub rejected_calls: u64,
     /// Times it ran and replied an error.
@@ -89,10 +94,12 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("command", &["count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"]),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
+    ("latency", &["doctor", "graph", "help", "histogram", "history", "latest", "reset"]),
     ("function", &["delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats"]),
     ("memory", &["doctor", "help", "malloc-stats", "purge", "stats", "usage"]),
     ("object", &["encoding", "freq", "help", "idletime", "refcount"]),
     ("pubsub", &["channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub"]),
+    ("slowlog", &["get", "help", "len", "reset"]),
 ];
 
 /// The subcommands of the container `name`, and where their counters
@@ -156,6 +163,14 @@ impl CallStats {
         list.get_mut(i)
     }
 
+    /// The counters at `slot`, if it ever counted anything.
+    pub fn get(&self, slot: StatSlot) -> Option<&CommandStat> {
+        match slot {
+            StatSlot::Command(i) => self.commands.get(i),
+            StatSlot::Subcommand(i) => self.subcommands.get(i),
+        }
+    }
+
     fn count_errors(&mut self, code: &[u8], n: u64) {
         if let Some((_, count)) = self.errors.iter_mut().find(|(c, _)| c.as_slice() == code) {
             *count += n;
@@ -195,11 +210,19 @@ fn push_repr(line: &mut Vec<u8>, arg: &[u8]) {
     line.push(b'"');
 }
 
-/// Which arguments MONITOR must not show (Redis's
+/// Which arguments MONITOR and the slow log must not show (Redis's
 /// `redactClientCommandArgument`): AUTH's password (and user), HELLO's
-/// AUTH user and password.
-fn redacted(name: &str, argv: &[Vec<u8>], i: usize) -> bool {
+/// AUTH user and password, the values CONFIG SET gives secret parameters.
+pub(crate) fn redacted(name: &str, argv: &[Vec<u8>], i: usize) -> bool {
     match name {
+        "config" => {
+            i >= 3
+                && i % 2 == 1
+                && argv.get(1).is_some_and(|s| s.eq_ignore_ascii_case(b"set"))
+                && argv
+                    .get(i - 1)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"requirepass") || p.eq_ignore_ascii_case(b"masterauth"))
+        }
         "auth" => argv.len() <= 3 && i >= 1,
         "hello" => {
             // HELLO [protover [AUTH user pass] [SETNAME name]]
@@ -280,6 +303,23 @@ impl Server {
             st.calls += 1;
             if errors > 0 {
                 st.failed_calls += 1;
+            }
+        }
+    }
+
+    /// Adds a run's `us` microseconds to the counters at `slot`, and to
+    /// its latency histogram while `latency-tracking` is on.
+    pub(crate) fn count_duration(&mut self, slot: Option<StatSlot>, us: u64) {
+        let tracking = self.cfg.stats.latency_tracking;
+        if let Some(st) = slot.and_then(|slot| self.stats.calls.stat(slot)) {
+            st.usec += us;
+            if tracking {
+                if st.latency.is_none() {
+                    st.latency = crate::latency::Histogram::try_new();
+                }
+                if let Some(h) = st.latency.as_mut() {
+                    h.record_us(us);
+                }
             }
         }
     }

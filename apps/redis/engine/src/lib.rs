@@ -67,6 +67,7 @@ pub mod fuzzing;
 pub mod glob;
 pub mod idqueue;
 pub mod introspect;
+pub mod latency;
 pub mod mem;
 pub mod notify;
 pub mod persist;
@@ -75,6 +76,8 @@ pub mod rdb;
 pub mod replica;
 pub mod resp;
 pub mod server;
+pub mod slowlog;
+pub mod stat_config;
 pub mod types;
 pub mod util;
 

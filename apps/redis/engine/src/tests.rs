@@ -31,6 +31,7 @@ mod rdb_props;
 mod rdb_snapshot;
 mod rdb_util;
 mod sets;
+mod slowlog_latency;
 mod sort;
 mod strings;
 mod value_growth;

@@ -7,6 +7,7 @@ pub mod dump;
 pub mod hash;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod lcs;
 pub mod list;
 pub mod multi;

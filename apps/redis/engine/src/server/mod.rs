@@ -74,6 +74,8 @@ pub struct Ctx {
     pub in_exec: bool,
     /// Whether handlers may move argument bytes out of `argv`.
     pub keep_argv: bool,
+    /// Arguments (below the 64th) a handler moved out of `argv`.
+    pub moved: u64,
     pub spec: &'static CommandSpec,
 }
 
@@ -82,7 +84,10 @@ impl Ctx {
     pub fn take_arg(&mut self, i: usize) -> Vec<u8> {
         match self.argv.get_mut(i) {
             Some(a) if self.keep_argv => a.clone(),
-            Some(a) => core::mem::take(a),
+            Some(a) => {
+                self.moved |= 1u64.checked_shl(i as u32).unwrap_or(0);
+                core::mem::take(a)
+            }
             None => Vec::new(),
         }
     }
@@ -168,6 +173,9 @@ pub struct Server {
     pub(crate) running_push: Vec<u8>,
     /// The running RDB snapshot, if any (see [`crate::rdb::write`]).
     pub(crate) snapshot: Option<Box<crate::rdb::write::Job>>,
+    /// The clock commands are timed with, the slow log and the latency
+    /// monitor (see [`crate::latency`]).
+    pub(crate) watch: crate::latency::Watch,
 }
 
 /// Client limits derived from the configuration once, not per command.
@@ -304,6 +312,7 @@ impl Server {
             running: None,
             running_push: Vec::new(),
             snapshot: None,
+            watch: Default::default(),
             cfg: config,
             rng,
         }
@@ -590,7 +599,9 @@ impl Server {
         in_exec: bool,
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
-        let keep_argv = self.propagation_wanted();
+        // Handlers may move arguments out, unless something reads them
+        // afterwards: propagation, or a slow log that takes every command.
+        let keep_argv = self.propagation_wanted() || self.cfg.stats.slowlog_log_slower_than == 0;
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
@@ -607,9 +618,12 @@ impl Server {
             rewrite: None,
             in_exec,
             keep_argv,
+            moved: 0,
             spec,
         };
+        let started = self.now_us();
         (spec.handler)(self, &mut ctx);
+        let duration_us = self.now_us().saturating_sub(started);
         if in_exec {
             // Inside EXEC: pushes go before this command's reply, within
             // the EXEC reply, where Redis 7.0 writes them.
@@ -617,6 +631,7 @@ impl Server {
         }
         let errors = self.count_errors(&mut ctx.out);
         self.count_call(slot, errors);
+        self.record_call(cid, spec, &ctx.argv, ctx.moved, slot, duration_us);
         if let Some(line) = monitor_line {
             self.feed_monitors(cid, &line, &mut ctx.out);
         }
