@@ -28,6 +28,9 @@ pub enum BlockOp {
     ZPop { max: bool },
     /// BZMPOP: up to `count` members.
     ZMPop { max: bool, count: usize },
+    /// WAIT: no key; only its timeout (or CLIENT UNBLOCK) ends it, with
+    /// the number of replicas that acknowledged (none ever do).
+    Wait,
 }
 
 /// The type of value a blocked client waits for.
@@ -42,6 +45,8 @@ impl BlockOp {
         match self {
             BlockOp::Pop { .. } | BlockOp::Move { .. } | BlockOp::MPop { .. } => WaitsFor::List,
             BlockOp::ZPop { .. } | BlockOp::ZMPop { .. } => WaitsFor::ZSet,
+            // Never consulted: WAIT waits on no key.
+            BlockOp::Wait => WaitsFor::List,
         }
     }
 }
@@ -229,7 +234,8 @@ impl Server {
         let Some(mut b) = c.blocked.take() else { return };
         b.deadline = None; // already removed from the timeout set
         self.blocking.remove(cid, &b);
-        self.write_to(cid, |out| out.null_array());
+        let wait = matches!(b.op, BlockOp::Wait);
+        self.write_to(cid, |out| if wait { out.int(0) } else { out.null_array() });
         self.finish_blocked_call(cid, 0);
         self.resume.push(cid);
     }
@@ -239,8 +245,11 @@ impl Server {
     pub(crate) fn unblock_on_request(&mut self, cid: u64, error: bool) -> bool {
         let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else { return false };
         self.blocking.remove(cid, &b);
-        self.write_to(cid, |out| {
-            if error { out.err("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { out.null_array() }
+        let wait = matches!(b.op, BlockOp::Wait);
+        self.write_to(cid, |out| match (error, wait) {
+            (true, _) => out.err("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            (false, true) => out.int(0),
+            (false, false) => out.null_array(),
         });
         self.finish_blocked_call(cid, 0);
         self.resume.push(cid);
@@ -285,6 +294,7 @@ impl Server {
 
     fn serve_blocked(&mut self, cid: u64, db: usize, key: &[u8], op: BlockOp) {
         match op {
+            BlockOp::Wait => {} // waits on no key: never served
             BlockOp::Pop { left } => {
                 let items = crate::cmd::list::pop_n(self, db, key, left, 1);
                 self.touch_watched(db, key);

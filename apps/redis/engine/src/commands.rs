@@ -2,8 +2,8 @@
 //! every command. It drives dispatch and the COMMAND INFO/DOCS replies.
 
 use crate::cmd::{
-    client, config, dump, hash, info, keys, latency, lcs, list, multi, persist, pubsub, server as srv, set, sort,
-    string, zset, zset_pop, zsetops,
+    client, config, dump, hash, info, keys, latency, lcs, list, memory, multi, persist, pubsub, server as srv, set,
+    sort, string, zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -132,6 +132,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgsave),
     c("bgrewriteaof", 1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgrewriteaof),
     c("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, persist::sync),
+    c("wait", 3, NOSCRIPT, NONE, GENERIC, persist::wait),
     c("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, persist::debug),
     c("slowlog", -2, ADMIN | LOADING | STALE, NONE, SERVER, latency::slowlog),
     c("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, latency::latency),
@@ -162,7 +163,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("object", -2, READONLY, (2, 2, 1), GENERIC, keys::object),
     c("dump", 2, READONLY, K1, GENERIC, dump::dump),
     c("restore", -4, RW, K1, GENERIC, dump::restore),
-    c("memory", -2, READONLY, (2, 2, 1), SERVER, keys::memory),
+    c("memory", -2, READONLY, (2, 2, 1), SERVER, memory::memory),
     // strings
     c("get", 2, READONLY | FAST, K1, STRING, string::get),
     c("set", -3, RW, K1, STRING, string::set),
@@ -306,7 +307,17 @@ pub static TABLE: &[CommandSpec] = &[
 /// arguments name no valid keys.
 pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option<alloc::vec::Vec<usize>> {
     let numkeys_at = match name {
-        "lmpop" | "zmpop" => 1,
+        "zunionstore" | "zinterstore" | "zdiffstore" => {
+            // The destination, then numkeys sources.
+            let mut keys = movable_key_positions("zunion", &argv[1..])?;
+            if keys.is_empty() {
+                return Some(keys);
+            }
+            keys.iter_mut().for_each(|k| *k += 1);
+            keys.insert(0, 1);
+            return Some(keys);
+        }
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => 1,
         "blmpop" | "bzmpop" => 2,
         "sort" | "sort_ro" => {
             let mut keys = alloc::vec![1];

@@ -14,7 +14,6 @@ pub enum EvictionPolicy {
     AllKeysRandom,
     VolatileRandom,
     VolatileTtl,
-    /// Accepted for compatibility; approximated with LRU.
     AllKeysLfu,
     VolatileLfu,
 }
@@ -45,6 +44,12 @@ impl EvictionPolicy {
             EvictionPolicy::VolatileLfu,
         ];
         all.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
+    }
+
+    /// True for the LFU policies (keys keep an access counter, see
+    /// [`crate::lfu`], instead of their last access time).
+    pub fn is_lfu(self) -> bool {
+        matches!(self, EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu)
     }
 
     /// True for the volatile-* policies (only keys with a TTL are candidates).

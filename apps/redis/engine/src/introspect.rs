@@ -144,6 +144,8 @@ pub struct CallStats {
     pub subcommands: Vec<CommandStat>,
     /// Error replies by code, in the order codes first appeared.
     pub errors: Vec<(Vec<u8>, u64)>,
+    /// Heap bytes of the latency histograms (counted in used memory).
+    pub histograms_mem: usize,
     /// Commands, input and output bytes per second.
     pub ops_meter: RateMeter,
     pub input_meter: RateMeter,
@@ -311,17 +313,22 @@ impl Server {
     /// its latency histogram while `latency-tracking` is on.
     pub(crate) fn count_duration(&mut self, slot: Option<StatSlot>, us: u64) {
         let tracking = self.cfg.stats.latency_tracking;
+        let mut allocated = 0;
         if let Some(st) = slot.and_then(|slot| self.stats.calls.stat(slot)) {
             st.usec += us;
             if tracking {
                 if st.latency.is_none() {
                     st.latency = crate::latency::Histogram::try_new();
+                    if st.latency.is_some() {
+                        allocated = crate::latency::Histogram::HEAP_BYTES;
+                    }
                 }
                 if let Some(h) = st.latency.as_mut() {
                     h.record_us(us);
                 }
             }
         }
+        self.stats.calls.histograms_mem += allocated;
     }
 
     /// Counts a refusal of `spec` with `argv` before it ran.

@@ -80,6 +80,9 @@ fn highest_equivalent(v: u64) -> u64 {
 }
 
 impl Histogram {
+    /// Heap bytes of one histogram's counts.
+    pub const HEAP_BYTES: usize = crate::mem::array::<u64>(COUNTS_LEN);
+
     /// An empty histogram; `None` when the allocator refuses its counts.
     pub fn try_new() -> Option<Histogram> {
         let mut counts = Vec::new();

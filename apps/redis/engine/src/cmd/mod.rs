@@ -10,6 +10,7 @@ pub mod keys;
 pub mod latency;
 pub mod lcs;
 pub mod list;
+pub mod memory;
 pub mod multi;
 pub mod persist;
 pub mod pubsub;

@@ -368,6 +368,39 @@ impl Server {
         (self.now.mono_ms / 1000) as u32
     }
 
+    /// The `lru` field of a key created now: the LRU clock, or under an
+    /// LFU policy a new access counter (see [`crate::lfu`]).
+    pub(crate) fn new_key_lru(&self) -> u32 {
+        if self.cfg.maxmemory_policy.is_lfu() {
+            crate::lfu::field(crate::lfu::minutes(self.now.mono_ms), crate::lfu::INIT)
+        } else {
+            self.lru_clock()
+        }
+    }
+
+    /// Notes an access to the key in `slot` of `db`: its last access time,
+    /// or under an LFU policy its access counter.
+    #[inline]
+    pub(crate) fn touch_key(&mut self, db: usize, slot: u32) {
+        let value = if self.cfg.maxmemory_policy.is_lfu() {
+            let Some((_, e)) = self.dbs.get(db).and_then(|d| d.entry_at(slot)) else { return };
+            let r = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let st = &self.cfg.stats;
+            crate::lfu::accessed(e.lru, crate::lfu::minutes(self.now.mono_ms), st.lfu_decay_time, st.lfu_log_factor, r)
+        } else {
+            self.lru_clock()
+        };
+        if let Some(d) = self.dbs.get_mut(db) {
+            d.touch_lru(slot, value);
+        }
+    }
+
+    /// The access counter of a key's `lru` field, decayed to now (OBJECT
+    /// FREQ, LFU eviction).
+    pub(crate) fn lfu_count(&self, lru: u32) -> u32 {
+        crate::lfu::decayed(lru, crate::lfu::minutes(self.now.mono_ms), self.cfg.stats.lfu_decay_time)
+    }
+
     pub(crate) fn new_seed(&mut self) -> u64 {
         self.rng.next_u64()
     }

@@ -174,3 +174,103 @@ fn command_times_reach_commandstats_latencystats_and_histograms() {
     h.cmd(c, &["GET", "a"]);
     assert_eq!(h.cmd(c, &["LATENCY", "HISTOGRAM", "get"]), "*0\r\n");
 }
+
+#[test]
+fn command_getkeysandflags_and_list_with_subcommands() {
+    let mut h = H::new();
+    let c = h.client();
+    script!(h, c,
+        ["COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1"] => "*1\r\n*2\r\n$2\r\nk1\r\n*2\r\n+OW\r\n+update\r\n",
+        ["COMMAND", "GETKEYSANDFLAGS", "sort", "k1", "store", "k2"] => "*2\r\n*2\r\n$2\r\nk1\r\n*2\r\n+RO\r\n+access\r\n*2\r\n$2\r\nk2\r\n*2\r\n+OW\r\n+update\r\n",
+        ["COMMAND", "GETKEYS", "zunionstore", "d", "2", "a", "b"] => "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n",
+        ["COMMAND", "GETKEYS", "zunionstore", "d", "3", "a", "b"] => "-ERR Invalid arguments specified for command\r\n",
+        ["COMMAND", "GETKEYS", "ping"] => "-ERR The command has no key arguments\r\n",
+        ["COMMAND", "LIST", "bad"] => "-ERR syntax error\r\n",
+        ["COMMAND", "LIST", "FILTERBY", "bad", "x"] => "-ERR syntax error\r\n",
+        ["COMMAND", "LIST", "FILTERBY", "MODULE", "x"] => "*0\r\n",
+        ["COMMAND", "LIST", "FILTERBY", "PATTERN", "slowlog|*e*"] => "*4\r\n$11\r\nslowlog|get\r\n$12\r\nslowlog|help\r\n$11\r\nslowlog|len\r\n$13\r\nslowlog|reset\r\n",
+    );
+    assert!(h.cmd(c, &["COMMAND", "LIST"]).contains("$11\r\nclient|list\r\n"));
+}
+
+#[test]
+fn lfu_counts_accesses_and_evicts_the_least_used() {
+    let mut h = H::new();
+    let c = h.client();
+    script!(h, c,
+        ["SET", "k", "v"] => "+OK\r\n",
+        ["OBJECT", "FREQ", "k"] => "-ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n",
+        ["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0"] => "+OK\r\n",
+        ["SET", "hot", "v"] => "+OK\r\n",
+        ["OBJECT", "FREQ", "hot"] => ":5\r\n",
+        ["OBJECT", "IDLETIME", "hot"] => "-ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.\r\n",
+    );
+    // With lfu-log-factor 0 every access counts.
+    for _ in 0..10 {
+        h.cmd(c, &["GET", "hot"]);
+    }
+    assert_eq!(h.cmd(c, &["OBJECT", "FREQ", "hot"]), ":15\r\n");
+    // A minute idle costs one step per lfu-decay-time minutes.
+    h.advance(2 * 60_000);
+    assert_eq!(h.cmd(c, &["OBJECT", "FREQ", "hot"]), ":13\r\n");
+    script!(h, c, ["CONFIG", "SET", "lfu-decay-time", "0"] => "+OK\r\n", ["OBJECT", "FREQ", "hot"] => ":15\r\n");
+    // Under memory pressure the rarely used keys go first, even when the
+    // often used one was not used lately (LRU would take it first).
+    for _ in 0..20 {
+        h.cmd(c, &["GET", "hot"]);
+    }
+    h.advance(10_000);
+    for i in 0..200 {
+        h.cmd(c, &["SET", &format!("cold{i}"), &"x".repeat(500)]);
+    }
+    // Room for about 10% of the dataset (eviction also counts a 64 KiB base).
+    let max = h.s.dataset_memory() / 10 + 64 * 1024;
+    h.cmd(c, &["CONFIG", "SET", "maxmemory", &max.to_string(), "maxmemory-samples", "10"]);
+    assert!(h.s.stats().evicted_keys > 150, "{}", h.s.stats().evicted_keys);
+    assert_eq!(h.cmd(c, &["EXISTS", "hot"]), ":1\r\n");
+}
+
+#[test]
+fn memory_stats_doctor_purge_and_wait() {
+    let mut h = H::new();
+    let c = h.client();
+    h.cmd(c, &["SET", "a", "1"]);
+    h.cmd(c, &["EXPIRE", "a", "100"]);
+    let stats = h.cmd(c, &["MEMORY", "STATS"]);
+    for field in [
+        "peak.allocated",
+        "total.allocated",
+        "startup.allocated",
+        "clients.normal",
+        "db.0",
+        "overhead.hashtable.main",
+        "overhead.hashtable.expires",
+        "keys.count",
+        "dataset.bytes",
+        "dataset.percentage",
+        "peak.percentage",
+    ] {
+        assert!(stats.contains(&format!("${}\r\n{field}\r\n", field.len())), "{field}: {stats}");
+    }
+    assert!(stats.contains("$10\r\nkeys.count\r\n:1\r\n"), "{stats}");
+    assert!(h.cmd(c, &["MEMORY", "DOCTOR"]).starts_with("$"));
+    script!(h, c,
+        ["MEMORY", "PURGE"] => "+OK\r\n",
+        ["MEMORY", "STATS", "x"] => "-ERR wrong number of arguments for 'memory|stats' command\r\n",
+        ["WAIT", "0", "0"] => ":0\r\n",
+        ["WAIT", "x", "0"] => "-ERR value is not an integer or out of range\r\n",
+        ["WAIT", "1", "-1"] => "-ERR timeout is negative\r\n",
+    );
+    // No replica acknowledges: WAIT 1 answers 0 once its timeout passed.
+    assert_eq!(h.cmd(c, &["WAIT", "1", "100"]), "");
+    h.advance(50);
+    h.tick();
+    assert_eq!(show(&h.take(c)), "");
+    h.advance(60);
+    h.tick();
+    assert_eq!(show(&h.take(c)), ":0\r\n");
+    // Inside MULTI it answers at once.
+    h.cmd(c, &["MULTI"]);
+    h.cmd(c, &["WAIT", "5", "0"]);
+    assert_eq!(h.cmd(c, &["EXEC"]), "*1\r\n:0\r\n");
+}
