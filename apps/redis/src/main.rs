@@ -87,6 +87,12 @@ fn now() -> Time {
     Time::new(kernel::time::unix_time().as_millis() as u64, Instant::now().as_nanos() / 1_000_000)
 }
 
+/// Monotonic microseconds: the clock commands are timed with (slow log,
+/// latency monitor, commandstats).
+fn monotonic_us() -> u64 {
+    Instant::now().as_nanos() / 1_000
+}
+
 fn main(args: &[&str]) -> i32 {
     let mut config = match Config::from_args(args) {
         Ok(config) => config,
@@ -100,6 +106,7 @@ fn main(args: &[&str]) -> i32 {
     let port = config.port;
     let mut server = Server::new(config, kernel::random::seed());
     server.set_outbound(Box::new(outbound::KernelOutbound));
+    server.set_clock(monotonic_us);
     let disk = match disk::open(now().unix_ms) {
         Ok(disk) => disk,
         Err(e) => {

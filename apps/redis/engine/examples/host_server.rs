@@ -61,7 +61,15 @@ fn main() {
     });
     let mut server = Server::new(config, 0x5eed);
     server.set_outbound(Box::new(HostOutbound));
+    server.set_clock(monotonic_us);
     serve(server, events, inbox);
+}
+
+/// Monotonic microseconds since the first call: the clock commands are
+/// timed with (slow log, latency monitor, commandstats).
+fn monotonic_us() -> u64 {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_micros() as u64
 }
 
 /// MIGRATE's connections, over the host's TCP stack.

@@ -32,6 +32,9 @@ pub enum BlockOp {
     /// XREAD / XREADGROUP: per key (in `Blocked::keys` order) the ID
     /// entries must be greater than, up to `count` entries.
     XRead { ids: Vec<crate::types::stream::StreamId>, count: usize, group: Option<crate::cmd::stream_read::GroupRead> },
+    /// WAIT: no key; only its timeout (or CLIENT UNBLOCK) ends it, with
+    /// the number of replicas that acknowledged (none ever do).
+    Wait,
 }
 
 /// The type of value a blocked client waits for.
@@ -48,6 +51,8 @@ impl BlockOp {
             BlockOp::Pop { .. } | BlockOp::Move { .. } | BlockOp::MPop { .. } => WaitsFor::List,
             BlockOp::ZPop { .. } | BlockOp::ZMPop { .. } => WaitsFor::ZSet,
             BlockOp::XRead { .. } => WaitsFor::Stream,
+            // Never consulted: WAIT waits on no key.
+            BlockOp::Wait => WaitsFor::List,
         }
     }
 }
@@ -246,7 +251,9 @@ impl Server {
         let Some(mut b) = c.blocked.take() else { return };
         b.deadline = None; // already removed from the timeout set
         self.blocking.remove(cid, &b);
-        self.write_to(cid, |out| out.null_array());
+        let wait = matches!(b.op, BlockOp::Wait);
+        self.write_to(cid, |out| if wait { out.int(0) } else { out.null_array() });
+        self.finish_blocked_call(cid, 0);
         self.resume.push(cid);
     }
 
@@ -255,9 +262,13 @@ impl Server {
     pub(crate) fn unblock_on_request(&mut self, cid: u64, error: bool) -> bool {
         let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else { return false };
         self.blocking.remove(cid, &b);
-        self.write_to(cid, |out| {
-            if error { out.err("UNBLOCKED client unblocked via CLIENT UNBLOCK") } else { out.null_array() }
+        let wait = matches!(b.op, BlockOp::Wait);
+        self.write_to(cid, |out| match (error, wait) {
+            (true, _) => out.err("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            (false, true) => out.int(0),
+            (false, false) => out.null_array(),
         });
+        self.finish_blocked_call(cid, 0);
         self.resume.push(cid);
         true
     }
@@ -297,7 +308,10 @@ impl Server {
                 }
                 let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else { continue };
                 self.blocking.remove(cid, &b);
+                let started = self.now_us();
                 self.serve_blocked(cid, db, &key, b.op);
+                let reply_us = self.now_us().saturating_sub(started);
+                self.finish_blocked_call(cid, reply_us);
                 self.resume.push(cid);
             }
         }
@@ -305,6 +319,7 @@ impl Server {
 
     fn serve_blocked(&mut self, cid: u64, db: usize, key: &[u8], op: BlockOp) {
         match op {
+            BlockOp::Wait => {} // waits on no key: never served
             BlockOp::Pop { left } => {
                 let items = crate::cmd::list::pop_n(self, db, key, left, 1);
                 self.touch_watched(db, key);

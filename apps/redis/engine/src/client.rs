@@ -71,6 +71,8 @@ pub struct Client {
     /// Shard channels (SSUBSCRIBE).
     pub ssubs: ByteMap<()>,
     pub blocked: Option<Blocked>,
+    /// The timing of the command it is blocked in, recorded once served.
+    pub blocked_call: Option<alloc::boxed::Box<crate::latency::BlockedCall>>,
     /// Mono time the soft output limit was first exceeded.
     pub soft_since: Option<u64>,
     /// Position in the server's list of clients with output (if listed).
@@ -134,6 +136,7 @@ impl Client {
             psubs: ByteMap::new(seed ^ 1),
             ssubs: ByteMap::new(seed ^ 2),
             blocked: None,
+            blocked_call: None,
             soft_since: None,
             dirty_pos: None,
             last_cmd: "NULL",

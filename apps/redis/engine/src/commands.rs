@@ -3,8 +3,8 @@
 
 use crate::cmd::{bitfield, bitmap, hyperloglog};
 use crate::cmd::{
-    client, config, dump, geo, hash, info, keys, lcs, list, migrate, multi, persist, pubsub, server as srv, set, sort,
-    stream, stream_group, stream_read, string, zset, zset_pop, zsetops,
+    client, config, dump, geo, hash, info, keys, latency, lcs, list, memory, migrate, multi, persist, pubsub,
+    server as srv, set, sort, stream, stream_group, stream_read, string, zset, zset_pop, zsetops,
 };
 use crate::server::{Ctx, Server};
 
@@ -136,7 +136,10 @@ pub static TABLE: &[CommandSpec] = &[
     c("bgsave", -1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgsave),
     c("bgrewriteaof", 1, ADMIN | NOSCRIPT, NONE, SERVER, persist::bgrewriteaof),
     c("sync", 1, ADMIN | NOSCRIPT | NO_MULTI, NONE, SERVER, persist::sync),
+    c("wait", 3, NOSCRIPT, NONE, GENERIC, persist::wait),
     c("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, persist::debug),
+    c("slowlog", -2, ADMIN | LOADING | STALE, NONE, SERVER, latency::slowlog),
+    c("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, latency::latency),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
     c("function", -2, NOSCRIPT, NONE, SCRIPTING, srv::function),
     // generic keyspace
@@ -165,7 +168,7 @@ pub static TABLE: &[CommandSpec] = &[
     c("dump", 2, READONLY, K1, GENERIC, dump::dump),
     c("restore", -4, RW, K1, GENERIC, dump::restore),
     c("migrate", -6, WRITE | MOVABLE_KEYS, (3, 3, 1), GENERIC, migrate::migrate),
-    c("memory", -2, READONLY, (2, 2, 1), SERVER, keys::memory),
+    c("memory", -2, READONLY, (2, 2, 1), SERVER, memory::memory),
     // strings
     c("get", 2, READONLY | FAST, K1, STRING, string::get),
     c("set", -3, RW, K1, STRING, string::set),
@@ -349,7 +352,17 @@ pub static TABLE: &[CommandSpec] = &[
 /// arguments name no valid keys.
 pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option<alloc::vec::Vec<usize>> {
     let numkeys_at = match name {
-        "lmpop" | "zmpop" => 1,
+        "zunionstore" | "zinterstore" | "zdiffstore" => {
+            // The destination, then numkeys sources.
+            let mut keys = movable_key_positions("zunion", &argv[1..])?;
+            if keys.is_empty() {
+                return Some(keys);
+            }
+            keys.iter_mut().for_each(|k| *k += 1);
+            keys.insert(0, 1);
+            return Some(keys);
+        }
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => 1,
         "blmpop" | "bzmpop" => 2,
         "sort" | "sort_ro" => {
             let mut keys = alloc::vec![1];

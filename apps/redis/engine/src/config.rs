@@ -14,7 +14,6 @@ pub enum EvictionPolicy {
     AllKeysRandom,
     VolatileRandom,
     VolatileTtl,
-    /// Accepted for compatibility; approximated with LRU.
     AllKeysLfu,
     VolatileLfu,
 }
@@ -45,6 +44,12 @@ impl EvictionPolicy {
             EvictionPolicy::VolatileLfu,
         ];
         all.into_iter().find(|p| p.name().eq_ignore_ascii_case(s))
+    }
+
+    /// True for the LFU policies (keys keep an access counter, see
+    /// [`crate::lfu`], instead of their last access time).
+    pub fn is_lfu(self) -> bool {
+        matches!(self, EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu)
     }
 
     /// True for the volatile-* policies (only keys with a TTL are candidates).
@@ -158,6 +163,7 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
         .map(|(alias, _)| *alias)
         .chain(TUNING.iter().filter_map(|p| p.alias))
         .chain(PARAMS.iter().copied())
+        .chain(crate::stat_config::NAMES.iter().copied())
         .chain(TUNING.iter().map(|p| p.name))
 }
 
@@ -166,7 +172,7 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
 pub fn canonical_name(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
     let lower = ALIASES.iter().find(|(alias, _)| *alias == lower).map_or(lower.as_str(), |(_, n)| n);
-    if let Some(p) = PARAMS.iter().find(|p| **p == lower) {
+    if let Some(p) = PARAMS.iter().chain(crate::stat_config::NAMES).find(|p| **p == lower) {
         return Some(p);
     }
     tuning_param(lower).map(|(_, p)| p.name)
@@ -242,6 +248,8 @@ pub struct Config {
     /// second) and, per 10 000, its rounds over the registers; not a
     /// Redis setting: the fuzz target lowers it so no input runs for long.
     pub pfselftest_elements: u64,
+    /// Slow log, latency monitor and tracking, LFU counter.
+    pub stats: crate::stat_config::StatSettings,
 }
 
 impl Default for Config {
@@ -279,6 +287,7 @@ impl Default for Config {
             notify_keyspace_events: 0,
             tuning: core::array::from_fn(|i| TUNING[i].default),
             pfselftest_elements: 10_000_000,
+            stats: Default::default(),
         }
     }
 }
@@ -557,6 +566,7 @@ impl Config {
                     return bad("argument(s) must be one of the following: debug, verbose, notice, warning, nothing");
                 }
             },
+            other if let Some(result) = self.stats.set(other, value) => result?,
             other => match tuning_param(other) {
                 Some((i, p)) => self.tuning[i] = parse_tuning(p, value)?,
                 None => return Err(format!("Bad directive or wrong number of arguments: '{name}'")),
@@ -635,7 +645,10 @@ impl Config {
             "daemonize" => yes_no(self.daemonize),
             "replicaof" | "slaveof" => String::new(),
             "notify-keyspace-events" => crate::notify::flags_text(self.notify_keyspace_events),
-            other => self.tuning[tuning_param(other)?.0].to_string(),
+            other => match self.stats.get(other) {
+                Some(v) => v,
+                None => self.tuning[tuning_param(other)?.0].to_string(),
+            },
         })
     }
 

@@ -8,11 +8,16 @@ use crate::commands::{CommandSpec, TABLE};
 use crate::resp::Out;
 use crate::server::Server;
 
-/// Counters of one command (INFO commandstats).
-#[derive(Debug, Default, Clone, Copy)]
+/// Counters of one command (INFO commandstats, latencystats).
+#[derive(Debug, Default, Clone)]
 pub struct CommandStat {
     /// Times it ran.
     pub calls: u64,
+    /// Microseconds its runs took.
+    pub usec: u64,
+    /// Their distribution, while `latency-tracking` is on (allocated on
+    /// the first run).
+    pub latency: Option<crate::latency::Histogram>,
     /// Times it was refused before running (arity, authentication...).
     pub rejected_calls: u64,
     /// Times it ran and replied an error.
@@ -89,12 +94,14 @@ pub const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     ("command", &["count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"]),
     ("config", &["get", "help", "resetstat", "rewrite", "set"]),
+    ("latency", &["doctor", "graph", "help", "histogram", "history", "latest", "reset"]),
     ("function", &["delete", "dump", "flush", "help", "kill", "list", "load", "restore", "stats"]),
     ("memory", &["doctor", "help", "malloc-stats", "purge", "stats", "usage"]),
     ("object", &["encoding", "freq", "help", "idletime", "refcount"]),
     ("pubsub", &["channels", "help", "numpat", "numsub", "shardchannels", "shardnumsub"]),
     ("xgroup", &["create", "createconsumer", "delconsumer", "destroy", "help", "setid"]),
     ("xinfo", &["consumers", "groups", "help", "stream"]),
+    ("slowlog", &["get", "help", "len", "reset"]),
 ];
 
 /// The subcommands of the container `name`, and where their counters
@@ -139,6 +146,8 @@ pub struct CallStats {
     pub subcommands: Vec<CommandStat>,
     /// Error replies by code, in the order codes first appeared.
     pub errors: Vec<(Vec<u8>, u64)>,
+    /// Heap bytes of the latency histograms (counted in used memory).
+    pub histograms_mem: usize,
     /// Commands, input and output bytes per second.
     pub ops_meter: RateMeter,
     pub input_meter: RateMeter,
@@ -156,6 +165,14 @@ impl CallStats {
             list.resize(len, CommandStat::default());
         }
         list.get_mut(i)
+    }
+
+    /// The counters at `slot`, if it ever counted anything.
+    pub fn get(&self, slot: StatSlot) -> Option<&CommandStat> {
+        match slot {
+            StatSlot::Command(i) => self.commands.get(i),
+            StatSlot::Subcommand(i) => self.subcommands.get(i),
+        }
     }
 
     fn count_errors(&mut self, code: &[u8], n: u64) {
@@ -197,12 +214,20 @@ fn push_repr(line: &mut Vec<u8>, arg: &[u8]) {
     line.push(b'"');
 }
 
-/// Which arguments MONITOR must not show (Redis's
+/// Which arguments MONITOR and the slow log must not show (Redis's
 /// `redactClientCommandArgument`): AUTH's password (and user), HELLO's
 /// AUTH user and password, MIGRATE's AUTH password and AUTH2 user and
-/// password.
-fn redacted(name: &str, argv: &[Vec<u8>], i: usize) -> bool {
+/// password, the values CONFIG SET gives secret parameters.
+pub(crate) fn redacted(name: &str, argv: &[Vec<u8>], i: usize) -> bool {
     match name {
+        "config" => {
+            i >= 3
+                && i % 2 == 1
+                && argv.get(1).is_some_and(|s| s.eq_ignore_ascii_case(b"set"))
+                && argv
+                    .get(i - 1)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"requirepass") || p.eq_ignore_ascii_case(b"masterauth"))
+        }
         "auth" => argv.len() <= 3 && i >= 1,
         "migrate" => {
             let mut j = 6;
@@ -313,6 +338,28 @@ impl Server {
         {
             st.failed_calls += 1;
         }
+    }
+
+    /// Adds a run's `us` microseconds to the counters at `slot`, and to
+    /// its latency histogram while `latency-tracking` is on.
+    pub(crate) fn count_duration(&mut self, slot: Option<StatSlot>, us: u64) {
+        let tracking = self.cfg.stats.latency_tracking;
+        let mut allocated = 0;
+        if let Some(st) = slot.and_then(|slot| self.stats.calls.stat(slot)) {
+            st.usec += us;
+            if tracking {
+                if st.latency.is_none() {
+                    st.latency = crate::latency::Histogram::try_new();
+                    if st.latency.is_some() {
+                        allocated = crate::latency::Histogram::HEAP_BYTES;
+                    }
+                }
+                if let Some(h) = st.latency.as_mut() {
+                    h.record_us(us);
+                }
+            }
+        }
+        self.stats.calls.histograms_mem += allocated;
     }
 
     /// Counts a refusal of `spec` with `argv` before it ran.

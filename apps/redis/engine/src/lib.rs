@@ -68,6 +68,9 @@ pub mod geohash;
 pub mod glob;
 pub mod idqueue;
 pub mod introspect;
+pub mod keyspecs;
+pub mod latency;
+pub mod lfu;
 pub mod longdouble;
 pub mod mem;
 pub mod notify;
@@ -77,6 +80,8 @@ pub mod rdb;
 pub mod replica;
 pub mod resp;
 pub mod server;
+pub mod slowlog;
+pub mod stat_config;
 pub mod types;
 pub mod util;
 

@@ -38,6 +38,7 @@ mod rdb_props;
 mod rdb_snapshot;
 mod rdb_util;
 mod sets;
+mod slowlog_latency;
 mod sort;
 mod stream_props;
 mod streams;

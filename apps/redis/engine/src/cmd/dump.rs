@@ -22,8 +22,7 @@ pub fn dump(s: &mut Server, c: &mut Ctx) {
 }
 
 /// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ
-/// frequency]. FREQ is validated but has no effect: access frequency is not
-/// tracked (OBJECT FREQ).
+/// frequency]: IDLETIME applies under an LRU policy, FREQ under an LFU one.
 pub fn restore(s: &mut Server, c: &mut Ctx) {
     let (mut replace, mut absttl, mut idle, mut freq) = (false, false, None::<i64>, None::<i64>);
     let mut j = 4;
@@ -116,15 +115,20 @@ pub fn restore(s: &mut Server, c: &mut Ctx) {
         argv.push(b"ABSTTL".to_vec());
         c.propagate_as(vec![argv]);
     }
-    if let Some(idle) = idle {
-        let clock = s.lru_clock().wrapping_sub(u32::try_from(idle).unwrap_or(u32::MAX));
-        if let Some(d) = s.dbs.get_mut(c.db)
-            && let Some(slot) = d.map().slot_of(&key)
-        {
-            d.touch_lru(slot, clock);
-        }
+    // IDLETIME sets the access time under an LRU policy, FREQ the access
+    // counter under an LFU one (Redis's `objectSetLRUOrLFU`).
+    let lfu = s.cfg.maxmemory_policy.is_lfu();
+    let lru = match (idle, freq) {
+        (Some(idle), _) if !lfu => Some(s.lru_clock().wrapping_sub(u32::try_from(idle).unwrap_or(u32::MAX))),
+        (_, Some(freq)) if lfu => Some(crate::lfu::field(crate::lfu::minutes(s.now.mono_ms), freq as u32)),
+        _ => None,
+    };
+    if let Some(lru) = lru
+        && let Some(d) = s.dbs.get_mut(c.db)
+        && let Some(slot) = d.map().slot_of(&key)
+    {
+        d.touch_lru(slot, lru);
     }
-    let _ = freq;
     s.modified(c, c.db, &key);
     c.out.ok();
 }

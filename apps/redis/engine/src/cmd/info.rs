@@ -1,7 +1,7 @@
 //! INFO: Redis 7.0's sections in its order (server, clients, memory,
 //! persistence, stats, replication, cpu, modules, commandstats,
-//! errorstats, cluster, keyspace), chosen by name, `default`, `all` or
-//! `everything`.
+//! errorstats, latencystats, cluster, keyspace), chosen by name,
+//! `default`, `all` or `everything`.
 
 use alloc::format;
 use alloc::string::String;
@@ -155,26 +155,16 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
     }
     if want("commandstats") {
         t.push_str("# Commandstats\r\n");
-        // Call durations are not measured, so no usec fields.
-        let calls = &s.stats.calls;
-        let line = |t: &mut String, name: &str, sub: &str, st: Option<&CommandStat>| {
-            if let Some(st) = st.filter(|st| st.calls > 0 || st.rejected_calls > 0 || st.failed_calls > 0) {
-                let bar = if sub.is_empty() { "" } else { "|" };
+        for_each_command_stat(s, |name, bar, sub, st| {
+            if st.calls > 0 || st.rejected_calls > 0 || st.failed_calls > 0 {
+                let per_call = if st.calls == 0 { 0.0 } else { st.usec as f64 / st.calls as f64 };
                 let _ = write!(
                     t,
-                    "cmdstat_{name}{bar}{sub}:calls={},rejected_calls={},failed_calls={}\r\n",
-                    st.calls, st.rejected_calls, st.failed_calls
+                    "cmdstat_{name}{bar}{sub}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                    st.calls, st.usec, st.rejected_calls, st.failed_calls
                 );
             }
-        };
-        for (i, spec) in TABLE.iter().enumerate() {
-            line(&mut t, spec.name, "", calls.commands.get(i));
-            if let Some((base, subs)) = subcommands_of(spec.name) {
-                for (j, sub) in subs.iter().enumerate() {
-                    line(&mut t, spec.name, sub, calls.subcommands.get(base + j));
-                }
-            }
-        }
+        });
         t.push_str("\r\n");
     }
     if want("errorstats") {
@@ -182,6 +172,21 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         for (code, n) in &s.stats.calls.errors {
             let _ = write!(t, "errorstat_{}:count={n}\r\n", String::from_utf8_lossy(code));
         }
+        t.push_str("\r\n");
+    }
+    if want("latencystats") {
+        t.push_str("# Latencystats\r\n");
+        let percentiles = &s.cfg.stats.latency_tracking_info_percentiles;
+        for_each_command_stat(s, |name, bar, sub, st| {
+            let Some(h) = st.latency.as_ref() else { return };
+            let _ = write!(t, "latency_percentiles_usec_{name}{bar}{sub}:");
+            for (i, p) in percentiles.iter().enumerate() {
+                let sep = if i > 0 { "," } else { "" };
+                let us = h.value_at_percentile(*p) as f64 / 1000.0;
+                let _ = write!(t, "{sep}p{}={us:.3}", crate::stat_config::percentile_text(*p));
+            }
+            t.push_str("\r\n");
+        });
         t.push_str("\r\n");
     }
     if want("cluster") {
@@ -201,6 +206,24 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         t.truncate(t.len() - 2);
     }
     t
+}
+
+/// Calls `f` with each command's and subcommand's counters: name, `|`
+/// and subcommand (both empty for a command), counters.
+fn for_each_command_stat(s: &Server, mut f: impl FnMut(&str, &str, &str, &CommandStat)) {
+    let calls = &s.stats.calls;
+    for (i, spec) in TABLE.iter().enumerate() {
+        if let Some(st) = calls.commands.get(i) {
+            f(spec.name, "", "", st);
+        }
+        if let Some((base, subs)) = subcommands_of(spec.name) {
+            for (j, sub) in subs.iter().enumerate() {
+                if let Some(st) = calls.subcommands.get(base + j) {
+                    f(spec.name, "|", sub, st);
+                }
+            }
+        }
+    }
 }
 
 pub fn info(s: &mut Server, c: &mut Ctx) {

@@ -6,9 +6,6 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{int_arg, parse_cursor, scan_opts, scan_reply_header, text, unknown_subcommand};
-use crate::bytemap::ByteMap;
-use crate::config::EvictionPolicy;
-use crate::db::Entry;
 use crate::notify::GENERIC;
 use crate::server::{Ctx, Server};
 use crate::types::Value;
@@ -133,10 +130,10 @@ fn rename_generic(s: &mut Server, c: &mut Ctx, nx: bool) {
         }
         s.delete(c.db, &dst);
     }
-    let clock = s.lru_clock();
+    // The value moves with its access time / counter, as in Redis.
     let Some(d) = s.dbs.get_mut(c.db) else { return };
     let Some((_, entry)) = d.remove_entry(&src) else { return };
-    let slot = d.add(dst.as_slice().into(), entry.value, clock);
+    let slot = d.add(dst.as_slice().into(), entry.value, entry.lru);
     d.set_expire_at(slot, entry.expire_at);
     s.notify(crate::notify::NEW, "new", c.db, &dst);
     s.notify(GENERIC, "rename_from", c.db, &src);
@@ -395,13 +392,12 @@ pub fn move_cmd(s: &mut Server, c: &mut Ctx) {
         c.oom();
         return;
     }
-    let clock = s.lru_clock();
     let Some((k, entry)) = s.dbs.get_mut(c.db).and_then(|d| d.remove_entry(&key)) else {
         c.out.int(0);
         return;
     };
     if let Some(d) = s.dbs.get_mut(dst_db) {
-        let slot = d.add(k, entry.value, clock);
+        let slot = d.add(k, entry.value, entry.lru);
         d.set_expire_at(slot, entry.expire_at);
     }
     s.notify(crate::notify::NEW, "new", dst_db, &key);
@@ -456,68 +452,19 @@ pub fn object(s: &mut Server, c: &mut Ctx) {
         }
         b"refcount" => c.out.int(1),
         b"idletime" => {
-            if matches!(policy, EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu) {
+            if policy.is_lfu() {
                 c.out.err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
                 return;
             }
             c.out.int(i64::from(clock.wrapping_sub(e.lru)));
         }
         _ => {
-            if !matches!(policy, EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu) {
+            if !policy.is_lfu() {
                 c.out.err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
                 return;
             }
-            c.out.int(0);
-        }
-    }
-}
-
-/// MEMORY USAGE / MALLOC-STATS / HELP. USAGE is exact rather than sampled:
-/// the value's heap blocks (the running total the memory accounting keeps,
-/// see [`crate::mem`]), the key's and its share of the keyspace map.
-pub fn memory(s: &mut Server, c: &mut Ctx) {
-    let sub = c.arg(1).to_ascii_lowercase();
-    match sub.as_slice() {
-        b"help" if c.argc() == 2 => c.out.help(&[
-            b"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            b"MALLOC-STATS",
-            b"    Return internal statistics report from the memory allocator.",
-            b"USAGE <key> [SAMPLES <count>]",
-            b"    Return memory in bytes used by <key> and its value. Nested values are",
-            b"    sampled up to <count> times (default: 5, 0 means sample all).",
-            b"HELP",
-            b"    Print this help.",
-        ]),
-        b"usage" if c.argc() >= 3 => memory_usage(s, c),
-        b"malloc-stats" if c.argc() == 2 => c.out.bulk(b"Stats not supported for the current allocator"),
-        b"help" | b"usage" | b"malloc-stats" => super::sub_arity_error(c),
-        _ => unknown_subcommand(c),
-    }
-}
-
-fn memory_usage(s: &mut Server, c: &mut Ctx) {
-    let mut i = 3;
-    while i < c.argc() {
-        if eq_ic(c.arg(i), "samples") && i + 1 < c.argc() {
-            // Validated like Redis's; the figure is exact, so unused.
-            let Some(n) = int_arg(c, i + 1) else { return };
-            if n < 0 {
-                c.syntax_error();
-                return;
-            }
-            i += 2;
-        } else {
-            c.syntax_error();
-            return;
-        }
-    }
-    // Like Redis, the key is looked up without expiring it.
-    let key = c.arg(2);
-    match s.dbs.get(c.db).and_then(|d| d.get(key)) {
-        None => c.out.null(),
-        Some(e) => {
-            let bytes = e.value.mem() + crate::mem::block(key.len()) + ByteMap::<Entry>::ENTRY_BYTES;
-            c.out.int(bytes as i64);
+            let lru = e.lru;
+            c.out.int(i64::from(s.lfu_count(lru)));
         }
     }
 }

@@ -1,5 +1,5 @@
-//! SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SYNC and DEBUG RELOAD: the commands of
-//! [`crate::persist`]. Without a data disk they fail as Redis's do when it
+//! SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SYNC, WAIT and DEBUG RELOAD: the
+//! commands of [`crate::persist`] and [`crate::replica`]. Without a data disk they fail as Redis's do when it
 //! cannot save (an error; nothing is pretended).
 
 use crate::persist::JobKind;
@@ -45,6 +45,39 @@ pub fn sync(s: &mut Server, c: &mut Ctx) {
         }
         Err(e) => c.out.err(e),
     }
+}
+
+/// WAIT numreplicas timeout: how many replicas acknowledged this client's
+/// writes. Replicas here receive the SYNC stream and never acknowledge
+/// (no REPLCONF ACK), so that is always 0: answered at once when 0 is
+/// enough (or inside MULTI), else after the timeout in milliseconds (0:
+/// never), as Redis does when its replicas do not answer.
+pub fn wait(s: &mut Server, c: &mut Ctx) {
+    let Some(wanted) = crate::util::parse_i64(c.arg(1)) else {
+        c.not_integer();
+        return;
+    };
+    let Some(timeout) = crate::util::parse_i64(c.arg(2)) else {
+        c.out.err("ERR timeout is not an integer or out of range");
+        return;
+    };
+    if timeout < 0 {
+        c.out.err("ERR timeout is negative");
+        return;
+    }
+    let acknowledged = 0;
+    if wanted <= acknowledged || c.in_exec {
+        c.out.int(acknowledged);
+        return;
+    }
+    let deadline = (timeout > 0).then(|| s.now.mono_ms.saturating_add(timeout as u64));
+    let b = crate::blocking::Blocked {
+        db: c.db,
+        keys: alloc::vec::Vec::new(),
+        op: crate::blocking::BlockOp::Wait,
+        deadline,
+    };
+    s.block_client(c.cid, b);
 }
 
 pub fn lastsave(s: &mut Server, c: &mut Ctx) {

@@ -568,74 +568,121 @@ pub fn command(s: &mut Server, c: &mut Ctx) {
                 command_docs_entry(c, spec);
             }
         }
-        b"list" => {
-            let mut filter: Option<(Vec<u8>, Vec<u8>)> = None;
-            if c.argc() == 5 && eq_ic(c.arg(2), "filterby") {
-                filter = Some((c.arg(3).to_ascii_lowercase(), c.arg(4).to_vec()));
-            } else if c.argc() != 2 {
-                c.syntax_error();
-                return;
-            }
-            let names: Vec<&str> = TABLE
-                .iter()
-                .filter(|spec| match &filter {
-                    None => true,
-                    Some((k, v)) => match k.as_slice() {
-                        b"pattern" => crate::glob::matches(v, spec.name.as_bytes(), true),
-                        b"aclcat" => acl_categories(spec).iter().any(|cat| cat.as_bytes()[1..].eq_ignore_ascii_case(v)),
-                        _ => false,
-                    },
-                })
-                .map(|spec| spec.name)
-                .collect();
-            c.out.array(names.len());
-            for n in names {
-                c.out.bulk(n.as_bytes());
-            }
-        }
-        b"getkeys" if c.argc() >= 3 => {
+        b"list" => command_list(c),
+        b"getkeys" | b"getkeysandflags" if c.argc() >= 3 => {
             let args: Vec<Vec<u8>> = c.argv[2..].to_vec();
             let Some(spec) = s.lookup_command(&args[0]) else {
                 c.out.err("ERR Invalid command specified");
                 return;
             };
-            let argc = args.len() as i64;
-            if (spec.arity > 0 && argc != i64::from(spec.arity)) || (spec.arity < 0 && argc < -i64::from(spec.arity)) {
-                c.out.err("ERR Invalid number of arguments specified for command");
-                return;
-            }
-            if let Some(positions) = crate::commands::movable_key_positions(spec.name, &args) {
-                if positions.is_empty() {
-                    c.out.err("ERR Invalid arguments specified for command");
+            let positions = match command_key_positions(spec, &args) {
+                Ok(p) => p,
+                Err(e) => {
+                    c.out.err(e);
                     return;
                 }
-                c.out.array(positions.len());
-                for i in positions {
+            };
+            let flags = sub.as_slice() == b"getkeysandflags";
+            c.out.array(positions.len());
+            for (n, i) in positions.into_iter().enumerate() {
+                if flags {
+                    let names = crate::keyspecs::key_flags(spec.name, &args, n);
+                    c.out.array(2);
+                    c.out.bulk(&args[i]);
+                    c.out.array(names.len());
+                    for f in names {
+                        c.out.simple(f.as_bytes());
+                    }
+                } else {
                     c.out.bulk(&args[i]);
                 }
-                return;
-            }
-            if spec.first_key == 0 {
-                c.out.err("ERR The command has no key arguments");
-                return;
-            }
-            let last = if spec.last_key < 0 { argc + i64::from(spec.last_key) } else { i64::from(spec.last_key) };
-            let mut keys = Vec::new();
-            let mut i = i64::from(spec.first_key);
-            while i <= last && i < argc {
-                keys.push(args[i as usize].clone());
-                i += i64::from(spec.step.max(1));
-            }
-            c.out.array(keys.len());
-            for k in keys {
-                c.out.bulk(&k);
             }
         }
-        b"help" => {
-            c.out.array(1);
-            c.out.simple(b"COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]");
-        }
-        b"count" => sub_arity_error(c),
+        b"help" if c.argc() == 2 => c.out.help(COMMAND_HELP),
+        b"count" | b"help" | b"getkeys" | b"getkeysandflags" => sub_arity_error(c),
         _ => unknown_subcommand(c),
+    }
+}
+
+const COMMAND_HELP: &[&[u8]] = &[
+    b"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"(no subcommand)",
+    b"    Return details about all Redis commands.",
+    b"COUNT",
+    b"    Return the total number of commands in this Redis server.",
+    b"LIST",
+    b"    Return a list of all commands in this Redis server.",
+    b"INFO [<command-name> ...]",
+    b"    Return details about multiple Redis commands.",
+    b"    If no command names are given, documentation details for all",
+    b"    commands are returned.",
+    b"DOCS [<command-name> ...]",
+    b"    Return documentation details about multiple Redis commands.",
+    b"    If no command names are given, documentation details for all",
+    b"    commands are returned.",
+    b"GETKEYS <full-command>",
+    b"    Return the keys from a full Redis command.",
+    b"GETKEYSANDFLAGS <full-command>",
+    b"    Return the keys and the access flags from a full Redis command.",
+    b"HELP",
+    b"    Prints this help.",
+];
+
+/// Where the keys are in `args` (a full command line of `spec`), or
+/// COMMAND GETKEYS's error.
+fn command_key_positions(spec: &CommandSpec, args: &[Vec<u8>]) -> Result<Vec<usize>, &'static str> {
+    let argc = args.len() as i64;
+    if (spec.arity > 0 && argc != i64::from(spec.arity)) || (spec.arity < 0 && argc < -i64::from(spec.arity)) {
+        return Err("ERR Invalid number of arguments specified for command");
+    }
+    if let Some(positions) = crate::commands::movable_key_positions(spec.name, args) {
+        return if positions.is_empty() { Err("ERR Invalid arguments specified for command") } else { Ok(positions) };
+    }
+    if spec.first_key == 0 {
+        return Err("ERR The command has no key arguments");
+    }
+    Ok(spec.key_positions(args.len()).collect())
+}
+
+/// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob]:
+/// the commands and their subcommands (`container|sub`).
+fn command_list(c: &mut Ctx) {
+    let filter = match c.argc() {
+        2 => None,
+        5 if eq_ic(c.arg(2), "filterby") => {
+            let kind = c.arg(3).to_ascii_lowercase();
+            if !matches!(kind.as_slice(), b"module" | b"aclcat" | b"pattern") {
+                c.syntax_error();
+                return;
+            }
+            Some((kind, c.arg(4).to_vec()))
+        }
+        _ => {
+            c.syntax_error();
+            return;
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for spec in TABLE {
+        let subs = crate::introspect::subcommands_of(spec.name).map_or(&[][..], |(_, subs)| subs);
+        let full =
+            core::iter::once(String::from(spec.name)).chain(subs.iter().map(|sub| format!("{}|{sub}", spec.name)));
+        for name in full {
+            let keep = match &filter {
+                None => true,
+                Some((kind, v)) => match kind.as_slice() {
+                    b"pattern" => crate::glob::matches(v, name.as_bytes(), true),
+                    b"aclcat" => acl_categories(spec).iter().any(|cat| cat.as_bytes()[1..].eq_ignore_ascii_case(v)),
+                    _ => false, // no modules
+                },
+            };
+            if keep {
+                names.push(name);
+            }
+        }
+    }
+    c.out.array(names.len());
+    for n in names {
+        c.out.bulk(n.as_bytes());
     }
 }

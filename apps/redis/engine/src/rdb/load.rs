@@ -182,13 +182,12 @@ impl Server {
         // Set by opcodes before a key, for that key.
         let mut expire: Option<i64> = None;
         let mut idle: Option<u64> = None;
+        let mut freq: Option<u8> = None;
         loop {
             match read_byte(r)? {
                 OP_EXPIRETIME => expire = Some(i64::from(i32::from_le_bytes(read_array(r)?)) * 1000),
                 OP_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(read_array(r)?)),
-                OP_FREQ => {
-                    read_byte(r)?;
-                }
+                OP_FREQ => freq = Some(read_byte(r)?),
                 OP_IDLE => idle = Some(read_len(r)?),
                 OP_EOF => break,
                 OP_SELECTDB => {
@@ -225,7 +224,7 @@ impl Server {
                     stats.functions_skipped += 1;
                 }
                 kind => {
-                    self.load_key(r, kind, db, expire.take(), idle.take(), now_ms, stats)?;
+                    self.load_key(r, kind, db, expire.take(), (idle.take(), freq.take()), now_ms, stats)?;
                 }
             }
         }
@@ -255,7 +254,7 @@ impl Server {
         kind: u8,
         db: usize,
         expire: Option<i64>,
-        idle: Option<u64>,
+        (idle, freq): (Option<u64>, Option<u8>),
         now_ms: u64,
         stats: &mut LoadStats,
     ) -> Result<(), LoadError> {
@@ -274,10 +273,16 @@ impl Server {
             stats.keys_expired += 1;
             return Ok(());
         }
-        let clock = self.lru_clock();
-        let lru = match idle {
-            Some(secs) => clock.wrapping_sub(u32::try_from(secs).unwrap_or(u32::MAX)),
-            None => clock,
+        // The idle time counts under an LRU policy, the access counter
+        // under an LFU one (Redis's `objectSetLRUOrLFU`).
+        let lru = match (idle, freq) {
+            (Some(secs), _) if !self.cfg.maxmemory_policy.is_lfu() => {
+                self.lru_clock().wrapping_sub(u32::try_from(secs).unwrap_or(u32::MAX))
+            }
+            (_, Some(freq)) if self.cfg.maxmemory_policy.is_lfu() => {
+                crate::lfu::field(crate::lfu::minutes(self.now.mono_ms), u32::from(freq))
+            }
+            _ => self.new_key_lru(),
         };
         let d = &mut self.dbs[db];
         if d.map().contains_key(&key) {

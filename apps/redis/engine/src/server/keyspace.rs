@@ -33,16 +33,14 @@ impl Server {
     /// Looks a key up for reading (lazy expiry, LRU, hit/miss stats).
     pub(crate) fn read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
-        let clock = self.lru_clock();
         let Some(slot) = self.dbs.get(db)?.map().slot_of(key) else {
             self.stats.keyspace_misses += 1;
             self.notify(notify::KEY_MISS, "keymiss", db, key);
             return None;
         };
         self.stats.keyspace_hits += 1;
-        let d = self.dbs.get_mut(db)?;
-        d.touch_lru(slot, clock);
-        d.entry_at(slot).map(|(_, e)| &e.value)
+        self.touch_key(db, slot);
+        self.dbs.get(db)?.entry_at(slot).map(|(_, e)| &e.value)
     }
 
     /// Like `read`, also lending the PRNG (for random-member commands).
@@ -68,11 +66,9 @@ impl Server {
     /// Mutable access for writing (lazy expiry first).
     pub(crate) fn write(&mut self, db: usize, key: &[u8]) -> Option<ValueMut<'_>> {
         self.expire_if_needed(db, key);
-        let clock = self.lru_clock();
-        let d = self.dbs.get_mut(db)?;
-        let slot = d.map().slot_of(key)?;
-        d.touch_lru(slot, clock);
-        d.value_mut_at(slot)
+        let slot = self.dbs.get(db)?.map().slot_of(key)?;
+        self.touch_key(db, slot);
+        self.dbs.get_mut(db)?.value_mut_at(slot)
     }
 
     pub(crate) fn exists(&mut self, db: usize, key: &[u8]) -> bool {
@@ -85,7 +81,16 @@ impl Server {
     /// clients blocked on the key.
     pub(crate) fn store(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         self.expire_if_needed(db, key);
-        let clock = self.lru_clock();
+        // An overwritten key keeps its access counter under LFU (after
+        // this access), as Redis's `dbOverwrite` keeps it.
+        let existing = self.dbs.get(db).and_then(|d| d.map().slot_of(key));
+        let clock = match existing {
+            Some(slot) if self.cfg.maxmemory_policy.is_lfu() => {
+                self.touch_key(db, slot);
+                self.dbs.get(db).and_then(|d| d.entry_at(slot)).map_or(0, |(_, e)| e.lru)
+            }
+            _ => self.new_key_lru(),
+        };
         let new = self.notifies(notify::NEW) && self.dbs.get(db).is_some_and(|d| !d.map().contains_key(key));
         let waiters = self.blocking.has_waiters(db);
         let may_wake = waiters && matches!(value, Value::List(_) | Value::ZSet(_) | Value::Stream(_));

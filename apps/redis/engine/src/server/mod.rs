@@ -84,6 +84,8 @@ pub struct Ctx {
     pub in_exec: bool,
     /// Whether handlers may move argument bytes out of `argv`.
     pub keep_argv: bool,
+    /// Arguments (below the 64th) a handler moved out of `argv`.
+    pub moved: u64,
     pub spec: &'static CommandSpec,
 }
 
@@ -92,7 +94,10 @@ impl Ctx {
     pub fn take_arg(&mut self, i: usize) -> Vec<u8> {
         match self.argv.get_mut(i) {
             Some(a) if self.keep_argv => a.clone(),
-            Some(a) => core::mem::take(a),
+            Some(a) => {
+                self.moved |= 1u64.checked_shl(i as u32).unwrap_or(0);
+                core::mem::take(a)
+            }
             None => Vec::new(),
         }
     }
@@ -180,6 +185,9 @@ pub struct Server {
     pub(crate) running_push: Vec<u8>,
     /// The running RDB snapshot, if any (see [`crate::rdb::write`]).
     pub(crate) snapshot: Option<Box<crate::rdb::write::Job>>,
+    /// The clock commands are timed with, the slow log and the latency
+    /// monitor (see [`crate::latency`]).
+    pub(crate) watch: crate::latency::Watch,
 }
 
 /// Client limits derived from the configuration once, not per command.
@@ -317,6 +325,7 @@ impl Server {
             running: None,
             running_push: Vec::new(),
             snapshot: None,
+            watch: Default::default(),
             cfg: config,
             rng,
         }
@@ -381,6 +390,39 @@ impl Server {
     /// LRU clock in seconds.
     pub(crate) fn lru_clock(&self) -> u32 {
         (self.now.mono_ms / 1000) as u32
+    }
+
+    /// The `lru` field of a key created now: the LRU clock, or under an
+    /// LFU policy a new access counter (see [`crate::lfu`]).
+    pub(crate) fn new_key_lru(&self) -> u32 {
+        if self.cfg.maxmemory_policy.is_lfu() {
+            crate::lfu::field(crate::lfu::minutes(self.now.mono_ms), crate::lfu::INIT)
+        } else {
+            self.lru_clock()
+        }
+    }
+
+    /// Notes an access to the key in `slot` of `db`: its last access time,
+    /// or under an LFU policy its access counter.
+    #[inline]
+    pub(crate) fn touch_key(&mut self, db: usize, slot: u32) {
+        let value = if self.cfg.maxmemory_policy.is_lfu() {
+            let Some((_, e)) = self.dbs.get(db).and_then(|d| d.entry_at(slot)) else { return };
+            let r = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let st = &self.cfg.stats;
+            crate::lfu::accessed(e.lru, crate::lfu::minutes(self.now.mono_ms), st.lfu_decay_time, st.lfu_log_factor, r)
+        } else {
+            self.lru_clock()
+        };
+        if let Some(d) = self.dbs.get_mut(db) {
+            d.touch_lru(slot, value);
+        }
+    }
+
+    /// The access counter of a key's `lru` field, decayed to now (OBJECT
+    /// FREQ, LFU eviction).
+    pub(crate) fn lfu_count(&self, lru: u32) -> u32 {
+        crate::lfu::decayed(lru, crate::lfu::minutes(self.now.mono_ms), self.cfg.stats.lfu_decay_time)
     }
 
     pub(crate) fn new_seed(&mut self) -> u64 {
@@ -617,7 +659,9 @@ impl Server {
         in_exec: bool,
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
-        let keep_argv = self.propagation_wanted();
+        // Handlers may move arguments out, unless something reads them
+        // afterwards: propagation, or a slow log that takes every command.
+        let keep_argv = self.propagation_wanted() || self.cfg.stats.slowlog_log_slower_than == 0;
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
@@ -635,9 +679,12 @@ impl Server {
             rewrite: None,
             in_exec,
             keep_argv,
+            moved: 0,
             spec,
         };
+        let started = self.now_us();
         (spec.handler)(self, &mut ctx);
+        let duration_us = self.now_us().saturating_sub(started);
         if in_exec {
             // Inside EXEC: pushes go before this command's reply, within
             // the EXEC reply, where Redis 7.0 writes them.
@@ -645,6 +692,7 @@ impl Server {
         }
         let errors = self.count_errors(&mut ctx.out);
         self.count_call(slot, errors);
+        self.record_call(cid, spec, &ctx.argv, ctx.moved, slot, duration_us);
         if let Some(line) = monitor_line {
             self.feed_monitors(cid, &line, &mut ctx.out);
         }

@@ -39,7 +39,9 @@ impl Server {
                 self.close_client_now(cid);
             }
         }
+        let started = self.now_us();
         self.active_expire_cycle();
+        self.latency_sample("expire-cycle", self.now_us().saturating_sub(started) / 1000);
         if self.cfg.maxmemory > 0 {
             self.evict_if_needed();
         }
@@ -67,9 +69,10 @@ impl Server {
         self.shutdown
     }
 
-    /// Approximate bytes used: datasets plus client memory.
+    /// Approximate bytes used: datasets plus client memory, and the
+    /// per-command latency histograms.
     pub fn used_memory(&self) -> usize {
-        self.dataset_memory() + self.clients_mem + BASE_MEMORY
+        self.dataset_memory() + self.clients_mem + BASE_MEMORY + self.stats.calls.histograms_mem
     }
 
     /// Memory of all clients together (kept up to date incrementally): per
@@ -372,21 +375,35 @@ impl Server {
             return true;
         }
         let mut guard = 0usize;
-        while self.eviction_memory() + self.keyspace_growth(db, new_keys) + extra > max {
+        // The clock is read only once something is evicted (this check
+        // runs before every write under maxmemory).
+        let mut started = 0;
+        let fits = loop {
+            if self.eviction_memory() + self.keyspace_growth(db, new_keys) + extra <= max {
+                break true;
+            }
             guard += 1;
             if guard > 1_000_000 {
-                return false;
+                break false;
             }
-            let Some((db, key)) = self.pick_victim() else { return false };
+            let Some((db, key)) = self.pick_victim() else { break false };
+            let deleting = self.now_us();
+            if guard == 1 {
+                started = deleting;
+            }
             if let Some(d) = self.dbs.get_mut(db) {
                 d.remove(&key);
             }
+            self.latency_sample("eviction-del", self.now_us().saturating_sub(deleting) / 1000);
             self.stats.evicted_keys += 1;
             self.touch_watched(db, &key);
             self.notify(notify::EVICTED, "evicted", db, &key);
             self.propagate(db, &[b"DEL".to_vec(), key]);
+        };
+        if guard > 0 {
+            self.latency_sample("eviction-cycle", self.now_us().saturating_sub(started) / 1000);
         }
-        true
+        fits
     }
 
     pub(super) fn pick_victim(&mut self) -> Option<(usize, Vec<u8>)> {
@@ -414,9 +431,12 @@ impl Server {
             }
             _ => {
                 // Sample `maxmemory-samples` keys per database and keep the
-                // best candidate: the longest idle (LRU) or soonest TTL.
+                // best candidate: the longest idle (LRU), least used (LFU)
+                // or soonest TTL.
                 let samples = self.cfg.maxmemory_samples.max(1);
                 let clock = self.lru_clock();
+                let now_min = crate::lfu::minutes(self.now.mono_ms);
+                let decay = self.cfg.stats.lfu_decay_time;
                 let mut best: Option<(u64, usize, Vec<u8>)> = None;
                 for db in 0..ndb {
                     let d = &self.dbs[db];
@@ -432,6 +452,10 @@ impl Server {
                         let Some((k, e)) = slot.and_then(|s| d.entry_at(s)) else { continue };
                         let score = match policy {
                             EvictionPolicy::VolatileTtl => u64::MAX - e.expire_at.unwrap_or(u64::MAX),
+                            // The least used: the lowest access counter.
+                            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => {
+                                u64::from(255 - crate::lfu::decayed(e.lru, now_min, decay))
+                            }
                             _ => u64::from(clock.wrapping_sub(e.lru)),
                         };
                         if best.as_ref().is_none_or(|(s, _, _)| score > *s) {

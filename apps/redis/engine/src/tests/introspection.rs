@@ -276,8 +276,9 @@ fn info_sections_and_counters() {
     assert_eq!(sections(&h.cmd(c, &["INFO"])), default);
     assert_eq!(sections(&h.cmd(c, &["INFO", "default"])), default);
     let all = sections(&h.cmd(c, &["INFO", "all"]));
-    assert_eq!(all.len(), default.len() + 1);
+    assert_eq!(all.len(), default.len() + 2);
     assert_eq!(all[8], "Commandstats");
+    assert_eq!(all[10], "Latencystats");
     assert_eq!(sections(&h.cmd(c, &["INFO", "everything"])), all);
     assert_eq!(sections(&h.cmd(c, &["INFO", "cpu", "all"])), all);
     assert_eq!(sections(&h.cmd(c, &["INFO", "keyspace", "CPU", "sentinel"])), ["CPU", "Keyspace"]);
@@ -293,13 +294,28 @@ fn info_sections_and_counters() {
     h.cmd(c, &["CONFIG", "NOSUCH"]);
     let stats = h.cmd(c, &["INFO", "commandstats", "errorstats"]);
     // Container commands count per subcommand; unknown ones nowhere.
-    assert!(stats.contains("cmdstat_config|get:calls=1,rejected_calls=0,failed_calls=0\r\n"), "{stats}");
-    assert!(stats.contains("cmdstat_config|set:calls=1,rejected_calls=0,failed_calls=1\r\n"), "{stats}");
+    assert!(
+        stats.contains("cmdstat_config|get:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("cmdstat_config|set:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n"),
+        "{stats}"
+    );
     assert!(stats.contains("cmdstat_config|resetstat:calls=1,"), "{stats}");
     assert!(!stats.contains("cmdstat_config:"), "{stats}");
-    assert!(stats.contains("cmdstat_set:calls=1,rejected_calls=0,failed_calls=0\r\n"), "{stats}");
-    assert!(stats.contains("cmdstat_lpush:calls=1,rejected_calls=0,failed_calls=1\r\n"), "{stats}");
-    assert!(stats.contains("cmdstat_get:calls=0,rejected_calls=1,failed_calls=0\r\n"), "{stats}");
+    assert!(
+        stats.contains("cmdstat_set:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("cmdstat_lpush:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n"),
+        "{stats}"
+    );
+    assert!(
+        stats.contains("cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n"),
+        "{stats}"
+    );
     assert!(stats.contains("errorstat_WRONGTYPE:count=1\r\n"), "{stats}");
     assert!(stats.contains("errorstat_ERR:count=4\r\n"), "{stats}");
     assert!(h.cmd(c, &["INFO", "stats"]).contains("total_error_replies:5\r\n"));

@@ -184,7 +184,7 @@ fn memory_usage_and_help() {
         ["MEMORY", "USAGE", "nokey", "FOO", "1"] => "-ERR syntax error\r\n",
         ["MEMORY", "MALLOC-STATS"] => "$45\r\nStats not supported for the current allocator\r\n",
     );
-    assert!(h.cmd(c, &["MEMORY", "HELP"]).starts_with("*8\r\n+MEMORY <subcommand>"));
+    assert!(h.cmd(c, &["MEMORY", "HELP"]).starts_with("*14\r\n+MEMORY <subcommand>"));
     // A string: its bytes, the key's and the key's share of the keyspace map.
     let value: String = core::iter::repeat_n('v', 1000).collect();
     h.cmd(c, &["SET", "key", &value]);
