@@ -272,7 +272,15 @@ impl Server {
                 }
                 let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else { continue };
                 self.blocking.remove(cid, &b);
+                let tracked = self.tracking.active();
+                if tracked {
+                    self.tracking.serving = Some(cid);
+                }
                 self.serve_blocked(cid, db, &key, b.op);
+                if tracked {
+                    self.tracking.serving = None;
+                    self.flush_tracking(cid);
+                }
                 self.resume.push(cid);
             }
         }

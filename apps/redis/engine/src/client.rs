@@ -1,5 +1,6 @@
 //! Per-connection state: buffers, parser, selected db, protocol version,
-//! authentication, transaction, subscriptions and blocking state.
+//! authentication, transaction, subscriptions, tracking mode and blocking
+//! state.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -87,6 +88,8 @@ pub struct Client {
     pub reply_skip_next: bool,
     /// `CLIENT NO-EVICT on`: exempt from `maxmemory-clients` eviction.
     pub no_evict: bool,
+    /// `CLIENT TRACKING on`: the tracking mode (see [`crate::tracking`]).
+    pub tracking: Option<alloc::boxed::Box<crate::tracking::ClientTracking>>,
     /// In MONITOR mode: receives a line for every command run.
     pub monitor: bool,
     /// A command held back by CLIENT PAUSE, run once the pause ends.
@@ -138,6 +141,7 @@ impl Client {
             hidden: false,
             no_evict: false,
             monitor: false,
+            tracking: None,
             postponed: None,
             qbuf_batch: 0,
             reply_off: false,

@@ -76,6 +76,7 @@ pub mod rdb;
 pub mod replica;
 pub mod resp;
 pub mod server;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

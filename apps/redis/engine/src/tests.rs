@@ -35,5 +35,6 @@ mod rdb_util;
 mod sets;
 mod sort;
 mod strings;
+mod tracking;
 mod value_growth;
 mod zsets;
