@@ -15,6 +15,10 @@ use crate::util::eq_ic;
 /// CLIENT HELP: Redis 7.0's text for the subcommands there are.
 pub const HELP: &[&[u8]] = &[
     b"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CACHING (YES|NO)",
+    b"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    b"GETREDIR",
+    b"    Return the client ID we are redirecting to when tracking is enabled.",
     b"GETNAME",
     b"    Return the name of the current connection.",
     b"ID",
@@ -49,6 +53,11 @@ pub const HELP: &[&[u8]] = &[
     b"    Assign the name <name> to the current connection.",
     b"UNBLOCK <clientid> [TIMEOUT|ERROR]",
     b"    Unblock the specified blocked client.",
+    b"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    b"         [OPTIN] [OPTOUT] [NOLOOP]",
+    b"    Control server assisted client side caching.",
+    b"TRACKINGINFO",
+    b"    Report tracking status for the current connection.",
     b"NO-EVICT (ON|OFF)",
     b"    Protect current client connection from eviction.",
     b"HELP",
