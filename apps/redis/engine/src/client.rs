@@ -169,7 +169,8 @@ impl Client {
     }
 
     /// Heap bytes of what changes only with a few commands: subscriptions,
-    /// WATCHed keys, name and address. O(1).
+    /// WATCHed keys, name, address and tracking mode. O(1) (but for a
+    /// tracking client's BCAST prefixes).
     pub fn extra_memory(&self) -> usize {
         self.subs.overhead_bytes()
             + self.psubs.overhead_bytes()
@@ -177,10 +178,11 @@ impl Client {
             + self.watched_bytes
             + self.name.as_ref().map_or(0, Vec::capacity)
             + self.peer.capacity()
+            + self.tracking.as_ref().map_or(0, |t| t.memory())
     }
 
     /// Recomputes `extra_mem`; call after changing subscriptions, WATCHed
-    /// keys or the name.
+    /// keys, the name or the tracking mode.
     pub fn refresh_extra_memory(&mut self) {
         self.extra_mem = self.extra_memory();
     }

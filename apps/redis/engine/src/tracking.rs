@@ -38,6 +38,13 @@ pub struct ClientTracking {
 }
 
 impl ClientTracking {
+    /// Heap bytes of this mode (counted in the client's memory).
+    pub fn memory(&self) -> usize {
+        core::mem::size_of::<ClientTracking>()
+            + self.prefixes.capacity() * core::mem::size_of::<Vec<u8>>()
+            + self.prefixes.iter().map(Vec::capacity).sum::<usize>()
+    }
+
     /// Whether keys this client reads are remembered (OPTIN needs
     /// `CACHING yes`, OPTOUT remembers unless `CACHING no`).
     fn remembers_reads(&self) -> bool {
@@ -199,6 +206,14 @@ impl Server {
                 }
             }
         }
+        self.refresh_tracking_memory(cid);
+    }
+
+    fn refresh_tracking_memory(&mut self, cid: u64) {
+        if let Some(cl) = self.clients.get_mut(&cid) {
+            cl.refresh_extra_memory();
+        }
+        self.update_client_mem(cid);
     }
 
     /// Turns tracking off for `cid` (CLIENT TRACKING OFF, RESET, close).
@@ -214,6 +229,7 @@ impl Server {
                 self.tracking.prefixes.remove(p);
             }
         }
+        self.refresh_tracking_memory(cid);
     }
 
     /// After a read-only command of a tracking client: remembers the keys
