@@ -308,10 +308,18 @@ impl Server {
                 }
                 let Some(b) = self.clients.get_mut(&cid).and_then(|c| c.blocked.take()) else { continue };
                 self.blocking.remove(cid, &b);
+                let tracked = self.tracking.active();
+                if tracked {
+                    self.tracking.serving = Some(cid);
+                }
                 let started = self.now_us();
                 self.serve_blocked(cid, db, &key, b.op);
                 let reply_us = self.now_us().saturating_sub(started);
                 self.finish_blocked_call(cid, reply_us);
+                if tracked {
+                    self.tracking.serving = None;
+                    self.flush_tracking(cid);
+                }
                 self.resume.push(cid);
             }
         }

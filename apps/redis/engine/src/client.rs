@@ -1,5 +1,6 @@
 //! Per-connection state: buffers, parser, selected db, protocol version,
-//! authentication, transaction, subscriptions and blocking state.
+//! authentication, transaction, subscriptions, tracking mode and blocking
+//! state.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -91,6 +92,8 @@ pub struct Client {
     pub reply_skip_next: bool,
     /// `CLIENT NO-EVICT on`: exempt from `maxmemory-clients` eviction.
     pub no_evict: bool,
+    /// `CLIENT TRACKING on`: the tracking mode (see [`crate::tracking`]).
+    pub tracking: Option<alloc::boxed::Box<crate::tracking::ClientTracking>>,
     /// In MONITOR mode: receives a line for every command run.
     pub monitor: bool,
     /// A command held back by CLIENT PAUSE, run once the pause ends.
@@ -144,6 +147,7 @@ impl Client {
             hidden: false,
             no_evict: false,
             monitor: false,
+            tracking: None,
             postponed: None,
             qbuf_batch: 0,
             reply_off: false,
@@ -171,7 +175,8 @@ impl Client {
     }
 
     /// Heap bytes of what changes only with a few commands: subscriptions,
-    /// WATCHed keys, name and address. O(1).
+    /// WATCHed keys, name, address and tracking mode. O(1) (but for a
+    /// tracking client's BCAST prefixes).
     pub fn extra_memory(&self) -> usize {
         self.subs.overhead_bytes()
             + self.psubs.overhead_bytes()
@@ -180,10 +185,11 @@ impl Client {
             + self.watched_bytes
             + self.name.as_ref().map_or(0, Vec::capacity)
             + self.peer.capacity()
+            + self.tracking.as_ref().map_or(0, |t| t.memory())
     }
 
     /// Recomputes `extra_mem`; call after changing subscriptions, WATCHed
-    /// keys or the name.
+    /// keys, the name or the tracking mode.
     pub fn refresh_extra_memory(&mut self) {
         self.extra_mem = self.extra_memory();
     }

@@ -208,6 +208,9 @@ pub struct Config {
     pub maxmemory_policy: EvictionPolicy,
     pub maxmemory_samples: usize,
     pub maxclients: usize,
+    /// `tracking-table-max-keys`: keys the client-side caching table may
+    /// remember before it invalidates some (0: no limit). Default 1000000.
+    pub tracking_table_max_keys: usize,
     /// Idle client timeout; 0 = never.
     pub timeout_secs: u64,
     pub proto_max_bulk_len: usize,
@@ -266,6 +269,7 @@ impl Default for Config {
             maxmemory_policy: EvictionPolicy::NoEviction,
             maxmemory_samples: 5,
             maxclients: 10000,
+            tracking_table_max_keys: 1_000_000,
             timeout_secs: 0,
             proto_max_bulk_len: 512 * 1024 * 1024,
             databases: 16,
@@ -416,6 +420,7 @@ pub const PARAMS: &[&str] = &[
     "maxmemory-samples",
     "maxmemory-clients",
     "maxclients",
+    "tracking-table-max-keys",
     "timeout",
     "proto-max-bulk-len",
     "databases",
@@ -499,6 +504,10 @@ impl Config {
             "maxclients" => match parse_num::<usize>(value) {
                 Some(v) if v >= 1 => self.maxclients = v,
                 _ => return bad("argument must be between 1 and 4294967295 inclusive"),
+            },
+            "tracking-table-max-keys" => match parse_num::<usize>(value) {
+                Some(v) if v <= i64::MAX as usize => self.tracking_table_max_keys = v,
+                _ => return bad("argument must be between 0 and 9223372036854775807 inclusive"),
             },
             "timeout" => match parse_num::<u64>(value) {
                 Some(v) => self.timeout_secs = v,
@@ -624,6 +633,7 @@ impl Config {
                 MemoryLimit::Percent(p) => format!("{p}%"),
             },
             "maxclients" => self.maxclients.to_string(),
+            "tracking-table-max-keys" => self.tracking_table_max_keys.to_string(),
             "timeout" => self.timeout_secs.to_string(),
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
             "databases" => self.databases.to_string(),

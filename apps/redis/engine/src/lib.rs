@@ -82,6 +82,7 @@ pub mod resp;
 pub mod server;
 pub mod slowlog;
 pub mod stat_config;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

@@ -43,5 +43,6 @@ mod sort;
 mod stream_props;
 mod streams;
 mod strings;
+mod tracking;
 mod value_growth;
 mod zsets;

@@ -1,5 +1,6 @@
 //! CLIENT INFO / LIST lines (Redis 7.0's fields and flag letters), CLIENT
-//! KILL's filters and errors, and MONITOR.
+//! KILL's filters and errors, MONITOR, and the client-side caching
+//! subcommands (TRACKING, CACHING, GETREDIR, TRACKINGINFO).
 
 use alloc::format;
 use alloc::string::String;
@@ -8,11 +9,16 @@ use alloc::vec::Vec;
 use super::text;
 use crate::client::Client;
 use crate::server::{Ctx, Server};
+use crate::tracking::{ClientTracking, Tracking};
 use crate::util::eq_ic;
 
 /// CLIENT HELP: Redis 7.0's text for the subcommands there are.
 pub const HELP: &[&[u8]] = &[
     b"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    b"CACHING (YES|NO)",
+    b"    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    b"GETREDIR",
+    b"    Return the client ID we are redirecting to when tracking is enabled.",
     b"GETNAME",
     b"    Return the name of the current connection.",
     b"ID",
@@ -47,6 +53,11 @@ pub const HELP: &[&[u8]] = &[
     b"    Assign the name <name> to the current connection.",
     b"UNBLOCK <clientid> [TIMEOUT|ERROR]",
     b"    Unblock the specified blocked client.",
+    b"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    b"         [OPTIN] [OPTOUT] [NOLOOP]",
+    b"    Control server assisted client side caching.",
+    b"TRACKINGINFO",
+    b"    Report tracking status for the current connection.",
     b"NO-EVICT (ON|OFF)",
     b"    Protect current client connection from eviction.",
     b"HELP",
@@ -117,6 +128,9 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
         (cl.sub_count() > 0, 'P'),
         (cl.multi.is_some(), 'x'),
         (cl.blocked.is_some() || cl.postponed.is_some(), 'b'),
+        (cl.tracking.is_some(), 't'),
+        (cl.tracking.as_ref().is_some_and(|t| t.broken_redirect), 'R'),
+        (cl.tracking.as_ref().is_some_and(|t| t.bcast), 'B'),
         (cl.cas_dirty, 'd'),
         (cl.close_after_reply, 'c'),
         (cl.close_now, 'A'),
@@ -140,7 +154,7 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
     };
     let rbs = out_capacity.clamp(1024, REPLY_BUFFER);
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={}{}{} user=default redir=-1 resp={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events={} cmd={}{}{} user=default redir={} resp={}",
         cl.id,
         cl.peer,
         local_addr(s),
@@ -169,6 +183,7 @@ fn client_line(s: &Server, cl: &Client, caller: Option<&Caller>) -> String {
         cl.last_cmd,
         if cl.last_sub.is_empty() { "" } else { "|" },
         text(&cl.last_sub),
+        redirect_of(cl),
         cl.resp
     )
 }
@@ -353,4 +368,160 @@ pub fn client_pause(s: &mut Server, c: &mut Ctx) {
     let end = s.now.mono_ms.saturating_add(ms as u64);
     s.pause_clients(end, all);
     c.out.ok();
+}
+
+// ----- client-side caching (see crate::tracking) ---------------------------
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN]
+/// [OPTOUT] [NOLOOP], with Redis 7.0's checks in its order.
+pub fn client_tracking(s: &mut Server, c: &mut Ctx) {
+    let mut mode = ClientTracking::default();
+    let mut j = 3;
+    while j < c.argc() {
+        let opt = c.arg(j).to_ascii_lowercase();
+        let more = j + 1 < c.argc();
+        match opt.as_slice() {
+            b"redirect" if more => {
+                j += 1;
+                if mode.redirect != 0 {
+                    c.out.err("ERR A client can only redirect to a single other client");
+                    return;
+                }
+                let Some(id) = crate::util::parse_i64(c.arg(j)) else {
+                    c.not_integer();
+                    return;
+                };
+                if id == 0 || u64::try_from(id).ok().is_none_or(|id| !s.clients.contains_key(&id)) {
+                    c.out.err("ERR The client ID you want redirect to does not exist");
+                    return;
+                }
+                mode.redirect = id as u64;
+            }
+            b"bcast" => mode.bcast = true,
+            b"optin" => mode.optin = true,
+            b"optout" => mode.optout = true,
+            b"noloop" => mode.noloop = true,
+            b"prefix" if more => {
+                j += 1;
+                mode.prefixes.push(c.arg(j).to_vec());
+            }
+            _ => {
+                c.syntax_error();
+                return;
+            }
+        }
+        j += 1;
+    }
+    if eq_ic(c.arg(2), "off") {
+        s.disable_tracking(c.cid);
+        c.out.ok();
+        return;
+    }
+    if !eq_ic(c.arg(2), "on") {
+        c.syntax_error();
+        return;
+    }
+    let current = s.clients.get(&c.cid).and_then(|cl| cl.tracking.as_deref());
+    let error = if !mode.bcast && !mode.prefixes.is_empty() {
+        Some("ERR PREFIX option requires BCAST mode to be enabled".into())
+    } else if current.is_some_and(|t| t.bcast != mode.bcast) {
+        Some(
+            "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode."
+                .into(),
+        )
+    } else if mode.bcast && (mode.optin || mode.optout) {
+        Some("ERR OPTIN and OPTOUT are not compatible with BCAST".into())
+    } else if mode.optin && mode.optout {
+        Some("ERR You can't specify both OPTIN mode and OPTOUT mode".into())
+    } else if current.is_some_and(|t| (mode.optin && t.optout) || (mode.optout && t.optin)) {
+        Some(
+            "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode."
+                .into(),
+        )
+    } else if mode.bcast {
+        let existing = current.map_or(&[][..], |t| t.prefixes.as_slice());
+        Tracking::prefix_collision(existing, &mode.prefixes)
+    } else {
+        None
+    };
+    if let Some(e) = error {
+        c.out.err(&e);
+        return;
+    }
+    s.enable_tracking(c.cid, mode);
+    c.out.ok();
+}
+
+/// CLIENT CACHING YES|NO: for the next command or transaction in OPTIN /
+/// OPTOUT mode.
+pub fn client_caching(s: &mut Server, c: &mut Ctx) {
+    let Some(t) = s.clients.get_mut(&c.cid).and_then(|cl| cl.tracking.as_mut()) else {
+        c.out.err(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        );
+        return;
+    };
+    if eq_ic(c.arg(2), "yes") {
+        if !t.optin {
+            c.out.err("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+            return;
+        }
+    } else if eq_ic(c.arg(2), "no") {
+        if !t.optout {
+            c.out.err("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+            return;
+        }
+    } else {
+        c.syntax_error();
+        return;
+    }
+    t.caching = true;
+    c.out.ok();
+}
+
+/// The redirect id CLIENT GETREDIR and TRACKINGINFO report: -1 when not
+/// tracking.
+fn redirect_of(cl: &Client) -> i64 {
+    cl.tracking.as_ref().map_or(-1, |t| t.redirect as i64)
+}
+
+pub fn client_getredir(s: &mut Server, c: &mut Ctx) {
+    let redir = s.clients.get(&c.cid).map_or(-1, redirect_of);
+    c.out.int(redir);
+}
+
+/// CLIENT TRACKINGINFO: flags, redirect and prefixes.
+pub fn client_trackinginfo(s: &mut Server, c: &mut Ctx) {
+    let Some(cl) = s.clients.get(&c.cid) else { return };
+    let t = cl.tracking.as_deref();
+    let mut flags: Vec<&[u8]> = alloc::vec![if t.is_some() { b"on" } else { b"off" }];
+    if let Some(t) = t {
+        for (on, name) in [
+            (t.bcast, &b"bcast"[..]),
+            (t.optin, b"optin"),
+            (t.optin && t.caching, b"caching-yes"),
+            (t.optout, b"optout"),
+            (t.optout && t.caching, b"caching-no"),
+            (t.noloop, b"noloop"),
+            (t.broken_redirect, b"broken_redirect"),
+        ] {
+            if on {
+                flags.push(name);
+            }
+        }
+    }
+    c.out.map(3);
+    c.out.bulk(b"flags");
+    c.out.set(flags.len());
+    for f in flags {
+        c.out.bulk(f);
+    }
+    c.out.bulk(b"redirect");
+    c.out.int(redirect_of(cl));
+    c.out.bulk(b"prefixes");
+    let prefixes = t.map_or(&[][..], |t| t.prefixes.as_slice());
+    c.out.array(prefixes.len());
+    for p in prefixes {
+        c.out.bulk(p);
+    }
 }

@@ -85,10 +85,11 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let pubsub = s.clients.values().filter(|c| !c.hidden && c.sub_count() > 0).count();
         let _ = write!(
             t,
-            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\npubsub_clients:{}\r\n\r\n",
+            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nclients_in_timeout_table:{}\r\npubsub_clients:{}\r\n\r\n",
             s.client_count(),
             s.cfg.maxclients,
             s.blocking.blocked_clients + s.postponed_count(),
+            s.tracking.clients,
             s.blocking.timeouts.len(),
             pubsub
         );
@@ -99,12 +100,14 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let peak = s.stats.peak_memory.max(used);
         let _ = write!(
             t,
-            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
+            "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_dataset:{dataset}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_not_counted_for_evict:{}\r\nmem_clients_slaves:0\r\nmem_clients_normal:{}\r\nmem_allocator:rust-alloc\r\nlazyfree_pending_objects:0\r\n\r\n",
             human_bytes(used),
             human_bytes(peak),
             s.cfg.maxmemory,
             human_bytes(s.cfg.maxmemory),
             s.cfg.maxmemory_policy.name(),
+            // What `maxmemory` is not enforced against (client buffers...).
+            used.saturating_sub(s.eviction_memory()),
             s.client_memory()
         );
     }
@@ -117,7 +120,7 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
         let st = &s.stats;
         let _ = write!(
             t,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nevicted_clients:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\ntotal_error_replies:{}\r\n\r\n",
             st.connections_received,
             st.commands_processed,
             st.calls.ops_meter.rate(),
@@ -134,6 +137,9 @@ pub fn info_text(s: &Server, sections: &[Vec<u8>]) -> String {
             s.pubsub.channels.len(),
             s.pubsub.patterns.len(),
             s.pubsub.shard_channels.len(),
+            s.tracking.total_keys(),
+            s.tracking.total_items(),
+            s.tracking.total_prefixes(),
             st.error_replies
         );
     }

@@ -189,6 +189,7 @@ pub fn hello(s: &mut Server, c: &mut Ctx) {
 pub fn reset(s: &mut Server, c: &mut Ctx) {
     s.unwatch_all(c.cid);
     s.remove_monitor(c.cid);
+    s.disable_tracking(c.cid);
     crate::cmd::pubsub::unsubscribe_from_all(s, c);
     let needs_auth = s.cfg.requirepass.is_some();
     if let Some(cl) = s.clients.get_mut(&c.cid) {
@@ -289,8 +290,12 @@ pub fn client(s: &mut Server, c: &mut Ctx) {
         b"unblock" if argc == 3 || argc == 4 => client_unblock(s, c),
         b"reply" if argc == 3 => client_reply(s, c),
         b"help" if argc == 2 => c.out.help(super::client::HELP),
+        b"tracking" if argc >= 3 => super::client::client_tracking(s, c),
+        b"caching" if argc == 3 => super::client::client_caching(s, c),
+        b"getredir" if argc == 2 => super::client::client_getredir(s, c),
+        b"trackinginfo" if argc == 2 => super::client::client_trackinginfo(s, c),
         b"id" | b"getname" | b"setname" | b"info" | b"kill" | b"reply" | b"help" | b"no-evict" | b"pause"
-        | b"unpause" | b"unblock" => sub_arity_error(c),
+        | b"unpause" | b"unblock" | b"tracking" | b"caching" | b"getredir" | b"trackinginfo" => sub_arity_error(c),
         _ => unknown_subcommand(c),
     }
 }
@@ -313,6 +318,7 @@ pub fn flushdb(s: &mut Server, c: &mut Ctx) {
         return;
     }
     s.touch_all_watched(Some(c.db));
+    s.invalidate_tracking_on_flush();
     if let Some(d) = s.dbs.get_mut(c.db) {
         c.dirty += d.len() as u64 + 1;
         d.clear();
@@ -326,6 +332,7 @@ pub fn flushall(s: &mut Server, c: &mut Ctx) {
         return;
     }
     s.touch_all_watched(None);
+    s.invalidate_tracking_on_flush();
     for d in s.dbs.iter_mut() {
         c.dirty += d.len() as u64;
         d.clear();

@@ -157,7 +157,12 @@ impl Server {
 
     // ----- WATCH ---------------------------------------------------------
 
+    /// Redis's `signalModifiedKey`: `key` changed, so WATCHes of it fail
+    /// and clients caching it are told (see [`crate::tracking`]).
     pub(crate) fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        if self.tracking.active() {
+            self.invalidate_tracked_key(key, true);
+        }
         let Some(w) = self.watched.get(db) else { return };
         if w.is_empty() {
             return;

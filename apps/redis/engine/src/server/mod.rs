@@ -140,6 +140,8 @@ pub struct Server {
     pub(crate) started: Time,
     pub(crate) stats: Stats,
     pub(crate) pubsub: PubSub,
+    /// Client-side caching state (see [`crate::tracking`]).
+    pub(crate) tracking: crate::tracking::Tracking,
     pub(crate) blocking: Blocking,
     /// Clients with pending output or a pending close.
     dirty: Vec<u64>,
@@ -300,6 +302,7 @@ impl Server {
             started: Time::default(),
             stats: Stats::default(),
             pubsub: PubSub::new(rng.next_u64()),
+            tracking: crate::tracking::Tracking::new(rng.next_u64()),
             blocking: Blocking::new(databases, rng.next_u64()),
             dirty: Vec::new(),
             observer: None,
@@ -465,6 +468,7 @@ impl Server {
     /// Forgets a connection (after the app closed its socket).
     pub fn disconnect(&mut self, id: ClientId) {
         let cid = id.0;
+        self.disable_tracking(cid);
         let Some(mut c) = self.clients.remove(&cid) else { return };
         if c.monitor {
             self.monitors.retain(|&m| m != cid);
@@ -510,6 +514,9 @@ impl Server {
         let spec = self.lookup_command(first);
         let has_pass = self.cfg.requirepass.is_some();
         let disk_denial = self.persistence_denies_writes();
+        if self.tracking.clients > 0 {
+            self.limit_tracking_table();
+        }
         let Some(c) = self.clients.get_mut(&cid) else { return };
         let mut out = Self::client_out(self.caps, c);
         let reply_start = out.buf.len();
@@ -581,6 +588,8 @@ impl Server {
             if !self.make_room(db, spec, &argv, runs_now) {
                 reject = Some(OOM_ERROR.to_vec());
             }
+            // Evicted keys are invalidated before the reply (as Redis does).
+            self.send_pending_invalidations(cid);
         }
         self.stats.commands_processed += 1;
         if let Some(msg) = reject {
@@ -618,6 +627,9 @@ impl Server {
         }
         let out = self.call(cid, spec, argv, out, false);
         self.finish_reply(cid, out, reply_start);
+        if self.tracking.active() {
+            self.after_tracked_command(cid, spec);
+        }
         self.serve_ready_keys();
         self.after_command(cid);
     }
@@ -660,8 +672,10 @@ impl Server {
     ) -> Out {
         let db = self.clients.get(&cid).map(|c| c.db).unwrap_or(0);
         // Handlers may move arguments out, unless something reads them
-        // afterwards: propagation, or a slow log that takes every command.
-        let keep_argv = self.propagation_wanted() || self.cfg.stats.slowlog_log_slower_than == 0;
+        // afterwards: propagation, a slow log that takes every command, or
+        // tracking (the key names after a read-only command ran).
+        let keep_argv =
+            self.propagation_wanted() || self.cfg.stats.slowlog_log_slower_than == 0 || self.tracking.clients > 0;
         // MONITOR shows the command as sent (handlers may take arguments).
         let monitor_line = (self.monitored() && spec.flags & flags::ADMIN == 0 && cid != REPLAY_CLIENT)
             .then(|| crate::introspect::monitor_args(spec.name, &argv));
@@ -685,6 +699,9 @@ impl Server {
         let started = self.now_us();
         (spec.handler)(self, &mut ctx);
         let duration_us = self.now_us().saturating_sub(started);
+        if self.tracking.clients > 0 && spec.flags & flags::READONLY != 0 {
+            self.remember_tracked_keys(cid, spec, &ctx.argv);
+        }
         if in_exec {
             // Inside EXEC: pushes go before this command's reply, within
             // the EXEC reply, where Redis 7.0 writes them.

@@ -45,6 +45,10 @@ impl Server {
         if self.cfg.maxmemory > 0 {
             self.evict_if_needed();
         }
+        if self.tracking.clients > 0 {
+            self.limit_tracking_table();
+            self.broadcast_invalidations();
+        }
         self.persist_tick();
         self.run_resumed();
     }
