@@ -11,7 +11,7 @@
 //!   libFuzzer target.
 //! - `bench [--arch ARCH|all] [--machine PROFILE] [--quick]`: the Redis appliance against a Debian Linux baseline.
 //! - `disk create|info|export|import`: the Redis appliance's data disks (see `disk.rs`).
-//! - `conformance [--arch ARCH|all] [--units core|extended|all|NAMES] [--profile default|needs]`: Redis's TCL
+//! - `conformance [--arch ARCH|all] [--units core|types|extended|all|NAMES] [--profile default|needs]`: Redis's TCL
 //!   suite against the appliance and Debian's real Redis, side by side.
 
 mod args;
@@ -51,7 +51,7 @@ commands:
   lint                                    cargo fmt --check and clippy (host and bare-metal)
   bench [--arch x86_64|aarch64|all] [--machine PROFILE] [--quick] [--network user|passt|tap]
                                           Redis appliance vs Debian Linux baseline (target/bench/)
-  conformance [--arch ARCH|all] [--units core|extended|all|U1,U2] [--profile default|needs]
+  conformance [--arch ARCH|all] [--units core|types|extended|all|U1,U2] [--profile default|needs]
                                           Redis's TCL suite: the appliance beside Debian's real Redis
                                           (target/conformance/)
   fuzz [--seconds N] [--runs N] [--max-len N] [--no-trace-cmp] [--asan]
@@ -291,8 +291,11 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
     // its reason, in tests/conformance/).
     let arch_names: Vec<&str> = arches.iter().map(|a| a.name()).collect();
     let arch_arg = if arches.len() == Arch::ALL.len() { "all".to_string() } else { arch_names.join(",") };
-    step(&format!("Redis's TCL suite: cargo xtask conformance --units core --arch {arch_arg}"));
-    run_self(&["conformance", "--units", "core", "--arch", &arch_arg], "`cargo xtask conformance --units core`")?;
+    step(&format!("Redis's TCL suite: cargo xtask conformance --units core,types --arch {arch_arg}"));
+    run_self(
+        &["conformance", "--units", "core,types", "--arch", &arch_arg],
+        "`cargo xtask conformance --units core,types`",
+    )?;
     totals.passed += 1;
     if bench_smoke {
         // The benchmark is checked to still work, not timed: its ratios

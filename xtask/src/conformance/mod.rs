@@ -1,4 +1,4 @@
-//! `cargo xtask conformance [--arch ARCH|all] [--units core|extended|all|U1,U2...] [--profile default|needs]`:
+//! `cargo xtask conformance [--arch ARCH|all] [--units core|types|extended|all|U1,U2...] [--profile default|needs]`:
 //! Redis's own TCL test suite, unit by unit, against the booted appliance
 //! and, in the same run, against Debian's real `redis-server`, so every
 //! figure stands beside the real thing.
@@ -64,8 +64,27 @@ pub const CORE_UNITS: &[&str] = &[
     "unit/introspection",
 ];
 
-/// Units beyond the core (data types of a later issue, persistence,
-/// scripting, ACLs...), run with `--units extended`.
+/// The units of Redis 7's further data types and introspection commands
+/// (streams, bitmaps, HyperLogLog, geo, tracking, SLOWLOG...): `--units
+/// types`; `cargo xtask test` runs them beside the core units.
+pub const TYPE_UNITS: &[&str] = &[
+    "unit/sort",
+    "unit/dump",
+    "unit/bitops",
+    "unit/bitfield",
+    "unit/hyperloglog",
+    "unit/geo",
+    "unit/type/stream",
+    "unit/type/stream-cgroups",
+    "unit/pubsubshard",
+    "unit/slowlog",
+    "unit/latency-monitor",
+    "unit/introspection-2",
+    "unit/tracking",
+];
+
+/// Units beyond the core (the data types above, persistence, scripting,
+/// ACLs...), run with `--units extended`.
 pub const EXTENDED_UNITS: &[&str] = &[
     "unit/auth",
     "unit/scan",
@@ -157,16 +176,34 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// The units `--units` names: comma-separated groups (`core`, `types`,
+/// `extended`, `all`) and unit names (`type/list` or `unit/type/list`).
 fn units_option(value: Option<&str>) -> Result<Vec<String>> {
-    let list = |units: &[&str]| units.iter().map(|u| u.to_string()).collect::<Vec<_>>();
-    Ok(match value {
-        None | Some("core") => list(CORE_UNITS),
-        Some("extended") => list(EXTENDED_UNITS),
-        Some("all") => [list(CORE_UNITS), list(EXTENDED_UNITS)].concat(),
-        Some(names) => {
-            names.split(',').map(|n| if n.starts_with("unit/") { n.to_string() } else { format!("unit/{n}") }).collect()
+    let mut units: Vec<String> = Vec::new();
+    for name in value.unwrap_or("core").split(',').filter(|n| !n.is_empty()) {
+        let group: &[&str] = match name {
+            "core" => CORE_UNITS,
+            "types" => TYPE_UNITS,
+            "extended" => EXTENDED_UNITS,
+            "all" => &[CORE_UNITS, EXTENDED_UNITS].concat(),
+            unit => {
+                let unit = if unit.starts_with("unit/") { unit.to_string() } else { format!("unit/{unit}") };
+                if !units.contains(&unit) {
+                    units.push(unit);
+                }
+                continue;
+            }
+        };
+        for unit in group {
+            if !units.iter().any(|u| u == unit) {
+                units.push(unit.to_string());
+            }
         }
-    })
+    }
+    if units.is_empty() {
+        return Err("--units names no unit: use core, types, extended, all or unit names".into());
+    }
+    Ok(units)
 }
 
 /// Runs the units against real Redis and each architecture's appliance,
@@ -431,4 +468,19 @@ fn ping(port: u16) -> bool {
 /// The tests a unit run passed, as a set (for the comparisons).
 fn names(tests: &[String]) -> BTreeSet<&str> {
     tests.iter().map(String::as_str).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_option_expands_groups_and_names_once() {
+        let units = units_option(Some("core,types,type/list,unit/geo,bitops")).unwrap();
+        assert_eq!(units.len(), CORE_UNITS.len() + TYPE_UNITS.len(), "{units:?}");
+        assert_eq!(units.first().map(String::as_str), Some(CORE_UNITS[0]));
+        assert_eq!(units_option(None).unwrap().len(), CORE_UNITS.len());
+        assert_eq!(units_option(Some("scan")).unwrap(), ["unit/scan"]);
+        assert!(units_option(Some(",")).is_err());
+    }
 }

@@ -142,8 +142,16 @@ pub fn geoadd(s: &mut Server, c: &mut Ctx) {
         zadd.push(i64_bytes(score as i64));
         zadd.push(c.take_arg(i + 2));
     }
-    c.argv = zadd;
+    // ZADD runs on the translated arguments and is what propagates (as in
+    // Redis); the slow log and MONITOR keep seeing the GEOADD as sent.
+    let original = core::mem::replace(&mut c.argv, zadd);
+    let moved = core::mem::take(&mut c.moved);
     super::zset::zadd(s, c);
+    let zadd = core::mem::replace(&mut c.argv, original);
+    c.moved = moved;
+    if c.dirty > 0 && c.rewrite.is_none() {
+        c.rewrite = Some(alloc::vec![zadd]);
+    }
 }
 
 /// The stored zset at `argv[1]` for GEOPOS/GEOHASH: `Err` after replying

@@ -221,3 +221,19 @@ proptest! {
         prop_assert_eq!(any.len(), hits.len().min(3));
     }
 }
+
+/// GEOADD propagates as the ZADD it ran (Redis's form), while the slow
+/// log keeps the command as the client sent it.
+#[test]
+fn geoadd_propagates_as_zadd_and_is_logged_as_sent() {
+    let mut h = H::new();
+    let replica = h.client();
+    assert!(h.raw(replica, b"SYNC\r\n").starts_with(b"$"));
+    let c = h.client();
+    h.cmd(c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    h.cmd(c, &["GEOADD", "cities", "-122.33207", "47.60621", "Seattle"]);
+    let stream = show(&h.take(replica));
+    assert!(stream.contains("$4\r\nzadd\r\n$6\r\ncities\r\n$16\r\n1558507292839943\r\n$7\r\nSeattle\r\n"), "{stream}");
+    let log = h.cmd(c, &["SLOWLOG", "GET", "1"]);
+    assert!(log.contains("$6\r\nGEOADD\r\n") && log.contains("$10\r\n-122.33207\r\n"), "{log}");
+}
