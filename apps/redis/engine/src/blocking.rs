@@ -234,6 +234,18 @@ impl Server {
         }
     }
 
+    /// Before FLUSHDB/FLUSHALL empties `db`: the waited-on keys that hold
+    /// a stream, to signal once it is empty (an XREADGROUP blocked on a
+    /// deleted stream gets an error; Redis's `scanDatabaseForDeletedKeys`).
+    /// Other waiters have nothing to gain from a flush.
+    pub(crate) fn waited_streams(&self, db: usize) -> Vec<Vec<u8>> {
+        let (Some(map), Some(d)) = (self.blocking.waiting.get(db), self.dbs.get(db)) else { return Vec::new() };
+        map.keys()
+            .filter(|k| d.get(k).is_some_and(|e| matches!(e.value, crate::types::Value::Stream(_))))
+            .map(|k| k.to_vec())
+            .collect()
+    }
+
     /// After SWAPDB: every waited-on key that now exists in `db` is ready
     /// (Redis's `scanDatabaseForReadyKeys`).
     pub(crate) fn signal_existing_waited_keys(&mut self, db: usize) {
