@@ -3,12 +3,12 @@ trimming, reads (blocking too), consumer groups, pending entries, claims,
 XINFO, and a stream's DUMP/RESTORE round trip."""
 
 import threading
-import time
 
 import pytest
 import redis
 
 from conftest import connect
+from test_lists import wait_until_blocked
 
 
 def streams(reply):
@@ -80,9 +80,7 @@ def test_xread_and_blocking_xread(r, other):
 
     t = threading.Thread(target=reader)
     t.start()
-    deadline = time.time() + 10
-    while other.info("clients")["blocked_clients"] == 0 and time.time() < deadline:
-        time.sleep(0.01)
+    wait_until_blocked(other, "XREAD")
     other.xadd("a", {"new": "yes"}, id="5-0")
     t.join(10)
     assert streams(result["reply"]) == {"a": [("5-0", {"new": "yes"})]}
@@ -165,9 +163,7 @@ def test_blocked_xreadgroup_on_deleted_stream(r, other):
 
     t = threading.Thread(target=reader)
     t.start()
-    deadline = time.time() + 10
-    while other.info("clients")["blocked_clients"] == 0 and time.time() < deadline:
-        time.sleep(0.01)
+    wait_until_blocked(other, "XREADGROUP")
     other.delete("s")
     t.join(10)
     assert result.get("error") == "UNBLOCKED the stream key no longer exists"
