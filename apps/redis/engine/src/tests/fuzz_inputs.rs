@@ -440,3 +440,38 @@ fn harness_runs_plain_inputs() {
     fuzzing::two_clients(&[], None).unwrap();
     fuzzing::two_clients(&[0xff, 0xfe, 0x81], None).unwrap();
 }
+
+/// A HELLO 3 whose reply CLIENT REPLY OFF dropped still makes the client
+/// RESP3: its later pushes are `>` frames, which the harness must accept
+/// (CI's fuzzer found the harness inferring the protocol from replies only).
+#[test]
+fn harness_knows_a_silent_hello_3() {
+    let s = seed(
+        "t",
+        vec![
+            Cmd(0, &["CLIENT", "REPLY", "OFF"]),
+            Cmd(0, &["HELLO", "3"]),
+            Cmd(0, &["CLIENT", "REPLY", "ON"]),
+            Cmd(0, &["SSUBSCRIBE", "x"]),
+            Cmd(0, &["SUBSCRIBE", "y"]),
+        ],
+    );
+    fuzzing::two_clients(&encode(&s), None).unwrap();
+}
+
+/// A client blocked on a stream, with a SET pipelined behind: FLUSHALL
+/// wakes it and the SET then runs. The harness's closing FLUSHALL check
+/// must not count that key as memory FLUSHALL failed to free (found by
+/// the fuzzer).
+#[test]
+fn harness_closing_flushall_ignores_woken_pipelines() {
+    let s = seed(
+        "t",
+        vec![
+            Cmd(0, &["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]),
+            Cmd(1, &["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]),
+            Cmd(1, &["SET", "k", "v"]),
+        ],
+    );
+    fuzzing::two_clients(&encode(&s), None).unwrap();
+}
