@@ -241,6 +241,44 @@ fn survives_reboots(machine: &str, attach: impl Fn(&Path) -> DiskAttachment) {
     shutdown(redis, &[]);
 }
 
+/// A disk with a partition table (the disk an image boots from, in a
+/// cloud as virtio-blk or NVMe beside the data disk) comes first: the
+/// appliance leaves it untouched and keeps its data on the next disk.
+fn partitioned_disk_is_left_alone(machine: &str) {
+    let scratch = Scratch::new(&format!("partitioned-{machine}"));
+    let boot_disk_path = scratch.path("boot.img");
+    let mut boot_disk = vec![0u8; 4 << 20];
+    boot_disk[512..520].copy_from_slice(b"EFI PART");
+    for (i, b) in boot_disk[1024..8192].iter_mut().enumerate() {
+        *b = (i * 31 % 251) as u8;
+    }
+    std::fs::write(&boot_disk_path, &boot_disk).unwrap();
+    let data = blank(&scratch.path("data.img"), 64, DiskAttachment::new);
+    let transport = Transport::for_machine(machine);
+    let boot_with_both = || {
+        RedisAppliance::boot(machine, &format!("{PASST_BUFFERS} --"), |b| {
+            let mut b = b.host_aligned_clock();
+            b.qemu_args.extend(DiskAttachment::new(&boot_disk_path).qemu_args(0, transport));
+            b.qemu_args.extend(data.qemu_args(1, transport));
+            b
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let redis = boot_with_both();
+    // Printed while the disks are opened, before the port listens.
+    assert!(redis.machine.transcript().contains("holds a partition table"), "{}", redis.machine.transcript());
+    let mut c = client(&redis);
+    ok(&mut c, &["SET", "kept", "on the data disk"]);
+    shutdown(redis, &[]);
+    assert!(std::fs::read(&boot_disk_path).unwrap() == boot_disk, "the partitioned disk was written");
+
+    let redis = boot_with_both();
+    let mut c = client(&redis);
+    assert_eq!(call(&mut c, &["GET", "kept"]), bulk("on the data disk"));
+    shutdown(redis, &[]);
+    assert!(std::fs::read(&boot_disk_path).unwrap() == boot_disk, "the partitioned disk was written");
+}
+
 /// Waits (polling INFO, up to a minute) until a persistence field reads `value`.
 fn wait_until(c: &mut Client, field: &str, value: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -683,6 +721,11 @@ macro_rules! persistence_tests {
             #[test]
             fn nvme_write_error_is_reported_and_absorbed() {
                 super::nvme_write_errors_are_reported_and_retried($machine, $block_size);
+            }
+
+            #[test]
+            fn a_partitioned_boot_disk_is_left_alone() {
+                partitioned_disk_is_left_alone($machine);
             }
 
             #[test]
