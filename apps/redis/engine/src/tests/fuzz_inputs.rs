@@ -475,3 +475,19 @@ fn harness_closing_flushall_ignores_woken_pipelines() {
     );
     fuzzing::two_clients(&encode(&s), None).unwrap();
 }
+
+/// A RESP3 tracking client redirecting to a RESP2 subscriber: FLUSHALL's
+/// invalidation null reaches the subscriber in RESP2 (found by the fuzzer).
+#[test]
+fn flush_invalidation_to_a_resp2_redirect_target_is_resp2() {
+    let s = seed(
+        "t",
+        vec![
+            Cmd(1, &["SUBSCRIBE", "__redis__:invalidate"]),
+            Cmd(0, &["CLIENT", "TRACKING", "on", "REDIRECT", "2", "OPTIN"]),
+            Cmd(0, &["HELLO", "3"]),
+            Cmd(0, &["FLUSHALL"]),
+        ],
+    );
+    fuzzing::two_clients(&encode(&s), None).unwrap();
+}
