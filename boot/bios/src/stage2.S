@@ -111,11 +111,12 @@ protected_mode:
  * data descriptor, then go back to real mode without reloading them. The
  * CPU keeps the 4 GiB limits it cached, so real-mode code can reach all
  * memory through 32-bit offsets (the assembler adds the 0x67 prefix),
- * while the BIOS can still be called. A BIOS call may reload the segment
- * registers, so this is redone after each one. Keeps all registers. */
+ * while the BIOS can still be called. A BIOS call (or an interrupt
+ * handler) may reload the segment registers with 64 KiB limits, so this is
+ * redone after each call and leaves interrupts off; `disk_read` turns them
+ * back on for the BIOS. Keeps all registers. */
 enter_unreal:
     pushal
-    pushfl
     cli
     lgdtl gdt_pointer
     movl %cr0, %eax
@@ -135,7 +136,6 @@ enter_unreal:
     movw %bx, %es
     movw %bx, %fs
     movw %bx, %gs
-    popfl
     popal
     ret
 
@@ -332,14 +332,12 @@ read_kernel:
 2:  movw %ax, dap_count
     call disk_read
     call enter_unreal
-    cli
     movl copy_to, %edi
     movl $BOUNCE, %esi
     movzwl dap_count, %ecx
     shll $7, %ecx               /* sectors to 32-bit words */
     rep movsl (%esi), %es:(%edi)
     movl %edi, copy_to
-    sti
     movzwl dap_count, %eax
     addl %eax, dap_lba
     adcl $0, dap_lba + 4
@@ -351,7 +349,8 @@ read_kernel:
  * disk system is reset (AH=00h) and the read tried again, three times. */
 disk_read:
     movb $3, retries
-1:  movw $dap, %si
+1:  sti
+    movw $dap, %si
     movb boot_drive, %dl
     movb $0x42, %ah
     int $0x13
@@ -526,7 +525,6 @@ scan_rsdp:
  * sits above every segment, so nothing is overwritten before it is read. */
 copy_segments:
     call enter_unreal
-    cli
     movl staging, %ebx
     addl phoff, %ebx
     movl phnum, %edx
@@ -548,7 +546,6 @@ copy_segments:
 2:  addl $PHDR_SIZE, %ebx
     decl %edx
     jnz 1b
-    sti
     ret
 
 /* COM1 (I/O port 0x3F8), the kernel's console: 115200 baud (divisor 1),
