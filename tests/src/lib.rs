@@ -12,7 +12,7 @@ mod profile;
 pub mod redis;
 pub mod resp;
 
-pub use machine::{Boot, Failure, Machine, console_timestamp};
+pub use machine::{Boot, BootMethod, Failure, Machine, console_timestamp};
 pub use profile::{Accelerator, Arch, ExitConvention, Profile};
 
 use std::path::PathBuf;

@@ -7,11 +7,23 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
+/// How QEMU starts the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootMethod {
+    /// QEMU loads the kernel itself (`-kernel IMAGE -append CMDLINE`): PVH
+    /// on x86_64, the arm64 `Image` protocol on aarch64.
+    Direct,
+    /// The image is a raw disk that the machine's default firmware boots
+    /// (SeaBIOS on x86_64 q35); the command line is stored on the disk.
+    BiosDisk,
+}
+
 /// What to boot, and how.
 #[derive(Clone, Debug)]
 pub struct Boot {
     pub profile: Profile,
     pub image: PathBuf,
+    pub method: BootMethod,
     /// Guest RAM, in QEMU's syntax (`128M`); the profile's default if `None`.
     pub memory: Option<String>,
     /// The kernel command line (kernel parameters, then `--` and app arguments).
@@ -35,7 +47,23 @@ impl Boot {
                 profile.arch
             ));
         }
-        Ok(Boot { profile, image, memory: None, cmdline: String::new(), qemu_args: Vec::new(), align_clock: false })
+        Ok(Boot {
+            profile,
+            image,
+            method: BootMethod::Direct,
+            memory: None,
+            cmdline: String::new(),
+            qemu_args: Vec::new(),
+            align_clock: false,
+        })
+    }
+
+    /// Boots the raw disk `disk` through the machine's BIOS instead of
+    /// loading the kernel directly; the command line is the disk's own.
+    pub fn bios_disk(mut self, disk: &std::path::Path) -> Boot {
+        self.image = disk.to_path_buf();
+        self.method = BootMethod::BiosDisk;
+        self
     }
 
     pub fn cmdline(mut self, cmdline: &str) -> Boot {
@@ -72,11 +100,20 @@ impl Boot {
             .args(["-accel", Accelerator::detect(arch).qemu_arg()])
             .args(["-m", self.memory.as_deref().unwrap_or(&self.profile.memory)])
             .args(["-smp", "1", "-display", "none", "-monitor", "none", "-no-reboot"])
-            .args(["-serial", serial])
-            .arg("-kernel")
-            .arg(&self.image)
-            .args(["-append", &self.cmdline])
-            .args(if self.align_clock { rtc_at_next_host_second(qemu_clock_start_lead(arch)) } else { Vec::new() })
+            .args(["-serial", serial]);
+        match self.method {
+            BootMethod::Direct => {
+                cmd.arg("-kernel").arg(&self.image).args(["-append", &self.cmdline]);
+            }
+            // On the AHCI controller (q35's `ide.0`), which the kernel has no
+            // driver for: it does not take the boot disk for a data disk.
+            BootMethod::BiosDisk => {
+                let mut drive = std::ffi::OsString::from("if=none,id=bootdisk,format=raw,file=");
+                drive.push(&self.image);
+                cmd.arg("-drive").arg(drive).args(["-device", "ide-hd,drive=bootdisk,bus=ide.0,bootindex=0"]);
+            }
+        }
+        cmd.args(if self.align_clock { rtc_at_next_host_second(qemu_clock_start_lead(arch)) } else { Vec::new() })
             .args(&self.qemu_args);
         cmd
     }

@@ -74,6 +74,11 @@ fn data<'a>(elf: &'a [u8], s: &Segment) -> &'a [u8] {
 /// the file-backed bytes only (zero-initialised memory at the end is left
 /// to the kernel's own size field and the loader).
 pub fn flat_binary(elf: &[u8]) -> Result<Vec<u8>, String> {
+    flat_image(elf).map(|(_, image)| image)
+}
+
+/// [`flat_binary`], with the physical address its first byte loads at.
+pub fn flat_image(elf: &[u8]) -> Result<(u64, Vec<u8>), String> {
     let (_, _, segments) = parse(elf)?;
     let loads: Vec<&Segment> = segments.iter().filter(|s| s.kind == PT_LOAD && s.file_size > 0).collect();
     let base = loads.iter().map(|s| s.paddr).min().ok_or("no loadable segments")?;
@@ -83,7 +88,7 @@ pub fn flat_binary(elf: &[u8]) -> Result<Vec<u8>, String> {
         let at = (s.paddr - base) as usize;
         image[at..at + s.file_size as usize].copy_from_slice(data(elf, s));
     }
-    Ok(image)
+    Ok((base, image))
 }
 
 /// A new ELF holding only the loadable segments and notes.
@@ -164,6 +169,7 @@ mod tests {
     #[test]
     fn flat_binary_holds_only_the_loaded_bytes() {
         assert_eq!(flat_binary(&sample()).unwrap(), b"abc");
+        assert_eq!(flat_image(&sample()).unwrap(), (0x1000, b"abc".to_vec()));
     }
 
     #[test]

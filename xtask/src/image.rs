@@ -4,7 +4,11 @@
 //! - x86_64: an ELF with only its loadable segments and the PVH note
 //!   (QEMU `-kernel`, Firecracker, cloud-hypervisor).
 //! - aarch64: a raw arm64 `Image` (QEMU `-kernel`, U-Boot `booti`).
+//!
+//! On x86_64 it also builds the legacy-BIOS disk loader (`boot/bios`), which
+//! `diskimage::bios` writes into disk images.
 
+use crate::diskimage::bios;
 use crate::{Result, elf, setup, step};
 use qemu_tests::{Arch, repo_root};
 use std::path::PathBuf;
@@ -77,9 +81,40 @@ pub fn build(app: &str, arch: Arch, release: bool) -> Result<PathBuf> {
         Arch::Aarch64 => elf::flat_binary(&elf),
     }
     .map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    if arch == Arch::X86_64 {
+        build_bios_loader()?;
+    }
     let out = qemu_tests::image_path(app, arch);
     std::fs::create_dir_all(out.parent().expect("image dir")).map_err(|e| format!("creating image dir: {e}"))?;
     std::fs::write(&out, image).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// Builds the BIOS loader (`boot/bios`, assembly linked by its `bios.ld`)
+/// and writes its flat bytes to [`bios::loader_path`].
+pub fn build_bios_loader() -> Result<PathBuf> {
+    let toolchain = setup::ensure_toolchain()?;
+    let target_dir = repo_root().join("target/bios");
+    let status = toolchain
+        .cargo()
+        .current_dir(repo_root())
+        .args(["build", "--quiet", "--release", "-p", "boot-bios", "--target", Arch::X86_64.target()])
+        .args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // Its build script adds the linker script, boot/bios/bios.ld.
+        .env("CARGO_ENCODED_RUSTFLAGS", "-Crelocation-model=static")
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", toolchain.cargo.display()))?;
+    if !status.success() {
+        return Err("building the BIOS loader (boot/bios) failed (see the compiler output above)".into());
+    }
+    let elf_path = target_dir.join(Arch::X86_64.target()).join("release/boot-bios");
+    let elf = std::fs::read(&elf_path).map_err(|e| format!("reading {}: {e}", elf_path.display()))?;
+    let (base, flat) = elf::flat_image(&elf).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let loader = bios::Loader::from_flat(base, &flat).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let out = bios::loader_path();
+    std::fs::create_dir_all(out.parent().expect("image dir")).map_err(|e| format!("creating image dir: {e}"))?;
+    std::fs::write(&out, loader.to_file()).map_err(|e| format!("writing {}: {e}", out.display()))?;
     Ok(out)
 }
 
@@ -97,8 +132,11 @@ pub fn clippy(arch: Arch) -> Result<()> {
     for app in apps() {
         cmd.args(["-p", &app]);
     }
-    cmd.args(["-p", "kernel", "-p", "boot", "-p", "drivers"])
-        .args(["--", "-D", "warnings"])
+    cmd.args(["-p", "kernel", "-p", "boot", "-p", "drivers"]);
+    if arch == Arch::X86_64 {
+        cmd.args(["-p", "boot-bios"]);
+    }
+    cmd.args(["--", "-D", "warnings"])
         .env("CARGO_TARGET_DIR", target_dir())
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags(arch));
     let status = cmd.status().map_err(|e| format!("cannot run clippy: {e}"))?;

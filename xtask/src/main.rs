@@ -19,6 +19,7 @@ mod bench;
 mod cargo;
 mod conformance;
 mod disk;
+mod diskimage;
 mod elf;
 mod fuzz;
 mod image;
@@ -28,7 +29,7 @@ mod toolchain;
 use args::Args;
 use qemu_tests::disk::{DiskAttachment, Interface};
 use qemu_tests::network::{self, Backend, Forward, Network, Transport};
-use qemu_tests::{Arch, Boot, Profile};
+use qemu_tests::{Arch, Boot, BootMethod, Profile};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
@@ -225,7 +226,15 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         qemu_args.extend(disk.qemu_args(index, transport));
     }
     // A user compares the appliance's clock with the host's (TIME, PXAT).
-    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args, align_clock: true };
+    let boot = Boot {
+        profile: profile.clone(),
+        image,
+        method: BootMethod::Direct,
+        memory,
+        cmdline,
+        qemu_args,
+        align_clock: true,
+    };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
         profile.name,

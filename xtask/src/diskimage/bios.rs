@@ -1,0 +1,324 @@
+//! The x86_64 legacy-BIOS half of a bootable disk: writes the BIOS loader
+//! (`boot/bios`: MBR boot code and stage 2) into a disk image and tells
+//! stage 2 where the kernel ELF and the command line are.
+//!
+//! The disk layout this relies on (512-byte sectors):
+//! - LBA 0: the protective MBR. Bytes 0..440 are the boot code written
+//!   here; 440..512 (disk signature, partition table, 0x55AA) belong to the
+//!   image writer and are left as they are.
+//! - LBA 34..=8191: the GPT "BIOS boot" partition, holding stage 2.
+//! - From LBA 8192: the EFI System Partition, where the kernel ELF and the
+//!   4096-byte command line are stored as contiguous files. Stage 2 reads
+//!   them by LBA (it does not parse FAT), so rewriting the command line's
+//!   sectors changes what the next boot uses.
+//!
+//! The loader's flat bytes come from `cargo xtask image --arch x86_64`
+//! ([`loader_path`]); see `boot/bios/src/stage2.S` for the parameter block.
+//! This file depends only on `std` and `qemu_tests` (the QEMU-booted test
+//! includes it to build its test disk).
+
+use std::path::{Path, PathBuf};
+
+pub const SECTOR: usize = 512;
+/// The bytes of LBA 0 that hold boot code.
+pub const BOOT_CODE_BYTES: usize = 440;
+/// The BIOS boot partition, which holds stage 2.
+pub const STAGE2_FIRST_LBA: u64 = 34;
+pub const STAGE2_LAST_LBA: u64 = 8191;
+/// The length of the command-line file: the text, NUL-padded.
+pub const CMDLINE_BYTES: usize = 4096;
+
+/// Stage 2's parameter block: magic, layout version, then four u64 fields.
+const MAGIC: &[u8; 8] = b"APPLBIOS";
+const PARAMS_VERSION: u32 = 1;
+const PARAM_KERNEL_LBA: usize = 16;
+const PARAM_KERNEL_BYTES: usize = 24;
+const PARAM_CMDLINE_LBA: usize = 32;
+const PARAM_CMDLINE_BYTES: usize = 40;
+/// Where the loader's link address puts stage 2 in its flat bytes (the
+/// MBR loads at 0x7C00, stage 2 at 0x8000: `boot/bios/bios.ld`).
+const LOAD_BASE: u64 = 0x7c00;
+const STAGE2_OFFSET: usize = 0x400;
+
+/// A file stored contiguously on the disk: its first sector and length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extent {
+    pub lba: u64,
+    pub bytes: u64,
+}
+
+impl Extent {
+    fn sectors(self) -> u64 {
+        self.bytes.div_ceil(SECTOR as u64)
+    }
+
+    /// One past its last sector.
+    fn end_lba(self) -> u64 {
+        self.lba.saturating_add(self.sectors())
+    }
+}
+
+/// The BIOS loader's two pieces.
+#[derive(Clone, Debug)]
+pub struct Loader {
+    /// At most [`BOOT_CODE_BYTES`].
+    pub boot_code: Vec<u8>,
+    /// Whole sectors, starting with the parameter block.
+    pub stage2: Vec<u8>,
+}
+
+/// Where `cargo xtask image --arch x86_64` leaves the loader: its boot code
+/// in a 512-byte sector, then stage 2.
+pub fn loader_path() -> PathBuf {
+    qemu_tests::image_dir().join("bios-loader-x86_64.bin")
+}
+
+impl Loader {
+    /// The loader from its linked flat bytes (which load at `base`).
+    pub fn from_flat(base: u64, flat: &[u8]) -> Result<Loader, String> {
+        if base != LOAD_BASE {
+            return Err(format!("the BIOS loader starts at {base:#x}, not at {LOAD_BASE:#x}"));
+        }
+        let boot_code = flat.get(..BOOT_CODE_BYTES.min(flat.len())).unwrap_or_default();
+        let gap = flat.get(BOOT_CODE_BYTES..STAGE2_OFFSET).ok_or("the BIOS loader has no stage 2")?;
+        if gap.iter().any(|&b| b != 0) {
+            return Err(format!("the BIOS loader's MBR code is larger than {BOOT_CODE_BYTES} bytes"));
+        }
+        Loader::new(boot_code.to_vec(), flat[STAGE2_OFFSET..].to_vec())
+    }
+
+    /// The loader from the file [`to_file`](Self::to_file) wrote.
+    pub fn from_file(bytes: &[u8]) -> Result<Loader, String> {
+        if bytes.len() < SECTOR || bytes[BOOT_CODE_BYTES..SECTOR].iter().any(|&b| b != 0) {
+            return Err("not a BIOS loader file (its first sector is not MBR boot code)".into());
+        }
+        Loader::new(bytes[..BOOT_CODE_BYTES].to_vec(), bytes[SECTOR..].to_vec())
+    }
+
+    /// Reads the loader file at `path`.
+    pub fn read(path: &Path) -> Result<Loader, String> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            format!("no BIOS loader at {} ({e}): build it with `cargo xtask image --arch x86_64`", path.display())
+        })?;
+        Loader::from_file(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The boot code in a 512-byte sector, then stage 2.
+    pub fn to_file(&self) -> Vec<u8> {
+        let mut file = self.boot_code.clone();
+        file.resize(SECTOR, 0);
+        file.extend_from_slice(&self.stage2);
+        file
+    }
+
+    fn new(boot_code: Vec<u8>, stage2: Vec<u8>) -> Result<Loader, String> {
+        if boot_code.len() > BOOT_CODE_BYTES {
+            return Err(format!("the BIOS loader's MBR code is larger than {BOOT_CODE_BYTES} bytes"));
+        }
+        if stage2.is_empty() || !stage2.len().is_multiple_of(SECTOR) {
+            return Err("the BIOS loader's stage 2 is not a whole number of sectors".into());
+        }
+        if stage2.get(..8) != Some(MAGIC) || stage2.get(8..12) != Some(&PARAMS_VERSION.to_le_bytes()[..]) {
+            return Err(format!(
+                "the BIOS loader's stage 2 does not start with its version {PARAMS_VERSION} parameter block"
+            ));
+        }
+        Ok(Loader { boot_code, stage2 })
+    }
+}
+
+/// Writes the BIOS loader (from [`loader_path`]) into `disk`: the boot code
+/// into bytes 0..440 of LBA 0, stage 2 into LBA 34..=8191, with the kernel
+/// ELF's and the command line's extents. Nothing else on the disk changes.
+pub fn install(disk: &mut [u8], kernel: Extent, cmdline: Extent) -> Result<(), String> {
+    install_with(&Loader::read(&loader_path())?, disk, kernel, cmdline)
+}
+
+/// [`install`] with a given loader.
+pub fn install_with(loader: &Loader, disk: &mut [u8], kernel: Extent, cmdline: Extent) -> Result<(), String> {
+    let disk_sectors = (disk.len() / SECTOR) as u64;
+    if !disk.len().is_multiple_of(SECTOR) || disk_sectors <= STAGE2_LAST_LBA {
+        return Err(format!(
+            "the disk ({} bytes) is not a whole number of sectors larger than the {} sectors before the ESP",
+            disk.len(),
+            STAGE2_LAST_LBA + 1
+        ));
+    }
+    let stage2_sectors = (loader.stage2.len() / SECTOR) as u64;
+    let room = STAGE2_LAST_LBA - STAGE2_FIRST_LBA + 1;
+    if stage2_sectors > room {
+        return Err(format!(
+            "BIOS stage 2 ({stage2_sectors} sectors) does not fit the {room}-sector BIOS boot partition"
+        ));
+    }
+    for (name, extent, limit) in
+        [("kernel", kernel, u64::from(u32::MAX)), ("command line", cmdline, CMDLINE_BYTES as u64)]
+    {
+        if extent.bytes == 0 || extent.bytes > limit {
+            return Err(format!("the {name} file is {} bytes: the BIOS loader takes 1 to {limit}", extent.bytes));
+        }
+        if extent.lba <= STAGE2_LAST_LBA || extent.end_lba() > disk_sectors {
+            return Err(format!(
+                "the {name} file (LBA {}, {} bytes) is not between LBA {} and the disk's end (LBA {disk_sectors})",
+                extent.lba,
+                extent.bytes,
+                STAGE2_LAST_LBA + 1
+            ));
+        }
+    }
+
+    disk[..BOOT_CODE_BYTES].fill(0);
+    disk[..loader.boot_code.len()].copy_from_slice(&loader.boot_code);
+    let at = STAGE2_FIRST_LBA as usize * SECTOR;
+    let stage2 = &mut disk[at..at + loader.stage2.len()];
+    stage2.copy_from_slice(&loader.stage2);
+    for (offset, value) in [
+        (PARAM_KERNEL_LBA, kernel.lba),
+        (PARAM_KERNEL_BYTES, kernel.bytes),
+        (PARAM_CMDLINE_LBA, cmdline.lba),
+        (PARAM_CMDLINE_BYTES, cmdline.bytes),
+    ] {
+        stage2[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// The command-line file: `text` as UTF-8, NUL-padded to 4096 bytes.
+pub fn cmdline_file(text: &str) -> Result<Vec<u8>, String> {
+    if text.len() >= CMDLINE_BYTES || text.contains('\0') {
+        return Err(format!("the command line must be under {CMDLINE_BYTES} bytes, without NUL"));
+    }
+    let mut file = text.as_bytes().to_vec();
+    file.resize(CMDLINE_BYTES, 0);
+    Ok(file)
+}
+
+/// A minimal BIOS-bootable disk for tests, until the GPT + FAT writer
+/// exists: a protective MBR, the loader, then from LBA 8192 the command
+/// line and the kernel ELF, each contiguous (as they are in the ESP).
+/// Returns the disk and the command line's extent.
+pub fn test_disk(loader: &Loader, kernel_elf: &[u8], cmdline: &str) -> Result<(Vec<u8>, Extent), String> {
+    let cmdline_extent = Extent { lba: STAGE2_LAST_LBA + 1, bytes: CMDLINE_BYTES as u64 };
+    let kernel_extent = Extent { lba: cmdline_extent.end_lba(), bytes: kernel_elf.len() as u64 };
+    let sectors = kernel_extent.end_lba();
+    let mut disk = vec![0u8; sectors as usize * SECTOR];
+    // The protective MBR: one partition of type 0xEE over the whole disk
+    // (from LBA 1), and the boot signature.
+    let entry = &mut disk[446..462];
+    entry[1..4].copy_from_slice(&[0x00, 0x02, 0x00]);
+    entry[4] = 0xee;
+    entry[5..8].copy_from_slice(&[0xff, 0xff, 0xff]);
+    entry[8..12].copy_from_slice(&1u32.to_le_bytes());
+    entry[12..16].copy_from_slice(&u32::try_from(sectors - 1).unwrap_or(u32::MAX).to_le_bytes());
+    disk[510..512].copy_from_slice(&[0x55, 0xaa]);
+    write_at(&mut disk, cmdline_extent, &cmdline_file(cmdline)?);
+    write_at(&mut disk, kernel_extent, kernel_elf);
+    install_with(loader, &mut disk, kernel_extent, cmdline_extent)?;
+    Ok((disk, cmdline_extent))
+}
+
+/// Writes `bytes` at the extent's first sector.
+pub fn write_at(disk: &mut [u8], extent: Extent, bytes: &[u8]) {
+    let at = extent.lba as usize * SECTOR;
+    disk[at..at + bytes.len()].copy_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loader with recognisable boot code and a two-sector stage 2.
+    fn loader() -> Loader {
+        let mut stage2 = vec![0x90u8; 2 * SECTOR];
+        stage2[..8].copy_from_slice(MAGIC);
+        stage2[8..12].copy_from_slice(&PARAMS_VERSION.to_le_bytes());
+        stage2[12..48].fill(0);
+        Loader::new(vec![0xfa; 300], stage2).unwrap()
+    }
+
+    fn u64_at(b: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn install_writes_boot_code_and_stage2_and_keeps_the_partition_table() {
+        let mut disk = vec![0u8; 10_000 * SECTOR];
+        disk[BOOT_CODE_BYTES..SECTOR].fill(0xab);
+        disk[..BOOT_CODE_BYTES].fill(0x11);
+        let kernel = Extent { lba: 9000, bytes: 2_000_000 / 4 };
+        let cmdline = Extent { lba: 8192, bytes: 4096 };
+        install_with(&loader(), &mut disk, kernel, cmdline).unwrap();
+        assert_eq!(&disk[..300], &[0xfa; 300][..]);
+        assert!(disk[300..BOOT_CODE_BYTES].iter().all(|&b| b == 0), "the rest of the boot code area is cleared");
+        assert!(disk[BOOT_CODE_BYTES..SECTOR].iter().all(|&b| b == 0xab), "signature and partitions untouched");
+        let stage2 = &disk[34 * SECTOR..36 * SECTOR];
+        assert_eq!(&stage2[..8], MAGIC);
+        assert_eq!(u64_at(stage2, PARAM_KERNEL_LBA), 9000);
+        assert_eq!(u64_at(stage2, PARAM_KERNEL_BYTES), 500_000);
+        assert_eq!(u64_at(stage2, PARAM_CMDLINE_LBA), 8192);
+        assert_eq!(u64_at(stage2, PARAM_CMDLINE_BYTES), 4096);
+        assert!(stage2[48..].iter().all(|&b| b == 0x90));
+        assert!(disk[36 * SECTOR..].iter().all(|&b| b == 0), "nothing written past stage 2");
+    }
+
+    #[test]
+    fn install_refuses_what_does_not_fit() {
+        let cmdline = Extent { lba: 8192, bytes: 4096 };
+        let kernel = Extent { lba: 8200, bytes: 1000 };
+        let mut small = vec![0u8; 8000 * SECTOR];
+        assert!(install_with(&loader(), &mut small, kernel, cmdline).unwrap_err().contains("before the ESP"));
+
+        let mut disk = vec![0u8; 8300 * SECTOR];
+        let past_end = Extent { lba: 8250, bytes: 60 * SECTOR as u64 };
+        assert!(install_with(&loader(), &mut disk, past_end, cmdline).unwrap_err().contains("kernel file"));
+        let in_loader = Extent { lba: 100, bytes: 4096 };
+        assert!(install_with(&loader(), &mut disk, kernel, in_loader).unwrap_err().contains("command line file"));
+        let too_long = Extent { lba: 8192, bytes: 4097 };
+        assert!(install_with(&loader(), &mut disk, kernel, too_long).unwrap_err().contains("1 to 4096"));
+        let empty = Extent { lba: 8200, bytes: 0 };
+        assert!(install_with(&loader(), &mut disk, empty, cmdline).is_err());
+
+        let mut huge = loader();
+        huge.stage2.resize(8159 * SECTOR, 0);
+        let err = install_with(&huge, &mut disk, kernel, cmdline).unwrap_err();
+        assert!(err.contains("does not fit the 8158-sector BIOS boot partition"), "{err}");
+        assert!(disk.iter().all(|&b| b == 0), "a refused install writes nothing");
+    }
+
+    #[test]
+    fn loader_file_round_trips_and_rejects_oversized_boot_code() {
+        let l = loader();
+        let file = l.to_file();
+        assert_eq!(file.len(), 3 * SECTOR);
+        let back = Loader::from_file(&file).unwrap();
+        assert_eq!(back.boot_code[..300], l.boot_code[..]);
+        assert_eq!(back.stage2, l.stage2);
+
+        let mut flat = vec![0u8; STAGE2_OFFSET];
+        flat[..300].fill(0xfa);
+        flat.extend_from_slice(&l.stage2);
+        assert_eq!(Loader::from_flat(0x7c00, &flat).unwrap().stage2, l.stage2);
+        assert!(Loader::from_flat(0x7000, &flat).is_err());
+        flat[BOOT_CODE_BYTES] = 1;
+        assert!(Loader::from_flat(0x7c00, &flat).unwrap_err().contains("larger than 440"));
+        assert!(Loader::from_file(&flat[..SECTOR]).is_err());
+    }
+
+    #[test]
+    fn test_disk_holds_a_protective_mbr_the_cmdline_and_the_kernel() {
+        let kernel = b"\x7fELF pretend kernel".repeat(100);
+        let (disk, cmdline) = test_disk(&loader(), &kernel, "net.rxbuf=64K -- --requirepass x").unwrap();
+        assert_eq!(&disk[510..512], &[0x55, 0xaa]);
+        assert_eq!(disk[446 + 4], 0xee);
+        assert_eq!(cmdline, Extent { lba: 8192, bytes: 4096 });
+        let text = &disk[8192 * SECTOR..8192 * SECTOR + 4096];
+        assert!(text.starts_with(b"net.rxbuf=64K -- --requirepass x\0"));
+        assert!(text[33..].iter().all(|&b| b == 0));
+        let stage2 = &disk[34 * SECTOR..];
+        let kernel_lba = u64_at(stage2, PARAM_KERNEL_LBA) as usize;
+        assert_eq!(kernel_lba, 8200);
+        assert_eq!(&disk[kernel_lba * SECTOR..kernel_lba * SECTOR + kernel.len()], &kernel[..]);
+        assert_eq!(disk.len(), (8200 + kernel.len().div_ceil(SECTOR)) * SECTOR);
+        assert!(cmdline_file(&"x".repeat(4096)).is_err());
+    }
+}
