@@ -190,8 +190,20 @@ pub fn key_flags(name: &str, argv: &[alloc::vec::Vec<u8>], n: usize) -> &'static
         let get = argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
         return if get { &["RW", "access", "update"] } else { &["OW", "update"] };
     }
+    // MIGRATE's key specs are incomplete: Redis finds its keys with
+    // `migrateGetKeys`, which flags each one so.
+    if name == "migrate" {
+        return &["RW", "access", "delete"];
+    }
     let Some((_, specs)) = KEY_FLAGS.iter().find(|(c, _)| *c == name) else { return &[] };
     specs.get(n.min(specs.len().saturating_sub(1))).copied().unwrap_or(&[])
+}
+
+/// Whether every key spec of `name` is flagged `not_key` (the shard
+/// channels of SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE): to COMMAND GETKEYS,
+/// such a command has no key arguments.
+pub fn only_not_keys(name: &str) -> bool {
+    KEY_FLAGS.iter().find(|(c, _)| *c == name).is_some_and(|(_, specs)| specs.iter().all(|s| s.contains(&"not_key")))
 }
 
 #[cfg(test)]
@@ -208,6 +220,9 @@ mod tests {
         assert_eq!(key_flags("zunionstore", &[], 5), ["RO", "access"]);
         assert_eq!(key_flags("sort", &[], 1), ["OW", "update"]);
         assert!(key_flags("ping", &[], 0).is_empty());
+        assert_eq!(key_flags("migrate", &[], 1), ["RW", "access", "delete"]);
+        assert!(only_not_keys("spublish") && only_not_keys("ssubscribe") && only_not_keys("sunsubscribe"));
+        assert!(!only_not_keys("publish") && !only_not_keys("get") && !only_not_keys("migrate"));
         // Every command with keys has flags.
         for spec in crate::commands::TABLE.iter().filter(|s| s.first_key > 0) {
             assert!(

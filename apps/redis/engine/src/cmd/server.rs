@@ -582,7 +582,7 @@ pub fn command(s: &mut Server, c: &mut Ctx) {
             }
         }
         b"list" => command_list(c),
-        b"getkeys" | b"getkeysandflags" if c.argc() >= 3 => {
+        b"getkeys" | b"getkeysandflags" if c.argc() >= 4 => {
             let args: Vec<Vec<u8>> = c.argv[2..].to_vec();
             let Some(spec) = s.lookup_command(&args[0]) else {
                 c.out.err("ERR Invalid command specified");
@@ -643,7 +643,13 @@ const COMMAND_HELP: &[&[u8]] = &[
 
 /// Where the keys are in `args` (a full command line of `spec`), or
 /// COMMAND GETKEYS's error.
+/// (Redis's `getKeysSubcommandImpl`: whether it has keys is checked before
+/// its arity.)
 fn command_key_positions(spec: &CommandSpec, args: &[Vec<u8>]) -> Result<Vec<usize>, &'static str> {
+    let movable = spec.flags & flags::MOVABLE_KEYS != 0;
+    if (spec.first_key == 0 && !movable) || crate::keyspecs::only_not_keys(spec.name) {
+        return Err("ERR The command has no key arguments");
+    }
     let argc = args.len() as i64;
     if (spec.arity > 0 && argc != i64::from(spec.arity)) || (spec.arity < 0 && argc < -i64::from(spec.arity)) {
         return Err("ERR Invalid number of arguments specified for command");
@@ -651,8 +657,10 @@ fn command_key_positions(spec: &CommandSpec, args: &[Vec<u8>]) -> Result<Vec<usi
     if let Some(positions) = crate::commands::movable_key_positions(spec.name, args) {
         return if positions.is_empty() { Err("ERR Invalid arguments specified for command") } else { Ok(positions) };
     }
-    if spec.first_key == 0 {
-        return Err("ERR The command has no key arguments");
+    // PFMERGE's source keys are a key spec of their own starting at
+    // argument 2: with none, Redis finds that spec's range empty, an error.
+    if spec.name == "pfmerge" && args.len() < 3 {
+        return Err("ERR Invalid arguments specified for command");
     }
     Ok(spec.key_positions(args.len()).collect())
 }
