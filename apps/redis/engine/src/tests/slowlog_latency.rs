@@ -196,6 +196,16 @@ fn command_getkeysandflags_and_list_with_subcommands() {
         ["COMMAND", "GETKEYS", "get", "a", "b"] => "-ERR Invalid number of arguments specified for command\r\n",
         ["COMMAND", "GETKEYS", "pfmerge", "d"] => "-ERR Invalid arguments specified for command\r\n",
         ["COMMAND", "GETKEYS", "pfmerge", "d", "s"] => "*2\r\n$1\r\nd\r\n$1\r\ns\r\n",
+        // Container commands: the subcommand decides.
+        ["COMMAND", "GETKEYS", "object"] => "-ERR wrong number of arguments for 'command|getkeys' command\r\n",
+        ["COMMAND", "GETKEYS", "object", "nosuch", "k"] => "-ERR Invalid command specified\r\n",
+        ["COMMAND", "GETKEYS", "object", "help"] => "-ERR The command has no key arguments\r\n",
+        ["COMMAND", "GETKEYS", "object", "encoding"] => "-ERR Invalid number of arguments specified for command\r\n",
+        ["COMMAND", "GETKEYSANDFLAGS", "OBJECT", "ENCODING", "k"] => "*1\r\n*2\r\n$1\r\nk\r\n*1\r\n+RO\r\n",
+        ["COMMAND", "GETKEYS", "xgroup", "create", "s", "g"] => "-ERR Invalid number of arguments specified for command\r\n",
+        ["COMMAND", "GETKEYSANDFLAGS", "xgroup", "create", "s", "g", "$", "MKSTREAM"] => "*1\r\n*2\r\n$1\r\ns\r\n*2\r\n+RW\r\n+insert\r\n",
+        ["COMMAND", "GETKEYS", "client", "list"] => "-ERR The command has no key arguments\r\n",
+        ["COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "GET", "u8", "0"] => "*1\r\n*2\r\n$1\r\nk\r\n*2\r\n+RO\r\n+access\r\n",
         // MIGRATE: the key argument, or what follows KEYS.
         ["COMMAND", "GETKEYS", "migrate", "h", "1", "k", "0", "1"] => "*1\r\n$1\r\nk\r\n",
         ["COMMAND", "GETKEYSANDFLAGS", "migrate", "h", "1", "", "0", "1", "COPY", "AUTH2", "u", "p", "KEYS", "a", "b"] => "*2\r\n*2\r\n$1\r\na\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n*2\r\n$1\r\nb\r\n*3\r\n+RW\r\n+access\r\n+delete\r\n",
