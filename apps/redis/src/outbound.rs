@@ -9,18 +9,24 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use kernel::net::{Event, Interest, Ipv4Addr, NetError, Poller, SocketAddrV4, TcpStream};
 use kernel::time::{Duration, Instant};
-use redis_engine::{LinkError, Outbound, OutboundLink};
+use redis_engine::{ConnectError, LinkError, Outbound, OutboundLink};
 
 pub struct KernelOutbound;
 
 impl Outbound for KernelOutbound {
-    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Option<Box<dyn OutboundLink>> {
+    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Result<Box<dyn OutboundLink>, ConnectError> {
         // No name resolution in the appliance: numeric IPv4 addresses only.
-        let ip: Ipv4Addr = core::str::from_utf8(host).ok()?.parse().ok()?;
+        let ip: Ipv4Addr =
+            core::str::from_utf8(host).ok().and_then(|h| h.parse().ok()).ok_or(ConnectError::BadAddress)?;
         let timeout = Duration::from_millis(timeout_ms.max(1));
-        let mut stream = TcpStream::connect(SocketAddrV4::new(ip, port), Some(timeout)).ok()?;
+        let mut stream = TcpStream::connect(SocketAddrV4::new(ip, port), Some(timeout)).map_err(|e| match e {
+            NetError::TimedOut => ConnectError::Failed(LinkError::TimedOut),
+            NetError::ConnectionRefused | NetError::ConnectionReset => ConnectError::Failed(LinkError::Closed),
+            // No address or route yet, a bad port: the connect call fails.
+            _ => ConnectError::BadAddress,
+        })?;
         stream.set_nonblocking(true);
-        Some(Box::new(KernelLink { stream, poller: Poller::new(), events: Vec::new(), pending: Vec::new() }))
+        Ok(Box::new(KernelLink { stream, poller: Poller::new(), events: Vec::new(), pending: Vec::new() }))
     }
 }
 

@@ -10,7 +10,7 @@
 //! writer at once, so output-buffer limits and TCP back-pressure behave
 //! differently from the appliance.
 
-use redis_engine::{ClientId, Config, LinkError, Outbound, OutboundLink, Server, Time};
+use redis_engine::{ClientId, Config, ConnectError, LinkError, Outbound, OutboundLink, Server, Time};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -76,13 +76,22 @@ fn monotonic_us() -> u64 {
 struct HostOutbound;
 
 impl Outbound for HostOutbound {
-    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Option<Box<dyn OutboundLink>> {
+    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Result<Box<dyn OutboundLink>, ConnectError> {
+        use std::io::ErrorKind;
         use std::net::ToSocketAddrs;
-        let host = std::str::from_utf8(host).ok()?;
-        let addr = (host, port).to_socket_addrs().ok()?.next()?;
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(timeout_ms.max(1))).ok()?;
+        let host = std::str::from_utf8(host).map_err(|_| ConnectError::BadAddress)?;
+        let addr = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(ConnectError::BadAddress)?;
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(timeout_ms.max(1))).map_err(|e| {
+            match e.kind() {
+                // What a non-blocking connect fails with at once.
+                ErrorKind::NetworkUnreachable | ErrorKind::AddrNotAvailable | ErrorKind::InvalidInput => {
+                    ConnectError::BadAddress
+                }
+                _ => ConnectError::Failed(link_error(e)),
+            }
+        })?;
         let _ = stream.set_nodelay(true);
-        Some(Box::new(HostLink { stream, pending: Vec::new() }))
+        Ok(Box::new(HostLink { stream, pending: Vec::new() }))
     }
 }
 

@@ -131,13 +131,25 @@ pub trait CommandObserver {
 }
 
 /// Outgoing connections, which the app provides for MIGRATE: connect to
-/// `host:port` within `timeout_ms` (a numeric address; an app without name
-/// resolution fails others), `None` when that fails. The server waits
-/// meanwhile, as Redis's MIGRATE blocks it. The engine keeps the links it
-/// gets open between calls and drops (closes) them as Redis closes its
-/// cached MIGRATE sockets.
+/// `host:port` within `timeout_ms` (an app without name resolution takes
+/// numeric addresses only). The server waits meanwhile, as Redis's MIGRATE
+/// blocks it. The engine keeps the links it gets open between calls and
+/// drops (closes) them as Redis closes its cached MIGRATE sockets.
 pub trait Outbound {
-    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Option<Box<dyn OutboundLink>>;
+    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Result<Box<dyn OutboundLink>, ConnectError>;
+}
+
+/// Why an [`Outbound`] connection was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The address cannot be used at all (not resolvable, not numeric where
+    /// names are not resolved, no route): Redis's connect call fails at
+    /// once, and MIGRATE answers "error or timeout connecting".
+    BadAddress,
+    /// Refused, or not established within the timeout. Redis's blocking
+    /// connect does not report these: writing the request fails instead
+    /// (retried once on a new connection unless it timed out).
+    Failed(LinkError),
 }
 
 /// One outgoing connection; dropping it closes it. Each call may take up

@@ -27,7 +27,7 @@ use crate::persist::aof::encode;
 use crate::rdb;
 use crate::server::{Ctx, Server};
 use crate::util::{Rng, eq_ic, i64_bytes};
-use crate::{LinkError, Outbound, OutboundLink};
+use crate::{ConnectError, LinkError, Outbound, OutboundLink};
 
 /// Redis's `MIGRATE_SOCKET_CACHE_ITEMS`.
 const CACHE_ITEMS: usize = 64;
@@ -61,7 +61,7 @@ impl SocketCache {
 
     /// The cached connection to `name`, taken out of the cache for the
     /// command's use (it goes back with [`put_back`](Self::put_back)), or a
-    /// new one; `None` when connecting fails.
+    /// new one.
     fn take(
         &mut self,
         outbound: Option<&mut Box<dyn Outbound>>,
@@ -69,10 +69,10 @@ impl SocketCache {
         name: &[u8],
         req: &Request,
         now_s: u64,
-    ) -> Option<Cached> {
+    ) -> Result<Cached, ConnectError> {
         if let Some(mut cs) = self.sockets.remove(name) {
             cs.last_use_s = now_s;
-            return Some(cs);
+            return Ok(cs);
         }
         if self.sockets.len() >= CACHE_ITEMS {
             let victim = self.sockets.keys().nth(rng.below(self.sockets.len())).cloned();
@@ -80,8 +80,9 @@ impl SocketCache {
                 self.sockets.remove(&victim);
             }
         }
-        let link = outbound?.connect(&req.host, req.port, req.timeout_ms)?;
-        Some(Cached { link, last_dbid: -1, last_use_s: now_s })
+        let (Some(outbound), Some(port)) = (outbound, req.port) else { return Err(ConnectError::BadAddress) };
+        let link = outbound.connect(&req.host, port, req.timeout_ms)?;
+        Ok(Cached { link, last_dbid: -1, last_use_s: now_s })
     }
 
     fn put_back(&mut self, name: Vec<u8>, cs: Cached) {
@@ -92,7 +93,8 @@ impl SocketCache {
 /// What MIGRATE was asked to do.
 struct Request {
     host: Vec<u8>,
-    port: u16,
+    /// The port as Redis reads it; `None` when negative.
+    port: Option<u16>,
     db: i64,
     timeout_ms: u64,
     copy: bool,
@@ -155,9 +157,15 @@ pub fn migrate(s: &mut Server, c: &mut Ctx) {
 /// failed before the outcome was known.
 fn attempt(s: &mut Server, c: &mut Ctx, req: &Request, name: &[u8], moving: &[Moving]) -> Result<(), SocketError> {
     let now_s = s.now.mono_ms / 1000;
-    let Some(mut cs) = s.migrate_sockets.take(s.outbound.as_mut(), &mut s.rng, name, req, now_s) else {
-        c.out.err("IOERR error or timeout connecting to the client");
-        return Ok(());
+    // A failure closes the connection (`cs` is dropped, not put back).
+    let failed = |e: LinkError, writing: bool| SocketError { writing, may_retry: e != LinkError::TimedOut };
+    let mut cs = match s.migrate_sockets.take(s.outbound.as_mut(), &mut s.rng, name, req, now_s) {
+        Ok(cs) => cs,
+        Err(ConnectError::BadAddress) => {
+            c.out.err("IOERR error or timeout connecting to the client");
+            return Ok(());
+        }
+        Err(ConnectError::Failed(e)) => return Err(failed(e, true)),
     };
     let mut request = Vec::new();
     if !req.auth.is_empty() {
@@ -177,8 +185,6 @@ fn attempt(s: &mut Server, c: &mut Ctx, req: &Request, name: &[u8], moving: &[Mo
         }
         encode(&mut request, &argv);
     }
-    // A failure closes the connection (`cs` is dropped, not put back).
-    let failed = |e: LinkError, writing: bool| SocketError { writing, may_retry: e != LinkError::TimedOut };
     cs.link.send(&request, req.timeout_ms).map_err(|e| failed(e, true))?;
     let auth = match req.auth.is_empty() {
         true => None,
@@ -253,7 +259,7 @@ fn target_error(c: &mut Ctx, msg: &[u8]) {
 fn parse(c: &mut Ctx) -> Option<Request> {
     let mut req = Request {
         host: c.arg(1).to_vec(),
-        port: 0,
+        port: None,
         db: 0,
         timeout_ms: 0,
         copy: false,
@@ -294,11 +300,29 @@ fn parse(c: &mut Ctx) -> Option<Request> {
     };
     req.timeout_ms = if timeout <= 0 { 1000 } else { timeout as u64 };
     req.db = db;
-    // Redis reads the port with atoi: a bad one fails at connection time.
-    req.port = core::str::from_utf8(c.arg(2)).ok().and_then(|p| p.parse().ok()).unwrap_or(0);
+    // Redis reads the port with atoi ("12x" is 12, "x" is 0) into an int,
+    // and the resolver takes it modulo 2^16; a negative one fails.
+    let port = atoi(c.arg(2)) as i32;
+    req.port = (port >= 0).then_some(port as u16);
     req.keys = match keys_from {
         Some(from) => (from..c.argc()).collect(),
         None => Vec::from([3]),
     };
     Some(req)
+}
+
+/// C's `atoi`: leading blanks, a sign, then digits up to the first other
+/// byte (0 when none); saturating instead of overflowing.
+fn atoi(s: &[u8]) -> i64 {
+    let s = &s[s.iter().take_while(|b| b" \t\n\x0b\x0c\r".contains(b)).count()..];
+    let (negative, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let n = digits
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0i64, |n, &d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+    if negative { -n } else { n }
 }

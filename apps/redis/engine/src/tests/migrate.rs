@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use super::harness::*;
-use crate::{LinkError, Outbound, OutboundLink};
+use crate::{ConnectError, LinkError, Outbound, OutboundLink};
 
 /// The target server, reachable at 10.0.0.2 on any port (anything else
 /// refuses).
@@ -40,13 +40,18 @@ struct Link {
 }
 
 impl Outbound for Net {
-    fn connect(&mut self, host: &[u8], _port: u16, _timeout_ms: u64) -> Option<Box<dyn OutboundLink>> {
+    fn connect(&mut self, host: &[u8], port: u16, _timeout_ms: u64) -> Result<Box<dyn OutboundLink>, ConnectError> {
         if host != b"10.0.0.2" {
-            return None;
+            return Err(ConnectError::BadAddress);
+        }
+        // Nothing listens on port 1.
+        if port == 1 {
+            self.connects.set(self.connects.get() + 1);
+            return Err(ConnectError::Failed(LinkError::Closed));
         }
         self.connects.set(self.connects.get() + 1);
         let client = self.target.borrow_mut().client();
-        Some(Box::new(Link {
+        Ok(Box::new(Link {
             target: self.target.clone(),
             client,
             sent: self.sent.clone(),
@@ -322,4 +327,30 @@ fn at_most_64_connections_are_cached() {
     }
     assert_eq!((net.connects.get(), net.open()), (70, 64));
     assert_eq!(cached_sockets(&mut h, c), "migrate_cached_sockets:64");
+}
+
+/// As in Redis, whose blocking connect reports only an unusable address: a
+/// refused connection fails when the request is written (retried once), and
+/// the port is read with atoi.
+#[test]
+fn a_refused_connection_is_a_write_error() {
+    let (mut h, net) = linked(false);
+    let c = h.client();
+    h.cmd(c, &["SET", "k", "v"]);
+    assert_eq!(
+        h.cmd(c, &["MIGRATE", "10.0.0.2", "1", "k", "0", "100"]),
+        "-IOERR error or timeout writing to target instance\r\n"
+    );
+    assert_eq!((net.connects.get(), net.open()), (2, 0));
+    assert_eq!(
+        h.cmd(c, &["MIGRATE", "10.0.0.2", "-1", "k", "0", "100"]),
+        "-IOERR error or timeout connecting to the client\r\n"
+    );
+    assert_eq!(h.cmd(c, &["MIGRATE", "10.0.0.2", " 6379x", "k", "0", "100", "COPY"]), "+OK\r\n");
+    // 65537 is port 1 to the resolver.
+    assert_eq!(
+        h.cmd(c, &["MIGRATE", "10.0.0.2", "65537", "k", "0", "100"]),
+        "-IOERR error or timeout writing to target instance\r\n"
+    );
+    assert_eq!(cached_sockets(&mut h, c), "migrate_cached_sockets:1");
 }
