@@ -10,7 +10,7 @@
 //! writer at once, so output-buffer limits and TCP back-pressure behave
 //! differently from the appliance.
 
-use redis_engine::{ClientId, Config, Outbound, OutboundError, Server, Time};
+use redis_engine::{ClientId, Config, ConnectError, LinkError, Outbound, OutboundLink, Server, Time};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -76,31 +76,63 @@ fn monotonic_us() -> u64 {
 struct HostOutbound;
 
 impl Outbound for HostOutbound {
-    fn exchange(
-        &mut self,
-        host: &[u8],
-        port: u16,
-        request: &[u8],
-        complete: &dyn Fn(&[u8]) -> bool,
-        timeout_ms: u64,
-    ) -> Result<Vec<u8>, OutboundError> {
+    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Result<Box<dyn OutboundLink>, ConnectError> {
+        use std::io::ErrorKind;
         use std::net::ToSocketAddrs;
-        let timeout = Duration::from_millis(timeout_ms.max(1));
-        let host = std::str::from_utf8(host).map_err(|_| OutboundError::Connect)?;
-        let addr = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(OutboundError::Connect)?;
-        let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|_| OutboundError::Connect)?;
-        stream.set_write_timeout(Some(timeout)).map_err(|_| OutboundError::Write)?;
-        stream.set_read_timeout(Some(timeout)).map_err(|_| OutboundError::Read)?;
-        stream.write_all(request).map_err(|_| OutboundError::Write)?;
-        let mut read = Vec::new();
+        let host = std::str::from_utf8(host).map_err(|_| ConnectError::BadAddress)?;
+        let addr = (host, port).to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(ConnectError::BadAddress)?;
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(timeout_ms.max(1))).map_err(|e| {
+            match e.kind() {
+                // What a non-blocking connect fails with at once.
+                ErrorKind::NetworkUnreachable | ErrorKind::AddrNotAvailable | ErrorKind::InvalidInput => {
+                    ConnectError::BadAddress
+                }
+                _ => ConnectError::Failed(link_error(e)),
+            }
+        })?;
+        let _ = stream.set_nodelay(true);
+        Ok(Box::new(HostLink { stream, pending: Vec::new() }))
+    }
+}
+
+struct HostLink {
+    stream: TcpStream,
+    /// Bytes read past the last line returned.
+    pending: Vec<u8>,
+}
+
+/// A socket error as a [`LinkError`].
+fn link_error(e: std::io::Error) -> LinkError {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => LinkError::TimedOut,
+        _ => LinkError::Closed,
+    }
+}
+
+impl OutboundLink for HostLink {
+    fn send(&mut self, data: &[u8], timeout_ms: u64) -> Result<(), LinkError> {
+        self.stream.set_write_timeout(Some(Duration::from_millis(timeout_ms.max(1)))).map_err(link_error)?;
+        self.stream.write_all(data).map_err(link_error)
+    }
+
+    fn read_line(&mut self, timeout_ms: u64) -> Result<Vec<u8>, LinkError> {
+        let deadline = Instant::now() + Duration::from_millis(timeout_ms.max(1));
         let mut buf = [0u8; 16 * 1024];
-        while !complete(&read) {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return Err(OutboundError::Read),
-                Ok(n) => read.extend_from_slice(&buf[..n]),
+        loop {
+            if let Some(line) = redis_engine::split_line(&mut self.pending) {
+                return Ok(line);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(LinkError::TimedOut);
+            }
+            self.stream.set_read_timeout(Some(left)).map_err(link_error)?;
+            match self.stream.read(&mut buf) {
+                Ok(0) => return Err(LinkError::Closed),
+                Ok(n) => self.pending.extend_from_slice(&buf[..n]),
+                Err(e) => return Err(link_error(e)),
             }
         }
-        Ok(read)
     }
 }
 

@@ -395,6 +395,28 @@ pub fn movable_key_positions(name: &str, argv: &[alloc::vec::Vec<u8>]) -> Option
             }
             return Some(keys);
         }
+        // Redis's key specs first: the key argument, unless KEYS is found
+        // searching back from the second-to-last argument; that spec is
+        // incomplete, so then `migrateGetKeys` decides: what follows KEYS
+        // (none when the key argument is not empty).
+        "migrate" => {
+            if !(2..argv.len().saturating_sub(1)).any(|i| argv[i].eq_ignore_ascii_case(b"keys")) {
+                return Some(alloc::vec![3]);
+            }
+            let mut i = 6;
+            while i < argv.len() {
+                let a = argv[i].to_ascii_lowercase();
+                match a.as_slice() {
+                    b"keys" if argv[3].is_empty() => return Some((i + 1..argv.len()).collect()),
+                    b"keys" => return Some(alloc::vec::Vec::new()),
+                    b"auth" => i += 1,
+                    b"auth2" => i += 2,
+                    _ => {}
+                }
+                i += 1;
+            }
+            return Some(alloc::vec![3]);
+        }
         "xread" | "xreadgroup" => {
             // The keys are the first half of what follows STREAMS.
             let at = argv.iter().position(|a| a.eq_ignore_ascii_case(b"streams"));

@@ -182,6 +182,25 @@ const KEY_FLAGS: &[(&str, &[&[&str]])] = &[
     ("spublish", &[&["not_key"]]),
 ];
 
+/// The subcommands that take a key (always argument 2): their arity and
+/// the key's flags, as Redis 7.0.15's COMMAND INFO gives them. Every other
+/// subcommand has no key.
+pub const SUBCOMMAND_KEYS: &[(&str, &str, i32, &[&str])] = &[
+    ("object", "encoding", 3, &["RO"]),
+    ("object", "freq", 3, &["RO"]),
+    ("object", "idletime", 3, &["RO"]),
+    ("object", "refcount", 3, &["RO"]),
+    ("memory", "usage", -3, &["RO"]),
+    ("xinfo", "consumers", 4, &["RO", "access"]),
+    ("xinfo", "groups", 3, &["RO", "access"]),
+    ("xinfo", "stream", -3, &["RO", "access"]),
+    ("xgroup", "create", -5, &["RW", "insert"]),
+    ("xgroup", "createconsumer", 5, &["RW", "insert"]),
+    ("xgroup", "delconsumer", 5, &["RW", "delete"]),
+    ("xgroup", "destroy", 4, &["RW", "delete"]),
+    ("xgroup", "setid", -5, &["RW", "update"]),
+];
+
 /// The flags of the `n`-th key (0-based) a call of `name` with `argv`
 /// names; empty for a command without key specs.
 pub fn key_flags(name: &str, argv: &[alloc::vec::Vec<u8>], n: usize) -> &'static [&'static str] {
@@ -190,8 +209,34 @@ pub fn key_flags(name: &str, argv: &[alloc::vec::Vec<u8>], n: usize) -> &'static
         let get = argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"));
         return if get { &["RW", "access", "update"] } else { &["OW", "update"] };
     }
+    // BITFIELD only reads with GET and OVERFLOW alone (`bitfieldGetKeys`).
+    if name == "bitfield" {
+        let mut i = 2;
+        while i < argv.len() {
+            let left = argv.len() - i - 1;
+            let a = argv[i].to_ascii_lowercase();
+            match a.as_slice() {
+                b"get" if left >= 2 => i += 3,
+                b"overflow" if left >= 1 => i += 2,
+                _ => return &["RW", "access", "update"],
+            }
+        }
+        return &["RO", "access"];
+    }
+    // MIGRATE's key specs are incomplete: Redis finds its keys with
+    // `migrateGetKeys`, which flags each one so.
+    if name == "migrate" {
+        return &["RW", "access", "delete"];
+    }
     let Some((_, specs)) = KEY_FLAGS.iter().find(|(c, _)| *c == name) else { return &[] };
     specs.get(n.min(specs.len().saturating_sub(1))).copied().unwrap_or(&[])
+}
+
+/// Whether every key spec of `name` is flagged `not_key` (the shard
+/// channels of SPUBLISH, SSUBSCRIBE, SUNSUBSCRIBE): to COMMAND GETKEYS,
+/// such a command has no key arguments.
+pub fn only_not_keys(name: &str) -> bool {
+    KEY_FLAGS.iter().find(|(c, _)| *c == name).is_some_and(|(_, specs)| specs.iter().all(|s| s.contains(&"not_key")))
 }
 
 #[cfg(test)]
@@ -208,6 +253,14 @@ mod tests {
         assert_eq!(key_flags("zunionstore", &[], 5), ["RO", "access"]);
         assert_eq!(key_flags("sort", &[], 1), ["OW", "update"]);
         assert!(key_flags("ping", &[], 0).is_empty());
+        assert_eq!(key_flags("migrate", &[], 1), ["RW", "access", "delete"]);
+        let bitfield = |v: &[&str]| key_flags("bitfield", &args(&[&["bitfield", "k"], v].concat()), 0);
+        assert_eq!(bitfield(&[]), ["RO", "access"]);
+        assert_eq!(bitfield(&["GET", "u8", "0", "OVERFLOW", "SAT"]), ["RO", "access"]);
+        assert_eq!(bitfield(&["get", "u8", "0", "set", "u8", "0", "1"]), ["RW", "access", "update"]);
+        assert_eq!(bitfield(&["get", "u8"]), ["RW", "access", "update"]);
+        assert!(only_not_keys("spublish") && only_not_keys("ssubscribe") && only_not_keys("sunsubscribe"));
+        assert!(!only_not_keys("publish") && !only_not_keys("get") && !only_not_keys("migrate"));
         // Every command with keys has flags.
         for spec in crate::commands::TABLE.iter().filter(|s| s.first_key > 0) {
             assert!(

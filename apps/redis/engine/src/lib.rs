@@ -89,6 +89,7 @@ pub mod util;
 #[cfg(test)]
 mod tests;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 pub use config::{Config, EvictionPolicy, Fsync, MemoryLimit, OutputLimit};
@@ -130,29 +131,54 @@ pub trait CommandObserver {
 }
 
 /// Outgoing connections, which the app provides for MIGRATE: connect to
-/// `host:port` (a numeric address; an app without name resolution fails
-/// others as `Connect`), send `request`, and read until `complete` says the
-/// bytes read so far hold every reply. Each step may take up to
-/// `timeout_ms`; the server waits meanwhile, as Redis's MIGRATE blocks it.
+/// `host:port` within `timeout_ms` (an app without name resolution takes
+/// numeric addresses only). The server waits meanwhile, as Redis's MIGRATE
+/// blocks it. The engine keeps the links it gets open between calls and
+/// drops (closes) them as Redis closes its cached MIGRATE sockets.
 pub trait Outbound {
-    fn exchange(
-        &mut self,
-        host: &[u8],
-        port: u16,
-        request: &[u8],
-        complete: &dyn Fn(&[u8]) -> bool,
-        timeout_ms: u64,
-    ) -> Result<Vec<u8>, OutboundError>;
+    fn connect(&mut self, host: &[u8], port: u16, timeout_ms: u64) -> Result<Box<dyn OutboundLink>, ConnectError>;
 }
 
-/// Why an [`Outbound`] exchange failed.
+/// Why an [`Outbound`] connection was not made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboundError {
-    /// No connection within the timeout (refused, unreachable, bad address).
-    Connect,
-    /// Sending the request failed or timed out.
-    Write,
-    /// The replies did not all arrive within the timeout, or the
-    /// connection closed first.
-    Read,
+pub enum ConnectError {
+    /// The address cannot be used at all (not resolvable, not numeric where
+    /// names are not resolved, no route): Redis's connect call fails at
+    /// once, and MIGRATE answers "error or timeout connecting".
+    BadAddress,
+    /// Refused, or not established within the timeout. Redis's blocking
+    /// connect does not report these: writing the request fails instead
+    /// (retried once on a new connection unless it timed out).
+    Failed(LinkError),
+}
+
+/// One outgoing connection; dropping it closes it. Each call may take up
+/// to `timeout_ms` (Redis's `connSyncWrite` and `connSyncReadLine`).
+pub trait OutboundLink {
+    /// Sends all of `data`.
+    fn send(&mut self, data: &[u8], timeout_ms: u64) -> Result<(), LinkError>;
+    /// Reads one line, up to and without its `\n` (and a `\r` before it).
+    fn read_line(&mut self, timeout_ms: u64) -> Result<Vec<u8>, LinkError>;
+}
+
+/// Takes the first complete line off `pending` (bytes an [`OutboundLink`]
+/// has read), without its `\n` and a `\r` before it; `None` until one has
+/// arrived.
+pub fn split_line(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let end = pending.iter().position(|&b| b == b'\n')?;
+    let mut line: Vec<u8> = pending.drain(..=end).collect();
+    line.pop();
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Some(line)
+}
+
+/// Why an [`OutboundLink`] call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkError {
+    /// The timeout passed first.
+    TimedOut,
+    /// The connection failed or was closed by the peer.
+    Closed,
 }

@@ -582,14 +582,18 @@ pub fn command(s: &mut Server, c: &mut Ctx) {
             }
         }
         b"list" => command_list(c),
-        b"getkeys" | b"getkeysandflags" if c.argc() >= 3 => {
+        b"getkeys" | b"getkeysandflags" if c.argc() >= 4 => {
             let args: Vec<Vec<u8>> = c.argv[2..].to_vec();
             let Some(spec) = s.lookup_command(&args[0]) else {
                 c.out.err("ERR Invalid command specified");
                 return;
             };
-            let positions = match command_key_positions(spec, &args) {
-                Ok(p) => p,
+            let found = match crate::introspect::subcommands_of(spec.name) {
+                Some(_) => subcommand_key_positions(spec.name, &args),
+                None => command_key_positions(spec, &args).map(|p| (p, None)),
+            };
+            let (positions, sub_flags) = match found {
+                Ok(found) => found,
                 Err(e) => {
                     c.out.err(e);
                     return;
@@ -599,7 +603,7 @@ pub fn command(s: &mut Server, c: &mut Ctx) {
             c.out.array(positions.len());
             for (n, i) in positions.into_iter().enumerate() {
                 if flags {
-                    let names = crate::keyspecs::key_flags(spec.name, &args, n);
+                    let names = sub_flags.unwrap_or_else(|| crate::keyspecs::key_flags(spec.name, &args, n));
                     c.out.array(2);
                     c.out.bulk(&args[i]);
                     c.out.array(names.len());
@@ -643,7 +647,13 @@ const COMMAND_HELP: &[&[u8]] = &[
 
 /// Where the keys are in `args` (a full command line of `spec`), or
 /// COMMAND GETKEYS's error.
+/// (Redis's `getKeysSubcommandImpl`: whether it has keys is checked before
+/// its arity.)
 fn command_key_positions(spec: &CommandSpec, args: &[Vec<u8>]) -> Result<Vec<usize>, &'static str> {
+    let movable = spec.flags & flags::MOVABLE_KEYS != 0;
+    if (spec.first_key == 0 && !movable) || crate::keyspecs::only_not_keys(spec.name) {
+        return Err("ERR The command has no key arguments");
+    }
     let argc = args.len() as i64;
     if (spec.arity > 0 && argc != i64::from(spec.arity)) || (spec.arity < 0 && argc < -i64::from(spec.arity)) {
         return Err("ERR Invalid number of arguments specified for command");
@@ -651,10 +661,37 @@ fn command_key_positions(spec: &CommandSpec, args: &[Vec<u8>]) -> Result<Vec<usi
     if let Some(positions) = crate::commands::movable_key_positions(spec.name, args) {
         return if positions.is_empty() { Err("ERR Invalid arguments specified for command") } else { Ok(positions) };
     }
-    if spec.first_key == 0 {
-        return Err("ERR The command has no key arguments");
+    // PFMERGE's source keys are a key spec of their own starting at
+    // argument 2: with none, Redis finds that spec's range empty, an error.
+    if spec.name == "pfmerge" && args.len() < 3 {
+        return Err("ERR Invalid arguments specified for command");
     }
     Ok(spec.key_positions(args.len()).collect())
+}
+
+/// COMMAND GETKEYS of a container command (`args[0]`): a subcommand is
+/// looked up (Redis's `lookupCommand`), and only the few with a key have
+/// any; the key's flags come with the positions.
+fn subcommand_key_positions(
+    container: &str,
+    args: &[Vec<u8>],
+) -> Result<(Vec<usize>, Option<&'static [&'static str]>), &'static str> {
+    let Some(sub) = args.get(1) else { return Err("ERR The command has no key arguments") };
+    let sub = String::from_utf8_lossy(sub).to_ascii_lowercase();
+    let known = crate::introspect::subcommands_of(container).is_some_and(|(_, subs)| subs.contains(&sub.as_str()));
+    if !known {
+        return Err("ERR Invalid command specified");
+    }
+    let Some(&(_, _, arity, flags)) =
+        crate::keyspecs::SUBCOMMAND_KEYS.iter().find(|(c, s, _, _)| *c == container && *s == sub)
+    else {
+        return Err("ERR The command has no key arguments");
+    };
+    let argc = args.len() as i64;
+    if (arity > 0 && argc != i64::from(arity)) || (arity < 0 && argc < -i64::from(arity)) {
+        return Err("ERR Invalid number of arguments specified for command");
+    }
+    Ok((Vec::from([2]), Some(flags)))
 }
 
 /// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN glob]:

@@ -357,6 +357,11 @@ pub(crate) fn read_string<I: Input + ?Sized>(r: &mut I, budget: &mut usize) -> R
     match read_len_or_enc(r)? {
         Ok(n) => {
             let n = usize::try_from(n).map_err(|_| LoadError::Corrupt("string length"))?;
+            // A length past the end of known input is corrupt data, not a
+            // value too big for memory.
+            if r.remaining().is_some_and(|left| n > left) {
+                return Err(LoadError::Truncated);
+            }
             charge(budget, n)?;
             read_vec(r, n)
         }
@@ -376,6 +381,9 @@ pub(crate) fn read_string<I: Input + ?Sized>(r: &mut I, budget: &mut usize) -> R
             // (and must not reserve memory).
             if len / 88 > clen {
                 return Err(LoadError::Corrupt("LZF-compressed string length"));
+            }
+            if r.remaining().is_some_and(|left| clen > left) {
+                return Err(LoadError::Truncated);
             }
             charge(budget, len)?;
             let compressed = read_vec(r, clen)?;

@@ -108,17 +108,21 @@ pub enum DecodeError {
 
 /// Decodes a verified payload (see [`verify`]) into a value, producing at
 /// most `budget` bytes of strings. Containers get hash seed `seed`.
+///
+/// As Redis's `restoreCommand` does, the object is read from the whole
+/// payload, trailer included, and whatever follows it is ignored: an
+/// object may run into the version and checksum bytes, and bytes between
+/// the object and the trailer are accepted.
 pub fn restore(payload: &[u8], seed: u64, budget: usize) -> Result<Value, DecodeError> {
-    let body = payload.get(..payload.len().checked_sub(10).ok_or(DecodeError::Bad)?).ok_or(DecodeError::Bad)?;
-    let mut r = SliceInput { data: body };
+    let mut r = SliceInput { data: payload };
     let mut budget = budget;
     let decoded = read_byte(&mut r).and_then(|kind| read_object(&mut r, kind, seed, &mut budget));
     let value = decoded.map_err(|e| match e {
         LoadError::OutOfMemory => DecodeError::TooBig,
         _ => DecodeError::Bad,
     })?;
-    // Nothing may follow the object, and (like Redis) it may not be empty.
-    if !r.data.is_empty() || value.is_empty() {
+    // Like Redis, an empty container is not a value.
+    if value.is_empty() {
         return Err(DecodeError::Bad);
     }
     Ok(value)

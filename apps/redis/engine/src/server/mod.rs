@@ -148,6 +148,8 @@ pub struct Server {
     observer: Option<Box<dyn CommandObserver>>,
     /// Outgoing connections (MIGRATE), when the app provides them.
     pub(crate) outbound: Option<Box<dyn crate::Outbound>>,
+    /// MIGRATE's cached connections.
+    pub(crate) migrate_sockets: crate::cmd::migrate::SocketCache,
     /// The data disk and what is being saved to it (see [`crate::persist`]).
     pub(crate) persist: Option<crate::persist::Persistence>,
     /// Connections receiving the replication stream (see [`crate::replica`]).
@@ -307,6 +309,7 @@ impl Server {
             dirty: Vec::new(),
             observer: None,
             outbound: None,
+            migrate_sockets: Default::default(),
             persist: None,
             replicas: Vec::new(),
             shutdown: false,

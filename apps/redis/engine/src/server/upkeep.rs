@@ -50,6 +50,7 @@ impl Server {
             self.broadcast_invalidations();
         }
         self.persist_tick();
+        self.migrate_sockets.close_idle(now.mono_ms / 1000);
         self.run_resumed();
     }
 
