@@ -19,6 +19,7 @@ mod bench;
 mod cargo;
 mod conformance;
 mod disk;
+mod diskimage;
 mod elf;
 mod fuzz;
 mod image;
