@@ -33,6 +33,11 @@ pub fn python_venv() -> PathBuf {
     repo_root().join("target/venv")
 }
 
+/// The UEFI-bootable disk of `app` for `arch` (`cargo xtask image --format uefi`).
+pub fn uefi_image_path(app: &str, arch: Arch) -> PathBuf {
+    image_dir().join(format!("{app}-{}-uefi.img", arch.name()))
+}
+
 /// The image file of `app` for `arch` (as written by `cargo xtask image`).
 pub fn image_path(app: &str, arch: Arch) -> PathBuf {
     image_dir().join(format!("{app}-{}.{}", arch.name(), arch.image_extension()))

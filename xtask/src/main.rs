@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's host tool.
 //!
 //! - `setup`: finds or installs the toolchain and QEMU.
-//! - `image --app NAME --arch ARCH [--release]`: builds a bootable image.
+//! - `image --app NAME --arch ARCH [--release] [--format elf|uefi] [--size SIZE] [-- ARGS]`: builds
+//!   a bootable image; `image config PATH [-- ARGS]` prints or changes a disk image's command line.
 //! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
 //!   [--forward HOST:GUEST]... [--disk [nvme:]PATH]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
@@ -36,8 +37,10 @@ const USAGE: &str = "usage: cargo xtask <command> [options]
 
 commands:
   setup                                   install or find the toolchain and QEMU
-  image --app NAME [--arch ARCH] [--release]
-                                          build a bootable image, print its path and size
+  image --app NAME [--arch ARCH] [--release] [--format elf|uefi] [--size SIZE] [-- KERNEL ARGS [-- APP ARGS]]
+                                          build a bootable image, print its path and size (elf: for
+                                          -kernel; uefi: a GPT disk with the command line stored in it)
+  image config PATH [-- ARGS]             print or replace the command line stored in a uefi disk image
   run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
       [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk [nvme:]PATH]...
       [-- KERNEL ARGS]
@@ -119,13 +122,50 @@ fn app_option(args: &mut Args) -> Result<String> {
 }
 
 fn image_command(args: &mut Args) -> Result<ExitCode> {
+    if args.subcommand("config") {
+        return image_config(args);
+    }
     let app = app_option(args)?;
     let arch = arch_option(args)?;
     let release = args.flag("--release");
+    let format = args.value("--format")?.unwrap_or_else(|| "elf".into());
+    let size = match args.value("--size")? {
+        None => None,
+        Some(s) => Some(
+            qemu_tests::datadisk::parse_size(&s)
+                .ok_or_else(|| format!("bad --size '{s}': use for example 64M or 1G"))?,
+        ),
+    };
+    let cmdline = args.rest().join(" ");
     args.finish()?;
-    let image = image::build(&app, arch, release)?;
+    let image = match format.as_str() {
+        "elf" => {
+            if size.is_some() || !cmdline.is_empty() {
+                return Err("--size and `-- ARGS` are for disk images: add --format uefi".into());
+            }
+            image::build(&app, arch, release)?
+        }
+        "uefi" => image::build_uefi(&app, arch, release, size.unwrap_or(diskimage::DEFAULT_SIZE), &cmdline)?,
+        other => return Err(format!("unknown --format '{other}': use elf or uefi")),
+    };
     let size = std::fs::metadata(&image).map(|m| m.len()).unwrap_or(0);
     println!("{} ({} KiB)", image.display(), size.div_ceil(1024));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `image config PATH [-- ARGS]`: prints the command line stored in a disk
+/// image, or replaces it (in place, without rebuilding).
+fn image_config(args: &mut Args) -> Result<ExitCode> {
+    let path = args.positional().ok_or("missing PATH: `cargo xtask image config PATH [-- ARGS]`")?;
+    let had_rest = args.separated();
+    let cmdline = args.rest().join(" ");
+    args.finish()?;
+    let path = std::path::PathBuf::from(path);
+    if had_rest {
+        diskimage::write_cmdline(&path, &cmdline)?;
+        step(&format!("{}: command line set", path.display()));
+    }
+    println!("{}", diskimage::read_cmdline(&path)?);
     Ok(ExitCode::SUCCESS)
 }
 
