@@ -5,6 +5,7 @@
 
 pub mod datadisk;
 pub mod disk;
+pub mod firmware;
 mod machine;
 pub mod network;
 pub mod packet;
@@ -12,6 +13,7 @@ mod profile;
 pub mod redis;
 pub mod resp;
 
+pub use firmware::Firmware;
 pub use machine::{Boot, Failure, Machine, console_timestamp};
 pub use profile::{Accelerator, Arch, ExitConvention, Profile};
 

@@ -1,5 +1,6 @@
 //! Booting an appliance under QEMU and watching its serial console.
 
+use crate::firmware::Firmware;
 use crate::profile::{Accelerator, Arch, ExitConvention, Profile};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -11,16 +12,20 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct Boot {
     pub profile: Profile,
+    /// The kernel image (`-kernel`), or with firmware, the disk image it boots.
     pub image: PathBuf,
     /// Guest RAM, in QEMU's syntax (`128M`); the profile's default if `None`.
     pub memory: Option<String>,
-    /// The kernel command line (kernel parameters, then `--` and app arguments).
+    /// The kernel command line (kernel parameters, then `--` and app
+    /// arguments); with firmware, the one stored in the disk image counts.
     pub cmdline: String,
     /// Extra QEMU arguments (devices, network back ends).
     pub qemu_args: Vec<String>,
     /// Start the guest's real-time clock on a host second (see
     /// [`Boot::host_aligned_clock`]).
     pub align_clock: bool,
+    /// How QEMU starts the guest: `-kernel`, or firmware booting `image` as a disk.
+    pub firmware: Firmware,
 }
 
 impl Boot {
@@ -35,7 +40,33 @@ impl Boot {
                 profile.arch
             ));
         }
-        Ok(Boot { profile, image, memory: None, cmdline: String::new(), qemu_args: Vec::new(), align_clock: false })
+        Ok(Boot {
+            profile,
+            image,
+            memory: None,
+            cmdline: String::new(),
+            qemu_args: Vec::new(),
+            align_clock: false,
+            firmware: Firmware::Direct,
+        })
+    }
+
+    /// Boots the disk image `image` on `machine` through `firmware`, as a
+    /// hypervisor would (the command line is the one stored in the image).
+    pub fn disk_image(image: &std::path::Path, machine: &str, firmware: Firmware) -> Result<Boot, String> {
+        let profile = Profile::load(machine)?;
+        if !image.exists() {
+            return Err(format!("no disk image {}: build one with `cargo xtask image --format uefi`", image.display()));
+        }
+        Ok(Boot {
+            profile,
+            image: image.to_path_buf(),
+            memory: None,
+            cmdline: String::new(),
+            qemu_args: Vec::new(),
+            align_clock: false,
+            firmware,
+        })
     }
 
     pub fn cmdline(mut self, cmdline: &str) -> Boot {
@@ -72,11 +103,13 @@ impl Boot {
             .args(["-accel", Accelerator::detect(arch).qemu_arg()])
             .args(["-m", self.memory.as_deref().unwrap_or(&self.profile.memory)])
             .args(["-smp", "1", "-display", "none", "-monitor", "none", "-no-reboot"])
-            .args(["-serial", serial])
-            .arg("-kernel")
-            .arg(&self.image)
-            .args(["-append", &self.cmdline])
-            .args(if self.align_clock { rtc_at_next_host_second(qemu_clock_start_lead(arch)) } else { Vec::new() })
+            .args(["-serial", serial]);
+        if let Firmware::Direct = self.firmware {
+            cmd.arg("-kernel").arg(&self.image).args(["-append", &self.cmdline]);
+        } else {
+            cmd.args(self.firmware.qemu_args(arch, &self.image));
+        }
+        cmd.args(if self.align_clock { rtc_at_next_host_second(qemu_clock_start_lead(arch)) } else { Vec::new() })
             .args(&self.qemu_args);
         cmd
     }

@@ -3,6 +3,7 @@
 //! - `setup`: finds or installs the toolchain and QEMU.
 //! - `image --app NAME --arch ARCH [--release] [--format elf|uefi] [--size SIZE] [-- ARGS]`: builds
 //!   a bootable image; `image config PATH [-- ARGS]` prints or changes a disk image's command line.
+//! - `run --image PATH [--firmware uefi|uboot]`: boots a disk image through firmware (same options).
 //! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
 //!   [--forward HOST:GUEST]... [--disk [nvme:]PATH]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
@@ -30,7 +31,7 @@ mod toolchain;
 use args::Args;
 use qemu_tests::disk::{DiskAttachment, Interface};
 use qemu_tests::network::{self, Backend, Forward, Network, Transport};
-use qemu_tests::{Arch, Boot, Profile};
+use qemu_tests::{Arch, Boot, Firmware, Profile};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
@@ -44,11 +45,13 @@ commands:
   run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
       [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk [nvme:]PATH]...
       [-- KERNEL ARGS]
+  run --image PATH [--firmware uefi|uboot] [--arch ARCH] [same options, no -- ARGS]
                                           build and boot under QEMU, console on this terminal;
                                           apps with ports (echo: 7007->7) get a virtio-net NIC
                                           on passt forwarding 127.0.0.1:HOST to the guest;
                                           each --disk attaches a virtio-blk data disk
-                                          (nvme:PATH: an NVMe one; nvme4k:PATH: 4096-byte blocks)
+                                          (nvme:PATH: an NVMe one; nvme4k:PATH: 4096-byte blocks);
+                                          --image boots a uefi disk image through firmware, no -kernel
   test [--arch x86_64|aarch64|all] [--no-bench]
                                           formatting, lints, host tests, QEMU-booted tests and a
                                           benchmark smoke run (bench --quick)
@@ -161,6 +164,14 @@ fn image_config(args: &mut Args) -> Result<ExitCode> {
     let cmdline = args.rest().join(" ");
     args.finish()?;
     let path = std::path::PathBuf::from(path);
+    let files = diskimage::locate(&path)?;
+    step(&format!(
+        "{}: /APPLIANCE/KERNEL at LBA {} ({} bytes), /APPLIANCE/CMDLINE at LBA {}",
+        path.display(),
+        files.kernel.lba,
+        files.kernel.bytes,
+        files.cmdline.lba
+    ));
     if had_rest {
         diskimage::write_cmdline(&path, &cmdline)?;
         step(&format!("{}: command line set", path.display()));
@@ -170,7 +181,18 @@ fn image_config(args: &mut Args) -> Result<ExitCode> {
 }
 
 fn run_command(args: &mut Args) -> Result<ExitCode> {
-    let app = app_option(args)?;
+    // `--image PATH`: a disk image booted through firmware; its file name
+    // (NAME-ARCH-uefi.img) names the app, for the default port forwards.
+    let disk_image = args.value("--image")?.map(std::path::PathBuf::from);
+    let firmware_name = args.value("--firmware")?;
+    let app = match &disk_image {
+        None if firmware_name.is_some() => return Err("--firmware boots a disk image: add --image PATH".into()),
+        None => app_option(args)?,
+        Some(path) => {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.split('-').next().unwrap_or_default().to_string()
+        }
+    };
     let machine = args.value("--machine")?;
     let transport = match args.value("--transport")? {
         None => None,
@@ -181,7 +203,10 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
             Arch::parse(&name).ok_or_else(|| format!("unknown architecture '{name}': use x86_64 or aarch64"))?
         }
         (Some(m), None) => Profile::load(m)?.arch,
-        (None, None) => Arch::host(),
+        (None, None) => match &disk_image {
+            Some(path) => diskimage::arch_of(path)?,
+            None => Arch::host(),
+        },
     };
     // Without --machine, the architecture's machine for the transport (on
     // x86_64, virtio-mmio needs microvm; aarch64 virt has both).
@@ -243,6 +268,11 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     let memory = args.value("--memory")?;
     let release = args.flag("--release");
     let cmdline = args.rest().join(" ");
+    if disk_image.is_some() && args.separated() {
+        return Err("a disk image boots with the command line stored in it: change that with \
+                    `cargo xtask image config PATH -- ARGS`"
+            .into());
+    }
     args.finish()?;
 
     setup::ensure_qemu(arch)?;
@@ -252,7 +282,29 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     } else {
         backend
     };
-    let image = image::build(&app, arch, release)?;
+    let (image, firmware) = match disk_image {
+        None => (image::build(&app, arch, release)?, Firmware::Direct),
+        Some(path) => {
+            let firmware = match firmware_name.as_deref().unwrap_or("uefi") {
+                "uefi" => {
+                    setup::ensure_uefi_firmware(arch)?;
+                    Firmware::uefi(arch)?
+                }
+                "uboot" => {
+                    setup::ensure_uboot()?;
+                    Firmware::uboot(arch)?
+                }
+                "bios" => return Err("--firmware bios: the BIOS loader is not part of the image yet; use uefi".into()),
+                other => return Err(format!("unknown --firmware '{other}': use uefi (or uboot on aarch64)")),
+            };
+            step(&format!(
+                "disk image {} ({arch}), command line {:?}",
+                path.display(),
+                diskimage::read_cmdline(&path)?
+            ));
+            (path, firmware)
+        }
+    };
     let network = Network::start(backend, transport, &forwards)?;
     step(&format!("network: {}", network.description));
     let cmdline = match backend {
@@ -266,7 +318,7 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         qemu_args.extend(disk.qemu_args(index, transport));
     }
     // A user compares the appliance's clock with the host's (TIME, PXAT).
-    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args, align_clock: true };
+    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args, align_clock: true, firmware };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
         profile.name,
@@ -376,6 +428,8 @@ fn lint() -> Result<ExitCode> {
     for arch in Arch::ALL {
         step(&format!("clippy: kernel and apps for {arch}"));
         image::clippy(arch)?;
+        step(&format!("clippy: the UEFI loader for {arch}"));
+        image::clippy_loader(arch)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -85,26 +85,39 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
-pub fn boot(image: efi::Handle, kernel: &[u8], cmdline: &str) -> Result<Infallible, String> {
-    // The 64-byte Image header: text_offset at 8, image_size at 16, magic at 56.
-    if kernel.len() < 64 || &kernel[56..60] != IMAGE_MAGIC {
+pub fn boot(image: efi::Handle, mut file: efi::File, cmdline: &str) -> Result<Infallible, String> {
+    // The 64-byte Image header: text_offset at 8, image_size at 16, magic
+    // at 56. The rest is read straight to its place, before anything else
+    // can take that memory.
+    let mut header = [0u8; 64];
+    let len = file.size();
+    if len < header.len() {
+        return Err("\\APPLIANCE\\KERNEL is not an arm64 Image (too short)".into());
+    }
+    file.read(&mut header)?;
+    if &header[56..60] != IMAGE_MAGIC {
         return Err("\\APPLIANCE\\KERNEL is not an arm64 Image (no ARM\\x64 magic)".into());
     }
-    let (text_offset, image_size) = (u64_at(kernel, 8), u64_at(kernel, 16));
+    let (text_offset, image_size) = (u64_at(&header, 8), u64_at(&header, 16));
     let dest = RAM_BASE + text_offset;
-    let size = image_size.max(kernel.len() as u64).next_multiple_of(efi::PAGE);
+    let size = image_size.max(len as u64).next_multiple_of(efi::PAGE);
     efi::allocate_at(dest, (size / efi::PAGE) as usize, efi::LOADER_DATA).map_err(|s| {
         format!(
-            "cannot place the kernel at {dest:#x}..{:#x}, where it is linked: the firmware holds that memory ({})",
+            "cannot place the kernel at {dest:#x}..{:#x}, where it is linked: the firmware holds that memory \
+             ({}{}); give the machine more RAM (AAVMF keeps it free from 256 MiB)",
             dest + size,
-            status(s)
+            status(s),
+            efi::describe(dest, dest + size)
         )
     })?;
     // SAFETY: [dest, dest + size) was just allocated to us (identity-mapped).
     unsafe {
-        core::ptr::copy_nonoverlapping(kernel.as_ptr(), dest as usize as *mut u8, kernel.len());
-        core::ptr::write_bytes((dest as usize as *mut u8).add(kernel.len()), 0, size as usize - kernel.len());
+        let at = dest as usize as *mut u8;
+        core::ptr::copy_nonoverlapping(header.as_ptr(), at, header.len());
+        file.read_to(at.add(header.len()), len - header.len())?;
+        core::ptr::write_bytes(at.add(len), 0, size as usize - len);
     }
+    drop(file);
 
     let Some(firmware_dtb) = efi::configuration_table(efi::DEVICE_TREE) else {
         return Err("no device tree: ACPI-only machines are not supported yet".into());

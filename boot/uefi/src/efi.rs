@@ -211,63 +211,126 @@ pub fn allocate_below(max: u64, pages: usize, memory_type: u32) -> Result<u64, S
     if status == SUCCESS { Ok(addr) } else { Err(status) }
 }
 
-/// Reads the whole file at `path` (like `\APPLIANCE\KERNEL`) from the
-/// volume this loader was loaded from.
-pub fn read_file(image: Handle, path: &str) -> Result<Vec<u8>, String> {
-    let bs = boot_services();
-    let mut name: Vec<u16> = path.encode_utf16().collect();
-    name.push(0);
-    let fail = |what: &str, status: Status| alloc::format!("{what} {path}: EFI status {:#x}", status & !ERROR_BIT);
-    // SAFETY: boot service calls with valid pointers; each protocol
-    // pointer the firmware returns is used only while boot services run.
-    unsafe {
-        let mut loaded: *mut c_void = core::ptr::null_mut();
-        let status = (bs.handle_protocol)(image, &LOADED_IMAGE, &mut loaded);
-        if status != SUCCESS {
-            return Err(fail("no LoadedImage protocol to find", status));
+/// A file open for reading on the volume this loader was loaded from.
+pub struct File {
+    handle: *mut FileProtocol,
+    path: String,
+    size: usize,
+}
+
+fn failure(what: &str, path: &str, status: Status) -> String {
+    alloc::format!("{what} {path}: EFI status {:#x}", status & !ERROR_BIT)
+}
+
+impl File {
+    /// Opens `path` (like `\APPLIANCE\KERNEL`) for reading.
+    pub fn open(image: Handle, path: &str) -> Result<File, String> {
+        let bs = boot_services();
+        let mut name: Vec<u16> = path.encode_utf16().collect();
+        name.push(0);
+        // SAFETY: boot service calls with valid pointers; each protocol
+        // pointer the firmware returns is used only while boot services run.
+        unsafe {
+            let mut loaded: *mut c_void = core::ptr::null_mut();
+            let status = (bs.handle_protocol)(image, &LOADED_IMAGE, &mut loaded);
+            if status != SUCCESS {
+                return Err(failure("no LoadedImage protocol to find", path, status));
+            }
+            let device = (*(loaded as *mut LoadedImage)).device_handle;
+            let mut fs: *mut c_void = core::ptr::null_mut();
+            let status = (bs.handle_protocol)(device, &SIMPLE_FILE_SYSTEM, &mut fs);
+            if status != SUCCESS {
+                return Err(failure("the boot volume has no file system to read", path, status));
+            }
+            let fs = fs as *mut SimpleFileSystem;
+            let mut root: *mut FileProtocol = core::ptr::null_mut();
+            let status = ((*fs).open_volume)(fs, &mut root);
+            if status != SUCCESS {
+                return Err(failure("cannot open the boot volume to read", path, status));
+            }
+            let mut handle: *mut FileProtocol = core::ptr::null_mut();
+            let status = ((*root).open)(root, &mut handle, name.as_ptr(), 1, 0); // EFI_FILE_MODE_READ
+            ((*root).close)(root);
+            if status != SUCCESS {
+                return Err(failure("cannot open", path, status));
+            }
+            let mut file = File { handle, path: String::from(path), size: 0 };
+            // EFI_FILE_INFO: Size (u64), FileSize (u64), ... then the name.
+            let mut info = [0u64; 64];
+            let mut info_size = core::mem::size_of_val(&info);
+            let status = ((*handle).get_info)(handle, &FILE_INFO, &mut info_size, info.as_mut_ptr().cast());
+            if status != SUCCESS {
+                return Err(failure("cannot get the size of", path, status));
+            }
+            file.size = info[1] as usize;
+            Ok(file)
         }
-        let device = (*(loaded as *mut LoadedImage)).device_handle;
-        let mut fs: *mut c_void = core::ptr::null_mut();
-        let status = (bs.handle_protocol)(device, &SIMPLE_FILE_SYSTEM, &mut fs);
-        if status != SUCCESS {
-            return Err(fail("the boot volume has no file system to read", status));
-        }
-        let fs = fs as *mut SimpleFileSystem;
-        let mut root: *mut FileProtocol = core::ptr::null_mut();
-        let status = ((*fs).open_volume)(fs, &mut root);
-        if status != SUCCESS {
-            return Err(fail("cannot open the boot volume to read", status));
-        }
-        let mut file: *mut FileProtocol = core::ptr::null_mut();
-        let status = ((*root).open)(root, &mut file, name.as_ptr(), 1, 0); // EFI_FILE_MODE_READ
-        ((*root).close)(root);
-        if status != SUCCESS {
-            return Err(fail("cannot open", status));
-        }
-        // EFI_FILE_INFO: Size (u64), FileSize (u64), ... then the name.
-        let mut info = [0u64; 64];
-        let mut info_size = core::mem::size_of_val(&info);
-        let status = ((*file).get_info)(file, &FILE_INFO, &mut info_size, info.as_mut_ptr().cast());
-        if status != SUCCESS {
-            ((*file).close)(file);
-            return Err(fail("cannot get the size of", status));
-        }
-        let size = info[1] as usize;
-        let mut data: Vec<u8> = Vec::with_capacity(size);
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Reads the next `len` bytes to `dest`.
+    ///
+    /// # Safety
+    /// `dest` must be valid for `len` bytes of writes.
+    pub unsafe fn read_to(&mut self, dest: *mut u8, len: usize) -> Result<(), String> {
         let mut done = 0;
-        while done < size {
-            let mut chunk = size - done;
-            let status = ((*file).read)(file, &mut chunk, data.as_mut_ptr().add(done));
+        while done < len {
+            let mut chunk = len - done;
+            // SAFETY: the file is open; dest + done .. dest + len is writable
+            // (the caller's promise).
+            let status = unsafe { ((*self.handle).read)(self.handle, &mut chunk, dest.add(done)) };
             if status != SUCCESS || chunk == 0 {
-                ((*file).close)(file);
-                return Err(fail("cannot read", status));
+                return Err(failure("cannot read", &self.path, status));
             }
             done += chunk;
         }
-        data.set_len(size);
-        ((*file).close)(file);
-        Ok(data)
+        Ok(())
     }
+
+    /// Reads the next `buf.len()` bytes.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        // SAFETY: the buffer is writable for its length.
+        unsafe { self.read_to(buf.as_mut_ptr(), buf.len()) }
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        if system_table().is_some() {
+            // SAFETY: the handle is open (closed only here).
+            unsafe { ((*self.handle).close)(self.handle) };
+        }
+    }
+}
+
+/// Reads the whole file at `path` from the volume this loader was loaded from.
+pub fn read_file(image: Handle, path: &str) -> Result<Vec<u8>, String> {
+    let mut file = File::open(image, path)?;
+    let mut data = alloc::vec![0u8; file.size()];
+    file.read(&mut data)?;
+    Ok(data)
+}
+
+/// What holds [start, end) in the memory map, for an error message: the
+/// regions that overlap it and are not free (conventional) memory.
+pub fn describe(start: u64, end: u64) -> String {
+    let mut map = MemoryMap::new();
+    if map.refresh().is_err() {
+        return String::new();
+    }
+    let mut text = String::new();
+    for d in map.iter().filter(|d| d.kind != 7 && d.start < end && start < d.start + d.pages * PAGE) {
+        text.push_str(&alloc::format!(
+            "; {:#x}..{:#x} is UEFI memory type {}",
+            d.start,
+            d.start + d.pages * PAGE,
+            d.kind
+        ));
+    }
+    text
 }
 
 /// One UEFI memory map entry (EFI_MEMORY_DESCRIPTOR, without its padding).
@@ -345,7 +408,6 @@ impl MemoryMap {
         }
     }
 
-    #[cfg(target_arch = "aarch64")]
     pub fn iter(&self) -> impl Iterator<Item = Descriptor> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }

@@ -51,18 +51,18 @@ extern "efiapi" fn efi_main(image: efi::Handle, system_table: *mut efi::SystemTa
 
 #[cfg(target_os = "uefi")]
 fn load(image: efi::Handle) -> Result<core::convert::Infallible, alloc::string::String> {
-    let kernel = efi::read_file(image, "\\APPLIANCE\\KERNEL")?;
     let block = efi::read_file(image, "\\APPLIANCE\\CMDLINE")?;
     if block.len() != CMDLINE_BYTES {
         return Err(alloc::format!("\\APPLIANCE\\CMDLINE is {} bytes, not {CMDLINE_BYTES}", block.len()));
     }
     let end = block.iter().position(|&b| b == 0).ok_or("\\APPLIANCE\\CMDLINE has no terminating NUL")?;
     let cmdline = core::str::from_utf8(&block[..end]).map_err(|_| "\\APPLIANCE\\CMDLINE is not UTF-8")?;
+    let kernel = efi::File::open(image, "\\APPLIANCE\\KERNEL")?;
     efi::print(&alloc::format!(
         "appliance loader: kernel {} KiB, command line \"{cmdline}\"\n",
-        kernel.len().div_ceil(1024)
+        kernel.size().div_ceil(1024)
     ));
-    arch::boot(image, &kernel, cmdline)
+    arch::boot(image, kernel, cmdline)
 }
 
 #[cfg(target_os = "uefi")]

@@ -97,14 +97,21 @@ fn status(s: efi::Status) -> String {
     format!("EFI status {:#x}", s & (usize::MAX >> 1))
 }
 
-pub fn boot(image: efi::Handle, kernel: &[u8], cmdline: &str) -> Result<Infallible, String> {
-    let elf = elf::parse(kernel)?;
+pub fn boot(image: efi::Handle, mut file: efi::File, cmdline: &str) -> Result<Infallible, String> {
+    let mut kernel = alloc::vec![0u8; file.size()];
+    file.read(&mut kernel)?;
+    drop(file);
+    let elf = elf::parse(&kernel)?;
 
     // The segments, at their physical addresses (the kernel is linked there).
     let lo = elf.segments.iter().map(|s| s.paddr).min().unwrap_or(0) & !(efi::PAGE - 1);
     let hi = elf.segments.iter().map(|s| s.paddr + s.mem_size).max().unwrap_or(0).next_multiple_of(efi::PAGE);
     efi::allocate_at(lo, ((hi - lo) / efi::PAGE) as usize, efi::LOADER_DATA).map_err(|s| {
-        format!("cannot place the kernel at {lo:#x}..{hi:#x}: the firmware holds that memory ({})", status(s))
+        format!(
+            "cannot place the kernel at {lo:#x}..{hi:#x}, where it is linked: the firmware holds that memory ({}{})",
+            status(s),
+            efi::describe(lo, hi)
+        )
     })?;
     for s in &elf.segments {
         // SAFETY: [paddr, paddr + mem_size) lies in the pages just allocated

@@ -87,6 +87,7 @@ impl Guest {
             qemu_args,
             // Boot time is measured from the launch: no waiting for a second.
             align_clock: false,
+            firmware: qemu_tests::Firmware::Direct,
         };
         let started = Instant::now();
         let mut qemu = boot

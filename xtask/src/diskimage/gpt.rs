@@ -18,6 +18,7 @@ const ENTRY_SECTORS: u64 = ENTRIES * ENTRY_SIZE / SECTOR;
 /// The first LBA a partition may use (after the MBR, header and entries).
 pub const FIRST_USABLE_LBA: u64 = 2 + ENTRY_SECTORS;
 /// Bytes of LBA 0 that belong to BIOS boot code, never written here.
+#[allow(dead_code)] // the BIOS module writes them
 pub const MBR_BOOT_CODE_BYTES: usize = 440;
 
 /// A GUID in its on-disk byte order (the first three fields little-endian).

@@ -23,6 +23,8 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+/// Bytes of LBA 0 left for BIOS boot code (the BIOS module writes them).
+#[allow(unused_imports)]
 pub use gpt::MBR_BOOT_CODE_BYTES;
 
 pub const SECTOR: u64 = gpt::SECTOR;
