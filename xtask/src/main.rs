@@ -73,7 +73,7 @@ ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qe
 
 /// Host crates whose unit tests run on this machine (the bare-metal crates
 /// are exercised by the QEMU-booted tests in `qemu-tests`).
-const HOST_TESTED: &[&str] = &["redis-engine", "store", "xtask", "kernel", "boot"];
+const HOST_TESTED: &[&str] = &["redis-engine", "store", "xtask", "kernel", "boot", "uefi-loader"];
 
 /// A failure with a message that says what to do next.
 pub type Result<T> = std::result::Result<T, String>;
@@ -369,6 +369,9 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
         image::build("echo", arch, false)?;
         // tests/tests/redis.rs boots the Redis appliance.
         image::build("redis", arch, false)?;
+        // tests/tests/uefi.rs boots its disk image through firmware (and
+        // stores its own command line in a copy).
+        image::build_uefi("redis", arch, false, diskimage::DEFAULT_SIZE, "")?;
     }
     step(&format!("QEMU-booted tests ({})", arches.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
     let filters: Vec<String> = Arch::ALL

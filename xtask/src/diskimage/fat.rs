@@ -108,9 +108,9 @@ fn name_entries(name: &str, n: usize, attr: u8, cluster: u32, size: u32) -> Resu
     let tail = format!("~{n}");
     alias[..stem.len()].copy_from_slice(&stem);
     alias[stem.len()..stem.len() + tail.len()].copy_from_slice(tail.as_bytes());
-    let checksum = alias.iter().fold(0u8, |sum, &b| (sum >> 1 | sum << 7).wrapping_add(b));
+    let checksum = alias.iter().fold(0u8, |sum, &b| sum.rotate_right(1).wrapping_add(b));
     let mut units: Vec<u16> = name.encode_utf16().collect();
-    if units.len() % 13 != 0 {
+    if !units.len().is_multiple_of(13) {
         units.push(0);
         units.resize(units.len().div_ceil(13) * 13, 0xFFFF);
     }
@@ -430,7 +430,7 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!((entries[0][0], entries[0][11]), (0x41, ATTR_LONG_NAME));
         assert_eq!(&entries[1][..11], b"APPLIA~1   ");
-        assert_eq!(entries[0][13], entries[1][..11].iter().fold(0u8, |s, &b| (s >> 1 | s << 7).wrapping_add(b)));
+        assert_eq!(entries[0][13], entries[1][..11].iter().fold(0u8, |s, &b| s.rotate_right(1).wrapping_add(b)));
         assert_eq!(name_entries("A-VERY-LONG-FILE-NAME.TXT", 2, 0, 0, 0).unwrap().len(), 3);
     }
 

@@ -100,7 +100,7 @@ fn hash16(parts: &[&[u8]]) -> [u8; 16] {
 pub fn write(path: &Path, arch: Arch, size: u64, loader: &[u8], kernel: &[u8], cmdline: &str) -> Result<Files> {
     let cmdline = cmdline_block(cmdline)?;
     let sectors = size / SECTOR;
-    if size % (1 << 20) != 0 || sectors < ESP_FIRST_LBA + 34 {
+    if !size.is_multiple_of(1 << 20) || sectors < ESP_FIRST_LBA + 34 {
         return Err(format!("bad disk size {size}: use a whole number of MiB (for example --size 64M)"));
     }
     let file = File::options()
