@@ -35,6 +35,31 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
+/// The physical range the loadable segments cover, from the start of the
+/// file alone (the ELF header and program headers must lie in `head`):
+/// so the range can be claimed before the rest of the file is read.
+pub fn load_span(head: &[u8]) -> Result<(u64, u64), &'static str> {
+    if head.get(..6) != Some(b"\x7fELF\x02\x01") || u16_at(head, 18) != Some(62) {
+        return Err("\\APPLIANCE\\KERNEL is not an x86_64 ELF file");
+    }
+    let bad = "\\APPLIANCE\\KERNEL's program headers are not at its start";
+    let (phoff, phentsize, phnum) =
+        (u64_at(head, 32).ok_or(bad)? as usize, u16_at(head, 54).ok_or(bad)? as usize, u16_at(head, 56).ok_or(bad)?);
+    let (mut lo, mut hi) = (u64::MAX, 0);
+    for i in 0..usize::from(phnum) {
+        let ph = head.get(phoff + i * phentsize..phoff + (i + 1) * phentsize).ok_or(bad)?;
+        let (paddr, mem_size) = (u64_at(ph, 24).ok_or(bad)?, u64_at(ph, 40).ok_or(bad)?);
+        if u32_at(ph, 0) == Some(PT_LOAD) && mem_size > 0 {
+            lo = lo.min(paddr);
+            hi = hi.max(paddr.checked_add(mem_size).ok_or(bad)?);
+        }
+    }
+    if lo >= hi {
+        return Err("\\APPLIANCE\\KERNEL has no loadable segments");
+    }
+    Ok((lo, hi))
+}
+
 pub fn parse(elf: &[u8]) -> Result<Kernel, &'static str> {
     // e_ident: magic, ELFCLASS64, little-endian; e_machine EM_X86_64 (62).
     if elf.get(..6) != Some(b"\x7fELF\x02\x01") || u16_at(elf, 18) != Some(62) {
@@ -121,6 +146,8 @@ mod tests {
         let kernel = parse(&kernel_elf()).unwrap();
         assert_eq!(kernel.pvh_entry, 0x0020_1000);
         assert_eq!(kernel.segments, [Segment { paddr: 0x20_1000, offset: 0x300, file_size: 16, mem_size: 4096 }]);
+        assert_eq!(load_span(&kernel_elf()[..0x100]), Ok((0x20_1000, 0x20_2000)));
+        assert!(load_span(&kernel_elf()[..100]).is_err(), "the program headers are cut off");
     }
 
     #[test]

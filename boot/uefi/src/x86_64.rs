@@ -98,14 +98,13 @@ fn status(s: efi::Status) -> String {
 }
 
 pub fn boot(image: efi::Handle, mut file: efi::File, cmdline: &str) -> Result<Infallible, String> {
-    let mut kernel = alloc::vec![0u8; file.size()];
-    file.read(&mut kernel)?;
-    drop(file);
-    let elf = elf::parse(&kernel)?;
-
-    // The segments, at their physical addresses (the kernel is linked there).
-    let lo = elf.segments.iter().map(|s| s.paddr).min().unwrap_or(0) & !(efi::PAGE - 1);
-    let hi = elf.segments.iter().map(|s| s.paddr + s.mem_size).max().unwrap_or(0).next_multiple_of(efi::PAGE);
+    // Claim the segments' physical range from the headers first, before the
+    // firmware can hand that memory out for the file buffer.
+    let mut head = [0u8; 4096];
+    let head_len = head.len().min(file.size());
+    file.read(&mut head[..head_len])?;
+    let (lo, hi) = elf::load_span(&head[..head_len])?;
+    let (lo, hi) = (lo & !(efi::PAGE - 1), hi.next_multiple_of(efi::PAGE));
     efi::allocate_at(lo, ((hi - lo) / efi::PAGE) as usize, efi::LOADER_DATA).map_err(|s| {
         format!(
             "cannot place the kernel at {lo:#x}..{hi:#x}, where it is linked: the firmware holds that memory ({}{})",
@@ -113,6 +112,13 @@ pub fn boot(image: efi::Handle, mut file: efi::File, cmdline: &str) -> Result<In
             efi::describe(lo, hi)
         )
     })?;
+    let mut kernel = alloc::vec![0u8; file.size()];
+    kernel[..head_len].copy_from_slice(&head[..head_len]);
+    file.read(&mut kernel[head_len..])?;
+    drop(file);
+    let elf = elf::parse(&kernel)?;
+    // The segments, at their physical addresses (the kernel is linked there),
+    // all inside the range just claimed.
     for s in &elf.segments {
         // SAFETY: [paddr, paddr + mem_size) lies in the pages just allocated
         // (identity-mapped under UEFI); the source range was bounds-checked
