@@ -5,6 +5,7 @@
 
 pub mod datadisk;
 pub mod disk;
+pub mod firmware;
 mod machine;
 pub mod network;
 pub mod packet;
@@ -12,7 +13,8 @@ mod profile;
 pub mod redis;
 pub mod resp;
 
-pub use machine::{Boot, BootMethod, Failure, Machine, console_timestamp};
+pub use firmware::Firmware;
+pub use machine::{Boot, Failure, Machine, console_timestamp};
 pub use profile::{Accelerator, Arch, ExitConvention, Profile};
 
 use std::path::PathBuf;
@@ -31,6 +33,11 @@ pub fn image_dir() -> PathBuf {
 /// (`tests/redis/requirements.txt`), made by `cargo xtask setup`.
 pub fn python_venv() -> PathBuf {
     repo_root().join("target/venv")
+}
+
+/// The UEFI-bootable disk of `app` for `arch` (`cargo xtask image --format uefi`).
+pub fn uefi_image_path(app: &str, arch: Arch) -> PathBuf {
+    image_dir().join(format!("{app}-{}-uefi.img", arch.name()))
 }
 
 /// The image file of `app` for `arch` (as written by `cargo xtask image`).

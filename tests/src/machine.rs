@@ -1,5 +1,6 @@
 //! Booting an appliance under QEMU and watching its serial console.
 
+use crate::firmware::Firmware;
 use crate::profile::{Accelerator, Arch, ExitConvention, Profile};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -7,32 +8,24 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-/// How QEMU starts the image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BootMethod {
-    /// QEMU loads the kernel itself (`-kernel IMAGE -append CMDLINE`): PVH
-    /// on x86_64, the arm64 `Image` protocol on aarch64.
-    Direct,
-    /// The image is a raw disk that the machine's default firmware boots
-    /// (SeaBIOS on x86_64 q35); the command line is stored on the disk.
-    BiosDisk,
-}
-
 /// What to boot, and how.
 #[derive(Clone, Debug)]
 pub struct Boot {
     pub profile: Profile,
+    /// The kernel image (`-kernel`), or with firmware, the disk image it boots.
     pub image: PathBuf,
-    pub method: BootMethod,
     /// Guest RAM, in QEMU's syntax (`128M`); the profile's default if `None`.
     pub memory: Option<String>,
-    /// The kernel command line (kernel parameters, then `--` and app arguments).
+    /// The kernel command line (kernel parameters, then `--` and app
+    /// arguments); with firmware, the one stored in the disk image counts.
     pub cmdline: String,
     /// Extra QEMU arguments (devices, network back ends).
     pub qemu_args: Vec<String>,
     /// Start the guest's real-time clock on a host second (see
     /// [`Boot::host_aligned_clock`]).
     pub align_clock: bool,
+    /// How QEMU starts the guest: `-kernel`, or firmware booting `image` as a disk.
+    pub firmware: Firmware,
 }
 
 impl Boot {
@@ -50,20 +43,30 @@ impl Boot {
         Ok(Boot {
             profile,
             image,
-            method: BootMethod::Direct,
             memory: None,
             cmdline: String::new(),
             qemu_args: Vec::new(),
             align_clock: false,
+            firmware: Firmware::Direct,
         })
     }
 
-    /// Boots the raw disk `disk` through the machine's BIOS instead of
-    /// loading the kernel directly; the command line is the disk's own.
-    pub fn bios_disk(mut self, disk: &std::path::Path) -> Boot {
-        self.image = disk.to_path_buf();
-        self.method = BootMethod::BiosDisk;
-        self
+    /// Boots the disk image `image` on `machine` through `firmware`, as a
+    /// hypervisor would (the command line is the one stored in the image).
+    pub fn disk_image(image: &std::path::Path, machine: &str, firmware: Firmware) -> Result<Boot, String> {
+        let profile = Profile::load(machine)?;
+        if !image.exists() {
+            return Err(format!("no disk image {}: build one with `cargo xtask image --format uefi`", image.display()));
+        }
+        Ok(Boot {
+            profile,
+            image: image.to_path_buf(),
+            memory: None,
+            cmdline: String::new(),
+            qemu_args: Vec::new(),
+            align_clock: false,
+            firmware,
+        })
     }
 
     pub fn cmdline(mut self, cmdline: &str) -> Boot {
@@ -101,17 +104,10 @@ impl Boot {
             .args(["-m", self.memory.as_deref().unwrap_or(&self.profile.memory)])
             .args(["-smp", "1", "-display", "none", "-monitor", "none", "-no-reboot"])
             .args(["-serial", serial]);
-        match self.method {
-            BootMethod::Direct => {
-                cmd.arg("-kernel").arg(&self.image).args(["-append", &self.cmdline]);
-            }
-            // On the AHCI controller (q35's `ide.0`), which the kernel has no
-            // driver for: it does not take the boot disk for a data disk.
-            BootMethod::BiosDisk => {
-                let mut drive = std::ffi::OsString::from("if=none,id=bootdisk,format=raw,file=");
-                drive.push(&self.image);
-                cmd.arg("-drive").arg(drive).args(["-device", "ide-hd,drive=bootdisk,bus=ide.0,bootindex=0"]);
-            }
+        if let Firmware::Direct = self.firmware {
+            cmd.arg("-kernel").arg(&self.image).args(["-append", &self.cmdline]);
+        } else {
+            cmd.args(self.firmware.qemu_args(arch, &self.image));
         }
         cmd.args(if self.align_clock { rtc_at_next_host_second(qemu_clock_start_lead(arch)) } else { Vec::new() })
             .args(&self.qemu_args);

@@ -4,11 +4,14 @@
 pub struct Args {
     words: Vec<String>,
     rest: Vec<String>,
+    /// Whether the command line had a `--` at all (even with nothing after it).
+    separated: bool,
 }
 
 impl Args {
     pub fn from_env() -> Args {
         let mut words: Vec<String> = std::env::args().skip(1).collect();
+        let separated = words.iter().any(|w| w == "--");
         let rest = match words.iter().position(|w| w == "--") {
             Some(i) => {
                 let rest = words[i + 1..].to_vec();
@@ -17,7 +20,7 @@ impl Args {
             }
             None => Vec::new(),
         };
-        Args { words, rest }
+        Args { words, rest, separated }
     }
 
     /// The subcommand (the first word).
@@ -51,6 +54,16 @@ impl Args {
         }
     }
 
+    /// Takes the first word if it is `word` (a sub-subcommand such as `image config`).
+    pub fn subcommand(&mut self, word: &str) -> bool {
+        if self.words.first().is_some_and(|w| w == word) {
+            self.words.remove(0);
+            true
+        } else {
+            false
+        }
+    }
+
     /// The next positional word (call after taking the options).
     pub fn positional(&mut self) -> Option<String> {
         let i = self.words.iter().position(|w| !w.starts_with("--"))?;
@@ -60,6 +73,11 @@ impl Args {
     /// The words after `--`.
     pub fn rest(&mut self) -> Vec<String> {
         std::mem::take(&mut self.rest)
+    }
+
+    /// Whether there was a `--` (`image config PATH --` clears the command line).
+    pub fn separated(&self) -> bool {
+        self.separated
     }
 
     /// Fails on anything not consumed.

@@ -5,10 +5,11 @@
 //!   (QEMU `-kernel`, Firecracker, cloud-hypervisor).
 //! - aarch64: a raw arm64 `Image` (QEMU `-kernel`, U-Boot `booti`).
 //!
-//! On x86_64 it also builds the legacy-BIOS disk loader (`boot/bios`), which
-//! `diskimage::bios` writes into disk images.
+//! The disk formats put that file, the command line and the UEFI loader
+//! (`boot/uefi`) on a GPT disk (see `diskimage`), which firmware boots; on
+//! x86_64 the legacy-BIOS loader (`boot/bios`) goes on the same disk.
 
-use crate::diskimage::bios;
+use crate::diskimage::{self, bios};
 use crate::{Result, elf, setup, step};
 use qemu_tests::{Arch, repo_root};
 use std::path::PathBuf;
@@ -116,6 +117,88 @@ pub fn build_bios_loader() -> Result<PathBuf> {
     std::fs::create_dir_all(out.parent().expect("image dir")).map_err(|e| format!("creating image dir: {e}"))?;
     std::fs::write(&out, loader.to_file()).map_err(|e| format!("writing {}: {e}", out.display()))?;
     Ok(out)
+}
+
+/// The UEFI target for `arch` (built into rustc).
+fn uefi_target(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "x86_64-unknown-uefi",
+        Arch::Aarch64 => "aarch64-unknown-uefi",
+    }
+}
+
+/// The loader's own target directory: no kernel link script in its flags.
+fn loader_target_dir() -> PathBuf {
+    repo_root().join("target/uefi-loader")
+}
+
+/// Builds the UEFI loader (`boot/uefi`) for `arch`; returns the `.efi` path.
+pub fn build_loader(arch: Arch, release: bool) -> Result<PathBuf> {
+    let toolchain = setup::ensure_toolchain()?;
+    let profile = if release { "release" } else { "debug" };
+    step(&format!("building the UEFI loader for {arch} ({profile})"));
+    let mut cmd = toolchain.cargo();
+    cmd.current_dir(repo_root())
+        .args(["build", "--quiet", "-p", "uefi-loader", "--target", uefi_target(arch)])
+        .args(BUILD_STD)
+        .env("CARGO_TARGET_DIR", loader_target_dir())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().map_err(|e| format!("cannot run {}: {e}", toolchain.cargo.display()))?;
+    if !status.success() {
+        return Err(format!("building the UEFI loader for {arch} failed (see the compiler output above)"));
+    }
+    Ok(loader_target_dir().join(uefi_target(arch)).join(profile).join("uefi-loader.efi"))
+}
+
+/// Builds `app` for `arch` as a bootable raw disk of `size` bytes with
+/// `cmdline` stored in it, at its usual place; returns the disk's path.
+pub fn build_uefi(app: &str, arch: Arch, release: bool, size: u64, cmdline: &str) -> Result<PathBuf> {
+    let out = qemu_tests::uefi_image_path(app, arch);
+    build_disk(app, arch, release, size, cmdline, &out)?;
+    Ok(out)
+}
+
+/// Builds `app` for `arch` as a raw disk at `out` that UEFI firmware boots,
+/// and on x86_64 a PC BIOS too.
+pub fn build_disk(app: &str, arch: Arch, release: bool, size: u64, cmdline: &str, out: &std::path::Path) -> Result<()> {
+    diskimage::cmdline_block(cmdline)?;
+    let kernel_path = build(app, arch, release)?;
+    let loader_path = build_loader(arch, release)?;
+    let read = |p: &PathBuf| std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()));
+    let (kernel, loader) = (read(&kernel_path)?, read(&loader_path)?);
+    // x86_64 disks boot with a PC BIOS too (`build` made the BIOS loader).
+    let bios_loader = match arch {
+        Arch::X86_64 => Some(bios::Loader::read(&bios::loader_path())?),
+        Arch::Aarch64 => None,
+    };
+    let files = diskimage::write(out, arch, size, &loader, bios_loader.as_ref(), &kernel, cmdline)?;
+    step(&format!(
+        "{}: kernel at LBA {} ({} bytes), command line at LBA {}",
+        out.display(),
+        files.kernel.lba,
+        files.kernel.bytes,
+        files.cmdline.lba
+    ));
+    Ok(())
+}
+
+/// Runs clippy over the UEFI loader for `arch`'s UEFI target.
+pub fn clippy_loader(arch: Arch) -> Result<()> {
+    let toolchain = setup::ensure_toolchain()?;
+    let Some(mut cmd) = toolchain.cargo_clippy() else {
+        return Err(format!("{} has no clippy", toolchain.description));
+    };
+    cmd.current_dir(repo_root())
+        .args(["clippy", "--quiet", "-p", "uefi-loader", "--target", uefi_target(arch)])
+        .args(BUILD_STD)
+        .args(["--", "-D", "warnings"])
+        .env("CARGO_TARGET_DIR", loader_target_dir())
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    let status = cmd.status().map_err(|e| format!("cannot run clippy: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("clippy found problems in the {arch} UEFI loader")) }
 }
 
 /// Runs clippy over the kernel and every app for `arch`.

@@ -1,7 +1,9 @@
 //! `cargo xtask`: the project's host tool.
 //!
 //! - `setup`: finds or installs the toolchain and QEMU.
-//! - `image --app NAME --arch ARCH [--release]`: builds a bootable image.
+//! - `image --app NAME --arch ARCH [--release] [--format elf|uefi] [--size SIZE] [-- ARGS]`: builds
+//!   a bootable image; `image config PATH [-- ARGS]` prints or changes a disk image's command line.
+//! - `run --image PATH [--firmware uefi|uboot]`: boots a disk image through firmware (same options).
 //! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
 //!   [--forward HOST:GUEST]... [--disk [nvme:]PATH]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
@@ -21,6 +23,7 @@ mod conformance;
 mod disk;
 mod diskimage;
 mod elf;
+mod formats;
 mod fuzz;
 mod image;
 mod setup;
@@ -29,23 +32,27 @@ mod toolchain;
 use args::Args;
 use qemu_tests::disk::{DiskAttachment, Interface};
 use qemu_tests::network::{self, Backend, Forward, Network, Transport};
-use qemu_tests::{Arch, Boot, BootMethod, Profile};
+use qemu_tests::{Arch, Boot, Firmware, Profile};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command> [options]
 
 commands:
   setup                                   install or find the toolchain and QEMU
-  image --app NAME [--arch ARCH] [--release]
-                                          build a bootable image, print its path and size
+  image --app NAME [--arch ARCH] [--release] [--format elf|uefi] [--size SIZE] [-- KERNEL ARGS [-- APP ARGS]]
+                                          build a bootable image, print its path and size (elf: for
+                                          -kernel; uefi: a GPT disk with the command line stored in it)
+  image config PATH [-- ARGS]             print or replace the command line stored in a uefi disk image
   run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
       [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk [nvme:]PATH]...
       [-- KERNEL ARGS]
+  run --image PATH [--firmware uefi|uboot] [--arch ARCH] [same options, no -- ARGS]
                                           build and boot under QEMU, console on this terminal;
                                           apps with ports (echo: 7007->7) get a virtio-net NIC
                                           on passt forwarding 127.0.0.1:HOST to the guest;
                                           each --disk attaches a virtio-blk data disk
-                                          (nvme:PATH: an NVMe one; nvme4k:PATH: 4096-byte blocks)
+                                          (nvme:PATH: an NVMe one; nvme4k:PATH: 4096-byte blocks);
+                                          --image boots a uefi disk image through firmware, no -kernel
   test [--arch x86_64|aarch64|all] [--no-bench]
                                           formatting, lints, host tests, QEMU-booted tests and a
                                           benchmark smoke run (bench --quick)
@@ -67,7 +74,7 @@ ARCH is x86_64 or aarch64 (default: this machine's). Machine profiles live in qe
 
 /// Host crates whose unit tests run on this machine (the bare-metal crates
 /// are exercised by the QEMU-booted tests in `qemu-tests`).
-const HOST_TESTED: &[&str] = &["redis-engine", "store", "xtask", "kernel", "boot"];
+const HOST_TESTED: &[&str] = &["redis-engine", "store", "xtask", "kernel", "boot", "uefi-loader"];
 
 /// A failure with a message that says what to do next.
 pub type Result<T> = std::result::Result<T, String>;
@@ -119,18 +126,87 @@ fn app_option(args: &mut Args) -> Result<String> {
 }
 
 fn image_command(args: &mut Args) -> Result<ExitCode> {
+    if args.subcommand("config") {
+        return image_config(args);
+    }
     let app = app_option(args)?;
     let arch = arch_option(args)?;
     let release = args.flag("--release");
+    let format = formats::Format::parse(&args.value("--format")?.unwrap_or_else(|| "elf".into()))?;
+    format.check_arch(arch)?;
+    let size = match args.value("--size")? {
+        None => None,
+        Some(s) => Some(
+            qemu_tests::datadisk::parse_size(&s)
+                .ok_or_else(|| format!("bad --size '{s}': use for example 64M or 1G"))?,
+        ),
+    };
+    let cmdline = args.rest().join(" ");
     args.finish()?;
-    let image = image::build(&app, arch, release)?;
+    let image = if format == formats::Format::Elf {
+        if size.is_some() || !cmdline.is_empty() {
+            return Err("--size and `-- ARGS` are for disk images: add --format uefi (or another disk format)".into());
+        }
+        image::build(&app, arch, release)?
+    } else {
+        let raw_size = format.raw_size(size.unwrap_or(diskimage::DEFAULT_SIZE));
+        match format.file_name(&app, arch) {
+            None => image::build_uefi(&app, arch, release, raw_size, &cmdline)?,
+            Some(name) => {
+                // The raw disk it is made from is this format's own.
+                let out = qemu_tests::image_dir().join(name);
+                let raw = out.with_file_name(format!("{app}-{arch}-{}.raw.tmp", format.name()));
+                image::build_disk(&app, arch, release, raw_size, &cmdline, &raw)?;
+                step(&format!("converting to {}: {}", format.name(), out.display()));
+                let converted = format.convert(&raw, &out);
+                let _ = std::fs::remove_file(&raw);
+                converted?;
+                out
+            }
+        }
+    };
     let size = std::fs::metadata(&image).map(|m| m.len()).unwrap_or(0);
     println!("{} ({} KiB)", image.display(), size.div_ceil(1024));
     Ok(ExitCode::SUCCESS)
 }
 
+/// `image config PATH [-- ARGS]`: prints the command line stored in a disk
+/// image, or replaces it (in place, without rebuilding).
+fn image_config(args: &mut Args) -> Result<ExitCode> {
+    let path = args.positional().ok_or("missing PATH: `cargo xtask image config PATH [-- ARGS]`")?;
+    let had_rest = args.separated();
+    let cmdline = args.rest().join(" ");
+    args.finish()?;
+    let path = std::path::PathBuf::from(path);
+    let files = diskimage::locate(&path)?;
+    step(&format!(
+        "{}: /APPLIANCE/KERNEL at LBA {} ({} bytes), /APPLIANCE/CMDLINE at LBA {}",
+        path.display(),
+        files.kernel.lba,
+        files.kernel.bytes,
+        files.cmdline.lba
+    ));
+    if had_rest {
+        diskimage::write_cmdline(&path, &cmdline)?;
+        step(&format!("{}: command line set", path.display()));
+    }
+    println!("{}", diskimage::read_cmdline(&path)?);
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_command(args: &mut Args) -> Result<ExitCode> {
-    let app = app_option(args)?;
+    // `--image PATH`: a disk image booted through firmware; its file name
+    // (NAME-ARCH-uefi.img) names the app, for the default port forwards.
+    let disk_image = args.value("--image")?.map(std::path::PathBuf::from);
+    let firmware_name = args.value("--firmware")?;
+    let app = match &disk_image {
+        None if firmware_name.is_some() => return Err("--firmware boots a disk image: add --image PATH".into()),
+        None => app_option(args)?,
+        Some(path) => {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.split('-').next().unwrap_or_default().to_string()
+        }
+    };
     let machine = args.value("--machine")?;
     let transport = match args.value("--transport")? {
         None => None,
@@ -141,7 +217,16 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
             Arch::parse(&name).ok_or_else(|| format!("unknown architecture '{name}': use x86_64 or aarch64"))?
         }
         (Some(m), None) => Profile::load(m)?.arch,
-        (None, None) => Arch::host(),
+        (None, None) => match &disk_image {
+            Some(path) if qemu_tests::firmware::disk_format(path) == "raw" => diskimage::arch_of(path)?,
+            // qcow2, VMDK, VHD: the architecture from the name `image` gave it.
+            Some(path) => path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split(['-', '.']).find_map(Arch::parse))
+                .ok_or_else(|| format!("{}: which architecture? add --arch x86_64|aarch64", path.display()))?,
+            None => Arch::host(),
+        },
     };
     // Without --machine, the architecture's machine for the transport (on
     // x86_64, virtio-mmio needs microvm; aarch64 virt has both).
@@ -203,6 +288,11 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     let memory = args.value("--memory")?;
     let release = args.flag("--release");
     let cmdline = args.rest().join(" ");
+    if disk_image.is_some() && args.separated() {
+        return Err("a disk image boots with the command line stored in it: change that with \
+                    `cargo xtask image config PATH -- ARGS`"
+            .into());
+    }
     args.finish()?;
 
     setup::ensure_qemu(arch)?;
@@ -212,7 +302,36 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
     } else {
         backend
     };
-    let image = image::build(&app, arch, release)?;
+    let (image, firmware) = match disk_image {
+        None => (image::build(&app, arch, release)?, Firmware::Direct),
+        Some(path) => {
+            let firmware = match firmware_name.as_deref().unwrap_or("uefi") {
+                "uefi" => {
+                    setup::ensure_uefi_firmware(arch)?;
+                    Firmware::uefi(arch)?
+                }
+                "uboot" => {
+                    setup::ensure_uboot()?;
+                    Firmware::uboot(arch)?
+                }
+                "bios" => Firmware::bios(arch)?,
+                other => {
+                    return Err(format!("unknown --firmware '{other}': use uefi, bios (x86_64) or uboot (aarch64)"));
+                }
+            };
+            let format = qemu_tests::firmware::disk_format(&path);
+            if format == "raw" {
+                step(&format!(
+                    "disk image {} ({arch}), command line {:?}",
+                    path.display(),
+                    diskimage::read_cmdline(&path)?
+                ));
+            } else {
+                step(&format!("disk image {} ({arch}, {format})", path.display()));
+            }
+            (path, firmware)
+        }
+    };
     let network = Network::start(backend, transport, &forwards)?;
     step(&format!("network: {}", network.description));
     let cmdline = match backend {
@@ -226,15 +345,7 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         qemu_args.extend(disk.qemu_args(index, transport));
     }
     // A user compares the appliance's clock with the host's (TIME, PXAT).
-    let boot = Boot {
-        profile: profile.clone(),
-        image,
-        method: BootMethod::Direct,
-        memory,
-        cmdline,
-        qemu_args,
-        align_clock: true,
-    };
+    let boot = Boot { profile: profile.clone(), image, memory, cmdline, qemu_args, align_clock: true, firmware };
     step(&format!(
         "booting {app} on {} ({}, {} acceleration); the console follows, Ctrl-A X quits",
         profile.name,
@@ -285,6 +396,9 @@ fn test_command(args: &mut Args) -> Result<ExitCode> {
         image::build("echo", arch, false)?;
         // tests/tests/redis.rs boots the Redis appliance.
         image::build("redis", arch, false)?;
+        // tests/tests/disk_images.rs boots its disk image through firmware (and
+        // stores its own command line in a copy).
+        image::build_uefi("redis", arch, false, diskimage::DEFAULT_SIZE, "")?;
     }
     step(&format!("QEMU-booted tests ({})", arches.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
     let filters: Vec<String> = Arch::ALL
@@ -344,6 +458,8 @@ fn lint() -> Result<ExitCode> {
     for arch in Arch::ALL {
         step(&format!("clippy: kernel and apps for {arch}"));
         image::clippy(arch)?;
+        step(&format!("clippy: the UEFI loader for {arch}"));
+        image::clippy_loader(arch)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,12 @@ pub fn run(args: &Args) -> Result<()> {
         ensure_qemu(arch)?;
         step(&format!("QEMU for {arch}: {}", qemu_version(arch).unwrap_or_default()));
     }
+    for arch in Arch::ALL {
+        ensure_uefi_firmware(arch)?;
+    }
+    step("UEFI firmware: OVMF and AAVMF installed (for `run --image` and the disk image tests)");
+    ensure_uboot()?;
+    step("U-Boot for QEMU's arm64 virt machine: installed");
     ensure_passt()?;
     step("passt: installed (the default network back end)");
     ensure_redis_tools()?;
@@ -33,10 +39,39 @@ pub fn run_quietly() -> Result<()> {
     ensure_toolchain()?;
     for arch in Arch::ALL {
         ensure_qemu(arch)?;
+        ensure_uefi_firmware(arch)?;
     }
+    ensure_uboot()?;
     ensure_passt()?;
     ensure_redis_tools()?;
     ensure_python_venv()
+}
+
+/// OVMF (x86_64) or AAVMF (aarch64): the UEFI firmware that boots the
+/// disk images (`ovmf`, `qemu-efi-aarch64`).
+pub fn ensure_uefi_firmware(arch: Arch) -> Result<()> {
+    use qemu_tests::firmware;
+    let present =
+        || Path::new(firmware::uefi_code(arch)).exists() && Path::new(firmware::uefi_vars_template(arch)).exists();
+    if present() {
+        return Ok(());
+    }
+    let package = firmware::uefi_package(arch);
+    step(&format!("{} is missing; installing {package}", firmware::uefi_code(arch)));
+    apt_install(&[package], None)?;
+    if present() { Ok(()) } else { Err(format!("{package} installed, but {} is missing", firmware::uefi_code(arch))) }
+}
+
+/// U-Boot for QEMU's arm64 `virt` machine (`u-boot-qemu`), which boots the
+/// aarch64 disk image's EFI loader as most Arm boards do.
+pub fn ensure_uboot() -> Result<()> {
+    let path = Path::new(qemu_tests::firmware::UBOOT_AARCH64);
+    if path.exists() {
+        return Ok(());
+    }
+    step(&format!("{} is missing; installing u-boot-qemu", path.display()));
+    apt_install(&["u-boot-qemu"], None)?;
+    if path.exists() { Ok(()) } else { Err(format!("u-boot-qemu installed, but {} is missing", path.display())) }
 }
 
 fn runs(program: &str, args: &[&str]) -> bool {

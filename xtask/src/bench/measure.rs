@@ -9,7 +9,7 @@ use super::network::{self, Backend};
 use crate::Result;
 use qemu_tests::disk::DiskAttachment;
 use qemu_tests::network::Transport;
-use qemu_tests::{Boot, BootMethod, Profile, console_timestamp};
+use qemu_tests::{Boot, Profile, console_timestamp};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -82,12 +82,12 @@ impl Guest {
         let boot = Boot {
             profile: profile.clone(),
             image: appliance.kernel.clone(),
-            method: BootMethod::Direct,
             memory: Some(format!("{memory_mib}M")),
             cmdline: appliance.cmdline.clone(),
             qemu_args,
             // Boot time is measured from the launch: no waiting for a second.
             align_clock: false,
+            firmware: qemu_tests::Firmware::Direct,
         };
         let started = Instant::now();
         let mut qemu = boot

@@ -13,7 +13,7 @@
 //!   sectors changes what the next boot uses.
 //!
 //! The loader's flat bytes come from `cargo xtask image --arch x86_64`
-//! ([`loader_path`]); see `boot/bios/src/stage2.S` for the parameter block.
+//! ([`loader_path`]); `diskimage::write` installs them; see `boot/bios/src/stage2.S` for the parameter block.
 //! This file depends only on `std` and `qemu_tests` (the QEMU-booted test
 //! includes it to build its test disk).
 
@@ -127,17 +127,23 @@ impl Loader {
     }
 }
 
-/// Writes the BIOS loader (from [`loader_path`]) into `disk`: the boot code
-/// into bytes 0..440 of LBA 0, stage 2 into LBA 34..=8191, with the kernel
-/// ELF's and the command line's extents. Nothing else on the disk changes.
-pub fn install(disk: &mut [u8], kernel: Extent, cmdline: Extent) -> Result<(), String> {
-    install_with(&Loader::read(&loader_path())?, disk, kernel, cmdline)
-}
-
-/// [`install`] with a given loader.
-pub fn install_with(loader: &Loader, disk: &mut [u8], kernel: Extent, cmdline: Extent) -> Result<(), String> {
-    let disk_sectors = (disk.len() / SECTOR) as u64;
-    if !disk.len().is_multiple_of(SECTOR) || disk_sectors <= STAGE2_LAST_LBA {
+/// Writes `loader` into `head`: the boot code into bytes 0..440 of LBA 0,
+/// stage 2 into LBA 34..=8191, with the kernel ELF's and the command
+/// line's extents; nothing else changes. `head` holds the disk's first
+/// sectors (at least through the BIOS boot partition) of a disk of
+/// `disk_sectors` sectors, so that a large disk need not be in memory.
+pub fn install_with(
+    loader: &Loader,
+    head: &mut [u8],
+    disk_sectors: u64,
+    kernel: Extent,
+    cmdline: Extent,
+) -> Result<(), String> {
+    let disk = head;
+    if !disk.len().is_multiple_of(SECTOR)
+        || (disk.len() / SECTOR) as u64 <= STAGE2_LAST_LBA
+        || disk_sectors <= STAGE2_LAST_LBA
+    {
         return Err(format!(
             "the disk ({} bytes) is not a whole number of sectors larger than the {} sectors before the ESP",
             disk.len(),
@@ -184,6 +190,7 @@ pub fn install_with(loader: &Loader, disk: &mut [u8], kernel: Extent, cmdline: E
 }
 
 /// The command-line file: `text` as UTF-8, NUL-padded to 4096 bytes.
+#[cfg_attr(not(test), allow(dead_code))] // also the QEMU tests' (tests/tests/bios.rs)
 pub fn cmdline_file(text: &str) -> Result<Vec<u8>, String> {
     if text.len() >= CMDLINE_BYTES || text.contains('\0') {
         return Err(format!("the command line must be under {CMDLINE_BYTES} bytes, without NUL"));
@@ -193,10 +200,12 @@ pub fn cmdline_file(text: &str) -> Result<Vec<u8>, String> {
     Ok(file)
 }
 
-/// A minimal BIOS-bootable disk for tests, until the GPT + FAT writer
-/// exists: a protective MBR, the loader, then from LBA 8192 the command
-/// line and the kernel ELF, each contiguous (as they are in the ESP).
+/// A minimal BIOS-bootable disk for the loader's failure tests (a kernel
+/// that is not an ELF, a missing stage 2): a protective MBR, the loader,
+/// then from LBA 8192 the command line and the kernel, each contiguous (as
+/// they are in the ESP of the disks `cargo xtask image` writes).
 /// Returns the disk and the command line's extent.
+#[cfg_attr(not(test), allow(dead_code))] // also the QEMU tests' (tests/tests/bios.rs)
 pub fn test_disk(loader: &Loader, kernel_elf: &[u8], cmdline: &str) -> Result<(Vec<u8>, Extent), String> {
     let cmdline_extent = Extent { lba: STAGE2_LAST_LBA + 1, bytes: CMDLINE_BYTES as u64 };
     let kernel_extent = Extent { lba: cmdline_extent.end_lba(), bytes: kernel_elf.len() as u64 };
@@ -213,11 +222,12 @@ pub fn test_disk(loader: &Loader, kernel_elf: &[u8], cmdline: &str) -> Result<(V
     disk[510..512].copy_from_slice(&[0x55, 0xaa]);
     write_at(&mut disk, cmdline_extent, &cmdline_file(cmdline)?);
     write_at(&mut disk, kernel_extent, kernel_elf);
-    install_with(loader, &mut disk, kernel_extent, cmdline_extent)?;
+    install_with(loader, &mut disk, sectors, kernel_extent, cmdline_extent)?;
     Ok((disk, cmdline_extent))
 }
 
 /// Writes `bytes` at the extent's first sector.
+#[cfg_attr(not(test), allow(dead_code))] // also the QEMU tests' (tests/tests/bios.rs)
 pub fn write_at(disk: &mut [u8], extent: Extent, bytes: &[u8]) {
     let at = extent.lba as usize * SECTOR;
     disk[at..at + bytes.len()].copy_from_slice(bytes);
@@ -236,6 +246,12 @@ mod tests {
         Loader::new(vec![0xfa; 300], stage2).unwrap()
     }
 
+    /// [`install_with`] into a whole disk in memory.
+    fn put(loader: &Loader, disk: &mut [u8], kernel: Extent, cmdline: Extent) -> Result<(), String> {
+        let sectors = (disk.len() / SECTOR) as u64;
+        install_with(loader, disk, sectors, kernel, cmdline)
+    }
+
     fn u64_at(b: &[u8], at: usize) -> u64 {
         u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
     }
@@ -247,7 +263,7 @@ mod tests {
         disk[..BOOT_CODE_BYTES].fill(0x11);
         let kernel = Extent { lba: 9000, bytes: 2_000_000 / 4 };
         let cmdline = Extent { lba: 8192, bytes: 4096 };
-        install_with(&loader(), &mut disk, kernel, cmdline).unwrap();
+        put(&loader(), &mut disk, kernel, cmdline).unwrap();
         assert_eq!(&disk[..300], &[0xfa; 300][..]);
         assert!(disk[300..BOOT_CODE_BYTES].iter().all(|&b| b == 0), "the rest of the boot code area is cleared");
         assert!(disk[BOOT_CODE_BYTES..SECTOR].iter().all(|&b| b == 0xab), "signature and partitions untouched");
@@ -266,21 +282,21 @@ mod tests {
         let cmdline = Extent { lba: 8192, bytes: 4096 };
         let kernel = Extent { lba: 8200, bytes: 1000 };
         let mut small = vec![0u8; 8000 * SECTOR];
-        assert!(install_with(&loader(), &mut small, kernel, cmdline).unwrap_err().contains("before the ESP"));
+        assert!(put(&loader(), &mut small, kernel, cmdline).unwrap_err().contains("before the ESP"));
 
         let mut disk = vec![0u8; 8300 * SECTOR];
         let past_end = Extent { lba: 8250, bytes: 60 * SECTOR as u64 };
-        assert!(install_with(&loader(), &mut disk, past_end, cmdline).unwrap_err().contains("kernel file"));
+        assert!(put(&loader(), &mut disk, past_end, cmdline).unwrap_err().contains("kernel file"));
         let in_loader = Extent { lba: 100, bytes: 4096 };
-        assert!(install_with(&loader(), &mut disk, kernel, in_loader).unwrap_err().contains("command line file"));
+        assert!(put(&loader(), &mut disk, kernel, in_loader).unwrap_err().contains("command line file"));
         let too_long = Extent { lba: 8192, bytes: 4097 };
-        assert!(install_with(&loader(), &mut disk, kernel, too_long).unwrap_err().contains("1 to 4096"));
+        assert!(put(&loader(), &mut disk, kernel, too_long).unwrap_err().contains("1 to 4096"));
         let empty = Extent { lba: 8200, bytes: 0 };
-        assert!(install_with(&loader(), &mut disk, empty, cmdline).is_err());
+        assert!(put(&loader(), &mut disk, empty, cmdline).is_err());
 
         let mut huge = loader();
         huge.stage2.resize(8159 * SECTOR, 0);
-        let err = install_with(&huge, &mut disk, kernel, cmdline).unwrap_err();
+        let err = put(&huge, &mut disk, kernel, cmdline).unwrap_err();
         assert!(err.contains("does not fit the 8158-sector BIOS boot partition"), "{err}");
         assert!(disk.iter().all(|&b| b == 0), "a refused install writes nothing");
     }
