@@ -107,6 +107,24 @@ impl Firmware {
             // With ACPI tables, AAVMF hides the device tree from the loader.
             args.extend(["-machine".into(), "acpi=off".into()]);
         }
+        if is_iso(image) {
+            // A CD-ROM: on the PC's AHCI controller, on virtio-scsi on Arm;
+            // the kernel has drivers for neither, so it never sees it.
+            args.extend([
+                "-drive".into(),
+                format!("file={},format=raw,if=none,id=bootcd,media=cdrom,readonly=on", image.display()),
+            ]);
+            match arch {
+                Arch::X86_64 => args.extend(["-device".into(), "ide-cd,drive=bootcd,bus=ide.0,bootindex=0".into()]),
+                Arch::Aarch64 => args.extend([
+                    "-device".into(),
+                    "virtio-scsi-pci,id=cdbus".into(),
+                    "-device".into(),
+                    "scsi-cd,drive=bootcd,bus=cdbus.0,bootindex=0".into(),
+                ]),
+            }
+            return args;
+        }
         args.extend([
             "-drive".into(),
             format!("file={},format={},if=none,id=bootdisk,cache=writeback", image.display(), disk_format(image)),
@@ -115,6 +133,11 @@ impl Firmware {
         ]);
         args
     }
+}
+
+/// Whether `image` is a CD-ROM image (`.iso`), booted from a CD drive.
+pub fn is_iso(image: &Path) -> bool {
+    image.extension().is_some_and(|e| e == "iso")
 }
 
 /// QEMU's block driver for a disk image, from its extension: the formats

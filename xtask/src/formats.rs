@@ -11,6 +11,7 @@
 //! | `vmdk`  | streamOptimized VMDK                  | VMware, VirtualBox, AWS import |
 //! | `vhd`   | fixed VHD, size a whole MiB           | Azure, Hyper-V |
 //! | `gce`   | `disk.raw` (whole GiB) in a GNU sparse `tar.gz` | Google Compute Engine |
+//! | `iso`   | El Torito CD image whose EFI boot image is the ESP (`xorriso`) | UEFI machines booting from optical media |
 
 use crate::Result;
 use qemu_tests::Arch;
@@ -26,13 +27,14 @@ pub enum Format {
     Vmdk,
     Vhd,
     Gce,
+    Iso,
 }
 
 const GIB: u64 = 1 << 30;
 
 impl Format {
-    pub const ALL: [Format; 7] =
-        [Format::Elf, Format::Bios, Format::Uefi, Format::Qcow2, Format::Vmdk, Format::Vhd, Format::Gce];
+    pub const ALL: [Format; 8] =
+        [Format::Elf, Format::Bios, Format::Uefi, Format::Qcow2, Format::Vmdk, Format::Vhd, Format::Gce, Format::Iso];
 
     pub fn parse(name: &str) -> Result<Format> {
         Format::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
@@ -50,6 +52,7 @@ impl Format {
             Format::Vmdk => "vmdk",
             Format::Vhd => "vhd",
             Format::Gce => "gce",
+            Format::Iso => "iso",
         }
     }
 
@@ -72,6 +75,7 @@ impl Format {
             Format::Vmdk => Some(format!("{app}-{arch}.vmdk")),
             Format::Vhd => Some(format!("{app}-{arch}.vhd")),
             Format::Gce => Some(format!("{app}-{arch}-gce.tar.gz")),
+            Format::Iso => Some(format!("{app}-{arch}.iso")),
         }
     }
 
@@ -103,11 +107,13 @@ impl Format {
                 qemu_img_convert(raw, out, "vpc", &["-o", "subformat=fixed,force_size=on"])
             }
             Format::Gce => gce_archive(raw, out),
+            Format::Iso => iso(raw, out),
         }
     }
 }
 
 fn qemu_img_convert(raw: &Path, out: &Path, format: &str, options: &[&str]) -> Result<()> {
+    crate::setup::ensure_qemu_img()?;
     let _ = std::fs::remove_file(out);
     let status = Command::new("qemu-img")
         .args(["convert", "-q", "-f", "raw", "-O", format])
@@ -144,6 +150,39 @@ fn gce_archive(raw: &Path, out: &Path) -> Result<()> {
     if status.success() { Ok(()) } else { Err(format!("tar failed ({status})")) }
 }
 
+/// A CD image that UEFI firmware boots: El Torito's EFI boot image is the
+/// raw disk's EFI system partition (loader, kernel, command line), made
+/// with `xorriso` (Debian `xorriso`). The BIOS half of El Torito is not
+/// there yet: SeaBIOS emulates no INT 13h extensions for a hard-disk boot
+/// image, which the BIOS loader needs, and a no-emulation boot would need a
+/// loader that reads 2048-byte CD sectors.
+fn iso(raw: &Path, out: &Path) -> Result<()> {
+    crate::setup::ensure_xorriso()?;
+    let esp = crate::diskimage::esp_extent(raw)?;
+    let dir = out.with_extension("dir");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let image = dir.join("efi.img");
+    let copied = (|| -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut from = std::fs::File::open(raw)?;
+        from.seek(SeekFrom::Start(esp.0))?;
+        let mut to = std::fs::File::create(&image)?;
+        std::io::copy(&mut from.take(esp.1), &mut to)?;
+        Ok(())
+    })();
+    copied.map_err(|e| format!("copying the EFI system partition of {}: {e}", raw.display()))?;
+    let _ = std::fs::remove_file(out);
+    let status = Command::new("xorriso")
+        .args(["-as", "mkisofs", "-quiet", "-V", "APPLIANCE", "-e", "efi.img", "-no-emul-boot", "-o"])
+        .arg(out)
+        .arg(&dir)
+        .status()
+        .map_err(|e| format!("cannot run xorriso ({e}): run `cargo xtask setup` (Debian package xorriso)"));
+    let _ = std::fs::remove_dir_all(&dir);
+    if status?.success() { Ok(()) } else { Err("xorriso failed (see above)".into()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,7 +193,7 @@ mod tests {
             assert_eq!(Format::parse(f.name()).unwrap(), f);
         }
         let e = Format::parse("vdi").unwrap_err();
-        assert!(e.contains("elf|bios|uefi|qcow2|vmdk|vhd|gce"), "{e}");
+        assert!(e.contains("elf|bios|uefi|qcow2|vmdk|vhd|gce|iso"), "{e}");
     }
 
     #[test]

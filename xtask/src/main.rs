@@ -218,8 +218,10 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
         }
         (Some(m), None) => Profile::load(m)?.arch,
         (None, None) => match &disk_image {
-            Some(path) if qemu_tests::firmware::disk_format(path) == "raw" => diskimage::arch_of(path)?,
-            // qcow2, VMDK, VHD: the architecture from the name `image` gave it.
+            Some(path) if qemu_tests::firmware::disk_format(path) == "raw" && !qemu_tests::firmware::is_iso(path) => {
+                diskimage::arch_of(path)?
+            }
+            // qcow2, VMDK, VHD, ISO: the architecture from the name `image` gave it.
             Some(path) => path
                 .file_name()
                 .and_then(|n| n.to_str())
@@ -320,7 +322,7 @@ fn run_command(args: &mut Args) -> Result<ExitCode> {
                 }
             };
             let format = qemu_tests::firmware::disk_format(&path);
-            if format == "raw" {
+            if format == "raw" && !qemu_tests::firmware::is_iso(&path) {
                 step(&format!(
                     "disk image {} ({arch}), command line {:?}",
                     path.display(),
@@ -443,9 +445,17 @@ fn bench_quick(arch: Arch) -> Result<()> {
 }
 
 /// Runs this binary with `args` as its own process; `what` names it in errors.
+/// Runs another xtask command through cargo (as `cargo xtask` does), not
+/// this process's executable: a test that runs `cargo xtask` may have
+/// rebuilt and so replaced that file meanwhile.
 fn run_self(args: &[&str], what: &str) -> Result<()> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the xtask binary: {e}"))?;
-    let status = std::process::Command::new(exe).args(args).status().map_err(|e| format!("cannot run {what}: {e}"))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(qemu_tests::repo_root())
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
 }
 

@@ -18,6 +18,10 @@ pub fn run(args: &Args) -> Result<()> {
         ensure_qemu(arch)?;
         step(&format!("QEMU for {arch}: {}", qemu_version(arch).unwrap_or_default()));
     }
+    ensure_qemu_img()?;
+    step("qemu-img: installed (qcow2 data disks, the qcow2/vmdk/vhd image formats)");
+    ensure_xorriso()?;
+    step("xorriso: installed (the iso image format)");
     for arch in Arch::ALL {
         ensure_uefi_firmware(arch)?;
     }
@@ -41,6 +45,8 @@ pub fn run_quietly() -> Result<()> {
         ensure_qemu(arch)?;
         ensure_uefi_firmware(arch)?;
     }
+    ensure_qemu_img()?;
+    ensure_xorriso()?;
     ensure_uboot()?;
     ensure_passt()?;
     ensure_redis_tools()?;
@@ -199,6 +205,38 @@ pub fn ensure_qemu(arch: Arch) -> Result<()> {
     qemu_version(arch)
         .map(|_| ())
         .ok_or_else(|| format!("{package} installed, but {} does not run", arch.qemu_binary()))
+}
+
+/// `qemu-img` (Debian's `qemu-utils`, which QEMU only recommends): qcow2
+/// data disks and the converted image formats. From bookworm-backports on
+/// Debian 12, matching QEMU 10.
+pub fn ensure_qemu_img() -> Result<()> {
+    if runs("qemu-img", &["--version"]) {
+        return Ok(());
+    }
+    step("qemu-img is missing; installing qemu-utils");
+    let suite = if debian_codename().as_deref() == Some("bookworm") {
+        enable_bookworm_backports()?;
+        Some("bookworm-backports")
+    } else {
+        None
+    };
+    apt_install(&["qemu-utils"], suite)?;
+    if runs("qemu-img", &["--version"]) {
+        Ok(())
+    } else {
+        Err("qemu-utils installed, but qemu-img does not run".into())
+    }
+}
+
+/// `xorriso`: the `iso` image format's El Torito writer.
+pub fn ensure_xorriso() -> Result<()> {
+    if runs("xorriso", &["-version"]) {
+        return Ok(());
+    }
+    step("xorriso is missing; installing it");
+    apt_install(&["xorriso"], None)?;
+    if runs("xorriso", &["-version"]) { Ok(()) } else { Err("xorriso installed, but it does not run".into()) }
 }
 
 fn debian_codename() -> Option<String> {

@@ -9,7 +9,7 @@ use super::network::{self, Backend};
 use crate::Result;
 use qemu_tests::disk::DiskAttachment;
 use qemu_tests::network::Transport;
-use qemu_tests::{Boot, Profile, console_timestamp};
+use qemu_tests::{Boot, Firmware, Profile, console_timestamp};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -28,6 +28,10 @@ pub struct Appliance {
     pub cmdline: String,
     /// Bytes that must be shipped.
     pub size: u64,
+    /// Booted through firmware (`uefi`, `bios`, `uboot`): `kernel` is then
+    /// the disk image, holding its own command line.
+    #[serde(default)]
+    pub firmware: Option<String>,
 }
 
 /// A booted appliance; QEMU (and passt) are killed when it is dropped.
@@ -35,6 +39,8 @@ pub struct Guest {
     qemu: Child,
     /// Stops the back end's helper (passt) after QEMU, when dropped.
     _network: network::Attachment,
+    /// Keeps the firmware's variable store (a UEFI boot's) while QEMU runs.
+    _firmware: Firmware,
     lines: Receiver<String>,
     transcript: Vec<String>,
     pub endpoint: SocketAddr,
@@ -79,6 +85,14 @@ impl Guest {
         if let Some(initrd) = &appliance.initrd {
             qemu_args.extend(["-initrd".to_string(), initrd.display().to_string()]);
         }
+        let arch = profile.arch;
+        let firmware = match appliance.firmware.as_deref() {
+            None => Firmware::Direct,
+            Some("uefi") => Firmware::uefi(arch)?,
+            Some("bios") => Firmware::bios(arch)?,
+            Some("uboot") => Firmware::uboot(arch)?,
+            Some(other) => return Err(format!("unknown firmware '{other}' in the plan")),
+        };
         let boot = Boot {
             profile: profile.clone(),
             image: appliance.kernel.clone(),
@@ -87,7 +101,7 @@ impl Guest {
             qemu_args,
             // Boot time is measured from the launch: no waiting for a second.
             align_clock: false,
-            firmware: qemu_tests::Firmware::Direct,
+            firmware,
         };
         let started = Instant::now();
         let mut qemu = boot
@@ -113,7 +127,16 @@ impl Guest {
         }
         let endpoint = attachment.endpoint;
         let name = appliance.name.clone();
-        Ok(Guest { qemu, _network: attachment, lines, transcript: Vec::new(), endpoint, name, started })
+        Ok(Guest {
+            qemu,
+            _network: attachment,
+            _firmware: boot.firmware.clone(),
+            lines,
+            transcript: Vec::new(),
+            endpoint,
+            name,
+            started,
+        })
     }
 
     pub fn pid(&self) -> u32 {

@@ -25,8 +25,8 @@ use network::{Backend, REDIS_PORT};
 use qemu_tests::network::Transport;
 use qemu_tests::{Accelerator, Arch, Profile, repo_root};
 use report::{
-    ApplianceResults, ArchResults, BootSample, CLIENTS, IDLE_CONNECTIONS, MANY_CLIENTS, MANY_CLIENTS_TESTS,
-    NetworkChoice, NetworkTrial, PIPELINES, Results, Sample, TESTS, many_clients_test,
+    ApplianceResults, ArchResults, BootSample, CLIENTS, FirmwareBoot, IDLE_CONNECTIONS, MANY_CLIENTS,
+    MANY_CLIENTS_TESTS, NetworkChoice, NetworkTrial, PIPELINES, Results, Sample, TESTS, many_clients_test,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -97,6 +97,9 @@ struct ArchPlan {
     /// The QEMU machine profile (qemu/NAME.toml) both appliances boot on.
     machine: String,
     ours: std::result::Result<Appliance, String>,
+    /// Our appliance's disk image, once per firmware that boots it.
+    #[serde(default)]
+    ours_disks: Vec<Appliance>,
     linux: Appliance,
     /// The baseline's initramfs that mounts a data disk.
     linux_disk_initrd: PathBuf,
@@ -149,16 +152,22 @@ pub fn run(args: &mut Args) -> Result<ExitCode> {
         if let Err(reason) = &ours {
             step(&format!("the Redis appliance for {arch} is not built yet: {reason}"));
         }
+        let ours_disks = match &ours {
+            Ok(appliance) => build_our_disks(arch, appliance)?,
+            Err(_) => Vec::new(),
+        };
         plan.arches.push(ArchPlan {
             arch: arch.name().into(),
             machine: profile.name.clone(),
             ours,
+            ours_disks,
             linux: Appliance {
                 name: "linux".into(),
                 size: linux.size(),
                 kernel: linux.kernel,
                 initrd: Some(linux.initrd),
                 cmdline: linux.cmdline,
+                firmware: None,
             },
             linux_disk_initrd: linux.disk_initrd,
             linux_packages: linux.packages,
@@ -231,7 +240,31 @@ fn build_ours(arch: Arch) -> std::result::Result<Appliance, String> {
         // host's loopback), so the appliance serves without a password.
         cmdline: format!("-- --port {REDIS_PORT} --protected-mode no"),
         size,
+        firmware: None,
     })
+}
+
+/// Our appliance as a disk image (`image --format uefi`, the same command
+/// line), once per firmware that boots it on `arch`.
+fn build_our_disks(arch: Arch, ours: &Appliance) -> Result<Vec<Appliance>> {
+    let disk = bench_dir().join(format!("redis-{arch}-disk.img"));
+    image::build_disk("redis", arch, true, crate::diskimage::DEFAULT_SIZE, &ours.cmdline, &disk)?;
+    let size = std::fs::metadata(&disk).map_err(|e| format!("{}: {e}", disk.display()))?.len();
+    let firmwares: &[&str] = match arch {
+        Arch::X86_64 => &["uefi", "bios"],
+        Arch::Aarch64 => &["uefi", "uboot"],
+    };
+    Ok(firmwares
+        .iter()
+        .map(|firmware| Appliance {
+            name: format!("appliance ({firmware} disk)"),
+            kernel: disk.clone(),
+            initrd: None,
+            cmdline: String::new(),
+            size,
+            firmware: Some(firmware.to_string()),
+        })
+        .collect())
 }
 
 /// The measuring half: runs the plan, writes and prints the report.
@@ -318,6 +351,18 @@ fn measure_arch(plan: &ArchPlan, whole: &Plan) -> Result<(ArchResults, bool)> {
                 Ok(sample) => subject.results.boots.push(sample),
                 Err(e) => subject.fail(e),
             }
+        }
+    }
+    // Our disk image through each firmware, once (firmware dominates it).
+    for disk in &plan.ours_disks {
+        let firmware = disk.firmware.clone().unwrap_or_default();
+        if subjects[0].active().is_none() {
+            break;
+        }
+        step(&format!("{arch}: boot of the disk image through {firmware}"));
+        match boot_once(disk, &profile, backend, timeouts) {
+            Ok(sample) => subjects[0].results.firmware_boots.push(FirmwareBoot { firmware, pong_s: sample.pong_s }),
+            Err(e) => subjects[0].fail(format!("booting the disk image through {firmware}: {e}")),
         }
     }
     for subject in subjects.iter_mut() {

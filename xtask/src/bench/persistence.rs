@@ -177,7 +177,14 @@ mod tests {
     use super::*;
 
     fn appliance(cmdline: &str) -> Appliance {
-        Appliance { name: "a".into(), kernel: "k".into(), initrd: None, cmdline: cmdline.into(), size: 1 }
+        Appliance {
+            name: "a".into(),
+            kernel: "k".into(),
+            initrd: None,
+            cmdline: cmdline.into(),
+            size: 1,
+            firmware: None,
+        }
     }
 
     #[test]

@@ -100,6 +100,19 @@ pub struct ApplianceResults {
     /// Boots that loaded a dataset from the data disk, then saved it.
     #[serde(default)]
     pub loads: Vec<LoadSample>,
+    /// Boots of the appliance's disk image through firmware, beside the
+    /// `boots` through `-kernel`.
+    #[serde(default)]
+    pub firmware_boots: Vec<FirmwareBoot>,
+}
+
+/// One boot of the appliance's disk image through firmware.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FirmwareBoot {
+    /// `uefi`, `bios` or `uboot`.
+    pub firmware: String,
+    /// QEMU launch to the first PONG.
+    pub pong_s: f64,
 }
 
 /// One boot of the persistence round that loads a dump and saves it again.
@@ -441,6 +454,16 @@ pub fn table(results: &Results) -> String {
             let cells: Vec<String> = line.iter().zip(&widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
             let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
         }
+        if let Some(ours) = arch.appliances.first().filter(|a| !a.firmware_boots.is_empty()) {
+            let direct = ours.pong().map(|s| format!("{:.2} s", s.median)).unwrap_or_else(|| "-".into());
+            let through: Vec<String> =
+                ours.firmware_boots.iter().map(|b| format!("{} {:.2} s", b.firmware, b.pong_s)).collect();
+            let _ = writeln!(
+                out,
+                "  appliance boot to first PONG from its disk image: {} (-kernel: {direct})",
+                through.join(", ")
+            );
+        }
     }
     out
 }
@@ -564,6 +587,19 @@ mod tests {
             environment: Environment { machine: "Test CPU <x>".into(), ..Default::default() },
             arches: vec![ArchResults { arch: "x86_64".into(), appliances: vec![ours, linux], ..Default::default() }],
         }
+    }
+
+    #[test]
+    fn firmware_boots_are_reported_beside_the_direct_boot() {
+        let mut results = example();
+        assert!(!table(&results).contains("from its disk image"), "no line without firmware boots");
+        results.arches[0].appliances[0].firmware_boots = vec![
+            FirmwareBoot { firmware: "uefi".into(), pong_s: 3.5 },
+            FirmwareBoot { firmware: "bios".into(), pong_s: 0.75 },
+        ];
+        let table = table(&results);
+        let line = table.lines().find(|l| l.contains("from its disk image")).unwrap();
+        assert!(line.ends_with("uefi 3.50 s, bios 0.75 s (-kernel: 0.10 s)"), "{line}");
     }
 
     #[test]

@@ -183,6 +183,17 @@ fn esp_start(file: &File, path: &Path) -> Result<u64> {
     Ok(esp.first_lba * SECTOR)
 }
 
+/// The EFI system partition of the disk image at `path`: its first byte
+/// and length in bytes.
+pub fn esp_extent(path: &Path) -> Result<(u64, u64)> {
+    let file = open(path, false)?;
+    let partitions = gpt::read(&file).map_err(|e| format!("{}: {e}", path.display()))?;
+    let esp = partitions.iter().find(|p| p.kind == gpt::ESP_TYPE).ok_or_else(|| {
+        format!("{} has no EFI system partition: build it with `cargo xtask image --format uefi`", path.display())
+    })?;
+    Ok((esp.first_lba * SECTOR, (esp.last_lba - esp.first_lba + 1) * SECTOR))
+}
+
 /// Where `/APPLIANCE/KERNEL` and `/APPLIANCE/CMDLINE` lie on the disk
 /// image at `path`, read from its GPT and FAT (for the BIOS loader, which
 /// reads them by LBA).
