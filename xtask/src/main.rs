@@ -1,9 +1,10 @@
 //! `cargo xtask`: the project's host tool.
 //!
 //! - `setup`: finds or installs the toolchain and QEMU.
-//! - `image --app NAME --arch ARCH [--release] [--format elf|uefi] [--size SIZE] [-- ARGS]`: builds
-//!   a bootable image; `image config PATH [-- ARGS]` prints or changes a disk image's command line.
-//! - `run --image PATH [--firmware uefi|uboot]`: boots a disk image through firmware (same options).
+//! - `image --app NAME --arch ARCH [--release] [--format elf|bios|uefi|qcow2|vmdk|vhd|gce|iso] [--size SIZE]
+//!   [-- ARGS]`: builds a bootable image (see `formats.rs`); `image config PATH [-- ARGS]` prints or
+//!   changes a raw disk image's command line.
+//! - `run --image PATH [--firmware uefi|bios|uboot]`: boots a disk image through firmware (same options).
 //! - `run --app NAME [--arch ARCH] [--machine M] [--memory SIZE] [--release] [--net B] [--transport T]
 //!   [--forward HOST:GUEST]... [--disk [nvme:]PATH]... [-- KERNEL ARGS]`
 //! - `test [--arch ARCH|all] [--no-bench]`: formatting, lints, host tests, QEMU-booted tests, and
@@ -39,20 +40,22 @@ const USAGE: &str = "usage: cargo xtask <command> [options]
 
 commands:
   setup                                   install or find the toolchain and QEMU
-  image --app NAME [--arch ARCH] [--release] [--format elf|uefi] [--size SIZE] [-- KERNEL ARGS [-- APP ARGS]]
-                                          build a bootable image, print its path and size (elf: for
-                                          -kernel; uefi: a GPT disk with the command line stored in it)
-  image config PATH [-- ARGS]             print or replace the command line stored in a uefi disk image
+  image --app NAME [--arch ARCH] [--release] [--format FORMAT] [--size SIZE] [-- KERNEL ARGS [-- APP ARGS]]
+                                          build a bootable image, print its path and size; FORMAT:
+                                          elf (default, for -kernel), bios or uefi (the raw GPT disk,
+                                          command line stored in it; on x86_64 it boots with both),
+                                          qcow2, vmdk, vhd, gce, iso (UEFI CD)
+  image config PATH [-- ARGS]             print or replace the command line stored in a raw disk image
   run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
       [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk [nvme:]PATH]...
       [-- KERNEL ARGS]
-  run --image PATH [--firmware uefi|uboot] [--arch ARCH] [same options, no -- ARGS]
+  run --image PATH [--firmware uefi|bios|uboot] [--arch ARCH] [same options, no -- ARGS]
                                           build and boot under QEMU, console on this terminal;
                                           apps with ports (echo: 7007->7) get a virtio-net NIC
                                           on passt forwarding 127.0.0.1:HOST to the guest;
                                           each --disk attaches a virtio-blk data disk
                                           (nvme:PATH: an NVMe one; nvme4k:PATH: 4096-byte blocks);
-                                          --image boots a uefi disk image through firmware, no -kernel
+                                          --image boots a disk image through firmware, no -kernel
   test [--arch x86_64|aarch64|all] [--no-bench]
                                           formatting, lints, host tests, QEMU-booted tests and a
                                           benchmark smoke run (bench --quick)

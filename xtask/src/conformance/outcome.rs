@@ -219,7 +219,7 @@ mod tests {
             false,
             Duration::ZERO,
         );
-        assert_eq!(timed_out.exception.as_deref(), Some("a test timed out (60 s)"));
+        assert_eq!(timed_out.exception.as_deref(), Some("a test timed out (240 s)"));
         let run = UnitRun::parse("unit/type/string", &text, false, Duration::from_secs(1));
         assert_eq!(run.passed, ["INCR against non existing key"]);
         assert_eq!(run.failed, ["LCS basic"]);
