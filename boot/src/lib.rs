@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), no_std)]
 
 mod info;
+pub mod pvh_abi;
 pub use info::{BootInfo, CommandLine, FirmwareTables, MemoryKind, MemoryMap, MemoryRegion};
 
 // The entry paths exist only in bare-metal builds; host builds (unit tests)

@@ -2,31 +2,8 @@
 //! Layout: xen/include/public/arch-x86/hvm/start_info.h.
 
 use crate::info::{BootInfo, FirmwareTables, MemoryKind, MemoryRegion};
+use crate::pvh_abi::{MemmapEntry, START_INFO_MAGIC, StartInfo};
 use core::ptr::addr_of;
-
-const START_INFO_MAGIC: u32 = 0x336e_c578;
-
-#[repr(C)]
-struct StartInfo {
-    magic: u32,
-    version: u32,
-    flags: u32,
-    nr_modules: u32,
-    modlist_paddr: u64,
-    cmdline_paddr: u64,
-    rsdp_paddr: u64,
-    memmap_paddr: u64,
-    memmap_entries: u32,
-    reserved: u32,
-}
-
-#[repr(C)]
-struct MemmapEntry {
-    addr: u64,
-    size: u64,
-    kind: u32,
-    reserved: u32,
-}
 
 unsafe extern "C" {
     static __kernel_start: u8;

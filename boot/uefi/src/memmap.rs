@@ -11,6 +11,9 @@ pub fn is_ram(efi_type: u32) -> bool {
 }
 
 #[cfg(any(test, target_arch = "x86_64"))]
+pub use boot::pvh_abi::MemmapEntry;
+
+#[cfg(any(test, target_arch = "x86_64"))]
 /// The E820 type of a UEFI memory type: RAM 1, ACPI reclaimable 3, ACPI
 /// NVS 4, everything else reserved (2).
 pub fn e820_type(efi_type: u32) -> u32 {
@@ -23,23 +26,12 @@ pub fn e820_type(efi_type: u32) -> u32 {
 }
 
 #[cfg(any(test, target_arch = "x86_64"))]
-/// One entry of PVH's memory map (`struct hvm_memmap_table_entry`).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct E820Entry {
-    pub addr: u64,
-    pub size: u64,
-    pub kind: u32,
-    pub reserved: u32,
-}
-
-#[cfg(any(test, target_arch = "x86_64"))]
 /// Fills `out` with the E820 form of the `count` regions `region(i)`
 /// returns (start, pages, UEFI type), in address order (UEFI does not
 /// promise one: they are picked smallest first), merging neighbours of the
 /// same type. Returns the count, or `None` if `out` is too small.
 /// Allocates nothing (it runs after ExitBootServices).
-pub fn to_e820(count: usize, region: impl Fn(usize) -> (u64, u64, u32), out: &mut [E820Entry]) -> Option<usize> {
+pub fn to_e820(count: usize, region: impl Fn(usize) -> (u64, u64, u32), out: &mut [MemmapEntry]) -> Option<usize> {
     let mut n = 0;
     let mut previous: Option<u64> = None;
     loop {
@@ -55,7 +47,7 @@ pub fn to_e820(count: usize, region: impl Fn(usize) -> (u64, u64, u32), out: &mu
                 continue;
             }
         }
-        *out.get_mut(n)? = E820Entry { addr: start, size, kind, reserved: 0 };
+        *out.get_mut(n)? = MemmapEntry { addr: start, size, kind, reserved: 0 };
         n += 1;
     }
 }
@@ -93,7 +85,7 @@ mod tests {
             (0x314000, 2, 5),   // runtime code: reserved
             (0x316000, 0, 7),   // empty: skipped
         ];
-        let mut out = [E820Entry::default(); 8];
+        let mut out = [MemmapEntry::default(); 8];
         let n = to_e820(map.len(), |i| map[i], &mut out).unwrap();
         let got: Vec<(u64, u64, u32)> = out[..n].iter().map(|e| (e.addr, e.size, e.kind)).collect();
         assert_eq!(
@@ -107,9 +99,9 @@ mod tests {
                 (0x314000, 0x2000, 2)
             ]
         );
-        let mut small = [E820Entry::default(); 2];
+        let mut small = [MemmapEntry::default(); 2];
         assert_eq!(to_e820(map.len(), |i| map[i], &mut small), None);
-        assert_eq!(core::mem::size_of::<E820Entry>(), 24);
+        assert_eq!(core::mem::size_of::<MemmapEntry>(), 24);
     }
 
     #[test]

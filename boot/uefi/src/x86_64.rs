@@ -7,9 +7,9 @@
 use crate::{efi, elf, memmap};
 use alloc::format;
 use alloc::string::String;
+use boot::pvh_abi::{START_INFO_MAGIC, StartInfo};
 use core::convert::Infallible;
 
-const START_INFO_MAGIC: u32 = 0x336e_c578;
 /// The highest address of the low block (start info, command line, memory
 /// map, trampoline): the PVH entry runs in 32-bit mode.
 const BELOW_4_GIB: u64 = 0xFFFF_FFFF;
@@ -24,21 +24,6 @@ const LOW_PAGES: u64 = MEMMAP_PAGE + MEMMAP_PAGES;
 /// Where the GDT and its pointer sit in the trampoline page.
 const GDT_OFFSET: u64 = 0x800;
 const GDT_POINTER_OFFSET: u64 = 0x840;
-
-/// `struct hvm_start_info` (xen/include/public/arch-x86/hvm/start_info.h), version 1.
-#[repr(C)]
-struct StartInfo {
-    magic: u32,
-    version: u32,
-    flags: u32,
-    nr_modules: u32,
-    modlist_paddr: u64,
-    cmdline_paddr: u64,
-    rsdp_paddr: u64,
-    memmap_paddr: u64,
-    memmap_entries: u32,
-    reserved: u32,
-}
 
 unsafe extern "C" {
     static pvh_trampoline_start: u8;
@@ -155,7 +140,7 @@ pub fn boot(image: efi::Handle, mut file: efi::File, cmdline: &str) -> Result<In
 
     let mut map = efi::MemoryMap::new();
     map.refresh().map_err(|s| format!("cannot read the memory map ({})", status(s)))?;
-    let capacity = (MEMMAP_PAGES * efi::PAGE) as usize / core::mem::size_of::<memmap::E820Entry>();
+    let capacity = (MEMMAP_PAGES * efi::PAGE) as usize / core::mem::size_of::<memmap::MemmapEntry>();
     if map.len() + 64 > capacity {
         return Err(format!("the firmware's memory map has {} entries, more than {capacity} fit", map.len()));
     }
@@ -169,7 +154,7 @@ pub fn boot(image: efi::Handle, mut file: efi::File, cmdline: &str) -> Result<In
     // Boot services are gone: nothing below allocates or prints.
     // SAFETY: the memory map pages are ours and hold `capacity` entries.
     let entries =
-        unsafe { core::slice::from_raw_parts_mut(page(MEMMAP_PAGE) as usize as *mut memmap::E820Entry, capacity) };
+        unsafe { core::slice::from_raw_parts_mut(page(MEMMAP_PAGE) as usize as *mut memmap::MemmapEntry, capacity) };
     let count = memmap::to_e820(
         map.len(),
         |i| {
