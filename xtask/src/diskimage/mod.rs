@@ -34,8 +34,9 @@ pub const SECTOR: u64 = gpt::SECTOR;
 pub const BIOS_BOOT_FIRST_LBA: u64 = gpt::FIRST_USABLE_LBA;
 pub const BIOS_BOOT_LAST_LBA: u64 = ESP_FIRST_LBA - 1;
 pub const ESP_FIRST_LBA: u64 = 8192;
-/// The size of `/APPLIANCE/CMDLINE`: the command line, NUL-padded.
-pub const CMDLINE_BYTES: usize = 4096;
+/// The size of `/APPLIANCE/CMDLINE`: the command line, NUL-padded (the
+/// BIOS loader reads that many bytes).
+pub use bios::CMDLINE_BYTES;
 /// The default disk size: FAT32 needs 65525 clusters (512-byte ones here).
 pub const DEFAULT_SIZE: u64 = 64 << 20;
 
@@ -43,12 +44,8 @@ pub const KERNEL_PATH: &str = "APPLIANCE/KERNEL";
 pub const CMDLINE_PATH: &str = "APPLIANCE/CMDLINE";
 
 /// A file's place on the disk: its first LBA and length in bytes (its
-/// sectors are contiguous).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Extent {
-    pub lba: u64,
-    pub bytes: u64,
-}
+/// sectors are contiguous), as the BIOS loader is told it.
+pub use bios::Extent;
 
 /// Where the BIOS loader finds the kernel and its command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,8 +159,7 @@ pub fn write(
         // where the ESP's KERNEL and CMDLINE lie.
         let mut head = vec![0u8; (ESP_FIRST_LBA * SECTOR) as usize];
         file.read_exact_at(&mut head, 0).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let bios_extent = |e: Extent| bios::Extent { lba: e.lba, bytes: e.bytes };
-        bios::install_with(bios_loader, &mut head, sectors, bios_extent(files.kernel), bios_extent(files.cmdline))?;
+        bios::install_with(bios_loader, &mut head, sectors, files.kernel, files.cmdline)?;
         file.write_all_at(&head, 0).map_err(|e| format!("writing {}: {e}", path.display()))?;
     }
     file.sync_all().map_err(|e| format!("writing {}: {e}", path.display()))?;
