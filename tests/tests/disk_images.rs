@@ -35,32 +35,18 @@ fn xtask(args: &[&str]) -> String {
 }
 
 /// A private copy of the built Redis disk image, removed when dropped.
-struct ScratchImage(PathBuf);
-
-impl ScratchImage {
-    fn copy_of(arch: Arch, label: &str) -> ScratchImage {
-        let built = uefi_image_path("redis", arch);
-        assert!(
-            built.exists(),
-            "no {}: build it with `cargo xtask image --app redis --arch {arch} --format uefi`",
-            built.display()
-        );
-        let dir = repo_root().join("target/firmware");
-        std::fs::create_dir_all(&dir).unwrap();
-        let copy = dir.join(format!("redis-{arch}-{label}-{}.img", std::process::id()));
-        std::fs::copy(&built, &copy).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
-        ScratchImage(copy)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchImage {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+fn copy_of_built_image(arch: Arch, label: &str) -> ScratchFile {
+    let built = uefi_image_path("redis", arch);
+    assert!(
+        built.exists(),
+        "no {}: build it with `cargo xtask image --app redis --arch {arch} --format uefi`",
+        built.display()
+    );
+    let dir = repo_root().join("target/firmware");
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join(format!("redis-{arch}-{label}-{}.img", std::process::id()));
+    std::fs::copy(&built, &copy).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+    ScratchFile(copy)
 }
 
 /// The command line every test stores: passt's buffers, a password.
@@ -128,9 +114,9 @@ fn boots_and_demands_the_stored_password(image: &Path, arch: Arch, machine: &str
 
 /// The raw disk through `firmware`, with its command line set by `image config`.
 fn raw_disk_boots(arch: Arch, machine: &str, label: &str, firmware: Firmware) {
-    let image = ScratchImage::copy_of(arch, label);
-    configure(image.path());
-    boots_and_demands_the_stored_password(image.path(), arch, machine, label, firmware);
+    let image = copy_of_built_image(arch, label);
+    configure(&image.0);
+    boots_and_demands_the_stored_password(&image.0, arch, machine, label, firmware);
 }
 
 /// `cargo xtask image --format FORMAT -- ARGS` for Redis on `arch`; returns
