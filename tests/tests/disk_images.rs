@@ -177,12 +177,15 @@ fn aarch64_qcow2_boots_with_aavmf() {
     boots_and_demands_the_stored_password(&image.0, Arch::Aarch64, "virt", "qcow2", firmware);
 }
 
-/// The ISO boots as a CD-ROM with UEFI firmware on both architectures.
+/// The ISO boots as a CD-ROM with UEFI firmware on both architectures,
+/// and with a BIOS on x86_64: the same CD with OVMF and with SeaBIOS.
 #[test]
-fn x86_64_iso_boots_from_a_cd_with_ovmf() {
+fn x86_64_iso_boots_from_a_cd_with_ovmf_and_seabios() {
     let image = ScratchFile(build_format(Arch::X86_64, "iso"));
     let firmware = Firmware::uefi(Arch::X86_64).unwrap_or_else(|e| panic!("{e}"));
-    boots_and_demands_the_stored_password(&image.0, Arch::X86_64, "q35", "iso", firmware);
+    boots_and_demands_the_stored_password(&image.0, Arch::X86_64, "q35", "iso-ovmf", firmware);
+    let firmware = Firmware::bios(Arch::X86_64).unwrap_or_else(|e| panic!("{e}"));
+    boots_and_demands_the_stored_password(&image.0, Arch::X86_64, "q35", "iso-seabios", firmware);
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //! | `vmdk`  | streamOptimized VMDK                  | VMware, VirtualBox, AWS import |
 //! | `vhd`   | fixed VHD, size a whole MiB           | Azure, Hyper-V |
 //! | `gce`   | `disk.raw` (whole GiB) in a GNU sparse `tar.gz` | Google Compute Engine |
-//! | `iso`   | El Torito CD image whose EFI boot image is the ESP (`xorriso`) | UEFI machines booting from optical media |
+//! | `iso`   | El Torito CD image: the ESP as EFI boot image, the BIOS loader on x86_64 (`xorriso`) | BIOS and UEFI machines booting from optical media |
 
 use crate::Result;
 use qemu_tests::Arch;
@@ -150,37 +150,57 @@ fn gce_archive(raw: &Path, out: &Path) -> Result<()> {
     if status.success() { Ok(()) } else { Err(format!("tar failed ({status})")) }
 }
 
-/// A CD image that UEFI firmware boots: El Torito's EFI boot image is the
-/// raw disk's EFI system partition (loader, kernel, command line), made
-/// with `xorriso` (Debian `xorriso`). The BIOS half of El Torito is not
-/// there yet: SeaBIOS emulates no INT 13h extensions for a hard-disk boot
-/// image, which the BIOS loader needs, and a no-emulation boot would need a
-/// loader that reads 2048-byte CD sectors.
+/// A CD image that BIOS and UEFI firmware boot (El Torito, "no
+/// emulation"), made with `xorriso` (Debian `xorriso`). UEFI firmware
+/// boots the EFI boot image, which is the raw disk's EFI system partition
+/// (loader, kernel, command line). On x86_64 a BIOS boots the BIOS
+/// loader's CD image (its boot code, then stage 2), which is then pointed
+/// at the kernel and command line inside that same ESP: FAT keeps them
+/// contiguous and 4 KiB-aligned, so they are whole CD sectors.
 fn iso(raw: &Path, out: &Path) -> Result<()> {
     crate::setup::ensure_xorriso()?;
+    let arch = crate::diskimage::arch_of(raw)?;
     let esp = crate::diskimage::esp_extent(raw)?;
     let dir = out.with_extension("dir");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let image = dir.join("efi.img");
     let copied = (|| -> std::io::Result<()> {
         use std::io::{Read, Seek, SeekFrom};
         let mut from = std::fs::File::open(raw)?;
         from.seek(SeekFrom::Start(esp.0))?;
-        let mut to = std::fs::File::create(&image)?;
+        let mut to = std::fs::File::create(dir.join("efi.img"))?;
         std::io::copy(&mut from.take(esp.1), &mut to)?;
         Ok(())
     })();
     copied.map_err(|e| format!("copying the EFI system partition of {}: {e}", raw.display()))?;
+    let mut boot_args: Vec<&str> = Vec::new();
+    if arch == Arch::X86_64 {
+        let loader = crate::diskimage::bios::Loader::read(&crate::diskimage::bios::loader_path())?;
+        std::fs::write(dir.join("bios.img"), loader.cd_boot_image())
+            .map_err(|e| format!("writing {}: {e}", dir.display()))?;
+        // The BIOS loads the first 2048 bytes (4 "virtual" 512-byte
+        // sectors, what every BIOS honours): the boot code, which reads the
+        // rest itself.
+        boot_args.extend(["-b", "bios.img", "-no-emul-boot", "-boot-load-size", "4", "-eltorito-alt-boot"]);
+    }
+    boot_args.extend(["-e", "efi.img", "-no-emul-boot"]);
     let _ = std::fs::remove_file(out);
     let status = Command::new("xorriso")
-        .args(["-as", "mkisofs", "-quiet", "-V", "APPLIANCE", "-e", "efi.img", "-no-emul-boot", "-o"])
+        .args(["-as", "mkisofs", "-quiet", "-V", "APPLIANCE"])
+        .args(&boot_args)
+        .arg("-o")
         .arg(out)
         .arg(&dir)
         .status()
         .map_err(|e| format!("cannot run xorriso ({e}): run `cargo xtask setup` (Debian package xorriso)"));
     let _ = std::fs::remove_dir_all(&dir);
-    if status?.success() { Ok(()) } else { Err("xorriso failed (see above)".into()) }
+    if !status?.success() {
+        return Err("xorriso failed (see above)".into());
+    }
+    if arch == Arch::X86_64 {
+        crate::diskimage::iso::point_bios_loader(out, raw)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

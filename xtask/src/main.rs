@@ -44,7 +44,7 @@ commands:
                                           build a bootable image, print its path and size; FORMAT:
                                           elf (default, for -kernel), bios or uefi (the raw GPT disk,
                                           command line stored in it; on x86_64 it boots with both),
-                                          qcow2, vmdk, vhd, gce, iso (UEFI CD)
+                                          qcow2, vmdk, vhd, gce, iso (CD)
   image config PATH [-- ARGS]             print or replace the command line stored in a raw disk image
   run --app NAME [--arch ARCH] [--machine PROFILE] [--memory SIZE] [--release]
       [--net passt|user|tap|none] [--transport pci|mmio] [--forward HOST:GUEST]... [--disk [nvme:]PATH]...

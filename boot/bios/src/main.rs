@@ -4,6 +4,11 @@
 //! a disk: the boot code into LBA 0, stage 2 into the BIOS boot partition
 //! (LBA 34 onward).
 //!
+//! The same bytes boot a CD: `cargo xtask image --format iso` makes them
+//! El Torito's "no emulation" boot image (boot code in the first 2048-byte
+//! sector, stage 2 after it) and points them at CD sectors
+//! (`xtask/src/diskimage/iso.rs`).
+//!
 //! Stage 2 reads the kernel ELF and the command line from the disk, loads
 //! the ELF's segments and enters the kernel through its PVH entry point,
 //! exactly as QEMU's `-kernel` does: the kernel's entry path is unchanged.

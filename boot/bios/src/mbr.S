@@ -4,6 +4,9 @@
  *
  * It loads stage 2 (`__stage2_sectors` sectors from LBA 34, the BIOS boot
  * partition) to 0x8000 and jumps to it with DL still holding the drive.
+ * The same code starts a CD: El Torito loads it from the ISO as a
+ * no-emulation boot image, and the ISO writer points its read at stage 2
+ * there.
  * On a failure it prints a short message through the BIOS and halts. */
 
 .pushsection .mbr, "ax"
@@ -89,18 +92,22 @@ mbr_halt:
     hlt
     jmp mbr_halt
 
-/* The disk address packet of the stage 2 read. */
-.balign 4
-mbr_dap:
-    .byte 0x10                  /* packet size */
-    .byte 0
-    .word __stage2_sectors      /* sectors to read (linker-computed) */
-    .word 0x8000, 0             /* buffer, offset:segment */
-    .quad 34                    /* first LBA: the BIOS boot partition */
 mbr_drive:
     .byte 0
 
 mbr_msg_ext:    .asciz "MBR: no INT 13h extensions\r\n"
 mbr_msg_read:   .asciz "MBR: disk read error\r\n"
 mbr_msg_stage2: .asciz "MBR: no stage 2 at LBA 34\r\n"
+
+/* The disk address packet of the stage 2 read, in the last 16 bytes of
+ * the boot code: the ISO writer (`xtask/src/diskimage/iso.rs`) rewrites
+ * its count and LBA in the copy El Torito boots, where stage 2 lies in
+ * 2048-byte CD sectors after this sector. */
+.org 440 - 16
+mbr_dap:
+    .byte 0x10                  /* packet size */
+    .byte 0
+    .word __stage2_sectors      /* sectors to read (linker-computed) */
+    .word 0x8000, 0             /* buffer, offset:segment */
+    .quad 34                    /* first LBA: the BIOS boot partition */
 .popsection

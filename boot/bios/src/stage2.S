@@ -28,8 +28,7 @@
 .set MEMMAP_MAX, 128
 .set BOUNCE_SEG, 0x1000
 .set BOUNCE, 0x10000
-.set CHUNK_SECTORS, 64
-.set CHUNK_BYTES, CHUNK_SECTORS * 512
+.set CHUNK_BYTES, 0x8000
 .set PT_LOAD, 1
 .set PT_NOTE, 4
 .set PHDR_SIZE, 56
@@ -38,12 +37,14 @@
 .code16
 
 /* The parameter block: the first bytes of stage 2, found by the installer
- * through the magic. Layout version 1; all numbers little-endian. */
+ * through the magic. Layout version 2; all numbers little-endian. LBAs
+ * count sectors of the boot drive's size: 512 bytes on a disk, 2048 on a
+ * CD booted through El Torito (the ISO writer sets the shift to 11). */
 .global stage2_params
 stage2_params:
     .ascii "APPLBIOS"           /* 0: magic (the MBR checks it too) */
-    .long 1                     /* 8: layout version */
-    .long 0                     /* 12: reserved */
+    .long 2                     /* 8: layout version */
+sector_shift:   .long 9         /* 12: log2 of the sector size (9 to 12) */
 kernel_lba:     .quad 0         /* 16: the kernel ELF's first LBA */
 kernel_bytes:   .quad 0         /* 24: and its length in bytes */
 cmdline_lba:    .quad 0         /* 32: the command line's first LBA */
@@ -56,6 +57,20 @@ stage2_start:
     call serial_init
     movw $msg_loading, %si
     call print
+
+    /* The bounce buffer holds this many sectors of the drive's size. */
+    movl sector_shift, %ecx
+    cmpl $9, %ecx
+    jb 1f
+    cmpl $12, %ecx
+    ja 1f
+    movl $CHUNK_BYTES, %eax
+    shrl %cl, %eax
+    movl %eax, chunk_sectors
+    jmp 2f
+1:  movw $msg_params, %si
+    jmp fail
+2:
 
     /* Clear the start info, command line and memory map area. */
     xorl %eax, %eax
@@ -253,8 +268,8 @@ read_cmdline:
     movl cmdline_bytes, %eax
     cmpl $CMDLINE_MAX, %eax
     ja 2f
-    addl $511, %eax
-    shrl $9, %eax
+    call to_sectors
+    testl %eax, %eax
     jz 1f
     movw %ax, dap_count
     movw $CMDLINE, dap_offset
@@ -293,10 +308,11 @@ load_kernel_file:
     jc 8f
     andl $0xfff00000, %eax
     movl %eax, staging
-    movl kernel_bytes, %edx
-    addl $511, %edx
-    andl $0xfffffe00, %edx
-    addl %edx, %eax
+    movl kernel_bytes, %eax
+    call to_sectors
+    movb sector_shift, %cl
+    shll %cl, %eax
+    addl staging, %eax
     jc 8f
     cmpl mem_end, %eax
     ja 8f
@@ -310,11 +326,10 @@ load_kernel_file:
     jmp fail
 
 /* Reads the first EAX bytes (whole sectors) of the kernel file to the
- * linear address EDI: INT 13h reads CHUNK_SECTORS at a time into the
+ * linear address EDI: INT 13h reads `chunk_sectors` at a time into the
  * bounce buffer, each copied up in unreal mode. */
 read_kernel:
-    addl $511, %eax
-    shrl $9, %eax
+    call to_sectors
     movl %eax, sectors_left
     movl kernel_lba, %eax
     movl %eax, dap_lba
@@ -326,16 +341,17 @@ read_kernel:
 1:  movl sectors_left, %eax
     testl %eax, %eax
     jz 3f
-    cmpl $CHUNK_SECTORS, %eax
+    cmpl chunk_sectors, %eax
     jbe 2f
-    movl $CHUNK_SECTORS, %eax
+    movl chunk_sectors, %eax
 2:  movw %ax, dap_count
     call disk_read
     call enter_unreal
+    movzwl dap_count, %eax
+    call sectors_to_dwords
+    movl %eax, %ecx
     movl copy_to, %edi
     movl $BOUNCE, %esi
-    movzwl dap_count, %ecx
-    shll $7, %ecx               /* sectors to 32-bit words */
     rep movsl (%esi), %es:(%edi)
     movl %edi, copy_to
     movzwl dap_count, %eax
@@ -344,6 +360,29 @@ read_kernel:
     subl %eax, sectors_left
     jmp 1b
 3:  ret
+
+/* EAX bytes to whole sectors of the drive's size, rounded up. */
+to_sectors:
+    pushl %ecx
+    pushl %edx
+    movb sector_shift, %cl
+    movl $1, %edx
+    shll %cl, %edx
+    decl %edx
+    addl %edx, %eax
+    shrl %cl, %eax
+    popl %edx
+    popl %ecx
+    ret
+
+/* EAX sectors to the 32-bit words they hold. */
+sectors_to_dwords:
+    pushl %ecx
+    movb sector_shift, %cl
+    subb $2, %cl
+    shll %cl, %eax
+    popl %ecx
+    ret
 
 /* INT 13h AH=42h, extended read of the packet at `dap`; on an error the
  * disk system is reset (AH=00h) and the read tried again, three times. */
@@ -641,6 +680,7 @@ dap_lba:     .quad 0            /* first sector */
 
 .balign 4
 sectors_left: .long 0
+chunk_sectors: .long 0
 copy_to:      .long 0
 header_bytes: .long 0
 phoff:        .long 0
@@ -661,6 +701,7 @@ msg_a20:     .asciz "cannot enable the A20 line"
 msg_e820:    .asciz "no E820 memory map from the BIOS"
 msg_memory:  .asciz "not enough memory below 4 GiB for the kernel"
 msg_read:    .asciz "disk read error"
+msg_params:  .asciz "bad sector size in the parameter block"
 msg_cmdline: .asciz "the command line is longer than 4096 bytes"
 msg_elf:     .asciz "the kernel is not a valid x86_64 ELF file"
 msg_entry:   .asciz "the kernel has no PVH entry note"

@@ -12,6 +12,9 @@
 //!   them by LBA (it does not parse FAT), so rewriting the command line's
 //!   sectors changes what the next boot uses.
 //!
+//! On a CD (`iso.rs`) the same loader is El Torito's boot image and reads
+//! stage 2 and the files in 2048-byte sectors ([`point_cd_image`]).
+//!
 //! The loader's flat bytes come from `cargo xtask image --arch x86_64`
 //! ([`loader_path`]); `diskimage::write` installs them; see `boot/bios/src/stage2.S` for the parameter block.
 //! This file depends only on `std` and `qemu_tests` (the QEMU-booted test
@@ -28,9 +31,14 @@ pub const STAGE2_LAST_LBA: u64 = 8191;
 /// The length of the command-line file: the text, NUL-padded.
 pub const CMDLINE_BYTES: usize = 4096;
 
-/// Stage 2's parameter block: magic, layout version, then four u64 fields.
+/// Sectors of a CD (ISO 9660), as El Torito's INT 13h reads them.
+pub const CD_SECTOR: usize = 2048;
+
+/// Stage 2's parameter block: magic, layout version, the sector size's
+/// log2 (u32), then four u64 fields.
 const MAGIC: &[u8; 8] = b"APPLBIOS";
-const PARAMS_VERSION: u32 = 1;
+const PARAMS_VERSION: u32 = 2;
+const PARAM_SECTOR_SHIFT: usize = 12;
 const PARAM_KERNEL_LBA: usize = 16;
 const PARAM_KERNEL_BYTES: usize = 24;
 const PARAM_CMDLINE_LBA: usize = 32;
@@ -39,6 +47,10 @@ const PARAM_CMDLINE_BYTES: usize = 40;
 /// MBR loads at 0x7C00, stage 2 at 0x8000: `boot/bios/bios.ld`).
 const LOAD_BASE: u64 = 0x7c00;
 const STAGE2_OFFSET: usize = 0x400;
+/// The MBR's disk address packet (the stage 2 read): the last 16 bytes of
+/// the boot code (`boot/bios/src/mbr.S`). Its sector count is at +2, its
+/// first LBA at +8.
+const MBR_DAP: usize = BOOT_CODE_BYTES - 16;
 
 /// A file stored contiguously on the disk: its first sector and length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +113,18 @@ impl Loader {
             format!("no BIOS loader at {} ({e}): build it with `cargo xtask image --arch x86_64`", path.display())
         })?;
         Loader::from_file(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The loader as an El Torito "no emulation" boot image for a CD: the
+    /// boot code in the first 2048-byte sector (the one the BIOS loads to
+    /// 0x7C00), stage 2 from the second. [`point_cd_image`] then tells it
+    /// where it and the files lie on the CD.
+    pub fn cd_boot_image(&self) -> Vec<u8> {
+        let mut image = self.boot_code.clone();
+        image.resize(CD_SECTOR, 0);
+        image.extend_from_slice(&self.stage2);
+        image.resize(image.len().next_multiple_of(CD_SECTOR), 0);
+        image
     }
 
     /// The boot code in a 512-byte sector, then stage 2.
@@ -178,6 +202,14 @@ pub fn install_with(
     let at = STAGE2_FIRST_LBA as usize * SECTOR;
     let stage2 = &mut disk[at..at + loader.stage2.len()];
     stage2.copy_from_slice(&loader.stage2);
+    write_params(stage2, SECTOR, kernel, cmdline);
+    Ok(())
+}
+
+/// Fills in stage 2's parameter block: LBAs in sectors of `sector` bytes.
+fn write_params(stage2: &mut [u8], sector: usize, kernel: Extent, cmdline: Extent) {
+    let shift = sector.trailing_zeros();
+    stage2[PARAM_SECTOR_SHIFT..PARAM_SECTOR_SHIFT + 4].copy_from_slice(&shift.to_le_bytes());
     for (offset, value) in [
         (PARAM_KERNEL_LBA, kernel.lba),
         (PARAM_KERNEL_BYTES, kernel.bytes),
@@ -186,6 +218,33 @@ pub fn install_with(
     ] {
         stage2[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
     }
+}
+
+/// Points a [`Loader::cd_boot_image`] at itself and the files, once the CD
+/// is laid out: `image` is the boot image as it lies on the CD, from CD
+/// sector `image_lba`; `kernel` and `cmdline` are in CD sectors. The MBR
+/// code then reads stage 2 from the image's second CD sector, and stage 2
+/// reads the files in 2048-byte sectors.
+pub fn point_cd_image(image: &mut [u8], image_lba: u64, kernel: Extent, cmdline: Extent) -> Result<(), String> {
+    let dap = image.get(MBR_DAP..MBR_DAP + 16).ok_or("the CD boot image is too short")?;
+    if dap[0] != 0x10 || dap[8..16] != STAGE2_FIRST_LBA.to_le_bytes() {
+        return Err("the CD boot image's first sector is not the BIOS loader's boot code".into());
+    }
+    let stage2 = image.get(CD_SECTOR..).unwrap_or_default();
+    if stage2.get(..8) != Some(MAGIC) || stage2.get(8..12) != Some(&PARAMS_VERSION.to_le_bytes()[..]) {
+        return Err(format!("the CD boot image has no version {PARAMS_VERSION} stage 2 in its second sector"));
+    }
+    let stage2_sectors = u16::try_from(stage2.len().div_ceil(CD_SECTOR)).map_err(|_| "stage 2 is too large")?;
+    for (name, extent, limit) in
+        [("kernel", kernel, u64::from(u32::MAX)), ("command line", cmdline, CMDLINE_BYTES as u64)]
+    {
+        if extent.bytes == 0 || extent.bytes > limit {
+            return Err(format!("the {name} file is {} bytes: the BIOS loader takes 1 to {limit}", extent.bytes));
+        }
+    }
+    image[MBR_DAP + 2..MBR_DAP + 4].copy_from_slice(&stage2_sectors.to_le_bytes());
+    image[MBR_DAP + 8..MBR_DAP + 16].copy_from_slice(&(image_lba + 1).to_le_bytes());
+    write_params(&mut image[CD_SECTOR..], CD_SECTOR, kernel, cmdline);
     Ok(())
 }
 
@@ -273,6 +332,7 @@ mod tests {
         assert_eq!(u64_at(stage2, PARAM_KERNEL_BYTES), 500_000);
         assert_eq!(u64_at(stage2, PARAM_CMDLINE_LBA), 8192);
         assert_eq!(u64_at(stage2, PARAM_CMDLINE_BYTES), 4096);
+        assert_eq!(u32::from_le_bytes(stage2[PARAM_SECTOR_SHIFT..][..4].try_into().unwrap()), 9, "512-byte sectors");
         assert!(stage2[48..].iter().all(|&b| b == 0x90));
         assert!(disk[36 * SECTOR..].iter().all(|&b| b == 0), "nothing written past stage 2");
     }
@@ -299,6 +359,39 @@ mod tests {
         let err = put(&huge, &mut disk, kernel, cmdline).unwrap_err();
         assert!(err.contains("does not fit the 8158-sector BIOS boot partition"), "{err}");
         assert!(disk.iter().all(|&b| b == 0), "a refused install writes nothing");
+    }
+
+    #[test]
+    fn the_cd_image_reads_stage2_and_the_files_in_cd_sectors() {
+        // Boot code whose stage 2 read (the DAP) is where the MBR keeps it.
+        let mut boot_code = vec![0xfa; BOOT_CODE_BYTES];
+        boot_code[MBR_DAP..MBR_DAP + 16].copy_from_slice(&[0x10, 0, 2, 0, 0, 0x80, 0, 0, 34, 0, 0, 0, 0, 0, 0, 0]);
+        let mut l = loader();
+        l.boot_code = boot_code;
+        let fresh = l.cd_boot_image();
+        let mut image = fresh.clone();
+        assert_eq!(image.len(), 2 * CD_SECTOR, "boot code sector, then stage 2 padded to a CD sector");
+        assert_eq!(&image[CD_SECTOR..CD_SECTOR + 8], MAGIC);
+
+        let kernel = Extent { lba: 300, bytes: 5_000_000 };
+        let cmdline = Extent { lba: 299, bytes: 4096 };
+        point_cd_image(&mut image, 40, kernel, cmdline).unwrap();
+        assert_eq!(&image[MBR_DAP + 2..MBR_DAP + 4], &1u16.to_le_bytes(), "one CD sector of stage 2");
+        assert_eq!(u64_at(&image, MBR_DAP + 8), 41, "from the sector after the boot code's");
+        let stage2 = &image[CD_SECTOR..];
+        assert_eq!(u32::from_le_bytes(stage2[PARAM_SECTOR_SHIFT..][..4].try_into().unwrap()), 11);
+        assert_eq!(u64_at(stage2, PARAM_KERNEL_LBA), 300);
+        assert_eq!(u64_at(stage2, PARAM_KERNEL_BYTES), 5_000_000);
+        assert_eq!(u64_at(stage2, PARAM_CMDLINE_LBA), 299);
+
+        // Only our own image is rewritten.
+        let mut other = loader().cd_boot_image();
+        assert!(point_cd_image(&mut other, 40, kernel, cmdline).unwrap_err().contains("boot code"));
+        let mut no_stage2 = fresh.clone();
+        no_stage2[CD_SECTOR] = 0;
+        assert!(point_cd_image(&mut no_stage2, 40, kernel, cmdline).unwrap_err().contains("stage 2"));
+        let too_long = Extent { lba: 299, bytes: 4097 };
+        assert!(point_cd_image(&mut fresh.clone(), 40, kernel, too_long).unwrap_err().contains("command line"));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! A small FAT32 formatter and reader for the EFI system partition.
 //!
 //! The formatter writes a fresh file system holding the given files, each
-//! file's clusters contiguous and in the order given (directories first, in
-//! the order their paths first name them), with fixed timestamps, so that the
-//! same files always give the same bytes and a loader without a FAT driver
-//! (the BIOS stage) can read a file by its first sector and length. Names
+//! file's clusters contiguous from a [`FILE_ALIGN`] boundary and in the
+//! order given (directories first, in the order their paths first name
+//! them), with fixed timestamps, so that the same files always give the
+//! same bytes and a loader without a FAT driver (the BIOS stage) can read
+//! a file by its first sector and length. Names
 //! are 8.3 upper case (no long-name entries). The reader finds a file again
 //! by path and returns where it lies.
 
@@ -20,6 +21,10 @@ const MIN_CLUSTERS: u64 = 65_525;
 const MAX_CLUSTERS: u64 = 0x0FFF_FFF5;
 const END_OF_CHAIN: u32 = 0x0FFF_FFFF;
 const ROOT_CLUSTER: u32 = 2;
+/// Every file starts this many bytes into the partition (a multiple): the
+/// ISO's BIOS loader reads the kernel and command line in 2048-byte CD
+/// sectors, and 4 KiB also suits disks with 4096-byte sectors.
+pub const FILE_ALIGN: u64 = 4096;
 /// 2024-01-01 in FAT's date format (years since 1980, month, day).
 const FIXED_DATE: u16 = ((2024 - 1980) << 9) | (1 << 5) | 1;
 
@@ -204,10 +209,14 @@ pub fn format(
 
     // Clusters: the directories, then each file, all contiguous.
     let mut fat: Vec<u32> = vec![0x0FFF_FFF8, END_OF_CHAIN];
-    let mut allocate = |bytes: u64| -> Result<(u32, u64)> {
+    let mut allocate = |bytes: u64, align: u64| -> Result<(u32, u64)> {
         let count = bytes.div_ceil(geo.cluster_bytes());
         if count == 0 {
             return Ok((0, 0));
+        }
+        // Clusters skipped to reach the alignment stay free.
+        while !geo.cluster_offset(fat.len() as u32).is_multiple_of(align) && (fat.len() as u64) < geo.clusters {
+            fat.push(0);
         }
         let first = fat.len() as u32;
         if fat.len() as u64 - 2 + count > geo.clusters {
@@ -224,12 +233,12 @@ pub fn format(
         for (n, (name, _, _)) in dir.children.iter().enumerate() {
             entries += name_entries(name, n + 1, 0, 0, 0)?.len() as u64;
         }
-        (dir.cluster, dir.clusters) = allocate(entries * 32)?;
+        (dir.cluster, dir.clusters) = allocate(entries * 32, 1)?;
     }
     let mut placements = Vec::new();
     let mut file_clusters = Vec::new();
     for (_, data) in files {
-        let (first, _) = allocate(data.len() as u64)?;
+        let (first, _) = allocate(data.len() as u64, FILE_ALIGN)?;
         file_clusters.push(first);
         placements
             .push(Placement { offset: if first == 0 { 0 } else { geo.cluster_offset(first) }, len: data.len() as u64 });
@@ -258,7 +267,7 @@ pub fn format(
     boot[71..82].copy_from_slice(b"APPLIANCE  ");
     boot[82..90].copy_from_slice(b"FAT32   ");
     boot[510..512].copy_from_slice(&[0x55, 0xAA]);
-    let used = fat.len() as u64 - 2;
+    let used = fat.iter().skip(2).filter(|&&e| e != 0).count() as u64;
     let mut info = [0u8; 512];
     info[0..4].copy_from_slice(&0x4161_5252u32.to_le_bytes());
     info[484..488].copy_from_slice(&0x6141_7272u32.to_le_bytes());
@@ -466,7 +475,10 @@ mod tests {
         }
         // Directories come first, then the files in the given order.
         assert!(placed[0].offset < placed[1].offset && placed[1].offset < placed[2].offset);
-        assert_eq!(placed[1].offset, placed[0].offset + 1024);
+        assert_eq!(placed[1].offset, (placed[0].offset + 1024).next_multiple_of(FILE_ALIGN));
+        for (place, (name, data)) in placed.iter().zip(files) {
+            assert!(data.is_empty() || place.offset.is_multiple_of(FILE_ALIGN), "{name} at {}", place.offset);
+        }
         assert!(find(&file, start, "APPLIANCE/MISSING").unwrap_err().contains("no /APPLIANCE/MISSING"));
         assert!(find(&file, start, "EMPTY/X").unwrap_err().contains("not a directory"));
 

@@ -19,6 +19,7 @@
 pub mod bios;
 mod fat;
 mod gpt;
+pub mod iso;
 
 use crate::Result;
 use qemu_tests::Arch;
