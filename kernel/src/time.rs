@@ -63,12 +63,19 @@ pub(crate) fn watch_clock_tick() -> Option<Instant> {
         && second != boot_second
     {
         if now - previous <= TICK_WATCH_SLACK {
-            // The tick happened between the previous read and this one.
-            let entry = second.saturating_mul(1_000_000_000).saturating_sub(now);
+            // The tick happened between the previous read and this one:
+            // taken as right after the previous read, so that the wall
+            // clock is never behind the real-time clock, and ahead of it
+            // by at most the interval between the two reads.
+            let entry = second.saturating_mul(1_000_000_000).saturating_sub(previous);
             let stepped = entry.saturating_sub(UNIX_AT_ENTRY.load(Ordering::Relaxed));
             UNIX_AT_ENTRY.fetch_max(entry, Ordering::Relaxed);
             SECOND_AT_BOOT.store(0, Ordering::Relaxed);
-            log::debug!("wall clock aligned to the real-time clock's tick: +{} us", stepped / 1000);
+            log::info!(
+                "wall clock aligned to the real-time clock's tick: +{} us (within {} us)",
+                stepped / 1000,
+                (now - previous) / 1000
+            );
             return None;
         }
         // Seen too late to place it: wait for the next tick.

@@ -48,6 +48,78 @@ impl RedisAppliance {
         let machine = Machine::start(&boot).map_err(|e| e.to_string())?;
         Ok(RedisAppliance { machine, port, ready: String::new(), _network: network })
     }
+
+    /// How far the appliance's wall clock is from the host's, once the
+    /// kernel has aligned it to its real-time clock's first tick (waited
+    /// for, up to 5 s): see [`clock_offset`].
+    pub fn clock_offset(&mut self) -> Result<ClockOffset, String> {
+        const ALIGNED: &str = "wall clock aligned to the real-time clock's tick";
+        if !self.machine.transcript().contains(ALIGNED) {
+            // A clock that never ticks is measured as it is.
+            let _ = self.machine.wait_for(ALIGNED, Duration::from_secs(5));
+        }
+        clock_offset(self.port)
+    }
+}
+
+/// A guest clock compared with the host's.
+#[derive(Clone, Copy, Debug)]
+pub struct ClockOffset {
+    /// Guest time minus host time, in seconds (negative: the guest is behind).
+    pub seconds: f64,
+    /// How uncertain that is: half the round trip of the best sample.
+    pub within: f64,
+}
+
+impl ClockOffset {
+    /// True when the guest is certainly behind the host (Redis's tests that
+    /// compute an absolute expiry from the host's clock fail then).
+    pub fn behind(&self) -> bool {
+        self.seconds + self.within < 0.0
+    }
+}
+
+/// Redis's TIME on the server at 127.0.0.1:`port`, asked a few times; the
+/// answer with the shortest round trip, compared with the middle of that
+/// round trip on the host's clock.
+pub fn clock_offset(port: u16) -> Result<ClockOffset, String> {
+    use std::io::{Read, Write};
+    use std::time::{Instant, SystemTime, UNIX_EPOCH};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connecting: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let mut best: Option<ClockOffset> = None;
+    for _ in 0..8 {
+        let host_before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let sent = Instant::now();
+        stream.write_all(b"TIME\r\n").map_err(|e| format!("sending TIME: {e}"))?;
+        // `*2\r\n$N\r\nSECONDS\r\n$N\r\nMICROS\r\n`: read until both numbers are in.
+        let mut reply = Vec::new();
+        let numbers = loop {
+            let mut chunk = [0u8; 64];
+            let n = stream.read(&mut chunk).map_err(|e| format!("reading TIME's reply: {e}"))?;
+            if n == 0 {
+                return Err("the server closed the connection".into());
+            }
+            reply.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&reply).to_string();
+            let lines: Vec<&str> = text.split("\r\n").collect();
+            if lines.len() >= 6 {
+                break (lines[2].parse::<u64>(), lines[4].parse::<u64>());
+            }
+        };
+        let round_trip = sent.elapsed().as_secs_f64();
+        let (Ok(secs), Ok(micros)) = numbers else {
+            return Err(format!("TIME answered {:?}", String::from_utf8_lossy(&reply)));
+        };
+        let guest = secs as f64 + micros as f64 / 1e6;
+        let host = host_before.as_secs_f64() + round_trip / 2.0;
+        let sample = ClockOffset { seconds: guest - host, within: round_trip / 2.0 };
+        if best.is_none_or(|b| sample.within < b.within) {
+            best = Some(sample);
+        }
+    }
+    best.ok_or_else(|| "no TIME answers".to_string())
 }
 
 /// Debian's real `redis-server` on a free host port: MIGRATE's target in

@@ -107,6 +107,7 @@ fn main(args: &[&str]) -> i32 {
     let mut server = Server::new(config, kernel::random::seed());
     server.set_outbound(Box::new(outbound::KernelOutbound));
     server.set_clock(monotonic_us);
+    server.set_wall_clock(|| kernel::time::unix_time().as_micros() as u64);
     let disk = match disk::open(now().unix_ms) {
         Ok(disk) => disk,
         Err(e) => {

@@ -62,6 +62,9 @@ fn main() {
     let mut server = Server::new(config, 0x5eed);
     server.set_outbound(Box::new(HostOutbound));
     server.set_clock(monotonic_us);
+    server.set_wall_clock(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    });
     serve(server, events, inbox);
 }
 

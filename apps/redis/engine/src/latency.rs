@@ -226,10 +226,12 @@ impl LatencyMonitor {
 
 // ----- timing commands --------------------------------------------------
 
-/// The clock, the latency monitor's events and the slow log.
+/// The clocks, the latency monitor's events and the slow log.
 #[derive(Default)]
 pub struct Watch {
     clock: Option<Clock>,
+    /// Unix time in microseconds, for TIME.
+    wall_clock: Option<Clock>,
     pub monitor: LatencyMonitor,
     pub slowlog: SlowLog,
 }
@@ -256,6 +258,18 @@ impl Server {
     /// Sets the clock commands are timed with (monotonic microseconds).
     pub fn set_clock(&mut self, clock: Clock) {
         self.watch.clock = Some(clock);
+    }
+
+    /// Sets the wall clock TIME reads (Unix microseconds), as Redis reads
+    /// the time of day afresh for it; without one, TIME answers the
+    /// command's cached millisecond time.
+    pub fn set_wall_clock(&mut self, clock: Clock) {
+        self.watch.wall_clock = Some(clock);
+    }
+
+    /// Unix time in microseconds, for TIME.
+    pub(crate) fn unix_us(&self) -> u64 {
+        self.watch.wall_clock.map_or(self.now.unix_ms.saturating_mul(1000), |clock| clock())
     }
 
     /// Monotonic microseconds now (0 without a clock).

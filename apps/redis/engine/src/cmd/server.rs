@@ -381,7 +381,7 @@ pub fn swapdb(s: &mut Server, c: &mut Ctx) {
 }
 
 pub fn time(s: &mut Server, c: &mut Ctx) {
-    let us = s.now.unix_ms.saturating_mul(1000);
+    let us = s.unix_us();
     c.out.array(2);
     c.out.bulk_i64((us / 1_000_000) as i64);
     c.out.bulk_i64((us % 1_000_000) as i64);

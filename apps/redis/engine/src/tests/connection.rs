@@ -195,6 +195,9 @@ fn info_config_command_time() {
     assert_eq!(keys, "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
     let t = h.cmd(c, &["TIME"]);
     assert_eq!(t, "*2\r\n$10\r\n1700000000\r\n$1\r\n0\r\n");
+    // With a wall clock, TIME reads it afresh, to the microsecond.
+    h.s.set_wall_clock(|| 1_700_000_001_023_456);
+    assert_eq!(h.cmd(c, &["TIME"]), "*2\r\n$10\r\n1700000001\r\n$5\r\n23456\r\n");
     assert_eq!(h.cmd(c, &["SHUTDOWN"]), "");
     assert!(h.s.shutdown_requested());
 }
