@@ -109,13 +109,14 @@ const PUBSUBG: &str = "pubsub";
 const GEO: &str = "geo";
 const TX: &str = "transactions";
 const SCRIPTING: &str = "scripting";
+const CLUSTERG: &str = "cluster";
 
 const RW: u32 = WRITE | DENYOOM;
 
 pub static TABLE: &[CommandSpec] = &[
     // connection / server
-    c("ping", -1, FAST | STALE | PUBSUB_CONTEXT, NONE, CONN, srv::ping),
-    c("echo", 2, FAST, NONE, CONN, srv::echo),
+    c("ping", -1, FAST | PUBSUB_CONTEXT, NONE, CONN, srv::ping),
+    c("echo", 2, FAST | LOADING | STALE, NONE, CONN, srv::echo),
     c("quit", -1, FAST | NO_AUTH | STALE | LOADING | NOT_QUEUED | PUBSUB_CONTEXT, NONE, CONN, srv::quit),
     c("select", 2, FAST | LOADING | STALE, NONE, CONN, srv::select),
     c("auth", -2, FAST | NO_AUTH | NOSCRIPT | LOADING | STALE, NONE, CONN, srv::auth),
@@ -141,6 +142,12 @@ pub static TABLE: &[CommandSpec] = &[
     c("slowlog", -2, ADMIN | LOADING | STALE, NONE, SERVER, latency::slowlog),
     c("latency", -2, ADMIN | NOSCRIPT | LOADING | STALE, NONE, SERVER, latency::latency),
     c("swapdb", 3, WRITE | FAST, NONE, SERVER, srv::swapdb),
+    c("role", 1, NOSCRIPT | LOADING | STALE | FAST, NONE, SERVER, srv::role),
+    // cluster mode, which the appliance does not run in
+    c("cluster", -2, 0, NONE, CLUSTERG, srv::cluster_disabled),
+    c("readonly", 1, LOADING | STALE | FAST, NONE, CLUSTERG, srv::cluster_disabled),
+    c("readwrite", 1, LOADING | STALE | FAST, NONE, CLUSTERG, srv::cluster_disabled),
+    c("asking", 1, FAST, NONE, CLUSTERG, srv::cluster_disabled),
     c("function", -2, NOSCRIPT, NONE, SCRIPTING, srv::function),
     // generic keyspace
     c("del", -2, WRITE, KALL, GENERIC, keys::del),

@@ -357,6 +357,21 @@ pub fn flushall(s: &mut Server, c: &mut Ctx) {
     c.out.ok();
 }
 
+/// ROLE: the appliance is always a master without replicas, at replication
+/// offset 0 (as INFO replication says).
+pub fn role(_s: &mut Server, c: &mut Ctx) {
+    c.out.array(3);
+    c.out.bulk(b"master");
+    c.out.int(0);
+    c.out.array(0);
+}
+
+/// CLUSTER, READONLY, READWRITE and ASKING answer what Redis answers when
+/// it does not run in cluster mode, which the appliance never does.
+pub fn cluster_disabled(_s: &mut Server, c: &mut Ctx) {
+    c.out.err("ERR This instance has cluster support disabled");
+}
+
 pub fn swapdb(s: &mut Server, c: &mut Ctx) {
     let (Some(a), Some(b)) = (crate::util::parse_i64(c.arg(1)), crate::util::parse_i64(c.arg(2))) else {
         c.out.err("ERR invalid first DB index");
@@ -478,28 +493,91 @@ pub fn function(_s: &mut Server, c: &mut Ctx) {
 
 // ----- COMMAND ----------------------------------------------------------
 
+/// Redis 7.0's ACL categories, in the order COMMAND INFO lists them.
+const ACL_CATEGORIES: [&str; 21] = [
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+/// Commands whose ACL categories Redis 7.0 lists otherwise than their
+/// group and flags give: containers (only `@slow`, their subcommands have
+/// their own), and those Redis marks `@dangerous` or files elsewhere.
+const ACL_CATEGORY_EXCEPTIONS: &[(&str, &[&str])] = &[
+    ("asking", &["fast", "connection"]),
+    ("client", &["slow"]),
+    ("command", &["slow", "connection"]),
+    ("config", &["slow"]),
+    ("dbsize", &["keyspace", "read", "fast"]),
+    ("flushall", &["keyspace", "write", "slow", "dangerous"]),
+    ("flushdb", &["keyspace", "write", "slow", "dangerous"]),
+    ("function", &["slow"]),
+    ("info", &["slow", "dangerous"]),
+    ("keys", &["keyspace", "read", "slow", "dangerous"]),
+    ("lastsave", &["admin", "fast", "dangerous"]),
+    ("latency", &["slow"]),
+    ("memory", &["slow"]),
+    ("migrate", &["keyspace", "write", "slow", "dangerous"]),
+    ("object", &["slow"]),
+    ("pubsub", &["slow"]),
+    ("readonly", &["fast", "connection"]),
+    ("readwrite", &["fast", "connection"]),
+    ("restore", &["keyspace", "write", "slow", "dangerous"]),
+    ("role", &["admin", "fast", "dangerous"]),
+    ("slowlog", &["slow"]),
+    ("sort", &["write", "set", "sortedset", "list", "slow", "dangerous"]),
+    ("sort_ro", &["read", "set", "sortedset", "list", "slow", "dangerous"]),
+    ("swapdb", &["keyspace", "write", "fast", "dangerous"]),
+    ("wait", &["slow", "connection"]),
+    ("xgroup", &["slow"]),
+    ("xinfo", &["slow"]),
+];
+
+/// A command's ACL categories, as Redis 7.0's COMMAND lists them: for most
+/// commands their group's category, read/write, fast/slow, blocking, and
+/// admin with dangerous, in [`ACL_CATEGORIES`] order (the server and
+/// cluster groups have no category); the others from
+/// [`ACL_CATEGORY_EXCEPTIONS`].
 fn acl_categories(spec: &CommandSpec) -> Vec<String> {
-    let mut v = Vec::new();
-    v.push(format!("@{}", if spec.group == "sorted-set" { "sortedset" } else { spec.group }));
-    if spec.flags & flags::WRITE != 0 {
-        v.push(String::from("@write"));
+    if let Some((_, cats)) = ACL_CATEGORY_EXCEPTIONS.iter().find(|(name, _)| *name == spec.name) {
+        return cats.iter().map(|cat| format!("@{cat}")).collect();
     }
-    if spec.flags & flags::READONLY != 0 {
-        v.push(String::from("@read"));
-    }
-    if spec.flags & flags::FAST != 0 {
-        v.push(String::from("@fast"));
-    } else {
-        v.push(String::from("@slow"));
-    }
-    if spec.flags & flags::BLOCKING != 0 {
-        v.push(String::from("@blocking"));
-    }
-    if spec.flags & flags::ADMIN != 0 {
-        v.push(String::from("@admin"));
-        v.push(String::from("@dangerous"));
-    }
-    v
+    let group = match spec.group {
+        "generic" => "keyspace",
+        "sorted-set" => "sortedset",
+        "transactions" => "transaction",
+        "server" | "cluster" => "",
+        other => other,
+    };
+    let f = spec.flags;
+    let has = |cat: &str| match cat {
+        "read" => f & flags::READONLY != 0,
+        "write" => f & flags::WRITE != 0,
+        "admin" | "dangerous" => f & flags::ADMIN != 0,
+        "fast" => f & flags::FAST != 0,
+        "slow" => f & flags::FAST == 0,
+        "blocking" => f & flags::BLOCKING != 0,
+        other => other == group,
+    };
+    ACL_CATEGORIES.iter().filter(|cat| has(cat)).map(|cat| format!("@{cat}")).collect()
 }
 
 fn command_info_entry(c: &mut Ctx, spec: &CommandSpec) {

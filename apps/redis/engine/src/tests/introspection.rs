@@ -441,3 +441,42 @@ fn info_reports_instantaneous_rates_from_tick_samples() {
     assert!(info.contains("instantaneous_input_kbps:1.37\r\n"), "{info}");
     assert!(info.contains("instantaneous_output_kbps:0.68\r\n"), "{info}");
 }
+
+#[test]
+fn role_and_the_cluster_mode_commands_answer_as_a_master_without_cluster() {
+    let mut h = H::new();
+    let c = h.client();
+    let disabled = "-ERR This instance has cluster support disabled\r\n";
+    script!(h, c,
+        ["ROLE"] => "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n",
+        ["ROLE", "x"] => "-ERR wrong number of arguments for 'role' command\r\n",
+        ["CLUSTER", "INFO"] => disabled,
+        ["CLUSTER", "HELP"] => disabled,
+        ["CLUSTER"] => "-ERR wrong number of arguments for 'cluster' command\r\n",
+        ["READONLY"] => disabled,
+        ["READWRITE"] => disabled,
+        ["ASKING"] => disabled,
+        ["READONLY", "x"] => "-ERR wrong number of arguments for 'readonly' command\r\n",
+    );
+}
+
+/// The ACL categories COMMAND INFO lists: Redis's names only (no group
+/// such as `@server`), in Redis's order, with its exceptions.
+#[test]
+fn command_info_lists_redis_acl_categories_in_redis_order() {
+    let mut h = H::new();
+    let c = h.client();
+    let categories = |h: &mut H, name: &str| {
+        let info = h.cmd(c, &["COMMAND", "INFO", name]);
+        let cats: Vec<String> =
+            info.split("\r\n").filter(|l| l.starts_with("+@")).map(|l| l[1..].to_string()).collect();
+        cats.join(" ")
+    };
+    assert_eq!(categories(&mut h, "get"), "@read @string @fast");
+    assert_eq!(categories(&mut h, "del"), "@keyspace @write @slow");
+    assert_eq!(categories(&mut h, "blpop"), "@write @list @slow @blocking");
+    assert_eq!(categories(&mut h, "time"), "@fast");
+    assert_eq!(categories(&mut h, "role"), "@admin @fast @dangerous");
+    assert_eq!(categories(&mut h, "flushall"), "@keyspace @write @slow @dangerous");
+    assert_eq!(categories(&mut h, "readonly"), "@fast @connection");
+}
