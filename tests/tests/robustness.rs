@@ -106,8 +106,9 @@ fn is_oom(reply: &Reply) -> bool {
     matches!(reply, Reply::Error(e) if e.starts_with("OOM "))
 }
 
-/// SETRANGE, SETBIT and APPEND grow values past maxmemory: -OOM, nothing
-/// changes, and memory stays within maxmemory.
+/// SETRANGE, SETBIT and APPEND grow values past maxmemory (by default the
+/// heap's hard ceiling, which no command may pass): -OOM, nothing changes,
+/// and memory stays within maxmemory.
 fn value_growth(a: &mut Appliance) -> Result<(), String> {
     let mut c = Client::connect(a.port).map_err(io)?;
     let maxmemory = info_field(&mut c, "memory", "maxmemory")?;

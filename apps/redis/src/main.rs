@@ -274,7 +274,9 @@ const ENGINE_CLIENT_COST: usize = 2 << 10;
 
 /// Fits the configuration to the heap: `maxmemory` 0 (Redis's default,
 /// unlimited) or above the dataset's share becomes that share, and so can
-/// never be raised past it by `CONFIG SET`; likewise `maxmemory-clients`
+/// never be raised past it by `CONFIG SET`. The share is a hard limit: a
+/// command may grow the dataset past a lower `maxmemory` (Redis checks it
+/// only before a command), never past the share. Likewise `maxmemory-clients`
 /// with the clients' share. Every connection is charged its TCP buffers,
 /// and `maxclients` is lowered to what the clients' share can hold.
 fn budget_memory(config: &mut Config) {

@@ -194,7 +194,10 @@ pub struct Config {
     /// Highest `maxmemory` allowed (bytes; 0 = none). The embedding app sets
     /// it from the heap size: `maxmemory` 0 or above it becomes the ceiling
     /// (at [`Server::new`](crate::Server::new), CONFIG SET and startup
-    /// arguments parsed after it is set).
+    /// arguments parsed after it is set). It is also a hard limit where
+    /// `maxmemory` is not: Redis checks `maxmemory` only before a command,
+    /// so a command may grow the dataset past a `maxmemory` set below the
+    /// ceiling, but never past the ceiling (the engine's `reserve_growth`).
     pub maxmemory_ceiling: usize,
     /// Redis 7's `maxmemory-clients`: when all clients together use more,
     /// the biggest are disconnected. Default `Bytes(0)`: no limit.

@@ -9,12 +9,14 @@
 //!   it never claims more than the heap holds, and FLUSHALL frees what it
 //!   accounted for and brings it back to the empty baseline (the heap
 //!   figures come from the fuzz target's counting allocator);
-//! - under `maxmemory`, writes never take the accounted memory more than a
-//!   bounded slack past the limit: each byte a client sends may add at most
-//!   [`SLACK_PER_INPUT_BYTE`] bytes past it (a command's own arguments are
-//!   stored after the memory check, as in Redis), plus [`SLACK_FIXED`];
-//!   growth a short request chooses (SETRANGE, COPY, keyspace doubling...)
-//!   must be checked before it happens;
+//! - under the hard ceiling (`maxmemory_ceiling`, which `maxmemory` is
+//!   unless a fuzzed CONFIG SET lowers it; a command may pass a lowered
+//!   `maxmemory`, as in Redis), writes never take the accounted memory more
+//!   than a bounded slack past the limit: each byte a client sends may add
+//!   at most [`SLACK_PER_INPUT_BYTE`] bytes past it (a command's own
+//!   arguments are stored after the memory check, as in Redis), plus
+//!   [`SLACK_FIXED`]; growth a short request chooses (SETRANGE, COPY,
+//!   keyspace doubling...) must be checked before it happens;
 //! - the engine never panics (the fuzzer catches that).
 //!
 //! Input format (the target's): a sequence of records `[control,
@@ -302,39 +304,29 @@ struct Conn {
     replica: bool,
 }
 
-/// The `maxmemory` bound, tracked across steps.
+/// The bound of the hard ceiling (`maxmemory_ceiling`; none when 0: a
+/// command may grow past `maxmemory` as in Redis), tracked across steps.
 #[derive(Default)]
 struct MemoryBound {
     /// Input bytes fed since the accounted memory was last under the limit.
     fed_since_under: usize,
-    /// Excess that existed when `maxmemory` was last changed (CONFIG SET
-    /// may lower it below what is stored).
-    inherited: usize,
-    last_max: usize,
 }
 
 impl MemoryBound {
     /// Checks the bound after a step in which clients sent `fed` bytes.
     fn check(&mut self, s: &Server, used: usize, fed: usize) -> Result<(), String> {
-        let max = s.cfg.maxmemory;
+        let max = s.cfg.maxmemory_ceiling;
         self.fed_since_under = self.fed_since_under.saturating_add(fed);
-        if max != self.last_max {
-            self.last_max = max;
-            self.inherited = used.saturating_sub(max);
-        }
         if max == 0 || used <= max {
             self.fed_since_under = 0;
-            self.inherited = 0;
             return Ok(());
         }
         let slack = SLACK_FIXED + SLACK_PER_INPUT_BYTE.saturating_mul(self.fed_since_under);
-        let bound = max.saturating_add(self.inherited).saturating_add(slack);
-        if used > bound {
+        if used > max.saturating_add(slack) {
             return Err(format!(
-                "accounted memory {used} exceeds maxmemory {max} by {} (allowed: {} inherited + {slack} slack for {} \
+                "accounted memory {used} exceeds the maxmemory ceiling {max} by {} (allowed: {slack} slack for {} \
                  input bytes)",
                 used - max,
-                self.inherited,
                 self.fed_since_under
             ));
         }
@@ -342,7 +334,7 @@ impl MemoryBound {
     }
 }
 
-/// The accounting checks after each step: the `maxmemory` bound, and the
+/// The accounting checks after each step: the ceiling's bound, and the
 /// datasets never accounted at more than the whole heap.
 fn check_step(s: &Server, bound: &mut MemoryBound, base: usize, fed: usize, heap: HeapProbe) -> Result<(), String> {
     let dataset = s.dataset_memory();
@@ -403,7 +395,7 @@ pub fn two_clients(data: &[u8], heap: HeapProbe) -> Result<(), String> {
             replica: false,
         },
     ];
-    let mut bound = MemoryBound { last_max: s.cfg.maxmemory, ..MemoryBound::default() };
+    let mut bound = MemoryBound::default();
     // The fixed baseline `maxmemory` is enforced on besides the datasets.
     let base = s.eviction_memory() - s.dataset_memory();
     let mut reconnects = 0;

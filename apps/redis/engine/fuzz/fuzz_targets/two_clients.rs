@@ -1,7 +1,8 @@
 //! Fuzz target: arbitrary bytes, split at arbitrary points, fed to a
 //! server with two clients; also exercises ticks, partial writes and
 //! reconnections, and checks the invariants of `redis_engine::fuzzing`
-//! (well-formed replies, memory accounting, the `maxmemory` bound).
+//! (well-formed replies, memory accounting, the bound of `maxmemory`'s
+//! ceiling).
 //!
 //! Input format: a sequence of records `[control, payload...]`.
 //! control bit 0 selects the client, bits 1..=6 give the payload length

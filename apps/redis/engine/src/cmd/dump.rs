@@ -69,9 +69,10 @@ pub fn restore(s: &mut Server, c: &mut Ctx) {
         return;
     }
     // The strings a payload decodes to (LZF can expand them) are bounded
-    // like one bulk string and, under maxmemory, by the limit.
-    let max = s.cfg.maxmemory;
-    let budget = if max > 0 { s.cfg.proto_max_bulk_len.min(max) } else { s.cfg.proto_max_bulk_len };
+    // like one bulk string and by the heap's hard ceiling (a `maxmemory`
+    // below it is checked only before the command, as in Redis).
+    let ceiling = s.cfg.maxmemory_ceiling;
+    let budget = if ceiling > 0 { s.cfg.proto_max_bulk_len.min(ceiling) } else { s.cfg.proto_max_bulk_len };
     let seed = s.new_seed();
     let value = match rdb::restore(c.arg(3), seed, budget) {
         Ok(v) => v,

@@ -3,9 +3,10 @@
 //!
 //! The table takes `(len(a) + 1) * (len(b) + 1)` 32-bit cells: transient
 //! memory chosen by the data, not the request. Like Redis it is refused
-//! above `proto-max-bulk-len`; it must also fit under `maxmemory` next to
-//! the dataset (it is not worth evicting keys for), and it is allocated
-//! fallibly.
+//! above `proto-max-bulk-len`; it must also fit under the heap's hard
+//! ceiling (`Config::maxmemory_ceiling`) next to the dataset (it is not worth
+//! evicting keys for), and it is allocated fallibly. A `maxmemory` set below
+//! the ceiling does not bound it: Redis checks that only before a command.
 
 use alloc::vec::Vec;
 
@@ -76,9 +77,9 @@ pub fn lcs(s: &mut Server, c: &mut Ctx) {
         c.out.err(TOO_BIG);
         return;
     }
-    let max = s.cfg.maxmemory;
+    let ceiling = s.cfg.maxmemory_ceiling;
     let mut table: Vec<u32> = Vec::new();
-    if (max > 0 && s.eviction_memory().saturating_add(crate::mem::block(bytes)) > max)
+    if (ceiling > 0 && s.eviction_memory().saturating_add(crate::mem::block(bytes)) > ceiling)
         || table.try_reserve_exact(cells).is_err()
     {
         c.out.err(NO_MEMORY);

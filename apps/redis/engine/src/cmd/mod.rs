@@ -121,8 +121,8 @@ pub(crate) fn count_new<'m, T: Container>(
 /// Makes room in the existing collection at `key` for `additional` new
 /// elements before they are added: its arrays grow by doubling, in one
 /// piece, so one short request can ask for megabytes. The growth passes
-/// [`Server::reserve_growth`] (eviction or refusal under `maxmemory`) and
-/// is then reserved fallibly. Replies -OOM and returns false when refused.
+/// [`Server::reserve_growth`] (eviction or refusal past the hard memory
+/// ceiling) and is then reserved fallibly. Replies -OOM and returns false when refused.
 /// (A new collection's first arrays are bounded by the request itself.)
 pub(crate) fn reserve_elements<T: Container>(s: &mut Server, c: &mut Ctx, key: &[u8], additional: usize) -> bool {
     let growth = match s.peek(c.db, key).and_then(T::of) {

@@ -218,7 +218,8 @@ fn sort_generic(s: &mut Server, c: &mut Ctx, readonly: bool) {
         }
         Some(dst) => {
             let mut out: Vec<Vec<u8>> = Vec::new();
-            let mut bytes = 0usize;
+            // Bytes collected in `out`, and how many of them were checked.
+            let (mut bytes, mut checked) = (0usize, 0usize);
             for it in range {
                 if gets.is_empty() {
                     bytes += it.elem.len();
@@ -229,13 +230,14 @@ fn sort_generic(s: &mut Server, c: &mut Ctx, readonly: bool) {
                     bytes += v.len();
                     out.push(v);
                 }
-                // GET patterns can multiply the data: check as it grows.
-                if bytes > 1 << 20 {
+                // GET patterns can multiply the data: check as it grows,
+                // all of it (none is in the dataset yet).
+                if bytes - checked > 1 << 20 {
                     if !s.reserve_growth(bytes) {
                         c.oom();
                         return;
                     }
-                    bytes = 0;
+                    checked = bytes;
                 }
             }
             let n = out.len();

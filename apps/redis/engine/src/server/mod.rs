@@ -238,8 +238,8 @@ const INBUF_KEEP: usize = 16 * 1024;
 /// Fixed bytes counted as used by an empty server (like Redis's baseline).
 const BASE_MEMORY: usize = 64 * 1024;
 
-/// The reply to a write refused because of `maxmemory` (or because the
-/// allocator could not grow the keyspace).
+/// The reply to a write refused because of `maxmemory` or its hard ceiling
+/// (or because the allocator could not grow the keyspace).
 pub(crate) const OOM_ERROR: &[u8] = b"OOM command not allowed when used memory > 'maxmemory'.";
 
 /// Redis 7.0's reply to a non-loopback connection in protected mode.

@@ -254,11 +254,20 @@ impl Server {
     /// limit. The growth is then reserved fallibly, so an allocator failure
     /// refuses the command too instead of aborting (also without maxmemory).
     ///
+    /// Keyspace growth aside (refused past `maxmemory` wherever it happens,
+    /// like Redis's `dictExpandAllowed`), this gate is where `maxmemory` is
+    /// enforced, as in Redis: what a command then grows its values by is
+    /// checked only against the heap's hard limit
+    /// ([`reserve_growth`](Self::reserve_growth)), so a command may take the
+    /// dataset past a `maxmemory` set below that limit, and the next
+    /// command's gate evicts (or refuses a DENYOOM one).
+    ///
     /// Returns false when the command must be refused with [`OOM_ERROR`].
     pub(super) fn make_room(&mut self, db: usize, spec: &CommandSpec, argv: &[Vec<u8>], runs_now: bool) -> bool {
         let denyoom = spec.flags & flags::DENYOOM != 0;
         let new_keys = if denyoom && runs_now { self.possible_new_keys(db, spec, argv) } else { 0 };
-        if self.cfg.maxmemory > 0 && !self.replaying && !self.evict_for_growth(db, new_keys, 0) && denyoom {
+        let max = self.cfg.maxmemory;
+        if max > 0 && !self.replaying && !self.evict_for_growth(max, db, new_keys, 0) && denyoom {
             return false;
         }
         self.reserve_keys(db, new_keys)
@@ -275,7 +284,7 @@ impl Server {
             .iter()
             .filter_map(|argv| argv.first().and_then(|n| self.lookup_command(n)))
             .any(|spec| spec.flags & flags::DENYOOM != 0);
-        uses_memory && !self.evict_for_growth(db, 0, 0)
+        uses_memory && !self.evict_for_growth(self.cfg.maxmemory, db, 0, 0)
     }
 
     /// Inside EXEC: like [`make_room`](Self::make_room) for one queued
@@ -331,52 +340,71 @@ impl Server {
     /// Frees memory per `maxmemory-policy` until under `maxmemory`.
     /// Returns false when still over the limit.
     pub(crate) fn evict_if_needed(&mut self) -> bool {
-        self.evict_for_growth(0, 0, 0)
+        self.evict_for_growth(self.cfg.maxmemory, 0, 0, 0)
     }
 
     /// The memory check for a command about to grow one value by `bytes`
-    /// (SETRANGE, SETBIT, APPEND, COPY, *STORE: growth a short request
-    /// chooses). Under `maxmemory`, when the growth would take
-    /// [`eviction_memory`](Self::eviction_memory) past the limit, evicts per
-    /// policy first (Redis's `performEvictions`, for that many more bytes).
-    /// Returns false when it still does not fit: the caller then replies
-    /// [`OOM_ERROR`] and changes nothing. Never evicts for a growth that
-    /// could not fit even in an empty dataset.
+    /// (SETRANGE, SETBIT, APPEND, COPY, *STORE, RESTORE: growth a short
+    /// request chooses), against the heap's hard limit,
+    /// `Config::maxmemory_ceiling`: running out of heap powers the appliance
+    /// off, so no command may take the dataset past it. When the growth
+    /// would take [`eviction_memory`](Self::eviction_memory) past the
+    /// ceiling, evicts per policy first (Redis's `performEvictions`, for
+    /// that many more bytes) until it fits under the ceiling. Returns false
+    /// when it still does not fit: the caller then replies [`OOM_ERROR`] and
+    /// changes nothing. Never evicts for a growth that could not fit even in
+    /// an empty dataset.
+    ///
+    /// A `maxmemory` below the ceiling is not checked here: Redis checks it
+    /// only before a command ([`make_room`](Self::make_room), which refuses
+    /// a DENYOOM command still over the limit after eviction) and lets the
+    /// command itself go past it; the next command's check then evicts.
+    /// (The suite's `unit/tracking` relies on that: a SETBIT grows the
+    /// dataset past `maxmemory` and the next GETBIT's eviction is
+    /// invalidated before its reply.) By default `maxmemory` is the ceiling,
+    /// and then this is the check against `maxmemory` before the growth.
+    /// Without a ceiling (the host default) nothing is checked: the
+    /// allocation that follows is fallible.
     ///
     /// Keys may be evicted, the one being grown included: callers look
     /// their value up again afterwards.
     pub(crate) fn reserve_growth(&mut self, bytes: usize) -> bool {
-        let max = self.cfg.maxmemory;
-        if max == 0 || bytes == 0 || self.replaying {
-            return true;
-        }
-        if BASE_MEMORY.saturating_add(bytes) > max {
-            return false;
-        }
-        self.evict_for_growth(0, 0, bytes)
+        self.evict_to_fit(self.cfg.maxmemory_ceiling, bytes)
     }
 
     /// Makes room in the keyspace of `db` for one more key that a command
     /// without DENYOOM (so without [`make_room`](Self::make_room)'s check)
     /// is about to insert: SMOVE's destination, MOVE's target database. The
     /// keyspace grows by doubling, in one piece, so one short command could
-    /// otherwise take it far past `maxmemory`. The growth passes
-    /// [`reserve_growth`](Self::reserve_growth) (which may evict keys: callers
-    /// look theirs up again) and is reserved fallibly; false when refused
-    /// (the caller replies -OOM).
+    /// otherwise take it far past `maxmemory`. Unlike a value's growth
+    /// ([`reserve_growth`](Self::reserve_growth)), this is checked against
+    /// `maxmemory` itself, as Redis 7.0 refuses to expand a keyspace table
+    /// past it (`dictExpandAllowed`): eviction per policy makes room, or the
+    /// growth is refused. It is then reserved fallibly; false when refused
+    /// (the caller replies -OOM). Keys may be evicted: callers look theirs
+    /// up again.
     pub(crate) fn reserve_new_key(&mut self, db: usize) -> bool {
         let growth = self.keyspace_growth(db, 1);
-        (growth == 0 || self.reserve_growth(growth)) && self.reserve_keys(db, 1)
+        self.evict_to_fit(self.cfg.maxmemory, growth) && self.reserve_keys(db, 1)
+    }
+
+    /// Evicts per policy until `bytes` more fit under `limit` (0: none);
+    /// false when they still do not, or could not even in an empty dataset
+    /// (then nothing is evicted). Always true while replaying.
+    fn evict_to_fit(&mut self, limit: usize, bytes: usize) -> bool {
+        if limit == 0 || bytes == 0 || self.replaying {
+            return true;
+        }
+        BASE_MEMORY.saturating_add(bytes) <= limit && self.evict_for_growth(limit, 0, 0, bytes)
     }
 
     /// Frees memory per `maxmemory-policy` until used memory plus the
     /// keyspace growth that `new_keys` new keys in database `db` would cause,
-    /// plus `extra` bytes, fits under `maxmemory`. Returns false when it
-    /// still does not. (Evicting from `db` itself frees slots, which can
-    /// cancel the growth.)
-    pub(super) fn evict_for_growth(&mut self, db: usize, new_keys: usize, extra: usize) -> bool {
-        let max = self.cfg.maxmemory;
-        if max == 0 {
+    /// plus `extra` bytes, fits under `limit` (`maxmemory`, or the ceiling
+    /// for a value's growth). Returns false when it still does not.
+    /// (Evicting from `db` itself frees slots, which can cancel the growth.)
+    pub(super) fn evict_for_growth(&mut self, limit: usize, db: usize, new_keys: usize, extra: usize) -> bool {
+        if limit == 0 {
             return true;
         }
         let mut guard = 0usize;
@@ -384,7 +412,7 @@ impl Server {
         // runs before every write under maxmemory).
         let mut started = 0;
         let fits = loop {
-            if self.eviction_memory() + self.keyspace_growth(db, new_keys) + extra <= max {
+            if self.eviction_memory() + self.keyspace_growth(db, new_keys) + extra <= limit {
                 break true;
             }
             guard += 1;

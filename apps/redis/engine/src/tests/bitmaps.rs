@@ -152,8 +152,10 @@ fn bitop_replies_and_destination() {
 
 #[test]
 fn growth_passes_the_memory_check() {
+    // The appliance's default: `maxmemory` is the heap's hard ceiling.
     let mut cfg = Config::default();
     cfg.maxmemory = 1024 * 1024;
+    cfg.maxmemory_ceiling = 1024 * 1024;
     cfg.maxmemory_policy = EvictionPolicy::NoEviction;
     let mut h = H::with(cfg);
     let c = h.client();
@@ -166,6 +168,14 @@ fn growth_passes_the_memory_check() {
     assert_eq!(h.cmd(c, &["BITOP", "NOT", "dest2", "big"]), OOM);
     assert_eq!(h.cmd(c, &["EXISTS", "dest2"]), ":0\r\n");
     assert!(h.s.eviction_memory() <= 1024 * 1024);
+    // A `maxmemory` set below the ceiling is checked only before a command,
+    // as in Redis: the second result takes the dataset past it, within the
+    // ceiling, and the next write is refused.
+    h.s.cfg.maxmemory_ceiling = 4 * 1024 * 1024;
+    assert_eq!(h.cmd(c, &["BITOP", "NOT", "dest2", "big"]), int(400_000));
+    assert!(h.s.eviction_memory() > 1024 * 1024);
+    assert_eq!(h.cmd(c, &["BITOP", "NOT", "dest3", "big"]), OOM);
+    assert_eq!(h.cmd(c, &["EXISTS", "dest3"]), ":0\r\n");
 }
 
 /// Bit `i` of `v` (0 is the first byte's most significant bit).

@@ -176,11 +176,13 @@ fn restore_answers_odd_payloads_as_redis() {
 }
 
 /// What a payload decodes to is charged (bytes plus a per-element cost)
-/// against a budget of at most maxmemory before anything is stored.
+/// against a budget of at most the hard ceiling (here `maxmemory`, the
+/// appliance's default) before anything is stored.
 #[test]
 fn restore_is_bounded_by_memory() {
     let mut cfg = crate::Config::default();
     cfg.maxmemory = 256 * 1024;
+    cfg.maxmemory_ceiling = 256 * 1024;
     let mut h = H::with(cfg);
     let c = h.client();
     // A list of 10000 one-byte elements: a 20 KB payload.
@@ -193,7 +195,15 @@ fn restore_is_bounded_by_memory() {
     body.extend_from_slice(&crc.to_le_bytes());
     assert_eq!(restore(&mut h, c, "l", &body, &[]), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
     assert_eq!(h.cmd(c, &["EXISTS", "l"]), ":0\r\n");
-    h.cmd(c, &["CONFIG", "SET", "maxmemory", "0"]);
+    // Below a higher ceiling, `maxmemory` is checked only before the
+    // command, as in Redis: the value is restored past it, and the next
+    // write is refused.
+    h.s.cfg.maxmemory_ceiling = 16 << 20;
     assert_eq!(restore(&mut h, c, "l", &body, &[]), "+OK\r\n");
     assert_eq!(h.cmd(c, &["LLEN", "l"]), ":10000\r\n");
+    assert!(h.s.eviction_memory() > 256 * 1024);
+    assert_eq!(restore(&mut h, c, "l2", &body, &[]), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+    h.cmd(c, &["CONFIG", "SET", "maxmemory", "0"]);
+    assert_eq!(restore(&mut h, c, "l2", &body, &[]), "+OK\r\n");
+    assert_eq!(h.cmd(c, &["LLEN", "l2"]), ":10000\r\n");
 }

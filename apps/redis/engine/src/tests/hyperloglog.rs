@@ -219,8 +219,10 @@ fn sparse_turns_dense_past_hll_sparse_max_bytes() {
 
 #[test]
 fn growth_to_dense_passes_the_memory_check() {
+    // The appliance's default: `maxmemory` is the heap's hard ceiling.
     let mut cfg = Config::default();
     cfg.maxmemory = 128 * 1024;
+    cfg.maxmemory_ceiling = 128 * 1024;
     cfg.maxmemory_policy = EvictionPolicy::NoEviction;
     let mut h = H::with(cfg);
     let c = h.client();
@@ -233,6 +235,16 @@ fn growth_to_dense_passes_the_memory_check() {
     assert_eq!(h.cmd(c, &["PFMERGE", "h2", "h"]), oom);
     assert_eq!(h.cmd(c, &["PFDEBUG", "ENCODING", "h"]), "+sparse\r\n");
     assert!(h.s.eviction_memory() <= 128 * 1024);
+    // Below a higher ceiling, `maxmemory` is checked only before a command,
+    // as in Redis: the growth runs, past it.
+    h.s.cfg.maxmemory_ceiling = 1024 * 1024;
+    assert_eq!(h.cmd(c, &["PFDEBUG", "TODENSE", "h"]), ":1\r\n");
+    assert_eq!(h.cmd(c, &["STRLEN", "h"]), format!(":{}\r\n", hll::DENSE_LEN));
+    assert!(h.s.eviction_memory() > 128 * 1024);
+    // Over the limit now: commands that may use memory (PFDEBUG is one)
+    // are refused.
+    assert_eq!(h.cmd(c, &["PFMERGE", "h2", "h"]), oom);
+    assert_eq!(h.cmd(c, &["PFDEBUG", "ENCODING", "h"]), oom);
 }
 
 #[test]

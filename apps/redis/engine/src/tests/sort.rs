@@ -70,3 +70,36 @@ fn sort_store_wakes_blocked_clients_and_touches_watch() {
         ["EXEC"] => "*-1\r\n",
     );
 }
+
+/// SORT ... STORE with GET patterns can multiply the data (each element
+/// fetches a big string): the result is checked against the hard ceiling as
+/// it grows, all of it, not each megabyte alone. Under a `maxmemory` below
+/// the ceiling the result may pass `maxmemory`, as in Redis.
+#[test]
+fn sort_store_results_never_pass_the_ceiling() {
+    const MB: usize = 1 << 20;
+    const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    let mut cfg = crate::Config::default();
+    cfg.maxmemory = 4 * MB;
+    cfg.maxmemory_ceiling = 4 * MB;
+    let mut h = H::with(cfg);
+    let a = h.client();
+    h.cmd(a, &["SET", "big_x", &"x".repeat(512 * 1024)]);
+    let mut push = vec!["RPUSH", "l"];
+    push.extend(["x"; 100]);
+    h.cmd(a, &push);
+    // 100 copies of 512 KB: 50 MB.
+    assert_eq!(h.cmd(a, &["SORT", "l", "BY", "nosort", "GET", "big_*", "STORE", "dst"]), OOM);
+    assert_eq!(h.cmd(a, &["EXISTS", "dst"]), ":0\r\n");
+    assert!(h.s.eviction_memory() <= 4 * MB, "{}", h.s.eviction_memory());
+    // Four copies (2 MB) fit under the ceiling.
+    assert_eq!(h.cmd(a, &["SORT", "l", "BY", "nosort", "LIMIT", "0", "4", "GET", "big_*", "STORE", "dst"]), ":4\r\n");
+    h.cmd(a, &["DEL", "dst"]);
+    // Under a `maxmemory` of 1 MB below the ceiling, the same result runs
+    // past it; the next write is refused.
+    h.cmd(a, &["CONFIG", "SET", "maxmemory", "1mb"]);
+    assert!(h.s.eviction_memory() <= MB);
+    assert_eq!(h.cmd(a, &["SORT", "l", "BY", "nosort", "LIMIT", "0", "4", "GET", "big_*", "STORE", "dst"]), ":4\r\n");
+    assert!(h.s.eviction_memory() > MB);
+    assert_eq!(h.cmd(a, &["SET", "k", "v"]), OOM);
+}

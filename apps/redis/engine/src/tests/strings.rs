@@ -181,11 +181,13 @@ fn lcs() {
 
 /// LCS's table is (len(a) + 1) * (len(b) + 1) 32-bit cells of transient
 /// memory: refused above proto-max-bulk-len, and when it would not fit
-/// under maxmemory next to the dataset.
+/// under the hard ceiling (here `maxmemory`, the appliance's default) next
+/// to the dataset.
 #[test]
 fn lcs_table_memory_is_bounded() {
     let mut cfg = crate::Config::default();
     cfg.maxmemory = 4 << 20;
+    cfg.maxmemory_ceiling = 4 << 20;
     let mut h = H::with(cfg);
     let c = h.client();
     let x: String = core::iter::repeat_n('x', 1500).collect();
@@ -203,6 +205,9 @@ fn lcs_table_memory_is_bounded() {
     );
     h.cmd(c, &["SET", "b", &x[..500]]);
     assert_eq!(h.cmd(c, &["LCS", "a", "b", "LEN"]), ":500\r\n");
+    // A `maxmemory` below a higher ceiling does not bound it (as in Redis).
+    h.s.cfg.maxmemory_ceiling = 16 << 20;
+    assert_eq!(h.cmd(c, &["LCS", "a", "a", "LEN"]), ":1500\r\n");
     // Past proto-max-bulk-len (at least 1 MB) whatever the memory limit.
     h.cmd(c, &["CONFIG", "SET", "maxmemory", "0"]);
     h.cmd(c, &["CONFIG", "SET", "proto-max-bulk-len", "1mb"]);

@@ -204,6 +204,45 @@ fn table_limit_evicts_with_invalidations() {
     assert_eq!(info_field(&mut h, c, "tracking_total_keys"), "1");
 }
 
+/// The suite's "Tracking invalidation message of eviction keys should be
+/// before response": SETBIT grows the dataset past a `maxmemory` set 100 KiB
+/// above it (Redis checks the limit only before a command), and the next
+/// command, GETBIT, first evicts the volatile key: its invalidation comes
+/// before GETBIT's reply. The same with a hard ceiling far above the limit,
+/// as on the appliance.
+#[test]
+fn eviction_before_a_command_is_invalidated_before_its_reply() {
+    for ceiling in [0, 64 << 20] {
+        let mut cfg = crate::Config::default();
+        cfg.maxmemory_ceiling = ceiling;
+        let mut h = H::with(cfg);
+        let c = h.client();
+        h.cmd(c, &["HELLO", "3"]);
+        h.cmd(c, &["CLIENT", "TRACKING", "on"]);
+        let used: usize = info_field(&mut h, c, "used_memory").parse().unwrap();
+        let not_counted: usize = info_field(&mut h, c, "mem_not_counted_for_evict").parse().unwrap();
+        let limit = used - not_counted + 100 * 1024;
+        assert_eq!(h.cmd(c, &["CONFIG", "SET", "maxmemory", &limit.to_string()]), "+OK\r\n");
+        assert_eq!(h.cmd(c, &["CONFIG", "SET", "maxmemory-policy", "volatile-random"]), "+OK\r\n");
+        assert_eq!(h.cmd(c, &["SETEX", "volatile-key", "10000", "x"]), "+OK\r\n");
+        assert_eq!(h.cmd(c, &["GET", "volatile-key"]), "$1\r\nx\r\n");
+        // 200 KB of growth in one command: it runs, past the limit.
+        assert_eq!(h.cmd(c, &["SETBIT", "big-key", "1600000", "0"]), ":0\r\n", "ceiling {ceiling}");
+        assert!(h.s.eviction_memory() > limit);
+        assert_eq!(h.s.stats.evicted_keys, 0);
+        assert_eq!(
+            h.cmd(c, &["GETBIT", "big-key", "0"]),
+            ">2\r\n$10\r\ninvalidate\r\n*1\r\n$12\r\nvolatile-key\r\n:0\r\n",
+            "ceiling {ceiling}"
+        );
+        assert_eq!(h.s.stats.evicted_keys, 1);
+        // Still over the limit with nothing volatile left: a command that
+        // may use memory is refused, others run.
+        assert_eq!(h.cmd(c, &["SET", "k", "v"]), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+        assert_eq!(h.cmd(c, &["STRLEN", "big-key"]), ":200001\r\n");
+    }
+}
+
 #[test]
 fn trackinginfo_reports_mode() {
     let mut h = H::new();

@@ -1,7 +1,11 @@
 //! Commands that grow one value by an amount a short request chooses
 //! (SETRANGE, SETBIT, APPEND, COPY, SUNIONSTORE, ZUNIONSTORE): Redis's
-//! length checks first, then the memory check against `maxmemory`, which
-//! evicts per policy or refuses with -OOM without changing anything.
+//! length checks first, then the memory check against the heap's hard limit
+//! (`maxmemory_ceiling`, which `maxmemory` is by default on the appliance),
+//! which evicts per policy or refuses with -OOM without changing anything.
+//! A `maxmemory` set below the ceiling is checked only before a command, as
+//! in Redis: a command may grow past it, and the next one evicts or, if it
+//! may use memory, is refused.
 
 #[allow(unused_imports)]
 use std::{format, prelude::rust_2024::*, vec};
@@ -14,8 +18,17 @@ const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
 const TOO_BIG: &str = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
 const BAD_OFFSET: &str = "-ERR bit offset is not an integer or out of range\r\n";
 
+/// A server whose `maxmemory` is the hard ceiling, as the appliance's is by
+/// default (0: neither).
 fn server(maxmemory: usize, policy: EvictionPolicy) -> (H, ClientId) {
+    limited(maxmemory, maxmemory, policy)
+}
+
+/// A server with a `maxmemory` and a hard `ceiling` (0: none, the host
+/// default).
+fn limited(maxmemory: usize, ceiling: usize, policy: EvictionPolicy) -> (H, ClientId) {
     let mut cfg = Config::default();
+    cfg.maxmemory_ceiling = ceiling;
     cfg.maxmemory = maxmemory;
     cfg.maxmemory_policy = policy;
     let mut h = H::with(cfg);
@@ -49,8 +62,8 @@ fn length_limits_come_first_with_redis_errors() {
     assert_eq!(h.cmd(c, &["GET", "s"]), "$10\r\n1234561234\r\n");
 }
 
-/// Growth that cannot fit under `maxmemory` is refused before anything is
-/// allocated or changed; growth that fits goes through.
+/// Growth that cannot fit under `maxmemory` (the ceiling) is refused before
+/// anything is allocated or changed; growth that fits goes through.
 #[test]
 fn noeviction_refuses_growth_past_maxmemory() {
     let (mut h, c) = server(MAX, EvictionPolicy::NoEviction);
@@ -158,9 +171,10 @@ fn copy_and_store_results_are_checked() {
 
 /// A collection's arrays double in one piece, so one more element can ask
 /// for megabytes: that growth is checked before it happens too. Filling
-/// each type up to `maxmemory` never takes used memory past it, and the
-/// refused command leaves the collection as it was. (The element itself may
-/// still go past the limit, as in Redis: the next write is refused.)
+/// each type up to `maxmemory` (the ceiling) never takes used memory past
+/// it, and the refused command leaves the collection as it was. (The
+/// element itself may still go past the limit, as in Redis: the next write
+/// is refused.)
 #[test]
 fn collection_growth_never_passes_maxmemory() {
     type Cmd = fn(usize) -> Vec<String>;
@@ -221,4 +235,77 @@ fn collection_growth_evicts_first() {
         assert!(h.s.eviction_memory() <= MAX + 256, "{}", h.s.eviction_memory());
     }
     assert!(h.s.stats.evicted_keys > 0);
+}
+
+/// Under a `maxmemory` set below the ceiling, as in Redis, a command that
+/// started under the limit may grow a value past it (Redis checks only
+/// before a command); then commands that may use memory are refused while
+/// others run. Growth past the ceiling is still refused up front.
+#[test]
+fn growth_may_pass_a_user_maxmemory_below_the_ceiling() {
+    let (mut h, c) = limited(MAX, 4 * MAX, EvictionPolicy::NoEviction);
+    assert_eq!(h.s.cfg.maxmemory, MAX);
+    // Past the ceiling: refused, nothing created.
+    assert_eq!(h.cmd(c, &["SETRANGE", "k", "5000000", "x"]), OOM);
+    assert_eq!(h.cmd(c, &["SETBIT", "k", "40000000", "1"]), OOM);
+    assert_eq!(h.cmd(c, &["EXISTS", "k"]), ":0\r\n");
+    assert!(h.s.eviction_memory() <= MAX);
+    // Past maxmemory, within the ceiling: it runs.
+    assert_eq!(h.cmd(c, &["SETRANGE", "k", "1499999", "x"]), int(1_500_000));
+    let used = h.s.eviction_memory();
+    assert!(used > MAX && used <= 4 * MAX, "{used}");
+    // Over the limit: writes that may use memory are refused...
+    assert_eq!(h.cmd(c, &["SET", "x", "y"]), OOM);
+    assert_eq!(h.cmd(c, &["SETBIT", "k", "0", "1"]), OOM);
+    assert_eq!(h.cmd(c, &["APPEND", "k", "z"]), OOM);
+    assert_eq!(h.s.eviction_memory(), used);
+    // ...reads and deletes are not.
+    assert_eq!(h.cmd(c, &["STRLEN", "k"]), int(1_500_000));
+    assert_eq!(h.cmd(c, &["GETBIT", "k", "0"]), ":0\r\n");
+    assert_eq!(h.cmd(c, &["DEL", "k"]), ":1\r\n");
+    assert_eq!(h.cmd(c, &["SET", "x", "y"]), "+OK\r\n");
+
+    // Without a ceiling (the host default) only the allocator bounds a
+    // command's growth, as in Redis.
+    let (mut h, c) = limited(MAX, 0, EvictionPolicy::NoEviction);
+    assert_eq!(h.cmd(c, &["SETRANGE", "k", "4999999", "x"]), int(5_000_000));
+    assert_eq!(h.cmd(c, &["SET", "x", "y"]), OOM);
+}
+
+/// Under an eviction policy and a `maxmemory` below the ceiling, growth past
+/// the limit evicts nothing; the next command evicts (Redis's
+/// `performEvictions` before every command). Growth past the ceiling evicts
+/// only what it takes to fit under the ceiling.
+#[test]
+fn growth_past_a_user_maxmemory_is_evicted_by_the_next_command() {
+    let (mut h, c) = limited(MAX, 2 * MAX, EvictionPolicy::AllKeysRandom);
+    let value = "v".repeat(1000);
+    for i in 0..500 {
+        h.cmd(c, &["SET", &format!("key:{i}"), &value]);
+    }
+    let keys = h.s.dbs[0].len();
+    assert_eq!(keys, 500);
+    assert!(h.s.eviction_memory() > MAX / 2 && h.s.eviction_memory() <= MAX);
+    assert_eq!(h.cmd(c, &["SETRANGE", "big", "599999", "x"]), int(600_000));
+    assert_eq!(h.s.stats.evicted_keys, 0);
+    assert!(h.s.eviction_memory() > MAX);
+    // Any next command evicts back under the limit first, even a read.
+    assert_eq!(h.cmd(c, &["PING"]), "+PONG\r\n");
+    assert!(h.s.stats.evicted_keys > 0);
+    assert!(h.s.eviction_memory() <= MAX, "{}", h.s.eviction_memory());
+    // 1.8 MB more cannot fit under the 2 MB ceiling next to what is left:
+    // keys are evicted until it does.
+    let evicted = h.s.stats.evicted_keys;
+    assert_eq!(h.cmd(c, &["SETRANGE", "huge", "1799999", "x"]), int(1_800_000));
+    assert!(h.s.stats.evicted_keys > evicted);
+    let used = h.s.eviction_memory();
+    assert!(used > MAX && used <= 2 * MAX, "{used}");
+    // A growth that could not fit under the ceiling even in an empty
+    // dataset evicts nothing (once the next command has evicted down to
+    // the limit).
+    assert_eq!(h.cmd(c, &["PING"]), "+PONG\r\n");
+    assert!(h.s.eviction_memory() <= MAX, "{}", h.s.eviction_memory());
+    let (keys, evicted) = (h.s.dbs[0].len(), h.s.stats.evicted_keys);
+    assert_eq!(h.cmd(c, &["SETBIT", "k2", "20000000", "1"]), OOM);
+    assert_eq!((h.s.dbs[0].len(), h.s.stats.evicted_keys), (keys, evicted));
 }
