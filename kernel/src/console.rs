@@ -23,8 +23,9 @@ pub fn write_fmt(args: fmt::Arguments) {
     let _ = Console.write_fmt(args);
 }
 
-/// Writes without taking the console lock: for the panic path, where the
-/// lock may be held by the code that panicked.
+/// Writes without taking the console lock: for the panic path (bare metal
+/// only), where the lock may be held by the code that panicked.
+#[cfg(target_os = "none")]
 pub(crate) fn write_fmt_unlocked(args: fmt::Arguments) {
     let _ = Console.write_fmt(args);
 }

@@ -177,22 +177,37 @@ fn aarch64_qcow2_boots_with_aavmf() {
     boots_and_demands_the_stored_password(&image.0, Arch::Aarch64, "virt", "qcow2", firmware);
 }
 
+/// The same ISO file written to a USB stick: a copy attached as a disk
+/// (virtio-blk), which firmware boots through the MBR in its system area.
+fn iso_as_a_disk(iso: &Path) -> ScratchFile {
+    let stick = ScratchFile(iso.with_extension("stick.img"));
+    std::fs::copy(iso, &stick.0).unwrap_or_else(|e| panic!("copying {}: {e}", iso.display()));
+    stick
+}
+
 /// The ISO boots as a CD-ROM with UEFI firmware on both architectures,
-/// and with a BIOS on x86_64: the same CD with OVMF and with SeaBIOS.
+/// and with a BIOS on x86_64: the same CD with OVMF and with SeaBIOS, then
+/// the same file as a USB stick's disk with both.
 #[test]
-fn x86_64_iso_boots_from_a_cd_with_ovmf_and_seabios() {
+fn x86_64_iso_boots_as_a_cd_and_as_a_usb_stick_with_ovmf_and_seabios() {
     let image = ScratchFile(build_format(Arch::X86_64, "iso"));
-    let firmware = Firmware::uefi(Arch::X86_64).unwrap_or_else(|e| panic!("{e}"));
-    boots_and_demands_the_stored_password(&image.0, Arch::X86_64, "q35", "iso-ovmf", firmware);
-    let firmware = Firmware::bios(Arch::X86_64).unwrap_or_else(|e| panic!("{e}"));
-    boots_and_demands_the_stored_password(&image.0, Arch::X86_64, "q35", "iso-seabios", firmware);
+    let stick = iso_as_a_disk(&image.0);
+    for (path, medium) in [(&image.0, "cd"), (&stick.0, "stick")] {
+        let firmware = Firmware::uefi(Arch::X86_64).unwrap_or_else(|e| panic!("{e}"));
+        boots_and_demands_the_stored_password(path, Arch::X86_64, "q35", &format!("iso-{medium}-ovmf"), firmware);
+        let firmware = Firmware::bios(Arch::X86_64).unwrap_or_else(|e| panic!("{e}"));
+        boots_and_demands_the_stored_password(path, Arch::X86_64, "q35", &format!("iso-{medium}-seabios"), firmware);
+    }
 }
 
 #[test]
-fn aarch64_iso_boots_from_a_cd_with_aavmf() {
+fn aarch64_iso_boots_as_a_cd_and_as_a_usb_stick_with_aavmf() {
     let image = ScratchFile(build_format(Arch::Aarch64, "iso"));
-    let firmware = Firmware::uefi(Arch::Aarch64).unwrap_or_else(|e| panic!("{e}"));
-    boots_and_demands_the_stored_password(&image.0, Arch::Aarch64, "virt", "iso", firmware);
+    let stick = iso_as_a_disk(&image.0);
+    for (path, label) in [(&image.0, "iso-cd"), (&stick.0, "iso-stick")] {
+        let firmware = Firmware::uefi(Arch::Aarch64).unwrap_or_else(|e| panic!("{e}"));
+        boots_and_demands_the_stored_password(path, Arch::Aarch64, "virt", label, firmware);
+    }
 }
 
 /// GCE's archive holds exactly `disk.raw`, a whole number of GiB, and

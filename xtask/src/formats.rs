@@ -11,7 +11,7 @@
 //! | `vmdk`  | streamOptimized VMDK                  | VMware, VirtualBox, AWS import |
 //! | `vhd`   | fixed VHD, size a whole MiB           | Azure, Hyper-V |
 //! | `gce`   | `disk.raw` (whole GiB) in a GNU sparse `tar.gz` | Google Compute Engine |
-//! | `iso`   | El Torito CD image: the ESP as EFI boot image, the BIOS loader on x86_64 (`xorriso`) | BIOS and UEFI machines booting from optical media |
+//! | `iso`   | El Torito CD image: the ESP as EFI boot image, the BIOS loader on x86_64 (`xorriso`); also a disk (MBR) | BIOS and UEFI machines booting from optical media or a USB stick |
 
 use crate::Result;
 use qemu_tests::Arch;
@@ -156,7 +156,9 @@ fn gce_archive(raw: &Path, out: &Path) -> Result<()> {
 /// (loader, kernel, command line). On x86_64 a BIOS boots the BIOS
 /// loader's CD image (its boot code, then stage 2), which is then pointed
 /// at the kernel and command line inside that same ESP: FAT keeps them
-/// contiguous and 4 KiB-aligned, so they are whole CD sectors.
+/// contiguous and 4 KiB-aligned, so they are whole CD sectors. An MBR in
+/// the system area makes the same file a disk that both firmwares boot
+/// from a USB stick ([`crate::diskimage::iso::finish`]).
 fn iso(raw: &Path, out: &Path) -> Result<()> {
     crate::setup::ensure_xorriso()?;
     let arch = crate::diskimage::arch_of(raw)?;
@@ -197,10 +199,7 @@ fn iso(raw: &Path, out: &Path) -> Result<()> {
     if !status?.success() {
         return Err("xorriso failed (see above)".into());
     }
-    if arch == Arch::X86_64 {
-        crate::diskimage::iso::point_bios_loader(out, raw)?;
-    }
-    Ok(())
+    crate::diskimage::iso::finish(out, raw, arch)
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@
 stage2_params:
     .ascii "APPLBIOS"           /* 0: magic (the MBR checks it too) */
     .long 2                     /* 8: layout version */
-sector_shift:   .long 9         /* 12: log2 of the sector size (9 to 12) */
+sector_shift:   .long 9         /* 12: log2 of the LBAs' sector size (9 to 12) */
 kernel_lba:     .quad 0         /* 16: the kernel ELF's first LBA */
 kernel_bytes:   .quad 0         /* 24: and its length in bytes */
 cmdline_lba:    .quad 0         /* 32: the command line's first LBA */
@@ -58,19 +58,12 @@ stage2_start:
     movw $msg_loading, %si
     call print
 
+    call adopt_drive_sectors
     /* The bounce buffer holds this many sectors of the drive's size. */
-    movl sector_shift, %ecx
-    cmpl $9, %ecx
-    jb 1f
-    cmpl $12, %ecx
-    ja 1f
+    movb sector_shift, %cl
     movl $CHUNK_BYTES, %eax
     shrl %cl, %eax
     movl %eax, chunk_sectors
-    jmp 2f
-1:  movw $msg_params, %si
-    jmp fail
-2:
 
     /* Clear the start info, command line and memory map area. */
     xorl %eax, %eax
@@ -360,6 +353,63 @@ read_kernel:
     subl %eax, sectors_left
     jmp 1b
 3:  ret
+
+/* The parameter block counts sectors of 2^sector_shift bytes; the drive
+ * reads sectors of its own size, which INT 13h AH=48h (extended drive
+ * parameters: the word at +0x18 of its result) tells. The same ISO image
+ * is a CD (2048-byte sectors) booted by El Torito and, written to a USB
+ * stick, a disk of 512-byte sectors: larger units convert to the drive's
+ * by shifting the LBAs. A drive with larger sectors than the parameter
+ * block's cannot be read by them: that fails. Without an answer, the
+ * drive's sectors are taken to be 512 bytes. */
+adopt_drive_sectors:
+    movl sector_shift, %eax
+    cmpl $9, %eax
+    jb 8f
+    cmpl $12, %eax
+    ja 8f
+    movw $EDD_PARAMS_BYTES, edd_params
+    movw $0, edd_params + 0x18
+    movw $edd_params, %si
+    movb boot_drive, %dl
+    movb $0x48, %ah
+    sti
+    int $0x13
+    movb $9, %cl
+    jc 1f
+    bsfw edd_params + 0x18, %ax     /* log2 of a power of two */
+    jz 1f
+    cmpw $9, %ax
+    jb 1f
+    cmpw $12, %ax
+    ja 9f
+    movb %al, %cl
+1:  movb sector_shift, %ch
+    cmpb %ch, %cl
+    je 3f
+    ja 9f
+    movb %cl, sector_shift
+    subb %cl, %ch
+    movb %ch, %cl
+    movw $kernel_lba, %bx
+    call shift_lba
+    movw $cmdline_lba, %bx
+    call shift_lba
+3:  ret
+8:  movw $msg_params, %si
+    jmp fail
+9:  movw $msg_sectors, %si
+    jmp fail
+
+/* The 64-bit LBA at BX, shifted left by CL (below 32). */
+shift_lba:
+    movl (%bx), %eax
+    movl 4(%bx), %edx
+    shldl %cl, %eax, %edx
+    shll %cl, %eax
+    movl %eax, (%bx)
+    movl %edx, 4(%bx)
+    ret
 
 /* EAX bytes to whole sectors of the drive's size, rounded up. */
 to_sectors:
@@ -680,6 +730,9 @@ dap_lba:     .quad 0            /* first sector */
 
 .balign 4
 sectors_left: .long 0
+/* INT 13h AH=48h's result (its size first). */
+.set EDD_PARAMS_BYTES, 0x1e
+edd_params:   .space EDD_PARAMS_BYTES
 chunk_sectors: .long 0
 copy_to:      .long 0
 header_bytes: .long 0
@@ -702,6 +755,7 @@ msg_e820:    .asciz "no E820 memory map from the BIOS"
 msg_memory:  .asciz "not enough memory below 4 GiB for the kernel"
 msg_read:    .asciz "disk read error"
 msg_params:  .asciz "bad sector size in the parameter block"
+msg_sectors: .asciz "the drive's sectors are larger than the parameter block's"
 msg_cmdline: .asciz "the command line is longer than 4096 bytes"
 msg_elf:     .asciz "the kernel is not a valid x86_64 ELF file"
 msg_entry:   .asciz "the kernel has no PVH entry note"

@@ -226,8 +226,7 @@ fn write_params(stage2: &mut [u8], sector: usize, kernel: Extent, cmdline: Exten
 /// code then reads stage 2 from the image's second CD sector, and stage 2
 /// reads the files in 2048-byte sectors.
 pub fn point_cd_image(image: &mut [u8], image_lba: u64, kernel: Extent, cmdline: Extent) -> Result<(), String> {
-    let dap = image.get(MBR_DAP..MBR_DAP + 16).ok_or("the CD boot image is too short")?;
-    if dap[0] != 0x10 || dap[8..16] != STAGE2_FIRST_LBA.to_le_bytes() {
+    if !is_boot_code(image) {
         return Err("the CD boot image's first sector is not the BIOS loader's boot code".into());
     }
     let stage2 = image.get(CD_SECTOR..).unwrap_or_default();
@@ -242,10 +241,37 @@ pub fn point_cd_image(image: &mut [u8], image_lba: u64, kernel: Extent, cmdline:
             return Err(format!("the {name} file is {} bytes: the BIOS loader takes 1 to {limit}", extent.bytes));
         }
     }
-    image[MBR_DAP + 2..MBR_DAP + 4].copy_from_slice(&stage2_sectors.to_le_bytes());
-    image[MBR_DAP + 8..MBR_DAP + 16].copy_from_slice(&(image_lba + 1).to_le_bytes());
+    point_stage2_read(image, image_lba + 1, stage2_sectors);
     write_params(&mut image[CD_SECTOR..], CD_SECTOR, kernel, cmdline);
     Ok(())
+}
+
+/// Whether `code` starts with the BIOS loader's boot code, its stage 2 read
+/// not yet pointed elsewhere than the BIOS boot partition.
+fn is_boot_code(code: &[u8]) -> bool {
+    code.get(MBR_DAP..MBR_DAP + 16).is_some_and(|dap| dap[0] == 0x10 && dap[8..16] == STAGE2_FIRST_LBA.to_le_bytes())
+}
+
+/// Points the boot code's stage 2 read at `sectors` sectors from `lba`.
+fn point_stage2_read(code: &mut [u8], lba: u64, sectors: u16) {
+    code[MBR_DAP + 2..MBR_DAP + 4].copy_from_slice(&sectors.to_le_bytes());
+    code[MBR_DAP + 8..MBR_DAP + 16].copy_from_slice(&lba.to_le_bytes());
+}
+
+/// The boot code for the system area (first 512-byte sector) of a CD image
+/// written to a disk such as a USB stick, where a BIOS boots it as an MBR:
+/// its stage 2 read points at the stage 2 of the CD boot image at CD
+/// sector `image_lba`, in 512-byte sectors. That stage 2 reads the files by
+/// the CD's LBAs, converted to the drive's sectors (`boot/bios/src/stage2.S`).
+pub fn disk_boot_code_for_cd(loader: &Loader, image_lba: u64) -> Result<Vec<u8>, String> {
+    let mut code = loader.boot_code.clone();
+    if !is_boot_code(&code) {
+        return Err("the BIOS loader's boot code has no stage 2 read where expected".into());
+    }
+    let sectors = u16::try_from(loader.stage2.len() / SECTOR).map_err(|_| "stage 2 is too large")?;
+    let per_cd_sector = (CD_SECTOR / SECTOR) as u64;
+    point_stage2_read(&mut code, (image_lba + 1) * per_cd_sector, sectors);
+    Ok(code)
 }
 
 /// The command-line file: `text` as UTF-8, NUL-padded to 4096 bytes.
@@ -383,6 +409,13 @@ mod tests {
         assert_eq!(u64_at(stage2, PARAM_KERNEL_LBA), 300);
         assert_eq!(u64_at(stage2, PARAM_KERNEL_BYTES), 5_000_000);
         assert_eq!(u64_at(stage2, PARAM_CMDLINE_LBA), 299);
+
+        // Written to a disk, the system area's boot code reads the same
+        // stage 2 in 512-byte sectors.
+        let code = disk_boot_code_for_cd(&l, 40).unwrap();
+        assert_eq!(&code[MBR_DAP + 2..MBR_DAP + 4], &2u16.to_le_bytes(), "two 512-byte sectors of stage 2");
+        assert_eq!(u64_at(&code, MBR_DAP + 8), 41 * 4);
+        assert!(disk_boot_code_for_cd(&loader(), 40).is_err(), "boot code without the DAP");
 
         // Only our own image is rewritten.
         let mut other = loader().cd_boot_image();

@@ -1,6 +1,6 @@
-//! Finding the boot images on an El Torito CD (an ISO 9660 image), so the
-//! ISO writer can tell the BIOS loader where it and the kernel lie once
-//! `xorriso` has laid the CD out.
+//! Finishing the CD image `xorriso` lays out: finding its boot images (El
+//! Torito), telling the BIOS loader where it and the kernel lie, and making
+//! the image a disk too (an MBR in the system area), for USB sticks.
 //!
 //! El Torito in short (2048-byte sectors):
 //! - Sector 17 is the boot record volume descriptor: type 0, "CD001",
@@ -16,6 +16,7 @@
 
 use super::bios::{self, Extent, Loader};
 use crate::Result;
+use qemu_tests::Arch;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -35,35 +36,72 @@ pub struct BootImages {
     pub efi: Option<u64>,
 }
 
-/// Points the BIOS loader on the CD image at `iso` (written from the raw
-/// disk `raw`, with the ESP as its EFI boot image and
-/// [`Loader::cd_boot_image`](super::bios::Loader::cd_boot_image) as its BIOS
-/// one) at its stage 2 and at the ESP's KERNEL and CMDLINE, in CD sectors.
-pub fn point_bios_loader(iso: &Path, raw: &Path) -> Result<()> {
+/// Finishes the CD image at `iso` that `xorriso` wrote from the raw disk
+/// `raw` (the ESP as its EFI boot image and, on x86_64,
+/// [`Loader::cd_boot_image`] as its BIOS one), so that it boots as a CD
+/// and, written to a USB stick, as a disk:
+/// - the BIOS boot image is pointed at its stage 2 and at the ESP's KERNEL
+///   and CMDLINE, in CD sectors;
+/// - the system area's first sector (which ISO 9660 leaves unused) becomes
+///   an MBR: one active partition of type 0xEF over the EFI boot image, where
+///   UEFI firmware finds the ESP on a disk, and on x86_64 the BIOS loader's
+///   boot code, pointed at the same stage 2 in 512-byte sectors.
+pub fn finish(iso: &Path, raw: &Path, arch: Arch) -> Result<()> {
     let file =
         File::options().read(true).write(true).open(iso).map_err(|e| format!("opening {}: {e}", iso.display()))?;
-    let images = boot_images(&file).map_err(|e| format!("{}: {e}", iso.display()))?;
-    let (Some(bios_sector), Some(esp_sector)) = (images.bios, images.efi) else {
-        return Err(format!("{}: El Torito lists no BIOS or no EFI boot image", iso.display()));
+    let in_iso = |e: String| format!("{}: {e}", iso.display());
+    let images = boot_images(&file).map_err(in_iso)?;
+    let esp_sector = images.efi.ok_or_else(|| in_iso("El Torito lists no EFI boot image".into()))?;
+    let (esp_start, esp_bytes) = super::esp_extent(raw)?;
+    let mut mbr = [0u8; bios::SECTOR];
+    if arch == Arch::X86_64 {
+        let bios_sector = images.bios.ok_or_else(|| in_iso("El Torito lists no BIOS boot image".into()))?;
+        let files = super::locate(raw)?;
+        // A file at byte `offset` of the ESP is at this CD sector.
+        let on_cd = |name: &str, extent: Extent| -> Result<Extent> {
+            let offset = extent.lba * super::SECTOR - esp_start;
+            if !offset.is_multiple_of(SECTOR) {
+                return Err(format!("/{name} does not start on a 2048-byte boundary of the ESP"));
+            }
+            Ok(Extent { lba: esp_sector + offset / SECTOR, bytes: extent.bytes })
+        };
+        let kernel = on_cd(super::KERNEL_PATH, files.kernel)?;
+        let cmdline = on_cd(super::CMDLINE_PATH, files.cmdline)?;
+        let loader = Loader::read(&bios::loader_path())?;
+        let mut image = loader.cd_boot_image();
+        file.read_exact_at(&mut image, bios_sector * SECTOR).map_err(|e| in_iso(format!("reading: {e}")))?;
+        bios::point_cd_image(&mut image, bios_sector, kernel, cmdline).map_err(in_iso)?;
+        file.write_all_at(&image, bios_sector * SECTOR).map_err(|e| in_iso(format!("writing: {e}")))?;
+        let code = bios::disk_boot_code_for_cd(&loader, bios_sector)?;
+        mbr[..code.len()].copy_from_slice(&code);
+    }
+    let mut system_area = [0u8; bios::SECTOR];
+    file.read_exact_at(&mut system_area, 0).map_err(|e| in_iso(format!("reading: {e}")))?;
+    if system_area.iter().any(|&b| b != 0) {
+        return Err(in_iso("its system area is not empty: it is not the plain CD image xorriso writes".into()));
+    }
+    write_partition_table(&mut mbr, esp_sector * (SECTOR / 512), esp_bytes / 512)?;
+    file.write_all_at(&mbr, 0).map_err(|e| in_iso(format!("writing: {e}")))?;
+    file.sync_all().map_err(|e| in_iso(format!("writing: {e}")))
+}
+
+/// The MBR's disk signature, partition table and boot signature, with one
+/// active partition of type 0xEF (EFI system partition) over `sectors`
+/// 512-byte sectors from `first`; its CHS fields say "use the LBA".
+fn write_partition_table(mbr: &mut [u8; 512], first: u64, sectors: u64) -> Result<()> {
+    let (Ok(first), Ok(sectors)) = (u32::try_from(first), u32::try_from(sectors)) else {
+        return Err("the EFI boot image lies beyond 2 TiB: an MBR cannot point at it".into());
     };
-    let (esp_start, _) = super::esp_extent(raw)?;
-    let files = super::locate(raw)?;
-    // A file at byte `offset` of the ESP is at this CD sector.
-    let on_cd = |name: &str, extent: Extent| -> Result<Extent> {
-        let offset = extent.lba * super::SECTOR - esp_start;
-        if !offset.is_multiple_of(SECTOR) {
-            return Err(format!("/{name} does not start on a 2048-byte boundary of the ESP"));
-        }
-        Ok(Extent { lba: esp_sector + offset / SECTOR, bytes: extent.bytes })
-    };
-    let kernel = on_cd(super::KERNEL_PATH, files.kernel)?;
-    let cmdline = on_cd(super::CMDLINE_PATH, files.cmdline)?;
-    let loader = Loader::read(&bios::loader_path())?;
-    let mut image = loader.cd_boot_image();
-    file.read_exact_at(&mut image, bios_sector * SECTOR).map_err(|e| format!("reading {}: {e}", iso.display()))?;
-    bios::point_cd_image(&mut image, bios_sector, kernel, cmdline).map_err(|e| format!("{}: {e}", iso.display()))?;
-    file.write_all_at(&image, bios_sector * SECTOR).map_err(|e| format!("writing {}: {e}", iso.display()))?;
-    file.sync_all().map_err(|e| format!("writing {}: {e}", iso.display()))
+    mbr[440..444].copy_from_slice(b"APPL");
+    let entry = &mut mbr[446..462];
+    entry[0] = 0x80;
+    entry[1..4].copy_from_slice(&[0xFE, 0xFF, 0xFF]);
+    entry[4] = 0xEF;
+    entry[5..8].copy_from_slice(&[0xFE, 0xFF, 0xFF]);
+    entry[8..12].copy_from_slice(&first.to_le_bytes());
+    entry[12..16].copy_from_slice(&sectors.to_le_bytes());
+    mbr[510..512].copy_from_slice(&[0x55, 0xAA]);
+    Ok(())
 }
 
 /// Reads the boot catalog of the CD image `iso`.
@@ -151,6 +189,19 @@ mod tests {
         // The default entry is the EFI one when the validation entry says so.
         let found = parse_catalog(&catalog(PLATFORM_EFI, 40, 50)).unwrap();
         assert_eq!(found, BootImages { bios: None, efi: Some(40) });
+    }
+
+    #[test]
+    fn the_system_area_mbr_points_at_the_efi_boot_image() {
+        let mut mbr = [0x11u8; 512];
+        write_partition_table(&mut mbr, 40 * 4, 120_000).unwrap();
+        assert_eq!(&mbr[..440], &[0x11; 440][..], "the boot code is kept");
+        assert_eq!(
+            &mbr[446..462],
+            &[0x80, 0xFE, 0xFF, 0xFF, 0xEF, 0xFE, 0xFF, 0xFF, 160, 0, 0, 0, 0xC0, 0xD4, 0x01, 0x00]
+        );
+        assert_eq!(&mbr[510..], &[0x55, 0xAA]);
+        assert!(write_partition_table(&mut mbr, 1 << 32, 1).is_err());
     }
 
     #[test]
