@@ -234,11 +234,28 @@ impl Server {
         }
     }
 
-    /// Before FLUSHDB/FLUSHALL empties `db`: the waited-on keys that hold
-    /// a stream, to signal once it is empty (an XREADGROUP blocked on a
-    /// deleted stream gets an error; Redis's `scanDatabaseForDeletedKeys`).
-    /// Other waiters have nothing to gain from a flush.
-    pub(crate) fn waited_streams(&self, db: usize) -> Vec<Vec<u8>> {
+    /// Empties the databases `dbs` (FLUSHDB, FLUSHALL); returns how many
+    /// keys they held. Clients blocked on a stream there are signalled once
+    /// it is gone (an XREADGROUP blocked on a deleted stream gets an error;
+    /// Redis's `scanDatabaseForDeletedKeys`); other waiters have nothing to
+    /// gain from a flush.
+    pub(crate) fn empty_databases(&mut self, dbs: core::ops::Range<usize>) -> u64 {
+        let mut removed = 0;
+        for db in dbs {
+            let streams = self.waited_streams(db);
+            if let Some(d) = self.dbs.get_mut(db) {
+                removed += d.len() as u64;
+                d.clear();
+            }
+            for key in streams {
+                self.blocking.signal(db, &key);
+            }
+        }
+        removed
+    }
+
+    /// The waited-on keys of `db` that hold a stream.
+    fn waited_streams(&self, db: usize) -> Vec<Vec<u8>> {
         let (Some(map), Some(d)) = (self.blocking.waiting.get(db), self.dbs.get(db)) else { return Vec::new() };
         map.keys()
             .filter(|k| d.get(k).is_some_and(|e| matches!(e.value, crate::types::Value::Stream(_))))

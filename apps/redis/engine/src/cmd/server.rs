@@ -319,14 +319,7 @@ pub fn flushdb(s: &mut Server, c: &mut Ctx) {
     }
     s.touch_all_watched(Some(c.db));
     s.invalidate_tracking_on_flush();
-    let streams = s.waited_streams(c.db);
-    if let Some(d) = s.dbs.get_mut(c.db) {
-        c.dirty += d.len() as u64 + 1;
-        d.clear();
-    }
-    for key in streams {
-        s.blocking.signal(c.db, &key);
-    }
+    c.dirty += s.empty_databases(c.db..c.db + 1) + 1;
     c.out.ok();
 }
 
@@ -336,17 +329,7 @@ pub fn flushall(s: &mut Server, c: &mut Ctx) {
     }
     s.touch_all_watched(None);
     s.invalidate_tracking_on_flush();
-    let streams: Vec<Vec<Vec<u8>>> = (0..s.dbs.len()).map(|db| s.waited_streams(db)).collect();
-    for d in s.dbs.iter_mut() {
-        c.dirty += d.len() as u64;
-        d.clear();
-    }
-    for (db, keys) in streams.into_iter().enumerate() {
-        for key in keys {
-            s.blocking.signal(db, &key);
-        }
-    }
-    c.dirty += 1;
+    c.dirty += s.empty_databases(0..s.dbs.len()) + 1;
     // Redis 7.0 saves the (empty) dataset at once when save points are
     // set, which resets the dirty count; FLUSHALL is logged all the same.
     if s.save_points_active() && s.save_now().is_ok() {
