@@ -583,7 +583,7 @@ impl Disk {
             // The completion interrupt wakes us; the timer bounds the wait
             // (and is all there is without an interrupt line).
             let wake = if interrupts { deadline } else { now + POLL_INTERVAL };
-            let wake = time::watch_clock_tick().map_or(wake, |tick| tick.min(wake));
+            let wake = time::clock_upkeep().map_or(wake, |tick| tick.min(wake));
             arch::set_timer(Some(wake.as_nanos()));
             time::idle_until_interrupt();
         }

@@ -42,10 +42,21 @@ pub(crate) fn init() {
     }
 }
 
+/// The clocks' upkeep in the first seconds, called from the idle loops:
+/// aligning the wall clock to the real-time clock's first tick
+/// ([`watch_clock_tick`]) and refining the monotonic clock's measured rate
+/// (`arch::refine_clock_rate`). Returns when to call again (the idle loops
+/// wake for it), `None` once both are done.
+pub(crate) fn clock_upkeep() -> Option<Instant> {
+    let tick = watch_clock_tick();
+    let refine = arch::refine_clock_rate().map(Instant);
+    [tick, refine].into_iter().flatten().min()
+}
+
 /// Until the real-time clock's seconds first change after boot: reads it,
 /// and at the change sets the wall clock's sub-second part. Returns when
-/// to call again (the idle loops wake for it), `None` once aligned.
-pub(crate) fn watch_clock_tick() -> Option<Instant> {
+/// to call again, `None` once aligned.
+fn watch_clock_tick() -> Option<Instant> {
     let boot_second = SECOND_AT_BOOT.load(Ordering::Relaxed);
     if boot_second == 0 {
         return None;
@@ -164,7 +175,7 @@ pub fn sleep(d: Duration) {
 /// Sleeps until `deadline`, halting the CPU between timer interrupts.
 pub fn sleep_until(deadline: Instant) {
     while Instant::now() < deadline {
-        let wake = watch_clock_tick().map_or(deadline, |tick| tick.min(deadline));
+        let wake = clock_upkeep().map_or(deadline, |tick| tick.min(deadline));
         arch::set_timer(Some(wake.0));
         idle_until_interrupt();
     }

@@ -122,10 +122,14 @@ pub fn clock_offset(port: u16) -> Result<ClockOffset, String> {
     best.ok_or_else(|| "no TIME answers".to_string())
 }
 
-/// Debian's real `redis-server` on a free host port: MIGRATE's target in
-/// the tests, the maker of the benchmark's `dump.rdb`.
-/// `/usr/bin/redis-check-rdb` is the server when called `redis-server`.
-/// Killed when dropped.
+/// Debian's Redis server binary: `redis-tools` installs it as
+/// `redis-check-rdb`; called `redis-server`, it is the server.
+pub const REAL_SERVER: &str = "/usr/bin/redis-check-rdb";
+
+/// Debian's real `redis-server` ([`REAL_SERVER`]) on a free host port:
+/// MIGRATE's target in the tests, the maker of the benchmark's `dump.rdb`,
+/// the reference `cargo xtask conformance` runs the suite against. Killed
+/// when dropped.
 pub struct HostRedis {
     child: std::process::Child,
     pub port: u16,
@@ -153,8 +157,7 @@ impl HostRedis {
         let link =
             std::env::temp_dir().join(format!("appliance-host-redis-{}-{port}.redis-server", std::process::id()));
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink("/usr/bin/redis-check-rdb", &link)
-            .map_err(|e| format!("{}: {e}", link.display()))?;
+        std::os::unix::fs::symlink(REAL_SERVER, &link).map_err(|e| format!("{}: {e}", link.display()))?;
         let spawned = Command::new(&link)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")

@@ -20,7 +20,7 @@
 use qemu_tests::datadisk;
 use qemu_tests::disk::{DiskAttachment, Interface};
 use qemu_tests::network::{PASST_BUFFERS, Transport};
-use qemu_tests::redis::{BOOT_TIMEOUT, RedisAppliance};
+use qemu_tests::redis::{BOOT_TIMEOUT, HostRedis, RedisAppliance};
 use qemu_tests::resp::{Client, Reply, info_field, status};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -385,51 +385,9 @@ fn writer_with_prefix(port: u16, cycle: usize, id: usize, stop: Arc<AtomicBool>)
 
 // ----- 3. real Redis's files, both ways ----------------------------------------
 
-/// Debian's real Redis: `redis-check-rdb` is the server when called
-/// `redis-server` (as `cargo xtask conformance` runs it).
-fn real_redis_server(dir: &Path) -> PathBuf {
-    let link = dir.join("redis-server");
-    if !link.exists() {
-        std::os::unix::fs::symlink("/usr/bin/redis-check-rdb", &link).unwrap();
-    }
-    link
-}
-
-struct RealRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start(scratch: &Scratch, data_dir: &Path, extra: &[&str]) -> RealRedis {
-        let port = qemu_tests::network::free_port();
-        let child = Command::new(real_redis_server(&scratch.0))
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(data_dir)
-            .args(["--save", "", "--daemonize", "no", "--logfile", ""])
-            .args(extra)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("Debian's redis-tools (redis-check-rdb) is installed by `cargo xtask setup`");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(mut c) = Client::connect(port)
-                && c.call(&["PING"]).is_ok_and(|r| r == status("PONG"))
-            {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "real redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RealRedis { child, port }
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Debian's real Redis on `data_dir`, with `extra` options.
+fn real_redis(data_dir: &Path, extra: &[&str]) -> HostRedis {
+    HostRedis::start_in(Some(data_dir), extra).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn tool_accepts(tool: &str, args: &[&Path]) {
@@ -460,12 +418,12 @@ fn files_move_between_the_appliance_and_real_redis(machine: &str) {
     let rdb_dir = scratch.path("real-rdb");
     std::fs::create_dir_all(&rdb_dir).unwrap();
     std::fs::copy(&rdb, rdb_dir.join("dump.rdb")).unwrap();
-    let real = RealRedis::start(&scratch, &rdb_dir, &[]);
+    let real = real_redis(&rdb_dir, &[]);
     let mut c = Client::connect(real.port).unwrap();
     check(&mut c);
     assert_eq!(call(&mut c, &["GET", "after-save"]), bulk("logged"));
     drop(real);
-    let real = RealRedis::start(&scratch, &scratch.0, &["--appendonly", "yes", "--appenddirname", "aof"]);
+    let real = real_redis(&scratch.0, &["--appendonly", "yes", "--appenddirname", "aof"]);
     let mut c = Client::connect(real.port).unwrap();
     check(&mut c);
     assert_eq!(call(&mut c, &["GET", "after-save"]), bulk("logged"));
@@ -474,7 +432,7 @@ fn files_move_between_the_appliance_and_real_redis(machine: &str) {
     // A dump saved by real Redis boots the appliance with its data.
     let real_dir = scratch.path("real-save");
     std::fs::create_dir_all(&real_dir).unwrap();
-    let real = RealRedis::start(&scratch, &real_dir, &[]);
+    let real = real_redis(&real_dir, &[]);
     let mut c = Client::connect(real.port).unwrap();
     fill(&mut c);
     ok(&mut c, &["SAVE"]);
@@ -495,7 +453,7 @@ fn clients_get_loading_while_the_dataset_loads(machine: &str) {
     let scratch = Scratch::new(&format!("loading-{machine}"));
     let dir = scratch.path("real");
     std::fs::create_dir_all(&dir).unwrap();
-    let real = RealRedis::start(&scratch, &dir, &["--enable-debug-command", "yes"]);
+    let real = real_redis(&dir, &["--enable-debug-command", "yes"]);
     let mut c = Client::connect(real.port).unwrap();
     ok(&mut c, &["DEBUG", "POPULATE", &KEYS.to_string()]);
     ok(&mut c, &["SAVE"]);

@@ -8,6 +8,9 @@
 //! - `activate_page_tables(root)`, `flush_tlb()`
 //! - `init_interrupts(&BootInfo)`: interrupt controller and timer
 //! - `monotonic_nanos()`, `set_timer(Option<u64>)`, `wait_for_interrupt()`
+//! - `refine_clock_rate() -> Option<u64>`: called from the idle loops until
+//!   `None`, with the `monotonic_nanos` time to call again; refines a
+//!   measured clock rate against a better reference (x86_64's TSC)
 //! - `read_wall_clock() -> Option<u64>`: the real-time clock, in Unix seconds
 //! - `power_off(status) -> !`
 //!

@@ -406,7 +406,7 @@ pub(crate) fn block_until<R>(
         if deadline.is_some_and(|d| now >= d) {
             return Ok(None);
         }
-        let wake = [wake, deadline, time::watch_clock_tick()].into_iter().flatten().min();
+        let wake = [wake, deadline, time::clock_upkeep()].into_iter().flatten().min();
         match wake {
             // smoltcp wants to run again right away (e.g. the transmit ring
             // was full): the device's completion interrupt wakes us, the

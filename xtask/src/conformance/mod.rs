@@ -35,8 +35,8 @@ use crate::{Result, image, setup, step};
 use outcome::{Listed, UnitRun};
 use qemu_tests::Arch;
 use qemu_tests::disk::DiskAttachment;
-use qemu_tests::network::{PASST_BUFFERS, Transport, free_port};
-use qemu_tests::redis::RedisAppliance;
+use qemu_tests::network::{PASST_BUFFERS, Transport};
+use qemu_tests::redis::{HostRedis, RedisAppliance};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -229,7 +229,11 @@ pub fn conform(arches: &[Arch], units: &[String], profile: Profile) -> Result<bo
 
     step(&format!("real Redis: Debian's {} ({} units, profile {})", suite.version, units.len(), profile.name()));
     let real = {
-        let server = RealRedis::start(&work)?;
+        // Its log beside the run's, its (unused) data directory in `work`.
+        let data = work.join("real-data");
+        let log = work.join("real-redis.log");
+        let log = log.to_str().ok_or("the work directory's path is not UTF-8")?;
+        let server = HostRedis::start_in(Some(&data), &["--logfile", log])?;
         let runner = Runner { suite: &suite.dir, port: server.port, profile, logs: out.join("real"), skips: None };
         units.iter().map(|u| runner.run(u, &mut || Ok(()))).collect::<Result<Vec<_>>>()?
     };
@@ -360,55 +364,6 @@ fn collect(mut child: Child, alive: &mut dyn FnMut() -> Result<()>) -> Result<(S
         text.push_str(&format!("\n[conformance] unit {why}\n"));
     }
     Ok((text, stopped.is_some()))
-}
-
-/// Debian's real Redis on a free loopback port, with no persistence, for
-/// the duration of the run.
-struct RealRedis {
-    child: Child,
-    port: u16,
-}
-
-impl RealRedis {
-    fn start(work: &Path) -> Result<RealRedis> {
-        let bin = work.join("bin");
-        std::fs::create_dir_all(&bin).map_err(|e| format!("creating {}: {e}", bin.display()))?;
-        let server = bin.join("redis-server");
-        let _ = std::fs::remove_file(&server);
-        std::os::unix::fs::symlink(suite::REAL_SERVER, &server)
-            .map_err(|e| format!("linking {} to {}: {e}", server.display(), suite::REAL_SERVER))?;
-        let data = work.join("real-data");
-        std::fs::create_dir_all(&data).map_err(|e| format!("creating {}: {e}", data.display()))?;
-        let port = free_port();
-        let child = Command::new(&server)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--daemonize", "no", "--dir"])
-            .arg(&data)
-            .arg("--logfile")
-            .arg(work.join("real-redis.log"))
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
-        let real = RealRedis { child, port };
-        let started = Instant::now();
-        while !ping(port) {
-            if started.elapsed() > Duration::from_secs(10) {
-                return Err(format!(
-                    "real Redis did not answer PING on port {port}; see {}",
-                    work.join("real-redis.log").display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(real)
-    }
-}
-
-impl Drop for RealRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The booted appliance behind passt, its port forwarded from the host.

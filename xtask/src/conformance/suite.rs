@@ -11,10 +11,6 @@ use crate::{Result, setup, step};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Debian's Redis server binary: `redis-tools` installs it as
-/// `redis-check-rdb`; called `redis-server`, it is the server.
-pub const REAL_SERVER: &str = "/usr/bin/redis-check-rdb";
-
 /// The unpacked suite.
 pub struct Suite {
     /// The source tree (holding `tests/test_helper.tcl`).

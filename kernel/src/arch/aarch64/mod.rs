@@ -20,7 +20,7 @@ pub use paging::{PageFormat, activate_page_tables, flush_tlb};
 pub use power::power_off;
 pub use rtc::read_wall_clock;
 pub use serial::console_write;
-pub use timer::{monotonic_nanos, set_timer};
+pub use timer::{monotonic_nanos, refine_clock_rate, set_timer};
 
 pub const NAME: &str = "aarch64";
 

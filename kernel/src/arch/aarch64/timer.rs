@@ -82,3 +82,9 @@ pub fn disable() {
     // SAFETY: as in `set_timer`.
     unsafe { asm!("msr cntv_ctl_el0, xzr", "isb", options(nomem, nostack)) };
 }
+
+/// Nothing to refine: the generic timer counts at exactly the frequency
+/// CNTFRQ_EL0 states (x86_64 refines its TSC's measured rate here).
+pub fn refine_clock_rate() -> Option<u64> {
+    None
+}

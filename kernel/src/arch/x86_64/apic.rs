@@ -28,8 +28,11 @@ const PIT_HZ: u64 = 1_193_182;
 /// Calibration window: 10 ms of PIT ticks.
 const CALIBRATION_PIT_TICKS: u16 = 11_932;
 
-/// TSC value at the first instruction (from the boot path).
+/// The clock's base: the TSC value at the first instruction (from the boot
+/// path), and at which [`monotonic_nanos`] read [`NANOS_AT_BASE`] when the
+/// rate was last refined ([`set_tsc_rate`]).
 static TSC_AT_ENTRY: AtomicU64 = AtomicU64::new(0);
+static NANOS_AT_BASE: AtomicU64 = AtomicU64::new(0);
 /// Nanoseconds per TSC tick as a 32.32 fixed-point multiplier (0 = not calibrated).
 static TSC_NS_MULT: AtomicU64 = AtomicU64::new(0);
 /// Local APIC timer ticks (after the divide-by-16) per millisecond.
@@ -73,7 +76,7 @@ fn inb(port: u16) -> u8 {
     unsafe { Port::<u8>::new(port).read() }
 }
 
-fn rdtsc() -> u64 {
+pub(super) fn rdtsc() -> u64 {
     // SAFETY: RDTSC has no side effects.
     unsafe { core::arch::x86_64::_rdtsc() }
 }
@@ -161,9 +164,32 @@ fn calibrate() {
 
 /// Nanoseconds since the first instruction (0 until the timer is calibrated).
 pub fn monotonic_nanos() -> u64 {
+    nanos_at(rdtsc())
+}
+
+/// [`monotonic_nanos`] at TSC value `tsc`: the nanoseconds at the clock's
+/// base plus the ticks since, at the current rate.
+fn nanos_at(tsc: u64) -> u64 {
     let mult = TSC_NS_MULT.load(Ordering::Relaxed);
-    let ticks = rdtsc().wrapping_sub(TSC_AT_ENTRY.load(Ordering::Relaxed));
-    ((u128::from(ticks) * u128::from(mult)) >> 32) as u64
+    let ticks = tsc.wrapping_sub(TSC_AT_ENTRY.load(Ordering::Relaxed));
+    NANOS_AT_BASE.load(Ordering::Relaxed) + ((u128::from(ticks) * u128::from(mult)) >> 32) as u64
+}
+
+/// Sets the TSC's rate to `tsc_hz` from now on, keeping the clock
+/// continuous: the base moves to now, at the time the old rate gives.
+pub(super) fn set_tsc_rate(tsc_hz: u64) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let now = rdtsc();
+        let nanos = nanos_at(now);
+        TSC_AT_ENTRY.store(now, Ordering::Relaxed);
+        NANOS_AT_BASE.store(nanos, Ordering::Relaxed);
+        TSC_NS_MULT.store((1_000_000_000u64 << 32) / tsc_hz.max(1), Ordering::Relaxed);
+    });
+}
+
+/// The TSC's rate as calibrated so far, in Hz.
+pub(super) fn tsc_rate() -> u64 {
+    (1_000_000_000u64 << 32) / TSC_NS_MULT.load(Ordering::Relaxed).max(1)
 }
 
 /// Arms the one-shot timer interrupt for `deadline` (in `monotonic_nanos`

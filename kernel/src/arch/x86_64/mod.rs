@@ -9,6 +9,7 @@ mod paging;
 mod platform;
 mod rtc;
 mod serial;
+mod tsc_refine;
 
 pub use apic::{init_interrupts, monotonic_nanos, set_timer};
 pub use cpu::{init_cpu, wait_for_interrupt};
@@ -16,6 +17,7 @@ pub use irq::{IrqError, Trigger, enable_device_irq, mask_device_irq, unmask_devi
 pub use paging::{PageFormat, activate_page_tables, flush_tlb};
 pub use platform::{pci_host, pci_interrupt, virtio_mmio_slots};
 pub use serial::{console_write, init_console};
+pub use tsc_refine::refine_clock_rate;
 
 /// Seconds since the Unix epoch from the CMOS clock, or `None` if it reads
 /// as nonsense.
