@@ -354,30 +354,13 @@ const CLOCK_TOLERANCE_MS: f64 = 250.0;
 /// absolute host time (PXAT) has the TTL the host expects.
 fn clock_agrees_with_the_host(port: u16) -> Result<(), String> {
     let unix_ms = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1e3;
-    let mut stream = connect(port)?;
-    let mut best: Option<f64> = None;
-    for _ in 0..5 {
-        let before = unix_ms();
-        stream.write_all(b"TIME\r\n").map_err(|e| format!("TIME: {e}"))?;
-        let reply = read_reply(&mut stream, 5)?;
-        let after = unix_ms();
-        let fields: Vec<&str> = reply.split("\r\n").collect();
-        let (Some(secs), Some(micros)) = (fields.get(2), fields.get(4)) else {
-            return Err(format!("TIME replied {reply:?}"));
-        };
-        let guest = secs.parse::<f64>().map_err(|_| format!("TIME: {reply:?}"))? * 1e3
-            + micros.parse::<f64>().map_err(|_| format!("TIME: {reply:?}"))? / 1e3;
-        let offset = guest - (before + after) / 2.0;
-        if best.is_none_or(|b| offset.abs() < b.abs()) {
-            best = Some(offset);
-        }
-    }
-    let offset = best.unwrap_or(f64::MAX);
+    let offset = qemu_tests::redis::clock_offset(port)?.seconds * 1e3;
     if offset.abs() > CLOCK_TOLERANCE_MS {
         return Err(format!(
             "the appliance's clock is {offset:.0} ms off the host's (more than {CLOCK_TOLERANCE_MS} ms)"
         ));
     }
+    let mut stream = connect(port)?;
     let at = unix_ms() as u64 + 10_000;
     ask(&mut stream, format!("SET clock:k v PXAT {at}\r\n").as_bytes(), "+OK\r\n")?;
     stream.write_all(b"PTTL clock:k\r\n").map_err(|e| format!("PTTL: {e}"))?;
@@ -471,13 +454,13 @@ fn migrate_to_a_real_redis(redis: &mut RedisAppliance) -> Result<(), String> {
     }
 }
 
-/// Boots one appliance and runs every client against it in turn, then
-/// shuts it down with SHUTDOWN.
 /// How fast the appliance's wall clock may drift from the host's while it
 /// serves: real Redis's clock is the host's own. (Before x86_64 refined its
 /// TSC rate against the ACPI PM timer, it drifted 230 ppm.)
 const CLOCK_DRIFT_MAX_PPM: f64 = 50.0;
 
+/// Boots one appliance and runs every client against it in turn, then
+/// shuts it down with SHUTDOWN.
 fn redis_serves_its_clients_then_shuts_down(machine: &str) {
     let mut redis = boot_redis(machine);
     let port = redis.port;
