@@ -176,8 +176,11 @@ fn iso(raw: &Path, out: &Path) -> Result<()> {
     })();
     copied.map_err(|e| format!("copying the EFI system partition of {}: {e}", raw.display()))?;
     let mut boot_args: Vec<&str> = Vec::new();
-    if arch == Arch::X86_64 {
-        let loader = crate::diskimage::bios::Loader::read(&crate::diskimage::bios::loader_path())?;
+    let bios_loader = match arch {
+        Arch::X86_64 => Some(crate::diskimage::bios::Loader::read(&crate::diskimage::bios::loader_path())?),
+        Arch::Aarch64 => None,
+    };
+    if let Some(loader) = &bios_loader {
         std::fs::write(dir.join("bios.img"), loader.cd_boot_image())
             .map_err(|e| format!("writing {}: {e}", dir.display()))?;
         // The BIOS loads the first 2048 bytes (4 "virtual" 512-byte
@@ -199,7 +202,7 @@ fn iso(raw: &Path, out: &Path) -> Result<()> {
     if !status?.success() {
         return Err("xorriso failed (see above)".into());
     }
-    crate::diskimage::iso::finish(out, raw, arch)
+    crate::diskimage::iso::finish(out, raw, esp, bios_loader.as_ref())
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@
 
 use super::bios::{self, Extent, Loader};
 use crate::Result;
-use qemu_tests::Arch;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -37,24 +36,25 @@ pub struct BootImages {
 }
 
 /// Finishes the CD image at `iso` that `xorriso` wrote from the raw disk
-/// `raw` (the ESP as its EFI boot image and, on x86_64,
-/// [`Loader::cd_boot_image`] as its BIOS one), so that it boots as a CD
-/// and, written to a USB stick, as a disk:
+/// `raw` (its ESP, `esp` = first byte and length, as the EFI boot image
+/// and, with a `bios_loader` (x86_64), [`Loader::cd_boot_image`] as the
+/// BIOS one), so that it boots as a CD and, written to a USB stick, as a
+/// disk:
 /// - the BIOS boot image is pointed at its stage 2 and at the ESP's KERNEL
 ///   and CMDLINE, in CD sectors;
 /// - the system area's first sector (which ISO 9660 leaves unused) becomes
 ///   an MBR: one active partition of type 0xEF over the EFI boot image, where
 ///   UEFI firmware finds the ESP on a disk, and on x86_64 the BIOS loader's
 ///   boot code, pointed at the same stage 2 in 512-byte sectors.
-pub fn finish(iso: &Path, raw: &Path, arch: Arch) -> Result<()> {
+pub fn finish(iso: &Path, raw: &Path, esp: (u64, u64), bios_loader: Option<&Loader>) -> Result<()> {
     let file =
         File::options().read(true).write(true).open(iso).map_err(|e| format!("opening {}: {e}", iso.display()))?;
     let in_iso = |e: String| format!("{}: {e}", iso.display());
     let images = boot_images(&file).map_err(in_iso)?;
     let esp_sector = images.efi.ok_or_else(|| in_iso("El Torito lists no EFI boot image".into()))?;
-    let (esp_start, esp_bytes) = super::esp_extent(raw)?;
+    let (esp_start, esp_bytes) = esp;
     let mut mbr = [0u8; bios::SECTOR];
-    if arch == Arch::X86_64 {
+    if let Some(loader) = bios_loader {
         let bios_sector = images.bios.ok_or_else(|| in_iso("El Torito lists no BIOS boot image".into()))?;
         let files = super::locate(raw)?;
         // A file at byte `offset` of the ESP is at this CD sector.
@@ -67,12 +67,11 @@ pub fn finish(iso: &Path, raw: &Path, arch: Arch) -> Result<()> {
         };
         let kernel = on_cd(super::KERNEL_PATH, files.kernel)?;
         let cmdline = on_cd(super::CMDLINE_PATH, files.cmdline)?;
-        let loader = Loader::read(&bios::loader_path())?;
         let mut image = loader.cd_boot_image();
         file.read_exact_at(&mut image, bios_sector * SECTOR).map_err(|e| in_iso(format!("reading: {e}")))?;
         bios::point_cd_image(&mut image, bios_sector, kernel, cmdline).map_err(in_iso)?;
         file.write_all_at(&image, bios_sector * SECTOR).map_err(|e| in_iso(format!("writing: {e}")))?;
-        let code = bios::disk_boot_code_for_cd(&loader, bios_sector)?;
+        let code = bios::disk_boot_code_for_cd(loader, bios_sector)?;
         mbr[..code.len()].copy_from_slice(&code);
     }
     let mut system_area = [0u8; bios::SECTOR];
