@@ -157,7 +157,7 @@ fn calibrate() {
         log::warn!("timer calibration: the PIT does not count, assuming a 1 GHz TSC and APIC timer");
         (1_000_000_000, 1_000_000_000 / 16 / 1000)
     };
-    TSC_NS_MULT.store((1_000_000_000u64 << 32) / tsc_hz, Ordering::Relaxed);
+    TSC_NS_MULT.store(ns_per_tick(tsc_hz), Ordering::Relaxed);
     LAPIC_TICKS_PER_MS.store(lapic_per_ms.max(1), Ordering::Relaxed);
     log::debug!("timer calibration: TSC {} MHz, APIC timer {} kHz", tsc_hz / 1_000_000, lapic_per_ms);
 }
@@ -183,13 +183,19 @@ pub(super) fn set_tsc_rate(tsc_hz: u64) {
         let nanos = nanos_at(now);
         TSC_AT_ENTRY.store(now, Ordering::Relaxed);
         NANOS_AT_BASE.store(nanos, Ordering::Relaxed);
-        TSC_NS_MULT.store((1_000_000_000u64 << 32) / tsc_hz.max(1), Ordering::Relaxed);
+        TSC_NS_MULT.store(ns_per_tick(tsc_hz), Ordering::Relaxed);
     });
 }
 
 /// The TSC's rate as calibrated so far, in Hz.
 pub(super) fn tsc_rate() -> u64 {
-    (1_000_000_000u64 << 32) / TSC_NS_MULT.load(Ordering::Relaxed).max(1)
+    ns_per_tick(TSC_NS_MULT.load(Ordering::Relaxed))
+}
+
+/// Nanoseconds per tick of a `hz` clock as a 32.32 fixed-point multiplier
+/// ([`TSC_NS_MULT`]), and back: the conversion is its own inverse.
+fn ns_per_tick(hz: u64) -> u64 {
+    (1_000_000_000u64 << 32) / hz.max(1)
 }
 
 /// Arms the one-shot timer interrupt for `deadline` (in `monotonic_nanos`
