@@ -181,12 +181,8 @@ pub fn install_with(
             "BIOS stage 2 ({stage2_sectors} sectors) does not fit the {room}-sector BIOS boot partition"
         ));
     }
-    for (name, extent, limit) in
-        [("kernel", kernel, u64::from(u32::MAX)), ("command line", cmdline, CMDLINE_BYTES as u64)]
-    {
-        if extent.bytes == 0 || extent.bytes > limit {
-            return Err(format!("the {name} file is {} bytes: the BIOS loader takes 1 to {limit}", extent.bytes));
-        }
+    check_sizes(kernel, cmdline)?;
+    for (name, extent) in [("kernel", kernel), ("command line", cmdline)] {
         if extent.lba <= STAGE2_LAST_LBA || extent.end_lba() > disk_sectors {
             return Err(format!(
                 "the {name} file (LBA {}, {} bytes) is not between LBA {} and the disk's end (LBA {disk_sectors})",
@@ -203,6 +199,19 @@ pub fn install_with(
     let stage2 = &mut disk[at..at + loader.stage2.len()];
     stage2.copy_from_slice(&loader.stage2);
     write_params(stage2, SECTOR, kernel, cmdline);
+    Ok(())
+}
+
+/// The lengths stage 2 can load: a kernel of 1 byte to 4 GiB, a command
+/// line of 1 to [`CMDLINE_BYTES`].
+fn check_sizes(kernel: Extent, cmdline: Extent) -> Result<(), String> {
+    for (name, extent, limit) in
+        [("kernel", kernel, u64::from(u32::MAX)), ("command line", cmdline, CMDLINE_BYTES as u64)]
+    {
+        if extent.bytes == 0 || extent.bytes > limit {
+            return Err(format!("the {name} file is {} bytes: the BIOS loader takes 1 to {limit}", extent.bytes));
+        }
+    }
     Ok(())
 }
 
@@ -234,13 +243,7 @@ pub fn point_cd_image(image: &mut [u8], image_lba: u64, kernel: Extent, cmdline:
         return Err(format!("the CD boot image has no version {PARAMS_VERSION} stage 2 in its second sector"));
     }
     let stage2_sectors = u16::try_from(stage2.len().div_ceil(CD_SECTOR)).map_err(|_| "stage 2 is too large")?;
-    for (name, extent, limit) in
-        [("kernel", kernel, u64::from(u32::MAX)), ("command line", cmdline, CMDLINE_BYTES as u64)]
-    {
-        if extent.bytes == 0 || extent.bytes > limit {
-            return Err(format!("the {name} file is {} bytes: the BIOS loader takes 1 to {limit}", extent.bytes));
-        }
-    }
+    check_sizes(kernel, cmdline)?;
     point_stage2_read(image, image_lba + 1, stage2_sectors);
     write_params(&mut image[CD_SECTOR..], CD_SECTOR, kernel, cmdline);
     Ok(())
