@@ -44,9 +44,7 @@ fn copy_of_built_image(arch: Arch, label: &str) -> ScratchFile {
     );
     let dir = repo_root().join("target/firmware");
     std::fs::create_dir_all(&dir).unwrap();
-    let copy = dir.join(format!("redis-{arch}-{label}-{}.img", std::process::id()));
-    std::fs::copy(&built, &copy).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
-    ScratchFile(copy)
+    ScratchFile::copy_of(&built, dir.join(format!("redis-{arch}-{label}-{}.img", std::process::id())))
 }
 
 /// The command line every test stores: passt's buffers, a password.
@@ -180,9 +178,7 @@ fn aarch64_qcow2_boots_with_aavmf() {
 /// The same ISO file written to a USB stick: a copy attached as a disk
 /// (virtio-blk), which firmware boots through the MBR in its system area.
 fn iso_as_a_disk(iso: &Path) -> ScratchFile {
-    let stick = ScratchFile(iso.with_extension("stick.img"));
-    std::fs::copy(iso, &stick.0).unwrap_or_else(|e| panic!("copying {}: {e}", iso.display()));
-    stick
+    ScratchFile::copy_of(iso, iso.with_extension("stick.img"))
 }
 
 /// The ISO boots as a CD-ROM with UEFI firmware on both architectures,
@@ -234,6 +230,15 @@ fn x86_64_gce_archive_holds_a_whole_gib_disk_that_boots() {
 
 /// A file or directory a test made, removed when dropped.
 struct ScratchFile(PathBuf);
+
+impl ScratchFile {
+    /// A copy of `from` at `to`.
+    fn copy_of(from: &Path, to: PathBuf) -> ScratchFile {
+        let copy = ScratchFile(to);
+        std::fs::copy(from, &copy.0).unwrap_or_else(|e| panic!("copying {}: {e}", from.display()));
+        copy
+    }
+}
 
 impl Drop for ScratchFile {
     fn drop(&mut self) {
